@@ -1,0 +1,22 @@
+/** Stream names are `<category>-<id>`; everything that names a stream goes through here. */
+export const StreamCategory = {
+  Issue: 'issue',
+  Remediation: 'remediation',
+  Correlation: 'correlation',
+  Slo: 'slo',
+  Approval: 'approval',
+  Chaos: 'chaos',
+  Anomaly: 'anomaly',
+} as const;
+export type StreamCategory = (typeof StreamCategory)[keyof typeof StreamCategory];
+
+export const streamName = (category: StreamCategory, id: string): string => {
+  if (id.length === 0) throw new Error(`stream id for category ${category} is empty`);
+  return `${category}-${id}`;
+};
+
+export const parseStreamName = (stream: string): { category: string; id: string } => {
+  const dash = stream.indexOf('-');
+  if (dash <= 0 || dash === stream.length - 1) throw new Error(`not a stream name: ${stream}`);
+  return { category: stream.slice(0, dash), id: stream.slice(dash + 1) };
+};

@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { registerBenchCommand } from './commands/bench.command.ts';
+import { registerClusterCommands } from './commands/cluster.command.ts';
+import { registerDemoCommand } from './commands/demo.command.ts';
+
+export function buildCli(): Command {
+  const program = new Command('cairn')
+    .description('Cairn: an event-sourced AIOps operator for Kubernetes')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [registerClusterCommands, registerDemoCommand, registerBenchCommand]) register(program);
+  return program;
+}
+
+/** The composition root of the CLI: the only place that turns errors into an exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    process.stderr.write(`cairn: ${describe(error)}\n`);
+    return 1;
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause === undefined ? error.message : `${error.message}\n  caused by: ${describe(error.cause)}`;
+}
