@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
+import { registerCrdCommands } from './commands/crds.command.ts';
 import { registerDemoCommand } from './commands/demo.command.ts';
 
 export function buildCli(): Command {
@@ -8,7 +9,7 @@ export function buildCli(): Command {
     .description('Cairn: an event-sourced AIOps operator for Kubernetes')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerClusterCommands, registerDemoCommand, registerBenchCommand]) register(program);
+  for (const register of [registerClusterCommands, registerCrdCommands, registerDemoCommand, registerBenchCommand]) register(program);
   return program;
 }
 

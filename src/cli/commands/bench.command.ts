@@ -17,7 +17,10 @@ export function registerBenchCommand(program: Command): void {
       if (chosen.length === 0) throw new Error(`no benchmark matches ${names.join(', ')}; known: ${all.join(', ')}`);
       for (const file of chosen) {
         process.stdout.write(`# ${file}\n`);
-        const run = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, file)], { stdio: 'inherit', cwd: join(benchDir, '..') });
+        const run = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, file)], {
+          stdio: 'inherit',
+          cwd: join(benchDir, '..'),
+        });
         if (run.status !== 0) throw new Error(`benchmark ${file} failed with exit code ${run.status}`);
       }
     });

@@ -1,0 +1,131 @@
+import { kubectl, type LocalCluster } from './localCluster.ts';
+import { FaultMarks } from './stages.ts';
+
+/**
+ * Applies (or clears) the trigger of a simulated fault. Each trigger is an ordinary change a team could make, so
+ * what clears it is an ordinary remediation too: a rollback, a memory increase, a restart, a node repair.
+ */
+export const Faults = {
+  crashloop: { target: 'deployment', summary: 'roll out an image that crashes on start (CrashLoopBackOff)' },
+  'image-pull': { target: 'deployment', summary: 'roll out an image that cannot be pulled (ImagePullBackOff)' },
+  oom: { target: 'deployment', summary: 'roll out a release that needs twice its memory limit (OOMKilled)' },
+  'not-ready': { target: 'deployment', summary: "wedge the deployment's current pods (readiness fails)" },
+  'job-failed': { target: 'cronjob', summary: "make the cronjob's jobs crash (Job fails: BackoffLimitExceeded)" },
+  'node-not-ready': { target: 'node', summary: 'stop a node reporting Ready (NotReady)' },
+} as const;
+export type FaultName = keyof typeof Faults;
+
+export const isFaultName = (name: string): name is FaultName => Object.hasOwn(Faults, name);
+
+interface Container {
+  name: string;
+  image: string;
+  resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
+}
+
+/** `nginx:1.27` + `broken` → `nginx:1.27-broken`; an untagged image gets the mark as its tag. */
+export const markImage = (image: string, mark: string): string => {
+  const lastSlash = image.lastIndexOf('/');
+  return image.slice(lastSlash + 1).includes(':') ? `${image}-${mark}` : `${image}:${mark}`;
+};
+
+export const unmarkImage = (image: string, mark: string): string =>
+  image.endsWith(`-${mark}`)
+    ? image.slice(0, -(mark.length + 1))
+    : image.endsWith(`:${mark}`)
+      ? image.slice(0, -(mark.length + 1))
+      : image;
+
+const MiB = 1024 * 1024;
+const units: Record<string, number> = { Ki: 1024, Mi: MiB, Gi: 1024 * MiB, K: 1e3, M: 1e6, G: 1e9 };
+
+/** Parses the memory quantities Cairn's faults use (plain bytes or a binary/decimal suffix). */
+export const memoryBytes = (quantity: string): number => {
+  const match = /^(\d+(?:\.\d+)?)([KMG]i?)?$/.exec(quantity);
+  if (!match) throw new Error(`unsupported memory quantity: ${quantity}`);
+  return Number(match[1]) * (match[2] ? (units[match[2]] ?? 1) : 1);
+};
+
+export async function applyFault(
+  cluster: LocalCluster,
+  fault: FaultName,
+  target: string,
+  options: { clear?: boolean } = {},
+): Promise<string> {
+  const clear = options.clear ?? false;
+  if (fault === 'node-not-ready') {
+    await kubectl(cluster, ['label', 'node', target, `${FaultMarks.nodeDown}${clear ? '-' : '=true'}`, '--overwrite']);
+    return `${clear ? 'repaired' : 'broke'} node ${target}`;
+  }
+  const [namespace, name] = target.split('/');
+  if (!namespace || !name) throw new Error(`target must be <namespace>/<name>, got "${target}"`);
+  const kind = Faults[fault].target;
+  const object = JSON.parse(await kubectl(cluster, ['-n', namespace, 'get', kind, name, '-o', 'json']));
+  const podSpecPath = kind === 'cronjob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template'];
+  const template = podSpecPath.reduce((o, k) => o[k], object);
+  const containers: Container[] = template.spec.containers;
+  const jsonPatch = (ops: object[]) =>
+    kubectl(cluster, ['-n', namespace, 'patch', kind, name, '--type=json', '-p', JSON.stringify(ops)]);
+  const templatePath = `/${podSpecPath.join('/')}`;
+
+  switch (fault) {
+    case 'crashloop':
+    case 'image-pull':
+    case 'job-failed': {
+      const mark = fault === 'image-pull' ? FaultMarks.missingImage : FaultMarks.crashImage;
+      const images = containers.map((c) =>
+        clear ? unmarkImage(c.image, mark) : markImage(unmarkImage(c.image, mark), mark),
+      );
+      await jsonPatch(
+        images.map((image, i) => ({ op: 'replace', path: `${templatePath}/spec/containers/${i}/image`, value: image })),
+      );
+      return `${kind} ${target} now runs ${images.join(', ')}`;
+    }
+    case 'oom': {
+      const annotations = template.metadata?.annotations ?? {};
+      if (clear) {
+        if (!(FaultMarks.workingSet in annotations)) return `${target} has no memory fault`;
+        const key = FaultMarks.workingSet.replaceAll('/', '~1');
+        await jsonPatch([{ op: 'remove', path: `${templatePath}/metadata/annotations/${key}` }]);
+        return `${target} no longer needs more memory than its limit`;
+      }
+      const ops: object[] = [];
+      const limits = containers.map((c) => c.resources?.limits?.memory);
+      containers.forEach((c, i) => {
+        if (limits[i]) return;
+        limits[i] = '128Mi';
+        ops.push({
+          op: 'add',
+          path: `${templatePath}/spec/containers/${i}/resources`,
+          value: { ...c.resources, limits: { ...c.resources?.limits, memory: '128Mi' } },
+        });
+      });
+      const need = `${Math.ceil((2 * Math.max(...limits.map((l) => memoryBytes(l ?? '128Mi')))) / MiB)}Mi`;
+      if (!template.metadata?.annotations)
+        ops.push({ op: 'add', path: `${templatePath}/metadata/annotations`, value: {} });
+      ops.push({
+        op: 'add',
+        path: `${templatePath}/metadata/annotations/${FaultMarks.workingSet.replaceAll('/', '~1')}`,
+        value: need,
+      });
+      await jsonPatch(ops);
+      return `${target} now needs ${need} with a memory limit of ${limits.join(', ')}`;
+    }
+    case 'not-ready': {
+      const selector = Object.entries(object.spec.selector.matchLabels as Record<string, string>)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      await kubectl(cluster, [
+        '-n',
+        namespace,
+        'label',
+        'pod',
+        '-l',
+        selector,
+        `${FaultMarks.wedged}${clear ? '-' : '=true'}`,
+        '--overwrite',
+      ]);
+      return `${clear ? 'unwedged' : 'wedged'} the pods of ${target}`;
+    }
+  }
+}
