@@ -1,0 +1,127 @@
+import { type Static, Type } from '@sinclair/typebox';
+import {
+  cel,
+  Duration,
+  KeyName,
+  LocalRef,
+  MapListOf,
+  patterns,
+  ResourceRef,
+  rules,
+  Severity,
+  StringEnum,
+  statusBase,
+  Text,
+  Timestamp,
+} from './common.schema.ts';
+import { ageColumn, cairnCategory, customResource, type KindDefinition } from './kindDefinition.ts';
+
+const IndicatorSchema = Type.Object(
+  {
+    type: StringEnum(['availability', 'latency', 'error_rate', 'throughput'] as const),
+    source: Type.Optional(
+      StringEnum(['prometheus', 'issues'] as const, {
+        default: 'prometheus',
+        description: 'prometheus: spec.indicator.query; issues: time the resource spent with an open Issue.',
+      }),
+    ),
+    query: Type.Optional(
+      Text(4096, { minLength: 1, description: 'PromQL returning the ratio of good events, 0 to 1.' }),
+    ),
+    resource: Type.Optional(ResourceRef('The workload measured when source is issues.')),
+  },
+  {
+    ...rules(
+      cel("(has(self.source) && self.source == 'issues') || has(self.query)", 'a prometheus indicator needs query'),
+      cel("!has(self.source) || self.source != 'issues' || has(self.resource)", 'an issues indicator needs resource'),
+    ),
+  },
+);
+
+// Burn-rate windows are Go durations (hours, not days) so that CEL can compare them.
+const BurnRateAlertSchema = Type.Object(
+  {
+    name: KeyName('e.g. fast-burn'),
+    shortWindow: Duration('e.g. 5m'),
+    longWindow: Duration('e.g. 1h'),
+    factor: Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Fires when both windows burn faster.' }),
+    severity: Severity('Severity of the Issue opened when it fires.'),
+  },
+  {
+    ...rules(
+      cel('duration(self.shortWindow) < duration(self.longWindow)', 'shortWindow must be shorter than longWindow'),
+    ),
+  },
+);
+
+export const ServiceLevelObjectiveSpecSchema = Type.Object({
+  service: Text(253, { minLength: 1, description: 'The service the objective is about.' }),
+  description: Type.Optional(Text(4096)),
+  indicator: IndicatorSchema,
+  target: Type.Number({
+    exclusiveMinimum: 0,
+    exclusiveMaximum: 100,
+    description: 'Percentage of good events, strictly between 0 and 100, e.g. 99.9.',
+  }),
+  window: Type.Optional(
+    Type.String({ maxLength: 16, pattern: patterns.window, default: '30d', description: 'Rolling window: 30d, 4w.' }),
+  ),
+  alerting: Type.Optional(
+    Type.Object({
+      burnRates: Type.Optional(MapListOf(BurnRateAlertSchema, 'name', 8)),
+      pageOnBudgetExhausted: Type.Optional(Type.Boolean({ description: 'Open a critical Issue at 0 budget.' })),
+      notificationPolicyRef: Type.Optional(LocalRef('Where alerts go.')),
+    }),
+  ),
+  enabled: Type.Optional(Type.Boolean({ default: true })),
+});
+
+export const ServiceLevelObjectiveStatusSchema = Type.Object({
+  current: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'The SLI over the window, percent.' })),
+  targetMet: Type.Optional(Type.Boolean()),
+  errorBudgetRemaining: Type.Optional(
+    Type.Number({ maximum: 1, description: 'Fraction of the budget left; negative once overspent.' }),
+  ),
+  burnRates: Type.Optional(
+    Type.Array(Type.Object({ window: Duration('The window.'), rate: Type.Number({ minimum: 0 }) }), { maxItems: 16 }),
+  ),
+  firing: Type.Optional(
+    Type.Array(Type.Object({ name: KeyName('The burn-rate alert.'), severity: Severity(), since: Timestamp() }), {
+      maxItems: 8,
+    }),
+  ),
+  lastEvaluatedAt: Type.Optional(Timestamp()),
+  ...statusBase(),
+});
+
+export const ServiceLevelObjectiveResourceSchema = customResource(
+  'ServiceLevelObjective',
+  ServiceLevelObjectiveSpecSchema,
+  ServiceLevelObjectiveStatusSchema,
+);
+
+export type ServiceLevelObjectiveSpec = Static<typeof ServiceLevelObjectiveSpecSchema>;
+export type ServiceLevelObjectiveStatus = Static<typeof ServiceLevelObjectiveStatusSchema>;
+export type ServiceLevelObjectiveResource = Static<typeof ServiceLevelObjectiveResourceSchema>;
+
+export const serviceLevelObjectiveKind: KindDefinition = {
+  kind: 'ServiceLevelObjective',
+  plural: 'servicelevelobjectives',
+  singular: 'servicelevelobjective',
+  shortNames: ['slo'],
+  categories: [cairnCategory],
+  description: 'A service level objective: indicator (PromQL), target over a window, and burn-rate alerting.',
+  specAuthor: 'user',
+  printerColumns: [
+    { name: 'Service', type: 'string', jsonPath: '.spec.service' },
+    { name: 'Target', type: 'number', jsonPath: '.spec.target' },
+    { name: 'Window', type: 'string', jsonPath: '.spec.window' },
+    { name: 'Current', type: 'number', jsonPath: '.status.current' },
+    { name: 'Budget', type: 'number', jsonPath: '.status.errorBudgetRemaining' },
+    ageColumn,
+  ],
+  statusSubresource: true,
+  spec: ServiceLevelObjectiveSpecSchema,
+  status: ServiceLevelObjectiveStatusSchema,
+  resource: ServiceLevelObjectiveResourceSchema,
+};

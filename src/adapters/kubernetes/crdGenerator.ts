@@ -1,0 +1,121 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { apiGroup, apiVersion, type KindDefinition } from './api/kindDefinition.ts';
+import { cairnKinds } from './api/kinds.ts';
+import { findStructuralViolations, type JsonSchemaProps, toStructuralSchema } from './api/structuralSchema.ts';
+
+/** Where the generated CRDs are checked in. */
+export const defaultCrdDir = fileURLToPath(new URL('../../../crds/', import.meta.url));
+
+export const generatedHeader = [
+  '# Generated from src/adapters/kubernetes/api/ by `npm run crds` (cairn crds generate). Do not edit by hand:',
+  '# change the TypeBox schema and regenerate; `cairn crds check` fails when this file drifts.',
+].join('\n');
+
+const crdFileSuffix = `.${apiGroup}.yaml`;
+
+export const crdFileName = (kind: KindDefinition): string => `${kind.plural}${crdFileSuffix}`;
+
+/** The apiextensions.k8s.io/v1 CustomResourceDefinition of one kind, as a plain object. */
+export function buildCrd(kind: KindDefinition): Record<string, unknown> {
+  const schema = rootSchema(kind);
+  // The envelope (apiVersion, kind, metadata) is fixed here; spec and status come from the kind and get checked.
+  const problems = ['spec', 'status'].flatMap((part) => {
+    const sub = schema.properties?.[part];
+    return sub === undefined ? [] : findStructuralViolations(sub, `${kind.kind}.${part}`);
+  });
+  if (problems.length > 0) throw new Error(`${kind.kind} has a non-structural schema:\n  ${problems.join('\n  ')}`);
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${kind.plural}.${apiGroup}`,
+      labels: { 'app.kubernetes.io/name': 'cairn', 'app.kubernetes.io/part-of': 'cairn' },
+    },
+    spec: {
+      group: apiGroup,
+      scope: 'Namespaced',
+      names: {
+        kind: kind.kind,
+        listKind: `${kind.kind}List`,
+        plural: kind.plural,
+        singular: kind.singular,
+        shortNames: [...kind.shortNames],
+        categories: [...kind.categories],
+      },
+      versions: [
+        {
+          name: apiVersion,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: schema },
+          ...(kind.statusSubresource ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: kind.printerColumns.map((column) => ({
+            name: column.name,
+            type: column.type,
+            jsonPath: column.jsonPath,
+            ...(column.description === undefined ? {} : { description: column.description }),
+            ...(column.priority === undefined || column.priority === 0 ? {} : { priority: column.priority }),
+          })),
+        },
+      ],
+    },
+  };
+}
+
+function rootSchema(kind: KindDefinition): JsonSchemaProps {
+  const properties: Record<string, JsonSchemaProps> = {
+    apiVersion: { description: 'The versioned schema of this representation of an object.', type: 'string' },
+    kind: { description: 'The REST resource this object represents.', type: 'string' },
+    // The API server owns metadata; a CRD may not constrain it beyond name.
+    metadata: { type: 'object' },
+    spec: toStructuralSchema(kind.spec, `${kind.kind}.spec`),
+  };
+  if (kind.status !== undefined) properties.status = toStructuralSchema(kind.status, `${kind.kind}.status`);
+  return { description: kind.description, type: 'object', required: ['spec'], properties };
+}
+
+export function renderCrd(kind: KindDefinition): string {
+  return `${generatedHeader}\n${stringify(buildCrd(kind), { lineWidth: 0, aliasDuplicateObjects: false })}`;
+}
+
+/** Every CRD file, keyed by file name, rendered in memory. */
+export function renderCrds(kinds: readonly KindDefinition[] = cairnKinds): Map<string, string> {
+  return new Map(kinds.map((kind) => [crdFileName(kind), renderCrd(kind)]));
+}
+
+export function writeCrds(dir: string = defaultCrdDir): string[] {
+  mkdirSync(dir, { recursive: true });
+  const rendered = renderCrds();
+  for (const [file, content] of rendered) writeFileSync(join(dir, file), content);
+  return [...rendered.keys()];
+}
+
+export interface CrdDrift {
+  readonly file: string;
+  readonly problem: 'missing' | 'changed' | 'stale';
+}
+
+/** Files in `dir` that differ from what the schemas render: missing, changed, or generated for a kind that is gone. */
+export function checkCrds(dir: string = defaultCrdDir): CrdDrift[] {
+  const rendered = renderCrds();
+  const onDisk = listCrdFiles(dir);
+  const drift: CrdDrift[] = [];
+  for (const [file, content] of rendered) {
+    if (!onDisk.includes(file)) drift.push({ file, problem: 'missing' });
+    else if (readFileSync(join(dir, file), 'utf8') !== content) drift.push({ file, problem: 'changed' });
+  }
+  for (const file of onDisk) if (!rendered.has(file)) drift.push({ file, problem: 'stale' });
+  return drift;
+}
+
+function listCrdFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((file) => file.endsWith(crdFileSuffix));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
