@@ -1,0 +1,58 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { Event } from '../messages.ts';
+import {
+  ActionParams,
+  ActionType,
+  defineEvent,
+  FailureEvidence,
+  Id,
+  ShortText,
+  strictObject,
+  Text,
+} from './common.schema.ts';
+
+export const AnalysisRequestedSchema = strictObject({
+  insightId: Id,
+  attempt: Type.Integer({ minimum: 1 }),
+  previousFailures: Type.Array(FailureEvidence),
+  doNotRepeat: Type.Array(ShortText),
+});
+export type AnalysisRequestedData = Static<typeof AnalysisRequestedSchema>;
+export type AnalysisRequested = Event<'AnalysisRequested', AnalysisRequestedData>;
+
+export const SuggestedAction = strictObject({
+  name: ShortText,
+  type: ActionType,
+  description: ShortText,
+  params: ActionParams,
+});
+export type SuggestedAction = Static<typeof SuggestedAction>;
+
+export const AnalysisCompletedSchema = strictObject({
+  insightId: Id,
+  attempt: Type.Integer({ minimum: 1 }),
+  analysis: Text,
+  /** Clamped to [0, 1] by the provider adapter; an out-of-range value here is a bug, so it is refused. */
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  recommendations: Type.Array(ShortText, { maxItems: 50 }),
+  suggestedActions: Type.Array(SuggestedAction, { maxItems: 50 }),
+  provider: Type.String({ minLength: 1, maxLength: 128 }),
+  model: Type.String({ maxLength: 256 }),
+});
+export type AnalysisCompletedData = Static<typeof AnalysisCompletedSchema>;
+export type AnalysisCompleted = Event<'AnalysisCompleted', AnalysisCompletedData>;
+
+export const AnalysisFailedSchema = strictObject({
+  insightId: Id,
+  attempt: Type.Integer({ minimum: 1 }),
+  reason: ShortText,
+  provider: Type.Optional(Type.String({ maxLength: 128 })),
+});
+export type AnalysisFailedData = Static<typeof AnalysisFailedSchema>;
+export type AnalysisFailed = Event<'AnalysisFailed', AnalysisFailedData>;
+
+export const analysisEventDefinitions = [
+  defineEvent('AnalysisRequested', AnalysisRequestedSchema, { audited: false }),
+  defineEvent('AnalysisCompleted', AnalysisCompletedSchema, { audited: false }),
+  defineEvent('AnalysisFailed', AnalysisFailedSchema, { audited: false }),
+] as const;

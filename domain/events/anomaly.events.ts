@@ -1,0 +1,49 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { Event } from '../messages.ts';
+import {
+  AnomalySource,
+  defineEvent,
+  Id,
+  IsoInstant,
+  ResourceRef,
+  Sha256Hex,
+  ShortText,
+  SignalName,
+  strictObject,
+} from './common.schema.ts';
+
+export const AnomalyDetectedSchema = strictObject({
+  anomalyId: Id,
+  dedupKey: Sha256Hex,
+  signal: SignalName,
+  source: Type.Enum(AnomalySource),
+  /** The object the source saw (often a Pod). */
+  resource: ResourceRef,
+  /** What the resource resolves to through its owners; Issues are per workload. */
+  workload: ResourceRef,
+  message: ShortText,
+  /** When the source saw it; metadata.occurredAt is when Cairn recorded it. */
+  observedAt: IsoInstant,
+  dedupExpiresAt: IsoInstant,
+  labels: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 1_024 }))),
+});
+export type AnomalyDetectedData = Static<typeof AnomalyDetectedSchema>;
+export type AnomalyDetected = Event<'AnomalyDetected', AnomalyDetectedData>;
+
+export const AnomalyDeduplicatedSchema = strictObject({
+  anomalyId: Id,
+  dedupKey: Sha256Hex,
+  signal: SignalName,
+  workload: ResourceRef,
+  /** The anomaly this one repeats. */
+  duplicateOf: Id,
+  dedupExpiresAt: IsoInstant,
+  issueId: Type.Optional(Id),
+});
+export type AnomalyDeduplicatedData = Static<typeof AnomalyDeduplicatedSchema>;
+export type AnomalyDeduplicated = Event<'AnomalyDeduplicated', AnomalyDeduplicatedData>;
+
+export const anomalyEventDefinitions = [
+  defineEvent('AnomalyDetected', AnomalyDetectedSchema, { audited: false }),
+  defineEvent('AnomalyDeduplicated', AnomalyDeduplicatedSchema, { audited: false }),
+] as const;

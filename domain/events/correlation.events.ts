@@ -1,0 +1,50 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { Event } from '../messages.ts';
+import { defineEvent, Id, IsoInstant, ResourceRef, Sha256Hex, SignalName, strictObject } from './common.schema.ts';
+
+/** The first anomaly on a workload with no open Issue: an Issue with this id is to be detected. */
+export const CorrelationIssueOpenedSchema = strictObject({
+  issueId: Id,
+  anomalyId: Id,
+  signal: SignalName,
+  workload: ResourceRef,
+});
+export type CorrelationIssueOpenedData = Static<typeof CorrelationIssueOpenedSchema>;
+export type CorrelationIssueOpened = Event<'CorrelationIssueOpened', CorrelationIssueOpenedData>;
+
+export const AnomalyJoinedIssueSchema = strictObject({
+  issueId: Id,
+  anomalyId: Id,
+  signal: SignalName,
+  workload: ResourceRef,
+});
+export type AnomalyJoinedIssueData = Static<typeof AnomalyJoinedIssueSchema>;
+export type AnomalyJoinedIssue = Event<'AnomalyJoinedIssue', AnomalyJoinedIssueData>;
+
+/** The Issue ended; its dedup keys are dropped so a recurrence is detected at once, not 2 hours later. */
+export const CorrelationIssueClosedSchema = strictObject({
+  issueId: Id,
+  outcome: Type.Enum({ Resolved: 'resolved', Escalated: 'escalated' } as const),
+  invalidatedDedupKeys: Type.Array(Sha256Hex),
+});
+export type CorrelationIssueClosedData = Static<typeof CorrelationIssueClosedSchema>;
+export type CorrelationIssueClosed = Event<'CorrelationIssueClosed', CorrelationIssueClosedData>;
+
+export const CascadeMember = strictObject({ issueId: Id, workload: ResourceRef, detectedAt: IsoInstant });
+export type CascadeMember = Static<typeof CascadeMember>;
+
+/** Recorded on an Issue that belongs to a cross-service cascade; the chain is ordered, root cause first. */
+export const IssueCascadeCorrelatedSchema = strictObject({
+  rootIssueId: Id,
+  chain: Type.Array(CascadeMember, { minItems: 2, maxItems: 100 }),
+  windowMinutes: Type.Integer({ minimum: 1, maximum: 1_440 }),
+});
+export type IssueCascadeCorrelatedData = Static<typeof IssueCascadeCorrelatedSchema>;
+export type IssueCascadeCorrelated = Event<'IssueCascadeCorrelated', IssueCascadeCorrelatedData>;
+
+export const correlationEventDefinitions = [
+  defineEvent('CorrelationIssueOpened', CorrelationIssueOpenedSchema, { audited: false }),
+  defineEvent('AnomalyJoinedIssue', AnomalyJoinedIssueSchema, { audited: false }),
+  defineEvent('CorrelationIssueClosed', CorrelationIssueClosedSchema, { audited: false }),
+  defineEvent('IssueCascadeCorrelated', IssueCascadeCorrelatedSchema, { audited: false }),
+] as const;

@@ -1,0 +1,139 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { Event } from '../messages.ts';
+import {
+  Actor,
+  AnomalySource,
+  Count,
+  defineEvent,
+  FailureEvidence,
+  Id,
+  IsoInstant,
+  RemediationSource,
+  ResourceRef,
+  RiskScore,
+  SeveritySchema,
+  ShortText,
+  SignalName,
+  strictObject,
+  Text,
+} from './common.schema.ts';
+
+export const IssueStatus = {
+  None: 'None',
+  Detected: 'Detected',
+  Analyzing: 'Analyzing',
+  Remediating: 'Remediating',
+  Resolved: 'Resolved',
+  Escalated: 'Escalated',
+} as const;
+export type IssueStatus = (typeof IssueStatus)[keyof typeof IssueStatus];
+
+export const EscalationReason = {
+  AttemptsExhausted: 'attempts_exhausted',
+  AnalysisFailed: 'analysis_failed',
+  NoRemediation: 'no_remediation',
+  SlaBreached: 'sla_breached',
+  Manual: 'manual',
+} as const;
+export type EscalationReason = (typeof EscalationReason)[keyof typeof EscalationReason];
+
+const Signals = Type.Array(SignalName, { maxItems: 64 });
+
+export const IssueDetectedSchema = strictObject({
+  issueId: Id,
+  workload: ResourceRef,
+  resource: ResourceRef,
+  signal: SignalName,
+  source: Type.Enum(AnomalySource),
+  anomalyId: Id,
+  description: Text,
+  signals: Signals,
+  riskScore: RiskScore,
+  severity: SeveritySchema,
+  maxAttempts: Type.Integer({ minimum: 1, maximum: 20 }),
+});
+export type IssueDetectedData = Static<typeof IssueDetectedSchema>;
+export type IssueDetected = Event<'IssueDetected', IssueDetectedData>;
+
+export const IssueAnomalyAttachedSchema = strictObject({
+  anomalyId: Id,
+  signal: SignalName,
+  /** False when the signal was already counted: the risk score did not move. */
+  newSignal: Type.Boolean(),
+  signals: Signals,
+  riskScore: RiskScore,
+  severity: SeveritySchema,
+  previousSeverity: SeveritySchema,
+});
+export type IssueAnomalyAttachedData = Static<typeof IssueAnomalyAttachedSchema>;
+export type IssueAnomalyAttached = Event<'IssueAnomalyAttached', IssueAnomalyAttachedData>;
+
+export const RemediationStartedSchema = strictObject({
+  remediationId: Id,
+  attempt: Type.Integer({ minimum: 1 }),
+  source: Type.Enum(RemediationSource),
+});
+export type RemediationStartedData = Static<typeof RemediationStartedSchema>;
+export type RemediationStarted = Event<'RemediationStarted', RemediationStartedData>;
+
+export const ReanalysisRequestedSchema = strictObject({
+  insightId: Id,
+  /** The attempt the new analysis is for. */
+  attempt: Type.Integer({ minimum: 2 }),
+  failure: FailureEvidence,
+  /** Every failure so far, oldest first, this one included. */
+  previousFailures: Type.Array(FailureEvidence),
+  /** Fingerprints of actions that already failed on this Issue (see actionFingerprint). */
+  doNotRepeat: Type.Array(ShortText),
+});
+export type ReanalysisRequestedData = Static<typeof ReanalysisRequestedSchema>;
+export type ReanalysisRequested = Event<'ReanalysisRequested', ReanalysisRequestedData>;
+
+export const IssueResolvedSchema = strictObject({
+  resolution: Type.Enum({ Remediated: 'remediated', Manual: 'manual' } as const),
+  remediationId: Type.Optional(Id),
+  resolvedBy: Type.Optional(Actor),
+  note: Type.Optional(ShortText),
+  attempts: Count,
+  durationSeconds: Type.Number({ minimum: 0 }),
+});
+export type IssueResolvedData = Static<typeof IssueResolvedSchema>;
+export type IssueResolved = Event<'IssueResolved', IssueResolvedData>;
+
+export const IssueEscalatedSchema = strictObject({
+  reason: Type.Enum(EscalationReason),
+  attempts: Count,
+  detail: Type.Optional(ShortText),
+  lastFailure: Type.Optional(FailureEvidence),
+  escalatedBy: Type.Optional(Actor),
+});
+export type IssueEscalatedData = Static<typeof IssueEscalatedSchema>;
+export type IssueEscalated = Event<'IssueEscalated', IssueEscalatedData>;
+
+export const IssueAcknowledgedSchema = strictObject({ acknowledgedBy: Actor, note: Type.Optional(ShortText) });
+export type IssueAcknowledgedData = Static<typeof IssueAcknowledgedSchema>;
+export type IssueAcknowledged = Event<'IssueAcknowledged', IssueAcknowledgedData>;
+
+export const IssueSnoozedSchema = strictObject({
+  until: IsoInstant,
+  snoozedBy: Actor,
+  reason: Type.Optional(ShortText),
+});
+export type IssueSnoozedData = Static<typeof IssueSnoozedSchema>;
+export type IssueSnoozed = Event<'IssueSnoozed', IssueSnoozedData>;
+
+export const IssueUnsnoozedSchema = strictObject({ unsnoozedBy: Actor });
+export type IssueUnsnoozedData = Static<typeof IssueUnsnoozedSchema>;
+export type IssueUnsnoozed = Event<'IssueUnsnoozed', IssueUnsnoozedData>;
+
+export const issueEventDefinitions = [
+  defineEvent('IssueDetected', IssueDetectedSchema, { audited: true }),
+  defineEvent('IssueAnomalyAttached', IssueAnomalyAttachedSchema, { audited: false }),
+  defineEvent('RemediationStarted', RemediationStartedSchema, { audited: true }),
+  defineEvent('ReanalysisRequested', ReanalysisRequestedSchema, { audited: true }),
+  defineEvent('IssueResolved', IssueResolvedSchema, { audited: true }),
+  defineEvent('IssueEscalated', IssueEscalatedSchema, { audited: true }),
+  defineEvent('IssueAcknowledged', IssueAcknowledgedSchema, { audited: true }),
+  defineEvent('IssueSnoozed', IssueSnoozedSchema, { audited: true }),
+  defineEvent('IssueUnsnoozed', IssueUnsnoozedSchema, { audited: true }),
+] as const;

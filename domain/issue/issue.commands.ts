@@ -1,0 +1,104 @@
+import type { SuggestedAction } from '../events/analysis.events.ts';
+import type {
+  ActionCall,
+  AnomalySource,
+  FailureEvidence,
+  RemediationSource,
+  ResourceRef,
+} from '../events/common.schema.ts';
+import type { CascadeMember } from '../events/correlation.events.ts';
+import type { EscalationReason } from '../events/issue.events.ts';
+import type { Command } from '../messages.ts';
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+export type DetectIssue = Command<
+  'DetectIssue',
+  {
+    readonly issueId: string;
+    readonly workload: ResourceRef;
+    readonly resource: ResourceRef;
+    readonly signal: string;
+    readonly source: AnomalySource;
+    readonly anomalyId: string;
+    readonly description: string;
+    /** Defaults to DEFAULT_MAX_ATTEMPTS. */
+    readonly maxAttempts?: number;
+  }
+>;
+
+export type AttachAnomaly = Command<'AttachAnomaly', { readonly anomalyId: string; readonly signal: string }>;
+
+export type RequestAnalysis = Command<'RequestAnalysis', { readonly insightId: string }>;
+
+export type CompleteAnalysis = Command<
+  'CompleteAnalysis',
+  {
+    readonly insightId: string;
+    readonly analysis: string;
+    readonly confidence: number;
+    readonly recommendations: readonly string[];
+    readonly suggestedActions: readonly SuggestedAction[];
+    readonly provider: string;
+    readonly model: string;
+  }
+>;
+
+export type FailAnalysis = Command<
+  'FailAnalysis',
+  { readonly insightId: string; readonly reason: string; readonly provider?: string }
+>;
+
+export type StartRemediation = Command<
+  'StartRemediation',
+  { readonly remediationId: string; readonly source: RemediationSource }
+>;
+
+/** Sent when the Remediation ends; a failure carries what the next analysis needs to know. */
+export type RecordRemediationOutcome = Command<
+  'RecordRemediationOutcome',
+  | { readonly remediationId: string; readonly outcome: 'completed' }
+  | {
+      readonly remediationId: string;
+      readonly outcome: FailureEvidence['outcome'];
+      readonly reason: string;
+      readonly attemptedActions: readonly ActionCall[];
+      readonly failedAction?: FailureEvidence['failedAction'];
+      readonly observations: readonly string[];
+      /** The AIInsight that re-analysis will fill, should attempts remain. */
+      readonly insightId: string;
+    }
+>;
+
+export type ResolveIssue = Command<'ResolveIssue', { readonly note?: string }>;
+
+export type EscalateIssue = Command<
+  'EscalateIssue',
+  { readonly reason: Exclude<EscalationReason, 'attempts_exhausted'>; readonly detail?: string }
+>;
+
+export type AcknowledgeIssue = Command<'AcknowledgeIssue', { readonly note?: string }>;
+
+export type SnoozeIssue = Command<'SnoozeIssue', { readonly until: string; readonly reason?: string }>;
+
+export type UnsnoozeIssue = Command<'UnsnoozeIssue', Record<string, never>>;
+
+export type CorrelateCascade = Command<
+  'CorrelateCascade',
+  { readonly rootIssueId: string; readonly chain: readonly CascadeMember[]; readonly windowMinutes: number }
+>;
+
+export type IssueCommand =
+  | DetectIssue
+  | AttachAnomaly
+  | RequestAnalysis
+  | CompleteAnalysis
+  | FailAnalysis
+  | StartRemediation
+  | RecordRemediationOutcome
+  | ResolveIssue
+  | EscalateIssue
+  | AcknowledgeIssue
+  | SnoozeIssue
+  | UnsnoozeIssue
+  | CorrelateCascade;

@@ -1,0 +1,527 @@
+import { riskScore, severityFor } from '../correlation/risk.policy.ts';
+import { actorOf, assertNever, withoutUndefined } from '../decision.ts';
+import type { AnalysisCompleted, AnalysisFailed, AnalysisRequested } from '../events/analysis.events.ts';
+import {
+  type AnomalySource,
+  type FailureEvidence,
+  RemediationSource,
+  type ResourceRef,
+  Severity,
+} from '../events/common.schema.ts';
+import type { IssueCascadeCorrelated } from '../events/correlation.events.ts';
+import {
+  type IssueAcknowledged,
+  type IssueAnomalyAttached,
+  type IssueDetected,
+  type IssueEscalated,
+  type IssueResolved,
+  type IssueSnoozed,
+  IssueStatus,
+  type IssueUnsnoozed,
+  type ReanalysisRequested,
+  type RemediationStarted,
+} from '../events/issue.events.ts';
+import type { Decider } from '../messages.ts';
+import { invalid, notFound, refuse } from '../refusals.ts';
+import { actionFingerprint } from '../remediation/action.fingerprint.ts';
+import { isBefore, requireInstant, secondsBetween } from '../time.ts';
+import { DEFAULT_MAX_ATTEMPTS, type IssueCommand } from './issue.commands.ts';
+
+export type IssueEvent =
+  | IssueDetected
+  | IssueAnomalyAttached
+  | AnalysisRequested
+  | AnalysisCompleted
+  | AnalysisFailed
+  | RemediationStarted
+  | ReanalysisRequested
+  | IssueResolved
+  | IssueEscalated
+  | IssueAcknowledged
+  | IssueSnoozed
+  | IssueUnsnoozed
+  | IssueCascadeCorrelated;
+
+export const AnalysisStatus = { None: 'none', Pending: 'pending', Completed: 'completed', Failed: 'failed' } as const;
+export type AnalysisStatus = (typeof AnalysisStatus)[keyof typeof AnalysisStatus];
+
+export interface IssueState {
+  readonly status: IssueStatus;
+  readonly issueId: string;
+  readonly workload: ResourceRef | null;
+  readonly signal: string;
+  readonly source: AnomalySource | null;
+  /** Distinct signals seen on the Issue, first first; the risk score is computed from these. */
+  readonly signals: readonly string[];
+  readonly anomalyIds: readonly string[];
+  readonly riskScore: number;
+  readonly severity: Severity;
+  readonly detectedAt: string | null;
+  readonly maxAttempts: number;
+  /** Remediations started so far. */
+  readonly attempts: number;
+  readonly analysis: AnalysisStatus;
+  readonly insightId: string | null;
+  readonly remediationId: string | null;
+  readonly failures: readonly FailureEvidence[];
+  /** Fingerprints of every action that was part of a failed remediation of this Issue. */
+  readonly doNotRepeat: readonly string[];
+  readonly acknowledgedBy: string | null;
+  /** Snoozed while the current instant is before this; see isSnoozed. */
+  readonly snoozedUntil: string | null;
+  readonly cascade: { readonly rootIssueId: string; readonly chain: readonly string[] } | null;
+  readonly endedAt: string | null;
+}
+
+export const initialIssueState = (): IssueState => ({
+  status: IssueStatus.None,
+  issueId: '',
+  workload: null,
+  signal: '',
+  source: null,
+  signals: [],
+  anomalyIds: [],
+  riskScore: 0,
+  severity: Severity.Low,
+  detectedAt: null,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  attempts: 0,
+  analysis: AnalysisStatus.None,
+  insightId: null,
+  remediationId: null,
+  failures: [],
+  doNotRepeat: [],
+  acknowledgedBy: null,
+  snoozedUntil: null,
+  cascade: null,
+  endedAt: null,
+});
+
+/** Snooze is judged at an instant the caller supplies (a command's occurredAt, a projection's clock). */
+export const isSnoozed = (state: IssueState, at: string): boolean =>
+  state.snoozedUntil !== null && isBefore(at, state.snoozedUntil);
+
+export const isTerminal = (state: IssueState): boolean =>
+  state.status === IssueStatus.Resolved || state.status === IssueStatus.Escalated;
+
+export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState => {
+  switch (event.type) {
+    case 'IssueDetected': {
+      const d = event.data;
+      return {
+        ...state,
+        status: IssueStatus.Detected,
+        issueId: d.issueId,
+        workload: d.workload,
+        signal: d.signal,
+        source: d.source,
+        signals: d.signals,
+        anomalyIds: [d.anomalyId],
+        riskScore: d.riskScore,
+        severity: d.severity,
+        detectedAt: event.metadata.occurredAt,
+        maxAttempts: d.maxAttempts,
+      };
+    }
+    case 'IssueAnomalyAttached':
+      return {
+        ...state,
+        anomalyIds: [...state.anomalyIds, event.data.anomalyId],
+        signals: event.data.signals,
+        riskScore: event.data.riskScore,
+        severity: event.data.severity,
+      };
+    case 'AnalysisRequested':
+      return {
+        ...state,
+        status: IssueStatus.Analyzing,
+        analysis: AnalysisStatus.Pending,
+        insightId: event.data.insightId,
+      };
+    case 'AnalysisCompleted':
+      return { ...state, analysis: AnalysisStatus.Completed };
+    case 'AnalysisFailed':
+      return { ...state, analysis: AnalysisStatus.Failed };
+    case 'RemediationStarted':
+      return {
+        ...state,
+        status: IssueStatus.Remediating,
+        attempts: event.data.attempt,
+        remediationId: event.data.remediationId,
+      };
+    case 'ReanalysisRequested':
+      return {
+        ...state,
+        status: IssueStatus.Analyzing,
+        analysis: AnalysisStatus.Pending,
+        insightId: event.data.insightId,
+        failures: event.data.previousFailures,
+        doNotRepeat: event.data.doNotRepeat,
+      };
+    case 'IssueResolved':
+      return { ...state, status: IssueStatus.Resolved, endedAt: event.metadata.occurredAt };
+    case 'IssueEscalated':
+      return {
+        ...state,
+        status: IssueStatus.Escalated,
+        endedAt: event.metadata.occurredAt,
+        failures: event.data.lastFailure === undefined ? state.failures : [...state.failures, event.data.lastFailure],
+      };
+    case 'IssueAcknowledged':
+      return { ...state, acknowledgedBy: event.data.acknowledgedBy };
+    case 'IssueSnoozed':
+      return { ...state, snoozedUntil: event.data.until };
+    case 'IssueUnsnoozed':
+      return { ...state, snoozedUntil: null };
+    case 'IssueCascadeCorrelated':
+      return {
+        ...state,
+        cascade: { rootIssueId: event.data.rootIssueId, chain: event.data.chain.map((member) => member.issueId) },
+      };
+    default:
+      // Events of other versions or other aggregates may share the stream's history; they change nothing here.
+      return state;
+  }
+};
+
+const requireOpen = (state: IssueState, command: IssueCommand): void => {
+  if (state.status === IssueStatus.None) {
+    throw notFound('issue.not_found', `${command.type}: no Issue has been detected in this stream`);
+  }
+  if (state.status === IssueStatus.Resolved) {
+    throw refuse('issue.already_resolved', `${command.type}: Issue ${state.issueId} is already resolved`);
+  }
+  if (state.status === IssueStatus.Escalated) {
+    throw refuse('issue.already_escalated', `${command.type}: Issue ${state.issueId} is already escalated`);
+  }
+};
+
+const requirePendingAnalysis = (state: IssueState, insightId: string, command: IssueCommand): void => {
+  if (state.status !== IssueStatus.Analyzing || state.analysis !== AnalysisStatus.Pending) {
+    throw refuse('issue.no_analysis_pending', `${command.type}: Issue ${state.issueId} is not waiting for analysis`);
+  }
+  // An answer for an earlier round (a slow provider) must not stand in for the current one.
+  if (insightId !== state.insightId) {
+    throw refuse('issue.insight_mismatch', `${command.type}: expected insight ${state.insightId}, got ${insightId}`);
+  }
+};
+
+export const decideIssue = (command: IssueCommand, state: IssueState): readonly IssueEvent[] => {
+  const metadata = command.metadata;
+  const at = metadata.occurredAt;
+  requireInstant(at, 'metadata.occurredAt');
+
+  switch (command.type) {
+    case 'DetectIssue': {
+      if (state.status !== IssueStatus.None) {
+        throw refuse('issue.already_detected', `Issue ${state.issueId} has already been detected`);
+      }
+      const d = command.data;
+      const maxAttempts = d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+      if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
+        throw invalid('issue.invalid_max_attempts', `maxAttempts must be an integer from 1 to 20, got ${maxAttempts}`);
+      }
+      const score = riskScore([d.signal]);
+      return [
+        {
+          type: 'IssueDetected',
+          data: {
+            issueId: d.issueId,
+            workload: d.workload,
+            resource: d.resource,
+            signal: d.signal,
+            source: d.source,
+            anomalyId: d.anomalyId,
+            description: d.description,
+            signals: [d.signal],
+            riskScore: score,
+            severity: severityFor(score),
+            maxAttempts,
+          },
+          metadata,
+        },
+      ];
+    }
+
+    case 'AttachAnomaly': {
+      requireOpen(state, command);
+      const { anomalyId, signal } = command.data;
+      if (state.anomalyIds.includes(anomalyId)) return []; // a retried command: already counted
+      const newSignal = !state.signals.includes(signal);
+      const signals = newSignal ? [...state.signals, signal] : state.signals;
+      const score = riskScore(signals);
+      return [
+        {
+          type: 'IssueAnomalyAttached',
+          data: {
+            anomalyId,
+            signal,
+            newSignal,
+            signals: [...signals],
+            riskScore: score,
+            severity: severityFor(score),
+            previousSeverity: state.severity,
+          },
+          metadata,
+        },
+      ];
+    }
+
+    case 'RequestAnalysis': {
+      requireOpen(state, command);
+      if (state.status === IssueStatus.Remediating) {
+        throw refuse('issue.remediation_in_progress', `Issue ${state.issueId} is being remediated`);
+      }
+      // From Analyzing only to retry a failed analysis; a pending or finished one is not asked for twice.
+      if (state.analysis === AnalysisStatus.Pending) {
+        throw refuse('issue.analysis_in_progress', `Issue ${state.issueId} is already being analysed`);
+      }
+      if (state.status === IssueStatus.Analyzing && state.analysis === AnalysisStatus.Completed) {
+        throw refuse('issue.analysis_already_completed', `Issue ${state.issueId} already has its analysis`);
+      }
+      return [
+        {
+          type: 'AnalysisRequested',
+          data: {
+            insightId: command.data.insightId,
+            attempt: state.attempts + 1,
+            previousFailures: [...state.failures],
+            doNotRepeat: [...state.doNotRepeat],
+          },
+          metadata,
+        },
+      ];
+    }
+
+    case 'CompleteAnalysis': {
+      requireOpen(state, command);
+      const d = command.data;
+      requirePendingAnalysis(state, d.insightId, command);
+      return [
+        {
+          type: 'AnalysisCompleted',
+          data: {
+            insightId: d.insightId,
+            attempt: state.attempts + 1,
+            analysis: d.analysis,
+            confidence: d.confidence,
+            recommendations: [...d.recommendations],
+            suggestedActions: [...d.suggestedActions],
+            provider: d.provider,
+            model: d.model,
+          },
+          metadata,
+        },
+      ];
+    }
+
+    case 'FailAnalysis': {
+      requireOpen(state, command);
+      const d = command.data;
+      requirePendingAnalysis(state, d.insightId, command);
+      return [
+        {
+          type: 'AnalysisFailed',
+          data: withoutUndefined({
+            insightId: d.insightId,
+            attempt: state.attempts + 1,
+            reason: d.reason,
+            provider: d.provider,
+          }),
+          metadata,
+        },
+      ];
+    }
+
+    case 'StartRemediation': {
+      requireOpen(state, command);
+      const d = command.data;
+      if (state.status === IssueStatus.Remediating) {
+        throw refuse('issue.remediation_in_progress', `Issue ${state.issueId} is already being remediated`);
+      }
+      if (state.status !== IssueStatus.Analyzing) {
+        throw refuse('issue.not_analyzing', `Issue ${state.issueId} has not been analysed yet`);
+      }
+      if (state.analysis === AnalysisStatus.Pending) {
+        throw refuse('issue.analysis_pending', `Issue ${state.issueId} is still being analysed`);
+      }
+      if (d.source === RemediationSource.AiRunbook && state.analysis !== AnalysisStatus.Completed) {
+        throw refuse(
+          'issue.no_analysis_for_ai_runbook',
+          `Issue ${state.issueId} has no analysis to build a runbook on`,
+        );
+      }
+      if (state.attempts >= state.maxAttempts) {
+        throw refuse('issue.attempts_exhausted', `Issue ${state.issueId} has used its ${state.maxAttempts} attempts`);
+      }
+      return [
+        {
+          type: 'RemediationStarted',
+          data: { remediationId: d.remediationId, attempt: state.attempts + 1, source: d.source },
+          metadata,
+        },
+      ];
+    }
+
+    case 'RecordRemediationOutcome': {
+      requireOpen(state, command);
+      const d = command.data;
+      if (state.status !== IssueStatus.Remediating) {
+        throw refuse('issue.not_remediating', `Issue ${state.issueId} has no remediation running`);
+      }
+      if (d.remediationId !== state.remediationId) {
+        throw refuse(
+          'issue.remediation_mismatch',
+          `Issue ${state.issueId} is running remediation ${state.remediationId}, not ${d.remediationId}`,
+        );
+      }
+      if (d.outcome === 'completed') {
+        return [
+          {
+            type: 'IssueResolved',
+            data: {
+              resolution: 'remediated',
+              remediationId: d.remediationId,
+              attempts: state.attempts,
+              durationSeconds: secondsBetween(state.detectedAt ?? at, at),
+            },
+            metadata,
+          },
+        ];
+      }
+      const failure: FailureEvidence = withoutUndefined({
+        remediationId: d.remediationId,
+        attempt: state.attempts,
+        outcome: d.outcome,
+        reason: d.reason,
+        attemptedActions: [...d.attemptedActions],
+        failedAction: d.failedAction,
+        observations: [...d.observations],
+      });
+      if (state.attempts >= state.maxAttempts) {
+        return [
+          {
+            type: 'IssueEscalated',
+            data: {
+              reason: 'attempts_exhausted',
+              attempts: state.attempts,
+              detail: `${state.attempts} remediation attempts failed; the last: ${d.reason}`,
+              lastFailure: failure,
+            },
+            metadata,
+          },
+        ];
+      }
+      const failed = [...d.attemptedActions, ...(d.failedAction === undefined ? [] : [d.failedAction])];
+      const doNotRepeat = [...new Set([...state.doNotRepeat, ...failed.map(actionFingerprint)])];
+      return [
+        {
+          type: 'ReanalysisRequested',
+          data: {
+            insightId: d.insightId,
+            attempt: state.attempts + 1,
+            failure,
+            previousFailures: [...state.failures, failure],
+            doNotRepeat,
+          },
+          metadata,
+        },
+      ];
+    }
+
+    case 'ResolveIssue': {
+      requireOpen(state, command);
+      return [
+        {
+          type: 'IssueResolved',
+          data: withoutUndefined({
+            resolution: 'manual' as const,
+            resolvedBy: actorOf(command),
+            note: command.data.note,
+            attempts: state.attempts,
+            durationSeconds: secondsBetween(state.detectedAt ?? at, at),
+          }),
+          metadata,
+        },
+      ];
+    }
+
+    case 'EscalateIssue': {
+      requireOpen(state, command);
+      return [
+        {
+          type: 'IssueEscalated',
+          data: withoutUndefined({
+            reason: command.data.reason,
+            attempts: state.attempts,
+            detail: command.data.detail,
+            escalatedBy: metadata.actor,
+          }),
+          metadata,
+        },
+      ];
+    }
+
+    case 'AcknowledgeIssue': {
+      requireOpen(state, command);
+      if (state.acknowledgedBy !== null) {
+        throw refuse(
+          'issue.already_acknowledged',
+          `Issue ${state.issueId} was acknowledged by ${state.acknowledgedBy}`,
+        );
+      }
+      return [
+        {
+          type: 'IssueAcknowledged',
+          data: withoutUndefined({ acknowledgedBy: actorOf(command), note: command.data.note }),
+          metadata,
+        },
+      ];
+    }
+
+    case 'SnoozeIssue': {
+      requireOpen(state, command);
+      const { until, reason } = command.data;
+      if (requireInstant(until, 'until') <= requireInstant(at, 'metadata.occurredAt')) {
+        throw invalid('issue.snooze_not_in_future', `cannot snooze until ${until}: that is not after ${at}`);
+      }
+      return [
+        { type: 'IssueSnoozed', data: withoutUndefined({ until, snoozedBy: actorOf(command), reason }), metadata },
+      ];
+    }
+
+    case 'UnsnoozeIssue': {
+      requireOpen(state, command);
+      if (!isSnoozed(state, at)) throw refuse('issue.not_snoozed', `Issue ${state.issueId} is not snoozed at ${at}`);
+      return [{ type: 'IssueUnsnoozed', data: { unsnoozedBy: actorOf(command) }, metadata }];
+    }
+
+    case 'CorrelateCascade': {
+      requireOpen(state, command);
+      const { rootIssueId, chain, windowMinutes } = command.data;
+      if (chain[0]?.issueId !== rootIssueId) {
+        throw invalid('issue.cascade_root_mismatch', `the cascade root ${rootIssueId} must come first in the chain`);
+      }
+      if (!chain.some((member) => member.issueId === state.issueId)) {
+        throw invalid('issue.not_in_cascade', `Issue ${state.issueId} is not part of the cascade it is linked to`);
+      }
+      const ids = chain.map((member) => member.issueId);
+      const unchanged =
+        state.cascade !== null &&
+        state.cascade.rootIssueId === rootIssueId &&
+        state.cascade.chain.length === ids.length &&
+        state.cascade.chain.every((id, index) => id === ids[index]);
+      if (unchanged) return [];
+      return [{ type: 'IssueCascadeCorrelated', data: { rootIssueId, chain: [...chain], windowMinutes }, metadata }];
+    }
+
+    default:
+      return assertNever(command, 'Issue command');
+  }
+};
+
+export const issueDecider: Decider<IssueState, IssueCommand, IssueEvent> = {
+  initialState: initialIssueState,
+  evolve: evolveIssue,
+  decide: decideIssue,
+};

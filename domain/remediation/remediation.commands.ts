@@ -1,0 +1,115 @@
+import type { ActionSpec, RemediationSource, ResourceRef } from '../events/common.schema.ts';
+import type { AgenticConclusion } from '../events/remediation.events.ts';
+import type { Command } from '../messages.ts';
+
+export const RemediationDefaults = {
+  /** The reference operator verifies for 90 s; a plan may ask for less or more. */
+  verificationTimeoutSeconds: 90,
+  approvalTimeoutSeconds: 3_600,
+  requiredApprovals: 1,
+  agenticMaxSteps: 10,
+  agenticTimeLimitSeconds: 600,
+} as const;
+
+export type CreateRemediationPlan = Command<
+  'CreateRemediationPlan',
+  {
+    readonly remediationId: string;
+    readonly issueId: string;
+    readonly attempt: number;
+    readonly source: RemediationSource;
+    readonly target: ResourceRef;
+    /** Must be empty for an agentic plan and non-empty otherwise. */
+    readonly actions: readonly ActionSpec[];
+    readonly runbook?: string;
+    /** From the Issue: fingerprints of actions that already failed; a plan containing one is refused. */
+    readonly doNotRepeat?: readonly string[];
+    readonly approval?: {
+      readonly required: boolean;
+      readonly requiredApprovals?: number;
+      readonly timeoutSeconds?: number;
+    };
+    readonly verificationTimeoutSeconds?: number;
+    /** Only for an agentic plan. */
+    readonly agentic?: { readonly maxSteps?: number; readonly timeLimitSeconds?: number };
+  }
+>;
+
+export type RequestApproval = Command<'RequestApproval', { readonly requestId: string }>;
+/** The approver is the authenticated caller, passed in explicitly: an approval is worth only who gave it. */
+export type GrantApproval = Command<'GrantApproval', { readonly requestId: string; readonly approver: string }>;
+export type RefuseApproval = Command<
+  'RefuseApproval',
+  { readonly requestId: string; readonly approver: string; readonly reason?: string }
+>;
+export type ExpireApproval = Command<'ExpireApproval', { readonly requestId: string }>;
+
+export type StartSnapshot = Command<'StartSnapshot', { readonly snapshotId: string }>;
+export type RecordSnapshot = Command<
+  'RecordSnapshot',
+  {
+    readonly snapshotId: string;
+    readonly captured: Readonly<Record<string, unknown>>;
+    readonly resourceVersion?: string;
+  }
+>;
+export type FailSnapshot = Command<'FailSnapshot', { readonly snapshotId: string; readonly error: string }>;
+
+export type StartAction = Command<'StartAction', { readonly actionId: string }>;
+export type RecordActionSucceeded = Command<
+  'RecordActionSucceeded',
+  { readonly actionId: string; readonly result: string }
+>;
+export type RecordActionFailed = Command<'RecordActionFailed', { readonly actionId: string; readonly error: string }>;
+/** The executor's safety checks (PDB, last pod, scale to zero...) said no before the action touched anything. */
+export type RefuseAction = Command<
+  'RefuseAction',
+  { readonly actionId: string; readonly policy: string; readonly reason: string }
+>;
+
+export type DecideAgenticStep = Command<
+  'DecideAgenticStep',
+  {
+    readonly step: number;
+    readonly reasoning: string;
+    readonly resolved: boolean;
+    readonly action?: ActionSpec;
+    readonly conclusion?: AgenticConclusion;
+  }
+>;
+export type ObserveAgenticStep = Command<'ObserveAgenticStep', { readonly step: number; readonly observation: string }>;
+/** Ends an agentic loop whose step budget or deadline is spent; refused while budget remains. */
+export type StopAgenticLoop = Command<'StopAgenticLoop', Record<string, never>>;
+
+export type StartVerification = Command<'StartVerification', Record<string, never>>;
+export type PassVerification = Command<'PassVerification', { readonly detail: string }>;
+export type FailVerification = Command<'FailVerification', { readonly reason: string }>;
+
+export type CompleteRollback = Command<'CompleteRollback', { readonly detail: string }>;
+export type FailRollback = Command<'FailRollback', { readonly error: string }>;
+
+/** Only before anything has touched the cluster; afterwards the way out is rollback. */
+export type CancelRemediation = Command<'CancelRemediation', { readonly reason: string }>;
+
+export type RemediationCommand =
+  | CreateRemediationPlan
+  | RequestApproval
+  | GrantApproval
+  | RefuseApproval
+  | ExpireApproval
+  | StartSnapshot
+  | RecordSnapshot
+  | FailSnapshot
+  | StartAction
+  | RecordActionSucceeded
+  | RecordActionFailed
+  | RefuseAction
+  | DecideAgenticStep
+  | ObserveAgenticStep
+  | StopAgenticLoop
+  | StartVerification
+  | PassVerification
+  | FailVerification
+  | CompleteRollback
+  | FailRollback
+  | CancelRemediation;
