@@ -1,0 +1,109 @@
+import * as k8s from '@kubernetes/client-node';
+
+/**
+ * Informers over the kinds Cairn watches. Each keeps a cache that reconcilers read (never the watch payload), and
+ * reports the key of every object that changed. A watch that ends with 410 Gone re-lists by itself (the client
+ * does that); any other failure restarts the informer after a growing delay, and is reported, never swallowed.
+ */
+export const WatchedKinds = [
+  'Pod',
+  'ReplicaSet',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'Node',
+  'HorizontalPodAutoscaler',
+  'Event',
+] as const;
+export type WatchedKind = (typeof WatchedKinds)[number];
+
+type Cached = k8s.KubernetesObject;
+type InformerWithCache = k8s.Informer<Cached> & k8s.ObjectCache<Cached>;
+
+export interface ClusterWatch {
+  get<T extends Cached>(kind: WatchedKind, namespace: string, name: string): T | undefined;
+  list<T extends Cached>(kind: WatchedKind, namespace?: string): T[];
+  /** Resolves once every informer has listed its kind. */
+  synced(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterWatchOptions {
+  readonly kinds?: readonly WatchedKind[];
+  readonly onChange: (kind: WatchedKind, namespace: string, name: string) => void;
+  readonly onError?: (kind: WatchedKind, error: unknown) => void;
+}
+
+function listers(config: k8s.KubeConfig): Record<WatchedKind, { path: string; list: () => Promise<k8s.KubernetesListObject<Cached>> }> {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const apps = config.makeApiClient(k8s.AppsV1Api);
+  const batch = config.makeApiClient(k8s.BatchV1Api);
+  const autoscaling = config.makeApiClient(k8s.AutoscalingV2Api);
+  return {
+    Pod: { path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() },
+    ReplicaSet: { path: '/apis/apps/v1/replicasets', list: () => apps.listReplicaSetForAllNamespaces() },
+    Deployment: { path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces() },
+    StatefulSet: { path: '/apis/apps/v1/statefulsets', list: () => apps.listStatefulSetForAllNamespaces() },
+    DaemonSet: { path: '/apis/apps/v1/daemonsets', list: () => apps.listDaemonSetForAllNamespaces() },
+    Job: { path: '/apis/batch/v1/jobs', list: () => batch.listJobForAllNamespaces() },
+    CronJob: { path: '/apis/batch/v1/cronjobs', list: () => batch.listCronJobForAllNamespaces() },
+    Node: { path: '/api/v1/nodes', list: () => core.listNode() },
+    HorizontalPodAutoscaler: {
+      path: '/apis/autoscaling/v2/horizontalpodautoscalers',
+      list: () => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
+    },
+    Event: { path: '/api/v1/events', list: () => core.listEventForAllNamespaces() },
+  };
+}
+
+export function watchCluster(config: k8s.KubeConfig, options: ClusterWatchOptions): ClusterWatch {
+  const kinds = options.kinds ?? WatchedKinds;
+  const all = listers(config);
+  const informers = new Map<WatchedKind, InformerWithCache>();
+  const restarts = new Map<WatchedKind, NodeJS.Timeout>();
+  let stopped = false;
+
+  const starting = kinds.map((kind) => {
+    const { path, list } = all[kind];
+    const informer = k8s.makeInformer(config, path, list) as InformerWithCache;
+    informers.set(kind, informer);
+    const changed = (object: Cached) =>
+      options.onChange(kind, object.metadata?.namespace ?? '', object.metadata?.name ?? '');
+    informer.on(k8s.ADD, changed);
+    informer.on(k8s.UPDATE, changed);
+    informer.on(k8s.DELETE, changed);
+    let failures = 0;
+    informer.on(k8s.CONNECT, () => {
+      failures = 0;
+    });
+    informer.on(k8s.ERROR, (error) => {
+      if (stopped) return;
+      failures += 1;
+      options.onError?.(kind, error);
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
+      restarts.set(
+        kind,
+        setTimeout(() => {
+          if (!stopped) informer.start().catch((e) => options.onError?.(kind, e));
+        }, delay),
+      );
+    });
+    return informer.start();
+  });
+  const synced = Promise.all(starting).then(() => undefined);
+
+  return {
+    get: <T extends Cached>(kind: WatchedKind, namespace: string, name: string) =>
+      informers.get(kind)?.get(name, namespace || undefined) as T | undefined,
+    list: <T extends Cached>(kind: WatchedKind, namespace?: string) =>
+      (informers.get(kind)?.list(namespace) ?? []) as T[],
+    synced: () => synced,
+    stop: async () => {
+      stopped = true;
+      for (const timer of restarts.values()) clearTimeout(timer);
+      await Promise.all([...informers.values()].map((i) => i.stop()));
+    },
+  };
+}
