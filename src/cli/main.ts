@@ -1,15 +1,29 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommand } from './commands/audit.command.ts';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
 import { registerCrdCommands } from './commands/crds.command.ts';
 import { registerDemoCommand } from './commands/demo.command.ts';
+import { registerOperatorCommand } from './commands/operator.command.ts';
+import { registerProjectionsCommand } from './commands/projections.command.ts';
+import { registerReplayCommand } from './commands/replay.command.ts';
 
 export function buildCli(): Command {
   const program = new Command('cairn')
     .description('Cairn: an event-sourced AIOps operator for Kubernetes')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerClusterCommands, registerCrdCommands, registerDemoCommand, registerBenchCommand]) register(program);
+  for (const register of [
+    registerOperatorCommand,
+    registerClusterCommands,
+    registerCrdCommands,
+    registerDemoCommand,
+    registerBenchCommand,
+    registerAuditCommand,
+    registerProjectionsCommand,
+    registerReplayCommand,
+  ])
+    register(program);
   return program;
 }
 

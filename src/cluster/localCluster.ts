@@ -23,6 +23,8 @@ export interface ClusterOptions {
 }
 
 export const DefaultClusterName = 'cairn';
+/** The namespace `cairn operator` uses by default; the local cluster has it from the start. */
+export const OperatorNamespace = 'cairn-system';
 const crdDir = new URL('../../crds/', import.meta.url).pathname;
 
 const kwokWorkdir = () => join(cacheRoot(), 'kwok');
@@ -116,6 +118,11 @@ export async function clusterUp(options: ClusterOptions = {}): Promise<LocalClus
     await kubectl(cluster, ['wait', '--for=condition=Established', 'crd', '-l', 'app.kubernetes.io/part-of=cairn']);
   }
   await kubectl(cluster, ['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
+  await kubectl(
+    cluster,
+    ['apply', '-f', '-'],
+    stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OperatorNamespace } }),
+  );
   // Pods can only be created once the default ServiceAccount exists in a namespace.
   await waitFor(async () => (await kubectl(cluster, ['get', 'serviceaccount', 'default', '-o', 'name'])).trim() !== '');
   log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

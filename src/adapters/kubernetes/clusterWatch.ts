@@ -36,7 +36,9 @@ export interface ClusterWatchOptions {
   readonly onError?: (kind: WatchedKind, error: unknown) => void;
 }
 
-function listers(config: k8s.KubeConfig): Record<WatchedKind, { path: string; list: () => Promise<k8s.KubernetesListObject<Cached>> }> {
+function listers(
+  config: k8s.KubeConfig,
+): Record<WatchedKind, { path: string; list: () => Promise<k8s.KubernetesListObject<Cached>> }> {
   const core = config.makeApiClient(k8s.CoreV1Api);
   const apps = config.makeApiClient(k8s.AppsV1Api);
   const batch = config.makeApiClient(k8s.BatchV1Api);

@@ -13,10 +13,10 @@ export const signalTypes = [
   'pod_evicted',
   // workloads
   'deploy_failing',
-  'statefulset_failing',
-  'daemonset_failing',
+  'statefulset_unavailable',
+  'daemonset_unavailable',
   'job_failed',
-  'cronjob_missed',
+  'cronjob_failing',
   'hpa_maxed',
   // nodes and storage
   'node_not_ready',
@@ -36,11 +36,13 @@ export const signalTypes = [
   'argocd_degraded',
   'flux_not_ready',
   'config_drift',
+  // raised by hand
+  'manual',
   'custom',
 ] as const;
 
 export type SignalType = (typeof signalTypes)[number];
 
-/** Where an Anomaly came from: DESIGN.md "Pipeline", step 1. */
-export const anomalySources = ['watcher', 'alertmanager', 'kafka', 'aiserver', 'slo', 'manual'] as const;
+/** Where an Anomaly came from (DESIGN.md "Pipeline", step 1); the same values as the domain's AnomalySource. */
+export const anomalySources = ['watcher', 'prometheus', 'kafka', 'grpc', 'manual'] as const;
 export type AnomalySource = (typeof anomalySources)[number];

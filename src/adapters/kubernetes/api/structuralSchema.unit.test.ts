@@ -181,3 +181,13 @@ describe('actionTypes', () => {
     expect(Value.Check(schema, 'DeleteEverything')).toBe(false);
   });
 });
+
+describe('API enums agree with the domain', () => {
+  it('every weighted signal and every anomaly source of the domain can be written in an Anomaly', async () => {
+    const { SignalWeights } = await import('../../../../domain/correlation/risk.policy.ts');
+    const { AnomalySource } = await import('../../../../domain/events/common.schema.ts');
+    const { signalTypes, anomalySources } = await import('./signalTypes.ts');
+    expect(signalTypes).toEqual(expect.arrayContaining(Object.keys(SignalWeights)));
+    expect([...anomalySources].sort()).toEqual(Object.values(AnomalySource).sort());
+  });
+});

@@ -1,0 +1,119 @@
+import type * as k8s from '@kubernetes/client-node';
+import { type OwnedObject, resolveWorkload } from '../../../../domain/correlation/workload.resolver.ts';
+import type { AnomalyReport } from '../../../application/detection/anomalyRecorder.ts';
+import { createKeyedQueue } from '../../../application/keyedQueue.ts';
+import { type ClusterWatch, type WatchedKind, watchCluster } from '../clusterWatch.ts';
+import {
+  DefaultThresholds,
+  type DetectionThresholds,
+  detectDaemonSet,
+  detectDeployment,
+  detectHpa,
+  detectJob,
+  detectNode,
+  detectPod,
+  detectStatefulSet,
+  type Finding,
+} from './detectors.ts';
+import { emptySustainState, type SustainState, sustain } from './sustain.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: each detector takes its own kind; the table pairs them by key.
+const detectors: Partial<Record<WatchedKind, (object: any, t: DetectionThresholds) => Finding[]>> = {
+  Pod: detectPod,
+  Deployment: detectDeployment,
+  StatefulSet: detectStatefulSet,
+  DaemonSet: detectDaemonSet,
+  Job: (job: k8s.V1Job) => detectJob(job),
+  Node: detectNode,
+  HorizontalPodAutoscaler: detectHpa,
+};
+
+export interface DetectionControllerOptions {
+  readonly config: k8s.KubeConfig;
+  readonly record: (report: AnomalyReport) => Promise<unknown>;
+  readonly thresholds?: Partial<DetectionThresholds>;
+  readonly now?: () => number;
+  readonly onError?: (what: string, error: unknown) => void;
+}
+
+export interface DetectionController {
+  readonly watch: ClusterWatch;
+  stop(): Promise<void>;
+}
+
+const asOwned = (kind: string, object: k8s.KubernetesObject): OwnedObject => ({
+  kind,
+  name: object.metadata?.name ?? '',
+  namespace: object.metadata?.namespace ?? '',
+  ownerReferences: (object.metadata?.ownerReferences ?? []).map((o) => ({
+    kind: o.kind,
+    name: o.name,
+    ...(o.controller === undefined ? {} : { controller: o.controller }),
+  })),
+});
+
+/**
+ * Watches the cluster and reports each finding once it has lasted long enough. Reconciles by key from the
+ * informer cache, never from a watch payload; a pod's finding is attributed to the workload that owns it.
+ */
+export function startDetectionController(options: DetectionControllerOptions): DetectionController {
+  const thresholds = { ...DefaultThresholds, ...options.thresholds };
+  const now = options.now ?? Date.now;
+  const sustained = new Map<string, SustainState>();
+
+  const workloadOf = (finding: Finding, object: k8s.KubernetesObject) => {
+    if (finding.subject.kind !== 'Pod') return { ...finding.subject };
+    const pod = asOwned('Pod', object);
+    const owner = pod.ownerReferences?.find((o) => o.controller) ?? pod.ownerReferences?.[0];
+    const known: OwnedObject[] = [];
+    if (owner && (owner.kind === 'ReplicaSet' || owner.kind === 'Job')) {
+      const parent = watch.get(owner.kind, pod.namespace, owner.name);
+      if (parent) known.push(asOwned(owner.kind, parent));
+    }
+    return resolveWorkload(pod, known);
+  };
+
+  const reconcile = async (key: string) => {
+    const [kind, namespace, name] = key.split('/') as [WatchedKind, string, string];
+    const detect = detectors[kind];
+    if (!detect) return;
+    const object = watch.get(kind, namespace, name);
+    if (!object) {
+      sustained.delete(key);
+      return;
+    }
+    const at = now();
+    const result = sustain(sustained.get(key) ?? emptySustainState(), detect(object, thresholds), at);
+    if (result.recheckAt !== undefined) queue.addAfter(key, result.recheckAt - at);
+    for (const finding of result.due) {
+      await options.record({
+        signal: finding.signal,
+        source: 'watcher',
+        resource: finding.subject,
+        workload: workloadOf(finding, object),
+        message: finding.message,
+        observedAt: new Date(at).toISOString(),
+      });
+    }
+    // Only now: a report that failed is retried by the queue and must still be due then.
+    sustained.set(key, result.state);
+  };
+
+  const queue = createKeyedQueue(reconcile, {
+    onError: (key, error, attempt) => options.onError?.(`reconcile ${key} (attempt ${attempt})`, error),
+  });
+  const watch = watchCluster(options.config, {
+    onChange: (kind, namespace, name) => {
+      if (detectors[kind]) queue.add(`${kind}/${namespace}/${name}`);
+    },
+    onError: (kind, error) => options.onError?.(`watch ${kind}`, error),
+  });
+
+  return {
+    watch,
+    stop: async () => {
+      await watch.stop();
+      await queue.stop();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import * as k8s from '@kubernetes/client-node';
+import type { AnomalyDetected } from '../../../domain/events/anomaly.events.ts';
+import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
+import type { RecordedEvent } from '../../../domain/messages.ts';
+import { StreamCategory, streamName } from '../../../domain/streams.ts';
+import {
+  ApiVersion,
+  anomalyName,
+  anomalyResource,
+  anomalyStatus,
+  issueName,
+  issueResource,
+  issueStatus,
+} from '../../../projections/kubernetesResources.projection.ts';
+import { correlationStream } from '../../application/detection/anomalyRecorder.ts';
+import type { Reactor } from '../../application/reactor.ts';
+import type { EventStore } from '../../ports/eventStore.ts';
+
+const FIELD_MANAGER = 'cairn';
+const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
+
+/**
+ * The single writer of Anomaly and Issue objects (spec and status). It re-renders from the event log, not from the
+ * event at hand, and writes with server-side apply, so replaying an event, or every event, converges on the same
+ * objects. Every Issue's birth is also recorded as a Kubernetes Event on the affected workload.
+ */
+export function resourceWriterReactor(deps: {
+  store: EventStore;
+  config: k8s.KubeConfig;
+  /** Where resources of cluster-scoped workloads (Nodes) go. */
+  namespace: string;
+}): Reactor {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(deps.config);
+  const custom = deps.config.makeApiClient(k8s.CustomObjectsApi);
+  const core = deps.config.makeApiClient(k8s.CoreV1Api);
+  const apply = (doc: k8s.KubernetesObject) =>
+    objects.patch(doc, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+  const applyStatus = (kind: string, plural: string, name: string, namespace: string, status: object) =>
+    custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural,
+        namespace,
+        name,
+        body: { apiVersion: ApiVersion, kind, metadata: { name, namespace }, status },
+        fieldManager: FIELD_MANAGER,
+        force: true,
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+    );
+
+  const anomaliesOf = async (stream: string) =>
+    (await deps.store.readStream(stream)).filter(
+      (e): e is RecordedEvent<AnomalyDetected> => e.type === 'AnomalyDetected',
+    );
+
+  const writeAnomaly = async (detected: RecordedEvent<AnomalyDetected>, issue?: { issueId: string; at: string }) => {
+    const doc = anomalyResource(detected.data, deps.namespace);
+    await apply(doc);
+    const status = anomalyStatus(detected.data, issue?.at ?? detected.metadata.occurredAt, issue);
+    await applyStatus('Anomaly', 'anomalies', doc.metadata.name, doc.metadata.namespace, status);
+  };
+
+  const writeIssue = async (issueStream: string) => {
+    const history = (await deps.store.readStream(issueStream)) as unknown as RecordedEvent<IssueEvent>[];
+    let state: IssueState = issueDecider.initialState();
+    let changedAt = '';
+    for (const event of history) {
+      const next = issueDecider.evolve(state, event);
+      if (next.status !== state.status) changedAt = event.metadata.occurredAt;
+      state = next;
+    }
+    if (state.workload === null) return;
+    const detected = await anomaliesOf(correlationStream(state.workload));
+    const names = detected.filter((e) => state.anomalyIds.includes(e.data.anomalyId)).map((e) => anomalyName(e.data));
+    const doc = issueResource(state, names, deps.namespace);
+    await apply(doc);
+    await applyStatus('Issue', 'issues', doc.metadata.name, doc.metadata.namespace, issueStatus(state, changedAt));
+    return { state, doc };
+  };
+
+  const recordKubernetesEvent = async (state: IssueState, at: string) => {
+    const workload = state.workload!;
+    // Events about cluster-scoped objects (Nodes) must live in `default`: the API server refuses them elsewhere.
+    const namespace = workload.namespace || 'default';
+    const name = `${issueName(state.issueId, workload)}.cairn-detected`;
+    const when = new Date(at);
+    try {
+      await core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name, namespace },
+          involvedObject: {
+            kind: workload.kind,
+            name: workload.name,
+            ...(workload.namespace ? { namespace: workload.namespace } : {}),
+          },
+          type: 'Warning',
+          reason: 'CairnIssueDetected',
+          message: `Cairn opened Issue ${issueName(state.issueId, workload)}: ${state.signal}, ${state.severity} (risk ${state.riskScore})`,
+          source: { component: 'cairn-operator' },
+          firstTimestamp: when,
+          lastTimestamp: when,
+          count: 1,
+          reportingComponent: 'cairn-operator',
+        },
+      });
+    } catch (error) {
+      // Already recorded by an earlier run of this event: the reactor is at-least-once.
+      if ((error as { code?: number }).code !== 409) throw error;
+    }
+  };
+
+  return {
+    name: 'kubernetes-resources',
+    // 4xx other than conflicts and throttling: the document itself is wrong, and writing it again will not help.
+    isPermanent: (error) => {
+      const code = (error as { code?: number }).code ?? 0;
+      return code >= 400 && code < 500 && code !== 409 && code !== 429;
+    },
+    filter: { streamPrefixes: [`${StreamCategory.Correlation}-`, `${StreamCategory.Issue}-`] },
+    async handle(event) {
+      switch (event.type) {
+        case 'AnomalyDetected':
+          return writeAnomaly(event as RecordedEvent<AnomalyDetected>);
+        case 'CorrelationIssueOpened':
+        case 'AnomalyJoinedIssue': {
+          const { anomalyId, issueId } = event.data as { anomalyId: string; issueId: string };
+          const detected = (await anomaliesOf(event.streamId)).find((e) => e.data.anomalyId === anomalyId);
+          if (detected) await writeAnomaly(detected, { issueId, at: event.metadata.occurredAt });
+          return;
+        }
+        default: {
+          if (!event.streamId.startsWith(`${StreamCategory.Issue}-`)) return;
+          const written = await writeIssue(event.streamId);
+          if (written && event.type === 'IssueDetected')
+            await recordKubernetesEvent(written.state, event.metadata.occurredAt);
+        }
+      }
+    },
+  };
+}
+
+export const issueStreamFor = (issueId: string) => streamName(StreamCategory.Issue, issueId);

@@ -1,0 +1,92 @@
+import { type Command, Option } from 'commander';
+import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
+import { createEventStore, DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
+import {
+  AuditExportFormat,
+  auditAllEvents,
+  auditLogEntries,
+  auditRecordFilter,
+  formatCsvHeader,
+  formatCsvRow,
+  formatJsonLine,
+  toAuditRecord,
+  verifyAuditChain,
+} from '../../application/auditChain.ts';
+import { type AuditableEventStore, type EventStore, isAuditableEventStore } from '../../ports/eventStore.ts';
+
+export type Write = (text: string) => void;
+const stdout: Write = (text) => {
+  process.stdout.write(text);
+};
+
+/**
+ * `cairn audit verify` proves the hash chain; `cairn audit export` writes it out. By default verify also demands a
+ * link for every event, which is what the stores write unless given a narrower `isAudited`; a store written with one
+ * is checked with --links-only (every link, its event and its place in the chain, but no demand for more links).
+ */
+export function registerAuditCommand(program: Command, write: Write = stdout): void {
+  const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
+
+  audit
+    .command('verify')
+    .description('recompute the audit hash chain and report the first broken link')
+    .option('--store <url>', 'event store URL', DEFAULT_EVENT_STORE_URL)
+    .option(
+      '--links-only',
+      'check only the links present, not that every event has one (for stores that audit a subset)',
+    )
+    .action(async (opts: { store: string; linksOnly?: boolean }) => {
+      await withAuditableStore(opts.store, async (store) => {
+        const result = await verifyAuditChain(store, opts.linksOnly === true ? {} : { isAudited: auditAllEvents });
+        if (result.ok) {
+          write(`audit chain ok: ${result.links} links, head ${result.headHash}\n`);
+          return;
+        }
+        const b = result.broken;
+        throw new CairnError(
+          'audit.chain_broken',
+          ErrorCategory.IllegalState,
+          `audit chain broken at position ${b.position} (stream ${b.stream}, event ${b.eventId}): ${b.reason}; ` +
+            `expected hash ${b.expectedHash ?? '(none)'}, actual ${b.actualHash ?? '(none)'}; ${result.links} links verified before it`,
+          { details: { ...b, position: String(b.position) } },
+        );
+      });
+    });
+
+  audit
+    .command('export')
+    .description('write the audit trail as JSON Lines or CSV to standard output')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(Object.values(AuditExportFormat)).makeOptionMandatory(),
+    )
+    .option('--since <iso>', 'only events that occurred at or after this ISO-8601 instant')
+    .option('--issue <id>', 'only events of this issue (its issue-<id> stream, or data.issueId)')
+    .option('--store <url>', 'event store URL', DEFAULT_EVENT_STORE_URL)
+    .action(async (opts: { format: AuditExportFormat; since?: string; issue?: string; store: string }) => {
+      const keep = auditRecordFilter({ since: opts.since, issue: opts.issue });
+      await withAuditableStore(opts.store, async (store) => {
+        if (opts.format === 'csv') write(formatCsvHeader());
+        const format = opts.format === 'csv' ? formatCsvRow : formatJsonLine;
+        for await (const entry of auditLogEntries(store)) {
+          const record = toAuditRecord(entry);
+          if (record !== undefined && keep(record)) write(format(record));
+        }
+      });
+    });
+}
+
+async function withAuditableStore(url: string, fn: (store: AuditableEventStore) => Promise<void>): Promise<void> {
+  const store: EventStore = createEventStore(url, { mustExist: true });
+  try {
+    if (!isAuditableEventStore(store)) {
+      throw new CairnError(
+        'audit.unsupported',
+        ErrorCategory.Validation,
+        `the event store at ${url} keeps no audit chain (only the sqlite and memory stores do)`,
+      );
+    }
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
+import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
+import { startOperator } from '../../operator.ts';
+
+const parseThreshold = (pair: string, previous: Partial<DetectionThresholds> = {}): Partial<DetectionThresholds> => {
+  const [name, raw] = pair.split('=');
+  if (!name || !(name in DefaultThresholds) || raw === undefined || !/^\d+$/.test(raw)) {
+    throw new Error(
+      `--threshold takes name=<whole number> with name one of ${Object.keys(DefaultThresholds).join(', ')}`,
+    );
+  }
+  return { ...previous, [name]: Number(raw) };
+};
+
+export function registerOperatorCommand(program: Command): void {
+  program
+    .command('operator')
+    .description('watch the cluster and turn faults into Anomalies and Issues (leader-elected)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--store <url>', 'event store: sqlite:<path>, memory: or esdb://…', DEFAULT_EVENT_STORE_URL)
+    .option('--namespace <name>', "the operator's namespace: its lease and cluster-scoped resources", 'cairn-system')
+    .option('--identity <id>', 'name of this replica in the lease (default: host and pid)')
+    .option(
+      '--threshold <name=value>',
+      `detection threshold, repeatable (${Object.entries(DefaultThresholds)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')})`,
+      parseThreshold,
+    )
+    .option('--lease-duration <ms>', 'leader lease duration in milliseconds', (v) => Number.parseInt(v, 10), 15_000)
+    .action(
+      async (opts: {
+        kubeconfig?: string;
+        store: string;
+        namespace: string;
+        identity?: string;
+        threshold?: Partial<DetectionThresholds>;
+        leaseDuration: number;
+      }) => {
+        const operator = await startOperator({
+          store: opts.store,
+          namespace: opts.namespace,
+          leaseDurationMs: opts.leaseDuration,
+          ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+          ...(opts.identity ? { identity: opts.identity } : {}),
+          ...(opts.threshold ? { thresholds: opts.threshold } : {}),
+          log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+        });
+        await new Promise<void>((resolve) => {
+          for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+        });
+        await operator.stop();
+      },
+    );
+}
