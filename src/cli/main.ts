@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { readModelProjections } from '../../projections/incidents.projection.ts';
 import { registerAuditCommand } from './commands/audit.command.ts';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
@@ -20,7 +21,7 @@ export function buildCli(): Command {
     registerDemoCommand,
     registerBenchCommand,
     registerAuditCommand,
-    registerProjectionsCommand,
+    (program: Command) => registerProjectionsCommand(program, readModelProjections),
     registerReplayCommand,
   ])
     register(program);

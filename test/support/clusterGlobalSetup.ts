@@ -1,5 +1,13 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { clusterDownSync, clusterUp, type LocalCluster } from '../../src/cluster/localCluster.ts';
+import {
+  clusterDir,
+  clusterDown,
+  clusterDownSync,
+  clusterUp,
+  type LocalCluster,
+} from '../../src/cluster/localCluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,7 +27,28 @@ interface Shared {
 }
 const key = Symbol.for('cairn.test.cluster');
 const registry = globalThis as unknown as Record<symbol, Shared | undefined>;
-const clusterName = 'cairn-test';
+// One cluster per test run, named after the process, so two runs on one machine (a developer's and CI's) never
+// tear each other's cluster down.
+const clusterName = `cairn-test-${process.pid}`;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Clusters of test runs that died without their teardown (a SIGKILL) still hold processes and ports. */
+async function removeOrphans() {
+  const parent = join(clusterDir('x'), '..');
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
+    const pid = Number(/^cairn-test-(\d+)$/.exec(name)?.[1]);
+    if (pid && !alive(pid)) await clusterDown(name);
+  }
+}
 
 export default async function setup(project: TestProject) {
   const external = process.env.CAIRN_KUBECONFIG;
@@ -30,7 +59,7 @@ export default async function setup(project: TestProject) {
   let shared = registry[key];
   if (!shared) {
     const log = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
-    shared = { cluster: clusterUp({ name: clusterName, log }), users: 0 };
+    shared = { cluster: removeOrphans().then(() => clusterUp({ name: clusterName, log })), users: 0 };
     registry[key] = shared;
     const cluster = await shared.cluster;
     // Ctrl-C, a kill or a crash must not leave etcd and the API server running.

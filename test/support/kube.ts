@@ -21,7 +21,7 @@ export type KubeClients = ReturnType<typeof kubeClients>;
 
 /** The run's cluster as the harness helpers (kubectl, faults) take it. */
 export async function testCluster(): Promise<LocalCluster> {
-  return { name: 'cairn-test', kubeconfig: inject('kubeconfig'), toolchain: await ensureToolchain() };
+  return { name: 'test', kubeconfig: inject('kubeconfig'), toolchain: await ensureToolchain() };
 }
 
 /** A fresh namespace, so test files never see each other's objects. */

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import type { Projection, ProjectionTarget } from '../../application/projectionRunner.ts';
+import { parseEventStoreUrl } from '../eventstore/eventStore.factory.ts';
 
 /** A projection whose read model lives in sqlite; `apply` writes through the connection inside the transaction. */
 export type SqliteProjection = Projection<Database.Database>;
@@ -57,4 +58,12 @@ export function openSqliteReadModel(path: string): Database.Database {
   } catch (cause) {
     throw new CairnError('readmodel.unavailable', ErrorCategory.Transient, `cannot open read model ${path}`, { cause });
   }
+}
+
+/** The read model sits beside a sqlite event store, or in ./cairn-data for other stores. */
+export function defaultReadModelPath(storeUrl: string): string {
+  const { kind, target } = parseEventStoreUrl(storeUrl);
+  return kind === 'sqlite' && target !== ':memory:'
+    ? join(dirname(target), 'readmodel.db')
+    : './cairn-data/readmodel.db';
 }

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
-import { createEventStore, DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
+import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
+import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
 import {
   AuditExportFormat,
   auditAllEvents,
@@ -76,7 +77,7 @@ export function registerAuditCommand(program: Command, write: Write = stdout): v
 }
 
 async function withAuditableStore(url: string, fn: (store: AuditableEventStore) => Promise<void>): Promise<void> {
-  const store: EventStore = createEventStore(url, { mustExist: true });
+  const store: EventStore = openEventStore(url, { mustExist: true });
   try {
     if (!isAuditableEventStore(store)) {
       throw new CairnError(

@@ -1,12 +1,9 @@
-import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  createEventStore,
-  DEFAULT_EVENT_STORE_URL,
-  parseEventStoreUrl,
-} from '../../adapters/eventstore/eventStore.factory.ts';
+import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
+import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
 import {
   createSqliteProjectionTarget,
+  defaultReadModelPath,
   openSqliteReadModel,
   type SqliteProjection,
 } from '../../adapters/readmodel/sqlite.projectionTarget.ts';
@@ -16,14 +13,6 @@ import type { Write } from './audit.command.ts';
 const stdout: Write = (text) => {
   process.stdout.write(text);
 };
-
-/** The read model sits beside a sqlite event store, or in ./cairn-data for other stores. */
-export function defaultReadModelPath(storeUrl: string): string {
-  const { kind, target } = parseEventStoreUrl(storeUrl);
-  return kind === 'sqlite' && target !== ':memory:'
-    ? join(dirname(target), 'readmodel.db')
-    : './cairn-data/readmodel.db';
-}
 
 /**
  * `cairn projections rebuild|status`. The projections are passed in by whoever composes the CLI; with none
@@ -40,7 +29,7 @@ export function registerProjectionsCommand(
     opts: { store: string; readModel?: string },
     fn: (runner: ReturnType<typeof createProjectionRunner>) => Promise<void>,
   ) => {
-    const store = createEventStore(opts.store, { mustExist: true });
+    const store = openEventStore(opts.store, { mustExist: true });
     const db = openSqliteReadModel(opts.readModel ?? defaultReadModelPath(opts.store));
     try {
       await fn(createProjectionRunner({ store, target: createSqliteProjectionTarget(db), projections }));

@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.eventStore.ts';
-import { openSqliteReadModel, type SqliteProjection } from '../../adapters/readmodel/sqlite.projectionTarget.ts';
-import { defaultReadModelPath, registerProjectionsCommand } from './projections.command.ts';
+import { writeIncident } from '../../../test/support/incidentLog.ts';
+import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
+import {
+  defaultReadModelPath,
+  openSqliteReadModel,
+  type SqliteProjection,
+} from '../../adapters/readmodel/sqlite.projectionTarget.ts';
+import { registerProjectionsCommand } from './projections.command.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -42,24 +47,23 @@ describe('cairn projections', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cairn-cli-proj-'));
     dirs.push(dir);
     const path = join(dir, 'events.db');
-    const store = createSqliteEventStore({ path });
-    await store.appendToStream('issue-1', [
-      { type: 'IssueDetected', data: {}, metadata: { occurredAt: '2025-01-01T00:00:00Z' } },
-      { type: 'IssueResolved', data: {}, metadata: { occurredAt: '2025-01-01T00:00:00Z' } },
-    ]);
+    const store = openEventStore(`sqlite:${path}`);
+    await writeIncident(store, '1');
     await store.close();
     const readModel = openSqliteReadModel(join(dir, 'readmodel.db'));
     typeCounts.init!(readModel);
     readModel.exec("INSERT INTO type_seen VALUES ('stale', 'Stale')");
 
     const out = await run([typeCounts], 'projections', 'rebuild', '--store', `sqlite:${path}`);
-    expect(out).toMatch(/^rebuilt type_counts: checkpoint 2 in \d+ ms\n$/);
+    expect(out).toMatch(/^rebuilt type_counts: checkpoint 4 in \d+ ms\n$/);
     expect(readModel.prepare('SELECT type FROM type_seen ORDER BY type').all()).toEqual([
+      { type: 'IssueAnomalyAttached' },
       { type: 'IssueDetected' },
       { type: 'IssueResolved' },
+      { type: 'RemediationPlanCreated' },
     ]);
     expect(await run([typeCounts], 'projections', 'status', '--store', `sqlite:${path}`)).toBe(
-      'type_counts  checkpoint 2\n',
+      'type_counts  checkpoint 4\n',
     );
     readModel.close();
   });

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
 import { StreamCategory, streamName } from '../../../domain/streams.ts';
-import { createEventStore, DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
+import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
+import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import type { Write } from './audit.command.ts';
 
@@ -18,7 +19,7 @@ export function registerReplayCommand(program: Command, write: Write = stdout): 
     .argument('<issueId>', 'the issue id (the part after issue-)')
     .option('--store <url>', 'event store URL', DEFAULT_EVENT_STORE_URL)
     .action(async (issueId: string, opts: { store: string }) => {
-      const store = createEventStore(opts.store, { mustExist: true });
+      const store = openEventStore(opts.store, { mustExist: true });
       try {
         const timeline = await incidentTimeline(store, issueId);
         if (timeline.length === 0) {
