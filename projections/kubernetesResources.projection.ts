@@ -134,3 +134,258 @@ export function issueStatus(state: IssueState, changedAt: string) {
     ],
   };
 }
+
+export interface Owner {
+  readonly name: string;
+  readonly uid: string;
+}
+
+/** Children of an Issue are garbage-collected with it. */
+const ownedBy = (owner: Owner) => [
+  {
+    apiVersion: ApiVersion,
+    kind: 'Issue',
+    name: owner.name,
+    uid: owner.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  },
+];
+
+export const insightName = (issueId: string, workload: ResourceRef, attempt: number) =>
+  objectName([workload.name, 'analysis', String(attempt)], issueId);
+
+export const planName = (issueId: string, workload: ResourceRef, attempt: number) =>
+  objectName([workload.name, 'plan', String(attempt)], issueId);
+
+interface AnalysisRound {
+  readonly insightId: string;
+  readonly attempt: number;
+  readonly requestedAt: string;
+  readonly previousFailures: readonly { attempt: number; outcome: string; reason: string }[];
+  readonly outcome?:
+    | {
+        kind: 'completed';
+        at: string;
+        analysis: string;
+        confidence: number;
+        recommendations: readonly string[];
+        suggestedActions: readonly {
+          name: string;
+          type: string;
+          description: string;
+          params: Record<string, string>;
+        }[];
+        provider: string;
+        model: string;
+      }
+    | { kind: 'failed'; at: string; reason: string; provider?: string };
+}
+
+/** The analysis rounds of an Issue, from its stream: one AIInsight each. */
+export function analysisRounds(
+  history: readonly { type: string; data: unknown; metadata: { occurredAt: string } }[],
+): AnalysisRound[] {
+  const rounds: AnalysisRound[] = [];
+  for (const event of history) {
+    const d = event.data as {
+      insightId: string;
+      attempt: number;
+      previousFailures?: AnalysisRound['previousFailures'];
+      reason?: string;
+      provider?: string;
+    };
+    if (event.type === 'AnalysisRequested' || event.type === 'ReanalysisRequested') {
+      rounds.push({
+        insightId: d.insightId,
+        attempt: d.attempt,
+        requestedAt: event.metadata.occurredAt,
+        previousFailures: d.previousFailures ?? [],
+      });
+    } else if (event.type === 'AnalysisCompleted' || event.type === 'AnalysisFailed') {
+      const index = rounds.findIndex((r) => r.insightId === d.insightId);
+      if (index < 0) continue;
+      const at = event.metadata.occurredAt;
+      rounds[index] = {
+        ...rounds[index]!,
+        outcome:
+          event.type === 'AnalysisCompleted'
+            ? ({ kind: 'completed', at, ...(event.data as object) } as AnalysisRound['outcome'])
+            : { kind: 'failed', at, reason: d.reason ?? '', ...(d.provider ? { provider: d.provider } : {}) },
+      };
+    }
+  }
+  return rounds;
+}
+
+const PROVIDERS = new Set(['rules', 'openai', 'anthropic']);
+
+export function insightResource(state: IssueState, round: AnalysisRound, owner: Owner, fallbackNamespace: string) {
+  const workload = state.workload!;
+  const outcome = round.outcome;
+  const provider = outcome?.kind === 'completed' ? outcome.provider : 'rules';
+  return {
+    doc: {
+      apiVersion: ApiVersion,
+      kind: 'AIInsight',
+      metadata: {
+        name: insightName(state.issueId, workload, round.attempt),
+        namespace: namespaceFor(workload, fallbackNamespace),
+        labels: { [Labels.issueId]: state.issueId, [Labels.managedBy]: 'cairn' },
+        ownerReferences: ownedBy(owner),
+      },
+      spec: {
+        issueRef: { name: owner.name },
+        attempt: round.attempt,
+        provider: PROVIDERS.has(provider) ? provider : 'rules',
+        previousFailures: round.previousFailures.map((f) => ({
+          attempt: f.attempt,
+          outcome: f.outcome,
+          reason: f.reason,
+        })),
+      },
+    },
+    status:
+      outcome === undefined
+        ? { phase: 'Analyzing' }
+        : outcome.kind === 'failed'
+          ? { phase: 'Failed', analysis: outcome.reason, generatedAt: outcome.at }
+          : {
+              phase: 'Completed',
+              provider: PROVIDERS.has(outcome.provider) ? outcome.provider : 'rules',
+              model: outcome.model,
+              analysis: outcome.analysis,
+              confidence: outcome.confidence,
+              recommendations: [...outcome.recommendations],
+              suggestedActions: outcome.suggestedActions.map((a, i) => ({
+                name: `${i + 1}-${a.type.toLowerCase()}`,
+                action: a.type,
+                description: a.description,
+                params: a.params,
+              })),
+              generatedAt: outcome.at,
+            },
+  };
+}
+
+const PLAN_STATE: Record<string, string> = {
+  Pending: 'Pending',
+  WaitingApproval: 'AwaitingApproval',
+  Snapshotting: 'Snapshotting',
+  Executing: 'Executing',
+  Verifying: 'Verifying',
+  RollingBack: 'RollingBack',
+  Completed: 'Completed',
+  RolledBack: 'RolledBack',
+  Failed: 'Failed',
+};
+
+/** A RemediationPlan from its stream: the plan, a checkpoint per action, the snapshot, the rollback, the result. */
+export function planResource(
+  history: readonly { type: string; data: unknown; metadata: { occurredAt: string } }[],
+  status: string,
+  owner: Owner,
+  fallbackNamespace: string,
+) {
+  const created = history.find((e) => e.type === 'RemediationPlanCreated')?.data as
+    | {
+        issueId: string;
+        attempt: number;
+        source: string;
+        target: ResourceRef;
+        actions: { actionId: string; type: string; params: Record<string, string> }[];
+        verificationTimeoutSeconds?: number;
+      }
+    | undefined;
+  if (!created) return undefined;
+  const at = (type: string) => history.find((e) => e.type === type)?.metadata.occurredAt;
+  const checkpoints = created.actions.map((a, index) => {
+    const started = history.find(
+      (e) => e.type === 'ActionStarted' && (e.data as { actionId: string }).actionId === a.actionId,
+    );
+    const ended = history.find(
+      (e) =>
+        (e.type === 'ActionSucceeded' || e.type === 'ActionFailed' || e.type === 'ActionRefusedByPolicy') &&
+        (e.data as { actionId: string }).actionId === a.actionId,
+    );
+    const endData = ended?.data as { result?: string; error?: string; reason?: string } | undefined;
+    return {
+      index,
+      type: a.type,
+      state:
+        ended?.type === 'ActionSucceeded'
+          ? 'Succeeded'
+          : ended
+            ? ended.type === 'ActionRefusedByPolicy'
+              ? 'Skipped'
+              : 'Failed'
+            : started
+              ? 'Started'
+              : 'Pending',
+      ...(started ? { startedAt: started.metadata.occurredAt } : {}),
+      ...(ended
+        ? { finishedAt: ended.metadata.occurredAt, message: endData?.result ?? endData?.error ?? endData?.reason ?? '' }
+        : {}),
+    };
+  });
+  const snapshot = history.find((e) => e.type === 'SnapshotTaken');
+  const rollbackStarted = history.find((e) => e.type === 'RollbackStarted');
+  const rollbackEnded = history.find((e) => e.type === 'RollbackCompleted' || e.type === 'RollbackFailed');
+  const end = history.find(
+    (e) => e.type === 'RemediationCompleted' || e.type === 'RemediationRolledBack' || e.type === 'RemediationFailed',
+  );
+  const workload = created.target;
+  return {
+    doc: {
+      apiVersion: ApiVersion,
+      kind: 'RemediationPlan',
+      metadata: {
+        name: planName(created.issueId, workload, created.attempt),
+        namespace: namespaceFor(workload, fallbackNamespace),
+        labels: { [Labels.issueId]: created.issueId, [Labels.managedBy]: 'cairn' },
+        ownerReferences: ownedBy(owner),
+      },
+      spec: {
+        issueRef: { name: owner.name },
+        attempt: created.attempt,
+        mode: created.source === 'agentic' ? 'agentic' : 'runbook',
+        strategy: `${created.source}: ${created.actions.map((a) => a.type).join(', ') || 'agentic steps'}`,
+        actions: created.actions.map((a) => ({ type: a.type, params: a.params })),
+        ...(created.verificationTimeoutSeconds
+          ? { verificationTimeout: `${created.verificationTimeoutSeconds}s` }
+          : {}),
+      },
+    },
+    status: {
+      state: PLAN_STATE[status] ?? 'Pending',
+      actions: checkpoints,
+      ...(snapshot
+        ? {
+            snapshot: {
+              takenAt: snapshot.metadata.occurredAt,
+              resource: ref(workload),
+              object: (snapshot.data as { captured: object }).captured,
+            },
+          }
+        : {}),
+      ...(rollbackStarted
+        ? {
+            rollback: {
+              state:
+                rollbackEnded === undefined
+                  ? 'InProgress'
+                  : rollbackEnded.type === 'RollbackCompleted'
+                    ? 'Succeeded'
+                    : 'Failed',
+              reason: (rollbackStarted.data as { reason: string }).reason,
+              at: (rollbackEnded ?? rollbackStarted).metadata.occurredAt,
+            },
+          }
+        : {}),
+      ...(at('SnapshotStarted') ? { startedAt: at('SnapshotStarted') } : {}),
+      ...(end
+        ? { completedAt: end.metadata.occurredAt, result: `${end.type}: ${JSON.stringify(end.data)}`.slice(0, 4000) }
+        : {}),
+    },
+  };
+}

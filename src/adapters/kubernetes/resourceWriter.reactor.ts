@@ -2,15 +2,20 @@ import * as k8s from '@kubernetes/client-node';
 import type { AnomalyDetected } from '../../../domain/events/anomaly.events.ts';
 import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
+import { type RemediationEvent, remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
 import { StreamCategory, streamName } from '../../../domain/streams.ts';
 import {
   ApiVersion,
+  analysisRounds,
   anomalyName,
   anomalyResource,
   anomalyStatus,
+  insightResource,
   issueName,
   issueResource,
   issueStatus,
+  namespaceFor,
+  planResource,
 } from '../../../projections/kubernetesResources.projection.ts';
 import { correlationStream } from '../../application/detection/anomalyRecorder.ts';
 import type { Reactor } from '../../application/reactor.ts';
@@ -75,9 +80,46 @@ export function resourceWriterReactor(deps: {
     const detected = await anomaliesOf(correlationStream(state.workload));
     const names = detected.filter((e) => state.anomalyIds.includes(e.data.anomalyId)).map((e) => anomalyName(e.data));
     const doc = issueResource(state, names, deps.namespace);
-    await apply(doc);
+    const written = await apply(doc);
     await applyStatus('Issue', 'issues', doc.metadata.name, doc.metadata.namespace, issueStatus(state, changedAt));
+    const owner = { name: doc.metadata.name, uid: written.metadata?.uid ?? '' };
+    for (const round of analysisRounds(history)) {
+      const insight = insightResource(state, round, owner, deps.namespace);
+      await apply(insight.doc);
+      await applyStatus(
+        'AIInsight',
+        'aiinsights',
+        insight.doc.metadata.name,
+        insight.doc.metadata.namespace,
+        insight.status,
+      );
+    }
     return { state, doc };
+  };
+
+  const writePlan = async (stream: string) => {
+    const history = (await deps.store.readStream(stream)) as unknown as RecordedEvent<RemediationEvent>[];
+    const state = history.reduce(remediationDecider.evolve, remediationDecider.initialState());
+    if (state.target === null) return;
+    const issue = issueName(state.issueId, state.target);
+    const namespace = namespaceFor(state.target, deps.namespace);
+    const owner = (await custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'issues',
+      namespace,
+      name: issue,
+    })) as k8s.KubernetesObject;
+    const plan = planResource(history, state.status, { name: issue, uid: owner.metadata?.uid ?? '' }, deps.namespace);
+    if (!plan) return;
+    await apply(plan.doc);
+    await applyStatus(
+      'RemediationPlan',
+      'remediationplans',
+      plan.doc.metadata.name,
+      plan.doc.metadata.namespace,
+      plan.status,
+    );
   };
 
   const recordKubernetesEvent = async (state: IssueState, at: string) => {
@@ -119,7 +161,9 @@ export function resourceWriterReactor(deps: {
       const code = (error as { code?: number }).code ?? 0;
       return code >= 400 && code < 500 && code !== 409 && code !== 429;
     },
-    filter: { streamPrefixes: [`${StreamCategory.Correlation}-`, `${StreamCategory.Issue}-`] },
+    filter: {
+      streamPrefixes: [`${StreamCategory.Correlation}-`, `${StreamCategory.Issue}-`, `${StreamCategory.Remediation}-`],
+    },
     async handle(event) {
       switch (event.type) {
         case 'AnomalyDetected':
@@ -132,6 +176,7 @@ export function resourceWriterReactor(deps: {
           return;
         }
         default: {
+          if (event.streamId.startsWith(`${StreamCategory.Remediation}-`)) return writePlan(event.streamId);
           if (!event.streamId.startsWith(`${StreamCategory.Issue}-`)) return;
           const written = await writeIssue(event.streamId);
           if (written && event.type === 'IssueDetected')

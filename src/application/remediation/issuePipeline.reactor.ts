@@ -1,0 +1,201 @@
+import type { SuggestedAction } from '../../../domain/events/analysis.events.ts';
+import type { ActionSpec } from '../../../domain/events/common.schema.ts';
+import type { RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
+import { isCairnError } from '../../../domain/errors.ts';
+import type { IssueCommand } from '../../../domain/issue/issue.commands.ts';
+import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
+import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
+import { actionFingerprint } from '../../../domain/remediation/action.fingerprint.ts';
+import { remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
+import { parseStreamName, StreamCategory, streamName } from '../../../domain/streams.ts';
+import type { EventStore } from '../../ports/eventStore.ts';
+import { createCommandHandler } from '../commandHandler.ts';
+import type { Reactor } from '../reactor.ts';
+
+export interface Analysis {
+  readonly analysis: string;
+  readonly confidence: number;
+  readonly recommendations: readonly string[];
+  readonly suggestedActions: readonly SuggestedAction[];
+  readonly provider: string;
+  readonly model: string;
+}
+
+export interface PipelineDeps {
+  readonly store: EventStore;
+  /** Builds the context and asks the provider chain; the Issue's failures and do-not-repeat list are in `issue`. */
+  readonly analyze: (issue: IssueState) => Promise<Analysis>;
+  readonly now: () => Date;
+  readonly verificationTimeoutSeconds?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** Refusals that mean the step was already taken: this event is being handled again after a restart. */
+const ALREADY = new Set([
+  'issue.analysis_in_progress',
+  'issue.analysis_already_completed',
+  'issue.no_analysis_pending',
+  'issue.insight_mismatch',
+  'issue.remediation_in_progress',
+  'issue.not_analyzing',
+  'issue.not_remediating',
+  'issue.remediation_mismatch',
+  'issue.already_resolved',
+  'issue.already_escalated',
+  'remediation.already_created',
+]);
+
+const toActionSpecs = (suggested: readonly SuggestedAction[]): ActionSpec[] =>
+  suggested.map((s, i) => ({
+    actionId: `${i + 1}-${s.type.toLowerCase()}`,
+    type: s.type,
+    params: { ...s.params },
+    ...(s.description ? { description: s.description.slice(0, 2000) } : {}),
+  }));
+
+/**
+ * The Issue's life after detection: analyse, turn the analysis into a remediation plan, and feed the plan's
+ * outcome back to the Issue (Resolved, re-analysis with the failure's evidence, or escalation). Ids are derived
+ * from the events that cause them, so handling an event twice asks for nothing new.
+ */
+export function issuePipelineReactor(deps: PipelineDeps): Reactor {
+  const issues = createCommandHandler(deps.store, issueDecider);
+  const remediations = createCommandHandler(deps.store, remediationDecider);
+  const log = deps.log ?? (() => {});
+
+  const issueState = async (issueId: string) => {
+    const history = (await deps.store.readStream(streamName(StreamCategory.Issue, issueId))) as unknown as RecordedEvent<IssueEvent>[];
+    return history.reduce(issueDecider.evolve, issueDecider.initialState());
+  };
+  const tell = (issueId: string, command: Omit<IssueCommand, 'metadata'>, metadata: MessageMetadata) =>
+    issues(streamName(StreamCategory.Issue, issueId), { ...command, metadata } as IssueCommand);
+
+  const analyse = async (issueId: string, insightId: string, metadata: MessageMetadata) => {
+    const state = await issueState(issueId);
+    if (state.insightId !== insightId || state.analysis !== 'pending') return;
+    try {
+      const result = await deps.analyze(state);
+      log(`analysed ${state.workload?.name}: ${result.analysis.split('\n')[0]} (${result.provider}, confidence ${result.confidence})`);
+      await tell(issueId, { type: 'CompleteAnalysis', data: { insightId, ...result } }, { ...metadata, occurredAt: deps.now().toISOString() });
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+      await tell(issueId, { type: 'FailAnalysis', data: { insightId, reason } }, { ...metadata, occurredAt: deps.now().toISOString() });
+    }
+  };
+
+  const plan = async (issueId: string, insightId: string, suggested: readonly SuggestedAction[], metadata: MessageMetadata) => {
+    const state = await issueState(issueId);
+    const actions = toActionSpecs(suggested).filter((a) => !state.doNotRepeat.includes(actionFingerprint(a)));
+    if (actions.length === 0) {
+      await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail: 'the analysis proposed no action that has not already failed' } }, metadata);
+      return;
+    }
+    const remediationId = `${insightId}-plan`;
+    await tell(issueId, { type: 'StartRemediation', data: { remediationId, source: 'ai-runbook' } }, metadata).catch(ignoreRepeat);
+    const started = await issueState(issueId);
+    if (started.remediationId !== remediationId) return;
+    await remediations(streamName(StreamCategory.Remediation, remediationId), {
+      type: 'CreateRemediationPlan',
+      data: {
+        remediationId,
+        issueId,
+        attempt: started.attempts,
+        source: 'ai-runbook',
+        target: state.workload!,
+        actions,
+        doNotRepeat: [...state.doNotRepeat],
+        ...(deps.verificationTimeoutSeconds ? { verificationTimeoutSeconds: deps.verificationTimeoutSeconds } : {}),
+      },
+      metadata,
+    });
+    log(`plan ${remediationId} for ${state.workload?.name}: ${actions.map((a) => a.type).join(', ')}`);
+  };
+
+  const reportOutcome = async (event: RecordedEvent, metadata: MessageMetadata) => {
+    const history = await deps.store.readStream(event.streamId);
+    const created = history.find((e) => e.type === 'RemediationPlanCreated') as RecordedEvent<RemediationPlanCreated> | undefined;
+    if (!created) return;
+    const { remediationId, issueId, actions } = created.data;
+    if (event.type === 'RemediationCompleted') {
+      await tell(issueId, { type: 'RecordRemediationOutcome', data: { remediationId, outcome: 'completed' } }, metadata);
+      return;
+    }
+    const failed = history.find((e) => e.type === 'ActionFailed' || e.type === 'ActionRefusedByPolicy');
+    const failedSpec = failed && actions.find((a) => a.actionId === (failed.data as { actionId: string }).actionId);
+    const reason = (event.data as { reason?: string; detail?: string }).detail ?? (event.data as { reason: string }).reason;
+    await tell(
+      issueId,
+      {
+        type: 'RecordRemediationOutcome',
+        data: {
+          remediationId,
+          outcome: event.type === 'RemediationRolledBack' ? 'rolled_back' : 'failed',
+          reason: String(reason).slice(0, 2000),
+          attemptedActions: actions.map((a) => ({ type: a.type, params: a.params })),
+          ...(failedSpec
+            ? {
+                failedAction: {
+                  type: failedSpec.type,
+                  params: failedSpec.params,
+                  error: String((failed?.data as { error?: string; reason?: string }).error ?? (failed?.data as { reason?: string }).reason ?? '').slice(0, 2000),
+                },
+              }
+            : {}),
+          observations: history
+            .filter((e) => e.type === 'VerificationFailed' || e.type === 'ActionFailed' || e.type === 'RollbackCompleted')
+            .map((e) => `${e.type}: ${JSON.stringify(e.data)}`.slice(0, 2000)),
+          insightId: `${remediationId}-reanalysis`,
+        },
+      },
+      metadata,
+    );
+  };
+
+  return {
+    name: 'issue-pipeline',
+    filter: {
+      eventTypes: [
+        'IssueDetected',
+        'AnalysisRequested',
+        'ReanalysisRequested',
+        'AnalysisCompleted',
+        'AnalysisFailed',
+        'RemediationCompleted',
+        'RemediationRolledBack',
+        'RemediationFailed',
+      ],
+    },
+    async handle(event) {
+      const metadata = { occurredAt: event.metadata.occurredAt, causationId: event.id, actor: 'system:pipeline' };
+      const issueId = event.streamId.startsWith(`${StreamCategory.Issue}-`) ? parseStreamName(event.streamId).id : '';
+      try {
+        switch (event.type) {
+          case 'IssueDetected':
+            await tell(issueId, { type: 'RequestAnalysis', data: { insightId: `${issueId}-insight-1` } }, metadata);
+            return;
+          case 'AnalysisRequested':
+          case 'ReanalysisRequested':
+            await analyse(issueId, (event.data as { insightId: string }).insightId, metadata);
+            return;
+          case 'AnalysisCompleted': {
+            const d = event.data as { insightId: string; suggestedActions: SuggestedAction[] };
+            await plan(issueId, d.insightId, d.suggestedActions, metadata);
+            return;
+          }
+          case 'AnalysisFailed':
+            await tell(issueId, { type: 'EscalateIssue', data: { reason: 'analysis_failed', detail: String((event.data as { reason: string }).reason) } }, metadata);
+            return;
+          default:
+            await reportOutcome(event, metadata);
+        }
+      } catch (error) {
+        ignoreRepeat(error);
+      }
+    },
+  };
+}
+
+function ignoreRepeat(error: unknown): void {
+  if (isCairnError(error) && ALREADY.has(error.code)) return;
+  throw error;
+}

@@ -1,0 +1,173 @@
+import type { ActionSpec, ResourceRef } from '../../../domain/events/common.schema.ts';
+import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
+import type { RemediationCommand } from '../../../domain/remediation/remediation.commands.ts';
+import {
+  type RemediationEvent,
+  type RemediationState,
+  remediationDecider,
+} from '../../../domain/remediation/remediation.decider.ts';
+import { nextStep } from '../../../domain/remediation/remediation.progress.ts';
+import type { EventStore } from '../../ports/eventStore.ts';
+import { createCommandHandler } from '../commandHandler.ts';
+import type { Reactor } from '../reactor.ts';
+
+/**
+ * What remediation does to the cluster, behind one port so the executor stays a loop over the decider's
+ * `nextStep`. The Kubernetes adapter implements it with the action registry, snapshots and the policy.
+ */
+export interface RemediationEffects {
+  /** Captures every resource the plan may touch; what it returns goes into the SnapshotTaken event. */
+  snapshot(target: ResourceRef): Promise<{ captured: Record<string, unknown>; resourceVersion?: string }>;
+  /** Puts the captured resources back; returns a line for the log. */
+  restore(target: ResourceRef, captured: Record<string, unknown>): Promise<string>;
+  /** The policy layer and the action's own safety checks; a refusal means nothing was touched. */
+  admit(action: ActionSpec, target: ResourceRef, plan: readonly ActionSpec[]): Promise<{ policy: string; reason: string } | null>;
+  /** Performs the action; throws when it fails. Returns what it did. */
+  run(action: ActionSpec, target: ResourceRef): Promise<string>;
+  /** After a crash between "started" and "done": does the cluster show the action applied? */
+  wasApplied(action: ActionSpec, target: ResourceRef): Promise<boolean>;
+  /** Healthy workload and the triggering signals gone. */
+  verify(target: ResourceRef, signals: readonly string[]): Promise<{ healthy: boolean; detail: string }>;
+}
+
+export interface ExecutorDeps {
+  readonly store: EventStore;
+  readonly effects: RemediationEffects;
+  readonly now: () => Date;
+  readonly newId: () => string;
+  /** Signals the Issue had, for verification; read from the Issue by the caller. */
+  readonly signalsOf: (issueId: string) => Promise<readonly string[]>;
+  readonly pollIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+
+/**
+ * Drives one remediation to a terminal state. It never remembers where it was: every turn folds the stream and
+ * asks the decider what comes next, so a restart resumes exactly at the last checkpoint, never repeating a
+ * completed action, and an action that started but has no outcome is reconciled from the cluster.
+ */
+export function createRemediationExecutor(deps: ExecutorDeps) {
+  const decide = createCommandHandler(deps.store, remediationDecider, { maxAttempts: 5 });
+  const pollIntervalMs = deps.pollIntervalMs ?? 1000;
+  const log = deps.log ?? (() => {});
+
+  const fold = async (stream: string): Promise<RemediationState> => {
+    const history = (await deps.store.readStream(stream)) as unknown as RecordedEvent<RemediationEvent>[];
+    return history.reduce(remediationDecider.evolve, remediationDecider.initialState());
+  };
+
+  return async function execute(stream: string): Promise<RemediationState> {
+    for (;;) {
+      const state = await fold(stream);
+      const at = deps.now().toISOString();
+      const metadata: MessageMetadata = { occurredAt: at, actor: 'system:executor' };
+      const send = (command: Omit<RemediationCommand, 'metadata'>) =>
+        decide(stream, { ...command, metadata } as RemediationCommand);
+      const target = state.target!;
+      const step = nextStep(state, at);
+      switch (step.kind) {
+        case 'none':
+          return state;
+        case 'start-snapshot':
+          await send({ type: 'StartSnapshot', data: { snapshotId: `${state.remediationId}-snapshot` } });
+          break;
+        case 'take-snapshot':
+          try {
+            const snap = await deps.effects.snapshot(target);
+            await send({ type: 'RecordSnapshot', data: { snapshotId: step.snapshotId, ...snap } });
+          } catch (error) {
+            await send({ type: 'FailSnapshot', data: { snapshotId: step.snapshotId, error: message(error) } });
+          }
+          break;
+        case 'start-action': {
+          const refusal = await deps.effects.admit(step.action, target, state.actions);
+          if (refusal) {
+            log(`refused ${step.action.type}: ${refusal.reason}`);
+            await send({ type: 'RefuseAction', data: { actionId: step.action.actionId, ...refusal } });
+            break;
+          }
+          await send({ type: 'StartAction', data: { actionId: step.action.actionId } });
+          await runAction(send, step.action, target);
+          break;
+        }
+        case 'reconcile-action':
+          // Started before a crash: if the cluster already shows it, record it; otherwise run it now.
+          if (await deps.effects.wasApplied(step.action, target)) {
+            await send({
+              type: 'RecordActionSucceeded',
+              data: { actionId: step.action.actionId, result: 'found applied after a restart' },
+            });
+          } else {
+            await runAction(send, step.action, target);
+          }
+          break;
+        case 'start-verification':
+          await send({ type: 'StartVerification', data: {} });
+          break;
+        case 'verify': {
+          const result = await deps.effects.verify(target, await deps.signalsOf(state.issueId));
+          if (result.healthy) await send({ type: 'PassVerification', data: { detail: result.detail } });
+          else await new Promise((r) => setTimeout(r, pollIntervalMs));
+          break;
+        }
+        case 'fail-verification': {
+          const result = await deps.effects.verify(target, await deps.signalsOf(state.issueId));
+          await send({ type: 'FailVerification', data: { reason: `not healthy by the deadline: ${result.detail}` } });
+          break;
+        }
+        case 'roll-back': {
+          const captured = state.snapshotId ? await snapshotContent(stream, state.snapshotId) : undefined;
+          try {
+            if (!captured) throw new Error('no snapshot was taken, nothing to restore');
+            const detail = await deps.effects.restore(target, captured);
+            await send({ type: 'CompleteRollback', data: { detail } });
+          } catch (error) {
+            await send({ type: 'FailRollback', data: { error: message(error) } });
+          }
+          break;
+        }
+        default:
+          // Approvals and agentic steps are driven by their own components; nothing to do here yet.
+          return state;
+      }
+    }
+  };
+
+  async function runAction(
+    send: (command: Omit<RemediationCommand, 'metadata'>) => Promise<unknown>,
+    action: ActionSpec,
+    target: ResourceRef,
+  ) {
+    try {
+      const result = await deps.effects.run(action, target);
+      log(`${action.type} on ${target.kind}/${target.name}: ${result}`);
+      await send({ type: 'RecordActionSucceeded', data: { actionId: action.actionId, result: result.slice(0, 2000) } });
+    } catch (error) {
+      log(`${action.type} on ${target.kind}/${target.name} failed: ${message(error)}`);
+      await send({ type: 'RecordActionFailed', data: { actionId: action.actionId, error: message(error) } });
+    }
+  }
+
+  async function snapshotContent(stream: string, snapshotId: string) {
+    const taken = (await deps.store.readStream(stream)).find(
+      (e) => e.type === 'SnapshotTaken' && (e.data as { snapshotId: string }).snapshotId === snapshotId,
+    );
+    return (taken?.data as { captured?: Record<string, unknown> } | undefined)?.captured;
+  }
+}
+
+/**
+ * Runs each plan as it is created, one at a time, and holds the checkpoint until the plan ends: after a restart the
+ * plan that was running is delivered again and the executor resumes it from its last checkpoint.
+ */
+export function remediationExecutorReactor(execute: (stream: string) => Promise<RemediationState>): Reactor {
+  return {
+    name: 'remediation-executor',
+    filter: { eventTypes: ['RemediationPlanCreated'] },
+    handle: async (event) => {
+      await execute(event.streamId);
+    },
+  };
+}
