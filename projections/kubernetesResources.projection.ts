@@ -55,6 +55,8 @@ export function anomalyResource(d: AnomalyDetectedData, fallbackNamespace: strin
       resource: ref(d.resource),
       message: d.message,
       observedAt: d.observedAt,
+      // A `custom` signal is an alert Cairn has no name for; its own name must travel with it.
+      ...(d.signal === 'custom' ? { alertName: d.labels?.alertname ?? 'unnamed alert' } : {}),
       ...(d.labels && Object.keys(d.labels).length > 0 ? { labels: d.labels } : {}),
     },
   };

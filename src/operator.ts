@@ -3,12 +3,16 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
+import { buildHttpApp } from './adapters/http/httpApp.ts';
 import { startDetectionController } from './adapters/kubernetes/detection/detectionController.ts';
 import type { DetectionThresholds } from './adapters/kubernetes/detection/detectors.ts';
 import { startLeaderElection } from './adapters/kubernetes/leaderElection.ts';
+import { startManualAnomalyController } from './adapters/kubernetes/manualAnomaly.controller.ts';
 import { resourceWriterReactor } from './adapters/kubernetes/resourceWriter.reactor.ts';
+import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
 import { createSqliteProjectionTarget, openSqliteReadModel } from './adapters/readmodel/sqlite.projectionTarget.ts';
-import { createAnomalyRecorder } from './application/detection/anomalyRecorder.ts';
+import { createAnomalyIntake } from './application/detection/anomalyIntake.ts';
+import { type AnomalyReport, createAnomalyRecorder } from './application/detection/anomalyRecorder.ts';
 import { issueCorrelationReactor } from './application/detection/issueCorrelation.reactor.ts';
 import { type ReactorCheckpoints, type RunningReactor, runReactor } from './application/reactor.ts';
 
@@ -23,10 +27,14 @@ export interface OperatorOptions {
   readonly thresholds?: Partial<DetectionThresholds>;
   readonly leaseDurationMs?: number;
   readonly log?: (line: string) => void;
+  /** Serve the HTTP API (Alertmanager webhook, manual anomalies, /healthz) on every replica; port 0 picks one. */
+  readonly http?: { readonly host: string; readonly port: number };
 }
 
 export interface RunningOperator {
   isLeader(): boolean;
+  /** Where the HTTP API listens (`http://host:port`), when it was asked for. */
+  readonly httpUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -57,7 +65,18 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const store = openEventStore(options.store);
   const checkpoints = checkpointsFor(options.store);
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
-  const record = createAnomalyRecorder({ store, newId, now: () => new Date() });
+  const recorder = createAnomalyRecorder({ store, newId, now: () => new Date() });
+  const record = async (report: AnomalyReport) => {
+    const events = await recorder(report);
+    if (events.some((event) => event.type === 'AnomalyDetected'))
+      log(
+        `anomaly: ${report.signal} (${report.source}) on ${report.workload.kind}/${report.workload.namespace}/${report.workload.name}: ${report.message}`,
+      );
+    return events;
+  };
+  // Sources other than the watchers name objects that must be read to find their workload, and want an answer.
+  const workloads = createWorkloadLookup(config);
+  const intake = createAnomalyIntake({ record, store });
   const onError = (what: string, error: unknown) =>
     log(`error: ${what}: ${error instanceof Error ? error.message : String(error)}`);
 
@@ -80,21 +99,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     });
     const detection = startDetectionController({
       config,
-      record: async (report) => {
-        const events = await record(report);
-        for (const event of events) {
-          if (event.type === 'AnomalyDetected')
-            log(
-              `anomaly: ${report.signal} on ${report.workload.kind}/${report.workload.namespace}/${report.workload.name}: ${report.message}`,
-            );
-        }
-      },
+      record,
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),
       onError,
     });
+    const manual = startManualAnomalyController({ config, intake, workloads, onError });
     active = {
       stop: async () => {
-        await detection.stop();
+        await Promise.all([detection.stop(), manual.stop()]);
         await Promise.all(reactors.map((r) => r.close()));
       },
     };
@@ -105,6 +117,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     active = undefined;
     void stopping?.stop();
   };
+
+  // Every replica answers HTTP: recording goes through the event store, where concurrent writers are safe.
+  let http: Awaited<ReturnType<typeof buildHttpApp>> | undefined;
+  let httpUrl: string | undefined;
+  if (options.http) {
+    try {
+      http = await buildHttpApp({ intake, workloads, newId, now: () => new Date(), log });
+      httpUrl = await http.listen({ host: options.http.host, port: options.http.port });
+      log(`HTTP API on ${httpUrl}`);
+    } catch (error) {
+      await http?.close();
+      await store.close();
+      throw new Error(`cannot serve HTTP on ${options.http.host}:${options.http.port}`, { cause: error });
+    }
+  }
 
   const elector = startLeaderElection(config, {
     namespace: options.namespace,
@@ -124,7 +151,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   return {
     isLeader: () => elector.isLeader(),
+    ...(httpUrl ? { httpUrl } : {}),
     stop: async () => {
+      await http?.close();
       await elector.stop();
       await active?.stop();
       await store.close();

@@ -20,6 +20,7 @@ import {
 import { correlationStream } from '../../application/detection/anomalyRecorder.ts';
 import type { Reactor } from '../../application/reactor.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
+import { HandMadeAnomalyLabel } from './manualAnomaly.controller.ts';
 
 const FIELD_MANAGER = 'cairn';
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
@@ -61,6 +62,8 @@ export function resourceWriterReactor(deps: {
     );
 
   const writeAnomaly = async (detected: RecordedEvent<AnomalyDetected>, issue?: { issueId: string; at: string }) => {
+    // A hand-made Anomaly already exists under its author's name, and its status is the manual controller's.
+    if (detected.data.labels?.[HandMadeAnomalyLabel]) return;
     const doc = anomalyResource(detected.data, deps.namespace);
     await apply(doc);
     const status = anomalyStatus(detected.data, issue?.at ?? detected.metadata.occurredAt, issue);
@@ -78,7 +81,9 @@ export function resourceWriterReactor(deps: {
     }
     if (state.workload === null) return;
     const detected = await anomaliesOf(correlationStream(state.workload));
-    const names = detected.filter((e) => state.anomalyIds.includes(e.data.anomalyId)).map((e) => anomalyName(e.data));
+    const names = detected
+      .filter((e) => state.anomalyIds.includes(e.data.anomalyId))
+      .map((e) => e.data.labels?.[HandMadeAnomalyLabel] ?? anomalyName(e.data));
     const doc = issueResource(state, names, deps.namespace);
     const written = await apply(doc);
     await applyStatus('Issue', 'issues', doc.metadata.name, doc.metadata.namespace, issueStatus(state, changedAt));

@@ -13,6 +13,12 @@ const parseThreshold = (pair: string, previous: Partial<DetectionThresholds> = {
   return { ...previous, [name]: Number(raw) };
 };
 
+const parsePort = (value: string): number => {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new Error('--http-port takes a port number (0 disables HTTP)');
+  return port;
+};
+
 export function registerOperatorCommand(program: Command): void {
   program
     .command('operator')
@@ -29,6 +35,13 @@ export function registerOperatorCommand(program: Command): void {
       parseThreshold,
     )
     .option('--lease-duration <ms>', 'leader lease duration in milliseconds', (v) => Number.parseInt(v, 10), 15_000)
+    .option(
+      '--http-port <port>',
+      'HTTP API port: Alertmanager webhook, anomalies, /healthz (0 disables)',
+      parsePort,
+      8090,
+    )
+    .option('--http-host <address>', 'address the HTTP API listens on', '127.0.0.1')
     .action(
       async (opts: {
         kubeconfig?: string;
@@ -37,6 +50,8 @@ export function registerOperatorCommand(program: Command): void {
         identity?: string;
         threshold?: Partial<DetectionThresholds>;
         leaseDuration: number;
+        httpPort: number;
+        httpHost: string;
       }) => {
         const operator = await startOperator({
           store: opts.store,
@@ -45,6 +60,7 @@ export function registerOperatorCommand(program: Command): void {
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.identity ? { identity: opts.identity } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
+          ...(opts.httpPort > 0 ? { http: { host: opts.httpHost, port: opts.httpPort } } : {}),
           log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
         });
         await new Promise<void>((resolve) => {

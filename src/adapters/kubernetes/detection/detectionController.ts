@@ -77,6 +77,9 @@ export function startDetectionController(options: DetectionControllerOptions): D
     const [kind, namespace, name] = key.split('/') as [WatchedKind, string, string];
     const detect = detectors[kind];
     if (!detect) return;
+    // Until every kind is listed, a pod's ReplicaSet may be missing from the cache: the pod would be attributed to
+    // the ReplicaSet, not its Deployment, and a fault already recorded would open a second Issue after a restart.
+    await watch.synced();
     const object = watch.get(kind, namespace, name);
     if (!object) {
       sustained.delete(key);
