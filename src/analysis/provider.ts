@@ -1,0 +1,172 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CairnError, ErrorCategory, isCairnError } from '../../domain/errors.ts';
+import { SuggestedAction } from '../../domain/events/analysis.events.ts';
+import type { FailureEvidence, Severity } from '../../domain/events/common.schema.ts';
+import { redactSecrets } from './redaction.ts';
+import type { KubernetesContext, WorkloadRef } from './workloadFacts.ts';
+
+export type { KubernetesContext, WorkloadFacts, WorkloadRef } from './workloadFacts.ts';
+
+/** Everything a provider may read about an Issue. Built once per analysis; providers never call back into Cairn. */
+export interface AnalysisRequest {
+  readonly issueId: string;
+  readonly namespace: string;
+  readonly workload: WorkloadRef;
+  /** The signal that opened the Issue; `signals` holds every signal attached to it since (including this one). */
+  readonly signal: string;
+  readonly signals: readonly string[];
+  readonly severity: Severity;
+  readonly riskScore: number;
+  readonly description: string;
+  readonly context: KubernetesContext;
+  /** Why earlier remediations of this Issue did not work, oldest first; empty on the first analysis. */
+  readonly previousFailures: readonly FailureEvidence[];
+  /** Fingerprints (`actionFingerprint`) of actions that already failed on this Issue: never suggest them again. */
+  readonly doNotRepeat: readonly string[];
+}
+
+/** The fields of `CompleteAnalysis`, so a result maps onto the command one to one. */
+export const AnalysisResultSchema = Type.Object({
+  analysis: Type.String({ minLength: 1, maxLength: 20_000 }),
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  recommendations: Type.Array(Type.String({ maxLength: 2_048 }), { maxItems: 50 }),
+  suggestedActions: Type.Array(SuggestedAction, { maxItems: 50 }),
+  provider: Type.String({ minLength: 1, maxLength: 128 }),
+  model: Type.String({ maxLength: 256 }),
+});
+export type AnalysisResult = Readonly<Static<typeof AnalysisResultSchema>>;
+
+export interface AnalyzeOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface AnalysisProvider {
+  /** Goes into `AnalysisResult.provider` and into failure reports; stable across restarts. */
+  readonly name: string;
+  /** Rejects on any failure; an answer that cannot be parsed is not a failure (see response.parser.ts). */
+  analyze(request: AnalysisRequest, options?: AnalyzeOptions): Promise<AnalysisResult>;
+}
+
+export interface ProviderFailure {
+  readonly provider: string;
+  readonly error: string;
+  readonly timedOut: boolean;
+}
+
+export interface ChainOptions {
+  /** Per provider; a provider still running when it expires is aborted and the next one asked. Default 60 s. */
+  readonly timeoutMs?: number;
+  /** Told about each provider that failed before another answered (or all failed), for logs and metrics. */
+  readonly onFallback?: (failure: ProviderFailure) => void;
+}
+
+export const AnalysisErrorCode = {
+  /** Every provider of the chain failed; `details.failures` says how. */
+  Unavailable: 'AnalysisUnavailable',
+  /** A provider answered something that is not an AnalysisResult. */
+  InvalidResult: 'AnalysisResultInvalid',
+  Timeout: 'AnalysisTimeout',
+  Aborted: 'AnalysisAborted',
+} as const;
+
+const DEFAULT_PROVIDER_TIMEOUT_MS = 60_000;
+
+const describe = (error: unknown): string =>
+  redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500);
+
+const abortedError = (signal: AbortSignal) =>
+  new CairnError(AnalysisErrorCode.Aborted, ErrorCategory.Transient, 'analysis was cancelled', {
+    cause: signal.reason,
+  });
+
+/** Throws when a provider's answer would be refused by the AnalysisCompleted schema, naming the first problem. */
+export const assertAnalysisResult = (provider: string, result: unknown): AnalysisResult => {
+  if (Value.Check(AnalysisResultSchema, result)) return result;
+  const first = Value.Errors(AnalysisResultSchema, result).First();
+  throw new CairnError(
+    AnalysisErrorCode.InvalidResult,
+    ErrorCategory.Internal,
+    `provider ${provider} returned an invalid analysis${first ? `: ${first.path || '/'} ${first.message}` : ''}`,
+  );
+};
+
+/** Runs one provider with its own deadline, linked to the caller's signal; settles as soon as either fires. */
+async function runWithDeadline(
+  provider: AnalysisProvider,
+  request: AnalysisRequest,
+  timeoutMs: number,
+  outer: AbortSignal | undefined,
+): Promise<AnalysisResult> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onOuterAbort: (() => void) | undefined;
+  // A provider that ignores its signal must not hold the chain: the race settles on the abort regardless.
+  const stopped = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new CairnError(
+        AnalysisErrorCode.Timeout,
+        ErrorCategory.Transient,
+        `provider ${provider.name} did not answer within ${timeoutMs} ms`,
+      );
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+    onOuterAbort = () => {
+      controller.abort(outer?.reason);
+      reject(abortedError(outer as AbortSignal));
+    };
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+  });
+  try {
+    const answer = await Promise.race([provider.analyze(request, { signal: controller.signal }), stopped]);
+    return assertAnalysisResult(provider.name, answer);
+  } finally {
+    clearTimeout(timer);
+    if (onOuterAbort) outer?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/**
+ * Asks each provider in turn until one answers: a failure, an invalid answer or a timeout moves on to the next one.
+ * The answer's `provider` field names the provider that answered. Cancellation by the caller stops the chain at
+ * once rather than falling back, since nobody is waiting for the answer any more.
+ */
+export function chainProviders(providers: readonly AnalysisProvider[], options: ChainOptions = {}): AnalysisProvider {
+  if (providers.length === 0) {
+    throw new CairnError(
+      'AnalysisChainEmpty',
+      ErrorCategory.Validation,
+      'a provider chain needs at least one provider',
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+  return {
+    name: providers.map((p) => p.name).join('>'),
+    async analyze(request, callOptions = {}) {
+      const outer = callOptions.signal;
+      const failures: ProviderFailure[] = [];
+      for (const provider of providers) {
+        if (outer?.aborted) throw abortedError(outer);
+        try {
+          return await runWithDeadline(provider, request, timeoutMs, outer);
+        } catch (error) {
+          if (outer?.aborted) throw abortedError(outer);
+          const failure: ProviderFailure = {
+            provider: provider.name,
+            error: describe(error),
+            timedOut: isCairnError(error) && error.code === AnalysisErrorCode.Timeout,
+          };
+          failures.push(failure);
+          options.onFallback?.(failure);
+        }
+      }
+      throw new CairnError(
+        AnalysisErrorCode.Unavailable,
+        ErrorCategory.Transient,
+        `no analysis provider answered: ${failures.map((f) => `${f.provider}: ${f.error}`).join('; ')}`,
+        { details: { failures } },
+      );
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { SuggestedAction } from '../../domain/events/analysis.events.ts';
+import { isActionType } from '../adapters/kubernetes/api/actionTypes.ts';
+import type { AnalysisResult } from './provider.ts';
+
+/**
+ * Turns a model's answer into the fields of an analysis. Models wrap JSON in fences, add prose around it, misspell
+ * fields and invent actions, so the parser is lenient about shape and strict about what reaches the executor:
+ * only known action types, only string parameters, confidence within [0, 1].
+ */
+
+/** Confidence given to an answer that could not be parsed: the text may still be useful to a human. */
+export const UNPARSED_CONFIDENCE = 0.5;
+
+const Limits = { analysis: 20_000, shortText: 2_048, items: 50, param: 4_096 } as const;
+
+// Lenient on purpose: field aliases and loose types are reconciled below; the schema only fixes the skeleton.
+const ModelAction = Type.Object({
+  name: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
+  action: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+});
+
+const ModelAnswer = Type.Object({
+  analysis: Type.String({ pattern: '\\S' }),
+  confidence: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+  recommendations: Type.Optional(Type.Array(Type.Unknown())),
+  actions: Type.Optional(Type.Array(Type.Unknown())),
+  suggestedActions: Type.Optional(Type.Array(Type.Unknown())),
+  suggested_actions: Type.Optional(Type.Array(Type.Unknown())),
+});
+
+export interface ParsedAnswer {
+  readonly analysis: string;
+  readonly confidence: number;
+  readonly recommendations: string[];
+  readonly suggestedActions: SuggestedAction[];
+  /** False when the answer was not the expected JSON and the raw text became the analysis. */
+  readonly structured: boolean;
+  /** Actions the model suggested that were refused, with why: surfaced so a prompt can be fixed. */
+  readonly dropped: string[];
+}
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** The body of the first fenced block if there is one, else the text. */
+const stripFences = (text: string): string => {
+  const fenced = /```[a-zA-Z0-9_-]*[ \t]*\r?\n?([\s\S]*?)```/.exec(text);
+  return (fenced?.[1] ?? text).trim();
+};
+
+const parseJsonObject = (text: string): unknown => {
+  const attempt = (candidate: string) => {
+    try {
+      return JSON.parse(candidate) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  const whole = attempt(text);
+  if (whole !== undefined) return whole;
+  // Prose around the object ("Here is my analysis: {...} Hope this helps"): try the outermost braces.
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  return start >= 0 && end > start ? attempt(text.slice(start, end + 1)) : undefined;
+};
+
+export const clampConfidence = (value: unknown): number => {
+  const number = typeof value === 'string' ? Number.parseFloat(value) : typeof value === 'number' ? value : Number.NaN;
+  if (!Number.isFinite(number)) return UNPARSED_CONFIDENCE;
+  // "85" or "85%" on a 0..100 scale is a common slip; anything above 1 is clamped rather than rescaled, since
+  // rescaling would turn a wild 7 into a confident 0.07.
+  return Math.min(1, Math.max(0, number));
+};
+
+const toAction = (raw: unknown, dropped: string[]): SuggestedAction | undefined => {
+  if (!Value.Check(ModelAction, raw)) {
+    dropped.push(`malformed action: ${clip(JSON.stringify(raw) ?? String(raw), 200)}`);
+    return undefined;
+  }
+  const type = (raw.type ?? raw.action ?? '').trim();
+  if (!isActionType(type)) {
+    dropped.push(`unknown action type: ${clip(type || '(none)', 100)}`);
+    return undefined;
+  }
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw.params ?? {})) params[key] = clip(String(value), Limits.param);
+  return {
+    name: clip(raw.name?.trim() || type, Limits.shortText),
+    type,
+    description: clip(raw.description?.trim() ?? '', Limits.shortText),
+    params,
+  };
+};
+
+const unstructured = (raw: string): ParsedAnswer => ({
+  analysis: clip(raw.trim() || '(the model returned an empty answer)', Limits.analysis),
+  confidence: UNPARSED_CONFIDENCE,
+  recommendations: [],
+  suggestedActions: [],
+  structured: false,
+  dropped: [],
+});
+
+export function parseModelAnswer(raw: string): ParsedAnswer {
+  const candidate = parseJsonObject(stripFences(raw));
+  if (!Value.Check(ModelAnswer, candidate)) return unstructured(raw);
+  const dropped: string[] = [];
+  const rawActions = candidate.suggestedActions ?? candidate.suggested_actions ?? candidate.actions ?? [];
+  const suggestedActions = rawActions
+    .map((action) => toAction(action, dropped))
+    .filter((action): action is SuggestedAction => action !== undefined);
+  if (suggestedActions.length > Limits.items)
+    dropped.push(`${suggestedActions.length - Limits.items} actions over the limit`);
+  return {
+    analysis: clip(candidate.analysis.trim(), Limits.analysis),
+    confidence: clampConfidence(candidate.confidence),
+    recommendations: (candidate.recommendations ?? [])
+      .filter((r): r is string => typeof r === 'string' && r.trim().length > 0)
+      .slice(0, Limits.items)
+      .map((r) => clip(r.trim(), Limits.shortText)),
+    suggestedActions: suggestedActions.slice(0, Limits.items),
+    structured: true,
+    dropped,
+  };
+}
+
+/** The parsed answer as a provider returns it. */
+export const toAnalysisResult = (parsed: ParsedAnswer, provider: string, model: string): AnalysisResult => ({
+  analysis: parsed.analysis,
+  confidence: parsed.confidence,
+  recommendations: parsed.recommendations,
+  suggestedActions: parsed.suggestedActions,
+  provider,
+  model,
+});
