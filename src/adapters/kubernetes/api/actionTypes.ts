@@ -19,6 +19,7 @@ export const actionTypeCatalog = [
   { type: 'ArgoSyncApp', category: 'Generic' },
   { type: 'AdjustHPA', category: 'Generic' },
   { type: 'CordonNode', category: 'Generic' },
+  { type: 'UncordonNode', category: 'Generic' },
   { type: 'DrainNode', category: 'Generic' },
   { type: 'ResizePVC', category: 'Generic' },
   { type: 'RotateSecret', category: 'Generic' },

@@ -160,9 +160,9 @@ describe('findStructuralViolations', () => {
 });
 
 describe('actionTypes', () => {
-  it('lists the 54 action types of the reference, each once', () => {
-    expect(actionTypes).toHaveLength(54);
-    expect(new Set(actionTypes).size).toBe(54);
+  it('lists the 54 action types of the reference plus UncordonNode, each once', () => {
+    expect(actionTypes).toHaveLength(55);
+    expect(new Set(actionTypes).size).toBe(55);
     const perCategory = Object.fromEntries(
       ['Deployment', 'Generic', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].map((c) => [
         c,
@@ -170,7 +170,7 @@ describe('actionTypes', () => {
       ]),
     );
     // The reference groups Deployment and generic actions together (19 with RestartStatefulSetPod).
-    expect(perCategory).toEqual({ Deployment: 4, Generic: 14, StatefulSet: 10, DaemonSet: 7, Job: 9, CronJob: 10 });
+    expect(perCategory).toEqual({ Deployment: 4, Generic: 15, StatefulSet: 10, DaemonSet: 7, Job: 9, CronJob: 10 });
     expect(isActionType('RollbackDeployment')).toBe(true);
     expect(isActionType('rollbackdeployment')).toBe(false);
   });
