@@ -1,20 +1,37 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { type IssueEvent, issueDecider } from '../domain/issue/issue.decider.ts';
+import type { RecordedEvent } from '../domain/messages.ts';
+import { StreamCategory, streamName } from '../domain/streams.ts';
+import { readModelProjections } from '../projections/incidents.projection.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { buildHttpApp } from './adapters/http/httpApp.ts';
 import { startDetectionController } from './adapters/kubernetes/detection/detectionController.ts';
 import type { DetectionThresholds } from './adapters/kubernetes/detection/detectors.ts';
 import { startLeaderElection } from './adapters/kubernetes/leaderElection.ts';
 import { startManualAnomalyController } from './adapters/kubernetes/manualAnomaly.controller.ts';
+import { kubernetesRemediationEffects } from './adapters/kubernetes/remediationEffects.ts';
 import { resourceWriterReactor } from './adapters/kubernetes/resourceWriter.reactor.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
-import { createSqliteProjectionTarget, openSqliteReadModel } from './adapters/readmodel/sqlite.projectionTarget.ts';
+import {
+  createSqliteProjectionTarget,
+  defaultReadModelPath,
+  openSqliteReadModel,
+} from './adapters/readmodel/sqlite.projectionTarget.ts';
+import { chainProviders } from './analysis/provider.ts';
+import { createRulesProvider } from './analysis/rules.provider.ts';
 import { createAnomalyIntake } from './application/detection/anomalyIntake.ts';
 import { type AnomalyReport, createAnomalyRecorder } from './application/detection/anomalyRecorder.ts';
 import { issueCorrelationReactor } from './application/detection/issueCorrelation.reactor.ts';
+import { createProjectionRunner } from './application/projectionRunner.ts';
 import { type ReactorCheckpoints, type RunningReactor, runReactor } from './application/reactor.ts';
+import { issuePipelineReactor } from './application/remediation/issuePipeline.reactor.ts';
+import {
+  createRemediationExecutor,
+  remediationExecutorReactor,
+} from './application/remediation/remediationExecutor.ts';
+import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 
 export interface OperatorOptions {
   /** A kubeconfig file; otherwise KUBECONFIG, ~/.kube/config or the in-cluster service account. */
@@ -27,6 +44,13 @@ export interface OperatorOptions {
   readonly thresholds?: Partial<DetectionThresholds>;
   readonly leaseDurationMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Analyse and remediate Issues (the default). Off, the operator only detects and correlates: Issues stay
+   * Detected for a human.
+   */
+  readonly remediate?: boolean;
+  /** How long a workload has to become healthy after a plan's actions; 90 s by default. */
+  readonly verificationTimeoutSeconds?: number;
   /** Serve the HTTP API (Alertmanager webhook, manual anomalies, /healthz) on every replica; port 0 picks one. */
   readonly http?: { readonly host: string; readonly port: number };
 }
@@ -40,17 +64,15 @@ export interface RunningOperator {
 
 const newId = () => randomBytes(8).toString('hex');
 
-/** Reactor checkpoints live beside the event store, in the read model database. */
-function checkpointsFor(storeUrl: string): ReactorCheckpoints {
-  const path = storeUrl.startsWith('sqlite:')
-    ? join(dirname(storeUrl.slice('sqlite:'.length)), 'readmodel.db')
-    : ':memory:';
-  const db = openSqliteReadModel(path);
+/** The read model, and the reactors' checkpoints beside the projections', live next to the event store. */
+function openReadModel(storeUrl: string) {
+  const db = openSqliteReadModel(storeUrl === 'memory:' ? ':memory:' : defaultReadModelPath(storeUrl));
   const target = createSqliteProjectionTarget(db);
-  return {
+  const checkpoints: ReactorCheckpoints = {
     read: (name) => target.transaction((tx) => target.readCheckpoint(tx, `reactor:${name}`)),
     write: (name, position) => target.transaction((tx) => target.writeCheckpoint(tx, `reactor:${name}`, position)),
   };
+  return { db, target, checkpoints };
 }
 
 /**
@@ -63,7 +85,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
   const store = openEventStore(options.store);
-  const checkpoints = checkpointsFor(options.store);
+  const readModel = openReadModel(options.store);
+  const { checkpoints } = readModel;
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
   const recorder = createAnomalyRecorder({ store, newId, now: () => new Date() });
   const record = async (report: AnomalyReport) => {
@@ -80,12 +103,59 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const onError = (what: string, error: unknown) =>
     log(`error: ${what}: ${error instanceof Error ? error.message : String(error)}`);
 
+  /** Analysis (rules provider, Kubernetes context), plans, and the executor that carries them out. */
+  const remediationReactors = () => {
+    const context = createKubernetesContextBuilder(config);
+    const provider = chainProviders([createRulesProvider()]);
+    const issueSignals = async (issueId: string) => {
+      const history = await store.readStream(streamName(StreamCategory.Issue, issueId));
+      return (history as unknown as RecordedEvent<IssueEvent>[]).reduce(
+        issueDecider.evolve,
+        issueDecider.initialState(),
+      ).signals;
+    };
+    const execute = createRemediationExecutor({
+      store,
+      effects: kubernetesRemediationEffects(config),
+      now: () => new Date(),
+      newId,
+      signalsOf: issueSignals,
+      log: (line) => log(`remediation: ${line}`),
+    });
+    return [
+      issuePipelineReactor({
+        store,
+        now: () => new Date(),
+        ...(options.verificationTimeoutSeconds
+          ? { verificationTimeoutSeconds: options.verificationTimeoutSeconds }
+          : {}),
+        log,
+        analyze: async (issue) =>
+          provider.analyze({
+            issueId: issue.issueId,
+            namespace: issue.workload!.namespace,
+            workload: issue.workload!,
+            signal: issue.signal,
+            signals: issue.signals,
+            severity: issue.severity,
+            riskScore: issue.riskScore,
+            description: issue.signal,
+            context: await context.build(issue.workload!),
+            previousFailures: issue.failures,
+            doNotRepeat: issue.doNotRepeat,
+          }),
+      }),
+      remediationExecutorReactor(execute),
+    ];
+  };
+
   let active: { stop: () => Promise<void> } | undefined;
   const lead = () => {
     log(`${identity} is leading: watching the cluster`);
     const reactors: RunningReactor[] = [
       issueCorrelationReactor({ store, onRefused: (reason) => log(`correlation: ${reason}`) }),
       resourceWriterReactor({ store, config, namespace: options.namespace }),
+      ...(options.remediate === false ? [] : remediationReactors()),
     ].map((reactor) => {
       const running = runReactor(store, checkpoints, reactor, {
         onError: (error, event, willRetry) =>
@@ -104,10 +174,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onError,
     });
     const manual = startManualAnomalyController({ config, intake, workloads, onError });
+    const projections = createProjectionRunner({
+      store,
+      target: readModel.target,
+      projections: readModelProjections,
+      onError: (error, name) => onError(`projection ${name}`, error),
+    });
+    projections.start().catch((error) => onError('read model projections', error));
     active = {
       stop: async () => {
         await Promise.all([detection.stop(), manual.stop()]);
-        await Promise.all(reactors.map((r) => r.close()));
+        await Promise.all([...reactors.map((r) => r.close()), projections.stop()]);
       },
     };
   };
@@ -157,6 +234,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await elector.stop();
       await active?.stop();
       await store.close();
+      readModel.db.close();
     },
   };
 }

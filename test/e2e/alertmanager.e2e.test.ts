@@ -150,6 +150,8 @@ beforeAll(async () => {
     http: { host: '127.0.0.1', port: 0 },
     // deploy_failing stays out of the way, so the risk sums below are exact.
     thresholds: { workloadUnavailableSeconds: 3600 },
+    // Detection only: a remediation would end the Issue before the alert joins it.
+    remediate: false,
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[operator] ${line}\n`) } : {}),
   });
   await eventually('the operator to lead', async () => operator.isLeader());

@@ -44,6 +44,8 @@ beforeAll(async () => {
     namespace,
     // Short windows keep the test quick; deploy_failing stays out of the way so risk sums are exact.
     thresholds: { podNotReadySeconds: 3, workloadUnavailableSeconds: 3600, nodeNotReadySeconds: 0 },
+    // Detection and correlation only: remediation has its own scenarios.
+    remediate: false,
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[operator] ${line}\n`) } : {}),
   });
   await eventually('the operator to lead', async () => operator.isLeader());

@@ -47,6 +47,8 @@ beforeAll(async () => {
   cluster = await testCluster();
   namespace = await createNamespace(clients, 'manual');
   options = {
+    // Detection only: remediation has its own scenarios.
+    remediate: false,
     kubeconfig: inject('kubeconfig'),
     store: `sqlite:${join(mkdtempSync(join(tmpdir(), 'cairn-manual-')), 'events.db')}`,
     namespace,

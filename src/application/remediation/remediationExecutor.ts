@@ -17,7 +17,10 @@ import type { Reactor } from '../reactor.ts';
  */
 export interface RemediationEffects {
   /** Captures every resource the plan may touch; what it returns goes into the SnapshotTaken event. */
-  snapshot(target: ResourceRef): Promise<{ captured: Record<string, unknown>; resourceVersion?: string }>;
+  snapshot(
+    target: ResourceRef,
+    plan: readonly ActionSpec[],
+  ): Promise<{ captured: Record<string, unknown>; resourceVersion?: string }>;
   /** Puts the captured resources back; returns a line for the log. */
   restore(target: ResourceRef, captured: Record<string, unknown>): Promise<string>;
   /** The policy layer and the action's own safety checks; a refusal means nothing was touched. */
@@ -25,7 +28,7 @@ export interface RemediationEffects {
   /** Performs the action; throws when it fails. Returns what it did. */
   run(action: ActionSpec, target: ResourceRef): Promise<string>;
   /** After a crash between "started" and "done": does the cluster show the action applied? */
-  wasApplied(action: ActionSpec, target: ResourceRef): Promise<boolean>;
+  wasApplied(action: ActionSpec, target: ResourceRef, startedAt: string): Promise<boolean>;
   /** Healthy workload and the triggering signals gone. */
   verify(target: ResourceRef, signals: readonly string[]): Promise<{ healthy: boolean; detail: string }>;
 }
@@ -75,7 +78,7 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
           break;
         case 'take-snapshot':
           try {
-            const snap = await deps.effects.snapshot(target);
+            const snap = await deps.effects.snapshot(target, state.actions);
             await send({ type: 'RecordSnapshot', data: { snapshotId: step.snapshotId, ...snap } });
           } catch (error) {
             await send({ type: 'FailSnapshot', data: { snapshotId: step.snapshotId, error: message(error) } });
@@ -94,7 +97,7 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
         }
         case 'reconcile-action':
           // Started before a crash: if the cluster already shows it, record it; otherwise run it now.
-          if (await deps.effects.wasApplied(step.action, target)) {
+          if (await deps.effects.wasApplied(step.action, target, await startedAt(stream, step.action.actionId))) {
             await send({
               type: 'RecordActionSucceeded',
               data: { actionId: step.action.actionId, result: 'found applied after a restart' },
@@ -148,6 +151,13 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
       log(`${action.type} on ${target.kind}/${target.name} failed: ${message(error)}`);
       await send({ type: 'RecordActionFailed', data: { actionId: action.actionId, error: message(error) } });
     }
+  }
+
+  async function startedAt(stream: string, actionId: string) {
+    const started = (await deps.store.readStream(stream)).findLast(
+      (e) => e.type === 'ActionStarted' && (e.data as { actionId: string }).actionId === actionId,
+    );
+    return started?.metadata.occurredAt ?? new Date(0).toISOString();
   }
 
   async function snapshotContent(stream: string, snapshotId: string) {

@@ -42,6 +42,13 @@ export function registerOperatorCommand(program: Command): void {
       8090,
     )
     .option('--http-host <address>', 'address the HTTP API listens on', '127.0.0.1')
+    .option('--no-remediate', 'detect and correlate only: no analysis, no remediation')
+    .option(
+      '--verification-timeout <seconds>',
+      'how long a workload has to become healthy after a remediation',
+      (v) => Number.parseInt(v, 10),
+      90,
+    )
     .action(
       async (opts: {
         kubeconfig?: string;
@@ -52,11 +59,15 @@ export function registerOperatorCommand(program: Command): void {
         leaseDuration: number;
         httpPort: number;
         httpHost: string;
+        remediate: boolean;
+        verificationTimeout: number;
       }) => {
         const operator = await startOperator({
           store: opts.store,
           namespace: opts.namespace,
           leaseDurationMs: opts.leaseDuration,
+          remediate: opts.remediate,
+          verificationTimeoutSeconds: opts.verificationTimeout,
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.identity ? { identity: opts.identity } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
