@@ -164,7 +164,13 @@ interface AnalysisRound {
   readonly insightId: string;
   readonly attempt: number;
   readonly requestedAt: string;
-  readonly previousFailures: readonly { attempt: number; outcome: string; reason: string }[];
+  readonly previousFailures: readonly {
+    attempt: number;
+    outcome: string;
+    reason: string;
+    attemptedActions: readonly { type: string }[];
+    observations: readonly string[];
+  }[];
   readonly outcome?:
     | {
         kind: 'completed';
@@ -242,8 +248,8 @@ export function insightResource(state: IssueState, round: AnalysisRound, owner: 
         provider: PROVIDERS.has(provider) ? provider : 'rules',
         previousFailures: round.previousFailures.map((f) => ({
           attempt: f.attempt,
-          outcome: f.outcome,
-          reason: f.reason,
+          actions: f.attemptedActions.map((a) => a.type),
+          evidence: [`${f.outcome}: ${f.reason}`, ...f.observations].join('\n').slice(0, 8000),
         })),
       },
     },

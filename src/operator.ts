@@ -42,6 +42,10 @@ export interface OperatorOptions {
   readonly namespace: string;
   readonly identity?: string;
   readonly thresholds?: Partial<DetectionThresholds>;
+  /** Watch only these namespaces (Nodes are always watched); every namespace when absent. */
+  readonly watchNamespaces?: readonly string[];
+  /** Remediation attempts before an Issue is escalated; 5 by default. */
+  readonly maxAttempts?: number;
   readonly leaseDurationMs?: number;
   readonly log?: (line: string) => void;
   /**
@@ -100,8 +104,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // Sources other than the watchers name objects that must be read to find their workload, and want an answer.
   const workloads = createWorkloadLookup(config);
   const intake = createAnomalyIntake({ record, store });
-  const onError = (what: string, error: unknown) =>
-    log(`error: ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  const onError = (what: string, error: unknown) => {
+    // The API server's own explanation travels in the body of the client's exception, not in its message.
+    const body = (error as { body?: unknown }).body;
+    const detail =
+      body === undefined ? '' : ` ${(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 600)}`;
+    log(`error: ${what}: ${error instanceof Error ? error.message : String(error)}${detail}`);
+  };
 
   /** Analysis (rules provider, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {
@@ -153,7 +162,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const lead = () => {
     log(`${identity} is leading: watching the cluster`);
     const reactors: RunningReactor[] = [
-      issueCorrelationReactor({ store, onRefused: (reason) => log(`correlation: ${reason}`) }),
+      issueCorrelationReactor({
+        store,
+        ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+        onRefused: (reason) => log(`correlation: ${reason}`),
+      }),
       resourceWriterReactor({ store, config, namespace: options.namespace }),
       ...(options.remediate === false ? [] : remediationReactors()),
     ].map((reactor) => {
@@ -171,6 +184,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       config,
       record,
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),
+      ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
       onError,
     });
     const manual = startManualAnomalyController({ config, intake, workloads, onError });

@@ -131,13 +131,11 @@ export const decideCorrelation = (
       if (state.openIssueId !== issueId) {
         throw refuse('correlation.issue_not_open', `Issue ${issueId} is not the open Issue of this workload`);
       }
-      return [
-        {
-          type: 'CorrelationIssueClosed',
-          data: { issueId, outcome, invalidatedDedupKeys: Object.keys(state.dedup).sort() },
-          metadata,
-        },
-      ];
+      // A resolved Issue forgets its dedup keys, so a recurrence opens a new Issue at once. An escalated one keeps
+      // them until they expire: the fault is still there and in human hands, and reopening it would only repeat
+      // the remediations that already failed. A different signal on the workload still opens a new Issue.
+      const invalidatedDedupKeys = outcome === 'resolved' ? Object.keys(state.dedup).sort() : [];
+      return [{ type: 'CorrelationIssueClosed', data: { issueId, outcome, invalidatedDedupKeys }, metadata }];
     }
 
     default:

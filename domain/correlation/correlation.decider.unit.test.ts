@@ -108,16 +108,30 @@ describe('Correlation decider', () => {
       .expectNoEvents();
   });
 
-  it('closes the Issue, invalidating every dedup key of the workload', () => {
+  it('closes a resolved Issue, invalidating every dedup key of the workload', () => {
     const history = run(record('an-1', 0), record('an-2', 1, { dedupKey: RESTART_KEY, signal: 'pod_restart' }));
-    const when = spec.given(...history).when(close('iss-for-an-1', 30, 'escalated'));
+    const when = spec.given(...history).when(close('iss-for-an-1', 30, 'resolved'));
     when.expectEvents([
       {
         type: 'CorrelationIssueClosed',
-        data: { issueId: 'iss-for-an-1', outcome: 'escalated', invalidatedDedupKeys: [OOM_KEY, RESTART_KEY] },
+        data: { issueId: 'iss-for-an-1', outcome: 'resolved', invalidatedDedupKeys: [OOM_KEY, RESTART_KEY] },
       },
     ]);
     expect(when.stateAfter()).toEqual({ workload, openIssueId: null, dedup: {} });
+  });
+
+  it('closes an escalated Issue but keeps its dedup keys: the same fault does not reopen, another signal does', () => {
+    const history = run(record('an-1', 0), close('iss-for-an-1', 30, 'escalated'));
+    const same = spec
+      .given(...history)
+      .when(record('an-3', 31))
+      .events();
+    expect(same).toMatchObject([{ type: 'AnomalyDeduplicated', data: { anomalyId: 'an-3', duplicateOf: 'an-1' } }]);
+    const other = spec
+      .given(...history)
+      .when(record('an-4', 32, { dedupKey: RESTART_KEY, signal: 'pod_restart' }))
+      .events();
+    expect(other.map((event) => event.type)).toEqual(['AnomalyDetected', 'CorrelationIssueOpened']);
   });
 
   it('detects a recurrence right after the Issue ends, opening a new Issue', () => {

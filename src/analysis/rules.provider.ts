@@ -204,7 +204,9 @@ function oomFinding(facts: WorkloadFacts, seen: boolean): Finding {
     });
   }
   const who = targets.length > 0 ? `Container ${targets.map((c) => c.name).join(', ')}` : 'A container';
-  const previous = previousRevision(facts);
+  // The release before the one that runs out of memory, not merely the previous template: after a failed limit
+  // change the previous revision is often the same release with other limits.
+  const previous = releaseBefore(facts) ?? previousRevision(facts);
   const steps = [
     adjustType
       ? {

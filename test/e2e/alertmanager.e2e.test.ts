@@ -152,6 +152,7 @@ beforeAll(async () => {
     thresholds: { workloadUnavailableSeconds: 3600 },
     // Detection only: a remediation would end the Issue before the alert joins it.
     remediate: false,
+    watchNamespaces: [namespace],
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[operator] ${line}\n`) } : {}),
   });
   await eventually('the operator to lead', async () => operator.isLeader());

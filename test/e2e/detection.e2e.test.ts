@@ -46,6 +46,7 @@ beforeAll(async () => {
     thresholds: { podNotReadySeconds: 3, workloadUnavailableSeconds: 3600, nodeNotReadySeconds: 0 },
     // Detection and correlation only: remediation has its own scenarios.
     remediate: false,
+    watchNamespaces: [namespace],
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[operator] ${line}\n`) } : {}),
   });
   await eventually('the operator to lead', async () => operator.isLeader());

@@ -49,6 +49,7 @@ beforeAll(async () => {
   options = {
     // Detection only: remediation has its own scenarios.
     remediate: false,
+    watchNamespaces: [namespace],
     kubeconfig: inject('kubeconfig'),
     store: `sqlite:${join(mkdtempSync(join(tmpdir(), 'cairn-manual-')), 'events.db')}`,
     namespace,

@@ -94,6 +94,8 @@ function startOperatorProcess(identity: string, onLine?: (line: string) => void)
       // Replicas on one machine would fight over the HTTP port, and the HTTP API is not what is tested here.
       '--http-port',
       '0',
+      // Detection and correlation only: a rollback would change the very pods whose anomalies are counted.
+      '--no-remediate',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -1,7 +1,12 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
 import { createActionClients } from '../../actions/action.ts';
-import { defaultRemediationPolicy, evaluatePlan, observeBlastRadius, type RemediationPolicy } from '../../actions/policy.ts';
+import {
+  defaultRemediationPolicy,
+  evaluatePlan,
+  observeBlastRadius,
+  type RemediationPolicy,
+} from '../../actions/policy.ts';
 import { requireAction } from '../../actions/registry.ts';
 import { restoreSnapshot, takeSnapshot } from '../../actions/snapshot.ts';
 import type { RemediationEffects } from '../../application/remediation/remediationExecutor.ts';
@@ -25,7 +30,9 @@ export function kubernetesRemediationEffects(
     // The whole plan is judged, not the action alone: "one destructive action per plan" needs the others.
     admit: async (action, target, plan) => {
       const facts = await observeBlastRadius(clients, target, plan);
-      const refusal = evaluatePlan(plan, target, policy, facts).refused.find((r) => r.action.actionId === action.actionId);
+      const refusal = evaluatePlan(plan, target, policy, facts).refused.find(
+        (r) => r.action.actionId === action.actionId,
+      );
       return refusal ? { policy: refusal.code, reason: refusal.reason } : null;
     },
     run: async (action, target) => {

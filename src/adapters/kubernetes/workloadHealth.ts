@@ -29,7 +29,9 @@ export async function workloadHealth(
   const podsStillSick = async (selector: string): Promise<string | null> => {
     const pods = await core.listNamespacedPod({ namespace, labelSelector: selector });
     for (const pod of pods.items) {
-      const finding = detectPod(pod, { ...DefaultThresholds, podNotReadySeconds: 0 }).find((f) => signals.includes(f.signal) || f.signal === 'pod_not_ready');
+      const finding = detectPod(pod, { ...DefaultThresholds, podNotReadySeconds: 0 }).find(
+        (f) => signals.includes(f.signal) || f.signal === 'pod_not_ready',
+      );
       if (finding) return `pod ${pod.metadata?.name}: ${finding.message}`;
     }
     return null;
@@ -40,19 +42,27 @@ export async function workloadHealth(
       const d = await apps.readNamespacedDeployment({ name, namespace });
       const want = d.spec?.replicas ?? 1;
       const s = d.status ?? {};
-      if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return { healthy: false, detail: 'rollout not yet observed' };
+      if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0))
+        return { healthy: false, detail: 'rollout not yet observed' };
       if ((s.updatedReplicas ?? 0) < want || (s.replicas ?? 0) > want) {
-        return { healthy: false, detail: `rollout in progress: ${s.updatedReplicas ?? 0} of ${want} updated, ${s.replicas ?? 0} total` };
+        return {
+          healthy: false,
+          detail: `rollout in progress: ${s.updatedReplicas ?? 0} of ${want} updated, ${s.replicas ?? 0} total`,
+        };
       }
-      if ((s.availableReplicas ?? 0) < want) return { healthy: false, detail: `${s.availableReplicas ?? 0} of ${want} available` };
+      if ((s.availableReplicas ?? 0) < want)
+        return { healthy: false, detail: `${s.availableReplicas ?? 0} of ${want} available` };
       const sick = await podsStillSick(selectorOf(d.spec?.selector.matchLabels));
-      return sick ? { healthy: false, detail: sick } : { healthy: true, detail: `${want} of ${want} replicas available, no pod shows ${signals.join(', ')}` };
+      return sick
+        ? { healthy: false, detail: sick }
+        : { healthy: true, detail: `${want} of ${want} replicas available, no pod shows ${signals.join(', ')}` };
     }
     case 'StatefulSet': {
       const set = await apps.readNamespacedStatefulSet({ name, namespace });
       const want = set.spec?.replicas ?? 1;
       const ready = set.status?.readyReplicas ?? 0;
-      if (ready < want || (set.status?.updatedReplicas ?? 0) < want) return { healthy: false, detail: `${ready} of ${want} ready` };
+      if (ready < want || (set.status?.updatedReplicas ?? 0) < want)
+        return { healthy: false, detail: `${ready} of ${want} ready` };
       const sick = await podsStillSick(selectorOf(set.spec?.selector.matchLabels));
       return sick ? { healthy: false, detail: sick } : { healthy: true, detail: `${want} of ${want} ready` };
     }
@@ -65,7 +75,9 @@ export async function workloadHealth(
     case 'Node': {
       const node = await core.readNode({ name });
       const findings = detectNode(node, DefaultThresholds);
-      return findings.length === 0 ? { healthy: true, detail: 'node is Ready' } : { healthy: false, detail: findings[0]!.message };
+      return findings.length === 0
+        ? { healthy: true, detail: 'node is Ready' }
+        : { healthy: false, detail: findings[0]!.message };
     }
     default:
       return { healthy: false, detail: `Cairn cannot verify a ${target.kind} yet` };

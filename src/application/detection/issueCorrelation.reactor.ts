@@ -20,7 +20,12 @@ const ALREADY_DONE = new Set(['issue.already_detected', 'correlation.issue_not_o
  * correlation event's own time, so handling an event again yields the same decision, and the Issue decider turns a
  * repeat into nothing (an anomaly already attached) or a refusal that is expected here (an Issue already detected).
  */
-export function issueCorrelationReactor(deps: { store: EventStore; onRefused?: (reason: string) => void }): Reactor {
+export function issueCorrelationReactor(deps: {
+  store: EventStore;
+  /** Remediation attempts an Issue gets before it is escalated. */
+  maxAttempts?: number;
+  onRefused?: (reason: string) => void;
+}): Reactor {
   const issues = createCommandHandler(deps.store, issueDecider);
   const correlations = createCommandHandler(deps.store, correlationDecider);
 
@@ -52,6 +57,7 @@ export function issueCorrelationReactor(deps: { store: EventStore; onRefused?: (
               source: anomaly.source,
               anomalyId: anomaly.anomalyId,
               description: anomaly.message,
+              ...(deps.maxAttempts ? { maxAttempts: deps.maxAttempts } : {}),
             },
             metadata,
           });

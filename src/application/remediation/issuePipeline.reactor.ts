@@ -1,7 +1,7 @@
+import { isCairnError } from '../../../domain/errors.ts';
 import type { SuggestedAction } from '../../../domain/events/analysis.events.ts';
 import type { ActionSpec } from '../../../domain/events/common.schema.ts';
 import type { RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
-import { isCairnError } from '../../../domain/errors.ts';
 import type { IssueCommand } from '../../../domain/issue/issue.commands.ts';
 import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
 import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
@@ -64,7 +64,9 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
   const log = deps.log ?? (() => {});
 
   const issueState = async (issueId: string) => {
-    const history = (await deps.store.readStream(streamName(StreamCategory.Issue, issueId))) as unknown as RecordedEvent<IssueEvent>[];
+    const history = (await deps.store.readStream(
+      streamName(StreamCategory.Issue, issueId),
+    )) as unknown as RecordedEvent<IssueEvent>[];
     return history.reduce(issueDecider.evolve, issueDecider.initialState());
   };
   const tell = (issueId: string, command: Omit<IssueCommand, 'metadata'>, metadata: MessageMetadata) =>
@@ -75,23 +77,47 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     if (state.insightId !== insightId || state.analysis !== 'pending') return;
     try {
       const result = await deps.analyze(state);
-      log(`analysed ${state.workload?.name}: ${result.analysis.split('\n')[0]} (${result.provider}, confidence ${result.confidence})`);
-      await tell(issueId, { type: 'CompleteAnalysis', data: { insightId, ...result } }, { ...metadata, occurredAt: deps.now().toISOString() });
+      log(
+        `analysed ${state.workload?.name}: ${result.analysis.split('\n')[0]} (${result.provider}, confidence ${result.confidence})`,
+      );
+      await tell(
+        issueId,
+        { type: 'CompleteAnalysis', data: { insightId, ...result } },
+        { ...metadata, occurredAt: deps.now().toISOString() },
+      );
     } catch (error) {
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
-      await tell(issueId, { type: 'FailAnalysis', data: { insightId, reason } }, { ...metadata, occurredAt: deps.now().toISOString() });
+      await tell(
+        issueId,
+        { type: 'FailAnalysis', data: { insightId, reason } },
+        { ...metadata, occurredAt: deps.now().toISOString() },
+      );
     }
   };
 
-  const plan = async (issueId: string, insightId: string, suggested: readonly SuggestedAction[], metadata: MessageMetadata) => {
+  const plan = async (
+    issueId: string,
+    insightId: string,
+    suggested: readonly SuggestedAction[],
+    metadata: MessageMetadata,
+  ) => {
     const state = await issueState(issueId);
     const actions = toActionSpecs(suggested).filter((a) => !state.doNotRepeat.includes(actionFingerprint(a)));
     if (actions.length === 0) {
-      await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail: 'the analysis proposed no action that has not already failed' } }, metadata);
+      await tell(
+        issueId,
+        {
+          type: 'EscalateIssue',
+          data: { reason: 'no_remediation', detail: 'the analysis proposed no action that has not already failed' },
+        },
+        metadata,
+      );
       return;
     }
     const remediationId = `${insightId}-plan`;
-    await tell(issueId, { type: 'StartRemediation', data: { remediationId, source: 'ai-runbook' } }, metadata).catch(ignoreRepeat);
+    await tell(issueId, { type: 'StartRemediation', data: { remediationId, source: 'ai-runbook' } }, metadata).catch(
+      ignoreRepeat,
+    );
     const started = await issueState(issueId);
     if (started.remediationId !== remediationId) return;
     await remediations(streamName(StreamCategory.Remediation, remediationId), {
@@ -113,16 +139,25 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
 
   const reportOutcome = async (event: RecordedEvent, metadata: MessageMetadata) => {
     const history = await deps.store.readStream(event.streamId);
-    const created = history.find((e) => e.type === 'RemediationPlanCreated') as RecordedEvent<RemediationPlanCreated> | undefined;
+    const created = history.find((e) => e.type === 'RemediationPlanCreated') as
+      | RecordedEvent<RemediationPlanCreated>
+      | undefined;
     if (!created) return;
     const { remediationId, issueId, actions } = created.data;
     if (event.type === 'RemediationCompleted') {
-      await tell(issueId, { type: 'RecordRemediationOutcome', data: { remediationId, outcome: 'completed' } }, metadata);
+      await tell(
+        issueId,
+        { type: 'RecordRemediationOutcome', data: { remediationId, outcome: 'completed' } },
+        metadata,
+      );
       return;
     }
-    const failed = history.find((e) => e.type === 'ActionFailed' || e.type === 'ActionRefusedByPolicy');
-    const failedSpec = failed && actions.find((a) => a.actionId === (failed.data as { actionId: string }).actionId);
-    const reason = (event.data as { reason?: string; detail?: string }).detail ?? (event.data as { reason: string }).reason;
+    const failed = history.find((e) => e.type === 'ActionFailed' || e.type === 'ActionRefusedByPolicy')?.data as
+      | { actionId: string; error?: string; reason?: string }
+      | undefined;
+    const failedSpec = failed && actions.find((a) => a.actionId === failed.actionId);
+    const reason =
+      (event.data as { reason?: string; detail?: string }).detail ?? (event.data as { reason: string }).reason;
     await tell(
       issueId,
       {
@@ -137,12 +172,14 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
                 failedAction: {
                   type: failedSpec.type,
                   params: failedSpec.params,
-                  error: String((failed?.data as { error?: string; reason?: string }).error ?? (failed?.data as { reason?: string }).reason ?? '').slice(0, 2000),
+                  error: (failed?.error ?? failed?.reason ?? '').slice(0, 2000),
                 },
               }
             : {}),
           observations: history
-            .filter((e) => e.type === 'VerificationFailed' || e.type === 'ActionFailed' || e.type === 'RollbackCompleted')
+            .filter(
+              (e) => e.type === 'VerificationFailed' || e.type === 'ActionFailed' || e.type === 'RollbackCompleted',
+            )
             .map((e) => `${e.type}: ${JSON.stringify(e.data)}`.slice(0, 2000)),
           insightId: `${remediationId}-reanalysis`,
         },
@@ -183,7 +220,14 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
             return;
           }
           case 'AnalysisFailed':
-            await tell(issueId, { type: 'EscalateIssue', data: { reason: 'analysis_failed', detail: String((event.data as { reason: string }).reason) } }, metadata);
+            await tell(
+              issueId,
+              {
+                type: 'EscalateIssue',
+                data: { reason: 'analysis_failed', detail: String((event.data as { reason: string }).reason) },
+              },
+              metadata,
+            );
             return;
           default:
             await reportOutcome(event, metadata);

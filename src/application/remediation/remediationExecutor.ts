@@ -24,7 +24,11 @@ export interface RemediationEffects {
   /** Puts the captured resources back; returns a line for the log. */
   restore(target: ResourceRef, captured: Record<string, unknown>): Promise<string>;
   /** The policy layer and the action's own safety checks; a refusal means nothing was touched. */
-  admit(action: ActionSpec, target: ResourceRef, plan: readonly ActionSpec[]): Promise<{ policy: string; reason: string } | null>;
+  admit(
+    action: ActionSpec,
+    target: ResourceRef,
+    plan: readonly ActionSpec[],
+  ): Promise<{ policy: string; reason: string } | null>;
   /** Performs the action; throws when it fails. Returns what it did. */
   run(action: ActionSpec, target: ResourceRef): Promise<string>;
   /** After a crash between "started" and "done": does the cluster show the action applied? */

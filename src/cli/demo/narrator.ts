@@ -25,7 +25,14 @@ export function narrate(event: RecordedEvent): string | undefined {
       return `analysed    ${String(d.analysis).split('\n')[0]} (confidence ${d.confidence}, ${d.provider}) -> ${actions}`;
     }
     case 'RemediationPlanCreated':
-      return `plan        ${(d.actions as { type: string; params: Record<string, string> }[]).map((a) => `${a.type}(${Object.entries(a.params).map(([k, v]) => `${k}=${v}`).join(', ')})`).join(', ')}`;
+      return `plan        ${(d.actions as { type: string; params: Record<string, string> }[])
+        .map(
+          (a) =>
+            `${a.type}(${Object.entries(a.params)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')})`,
+        )
+        .join(', ')}`;
     case 'SnapshotTaken':
       return `snapshot    ${workload(d.target)} saved before any change`;
     case 'ActionStarted':

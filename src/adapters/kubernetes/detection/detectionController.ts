@@ -32,6 +32,8 @@ export interface DetectionControllerOptions {
   readonly config: k8s.KubeConfig;
   readonly record: (report: AnomalyReport) => Promise<unknown>;
   readonly thresholds?: Partial<DetectionThresholds>;
+  /** Only these namespaces (cluster-scoped objects such as Nodes are always watched); all when absent. */
+  readonly namespaces?: readonly string[];
   readonly now?: () => number;
   readonly onError?: (what: string, error: unknown) => void;
 }
@@ -107,6 +109,7 @@ export function startDetectionController(options: DetectionControllerOptions): D
   });
   const watch = watchCluster(options.config, {
     onChange: (kind, namespace, name) => {
+      if (namespace && options.namespaces && !options.namespaces.includes(namespace)) return;
       if (detectors[kind]) queue.add(`${kind}/${namespace}/${name}`);
     },
     onError: (kind, error) => options.onError?.(`watch ${kind}`, error),

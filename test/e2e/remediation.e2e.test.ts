@@ -1,0 +1,243 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openEventStore } from '../../src/adapters/eventstore/openEventStore.ts';
+import { applyFault } from '../../src/cluster/faults.ts';
+import type { LocalCluster } from '../../src/cluster/localCluster.ts';
+import { type RunningOperator, startOperator } from '../../src/operator.ts';
+import {
+  createNamespace,
+  deleteNamespace,
+  deployment,
+  eventually,
+  isReady,
+  type KubeClients,
+  kubeClients,
+  podsOf,
+  testCluster,
+} from '../support/kube.ts';
+
+interface CairnObject {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: Record<string, unknown> & { resource?: { name: string }; issueRef?: { name: string } };
+  status?: Record<string, unknown> & { state?: string };
+}
+
+let clients: KubeClients;
+let cluster: LocalCluster;
+
+interface Scope {
+  namespace: string;
+  operator: RunningOperator;
+  storeUrl: string;
+}
+
+/** An operator that watches one namespace of its own, so scenarios with different limits run side by side. */
+async function scope(prefix: string, maxAttempts: number): Promise<Scope> {
+  const namespace = await createNamespace(clients, prefix);
+  const storeUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), `cairn-${prefix}-`)), 'events.db')}`;
+  const operator = await startOperator({
+    kubeconfig: inject('kubeconfig'),
+    store: storeUrl,
+    namespace,
+    watchNamespaces: [namespace],
+    // A short verification window keeps failing attempts short.
+    verificationTimeoutSeconds: 20,
+    maxAttempts,
+    thresholds: { workloadUnavailableSeconds: 3600, podNotReadySeconds: 3 },
+    ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[${prefix}] ${line}\n`) } : {}),
+  });
+  await eventually('the operator to lead', async () => operator.isLeader());
+  return { namespace, operator, storeUrl };
+}
+
+const scopes: Scope[] = [];
+beforeAll(async () => {
+  clients = kubeClients();
+  cluster = await testCluster();
+});
+afterAll(async () => {
+  for (const s of scopes) {
+    await s.operator.stop();
+    await deleteNamespace(clients, s.namespace);
+  }
+});
+
+const list = async (namespace: string, plural: string) =>
+  (
+    (await clients.custom.listNamespacedCustomObject({
+      group: 'aiops.cairn.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural,
+    })) as {
+      items: CairnObject[];
+    }
+  ).items;
+
+const endedIssue = (namespace: string, workload: string, timeoutMs = 180_000) =>
+  eventually(
+    `the Issue of ${workload} to end`,
+    async () => {
+      const issue = (await list(namespace, 'issues')).find((i) => i.spec.resource?.name === workload);
+      return issue && (issue.status?.state === 'Resolved' || issue.status?.state === 'Escalated') ? issue : undefined;
+    },
+    timeoutMs,
+  );
+
+const plansOf = async (namespace: string, issue: CairnObject) =>
+  (await list(namespace, 'remediationplans'))
+    .filter((p) => p.spec.issueRef?.name === issue.metadata.name)
+    .sort((a, b) => Number(a.spec.attempt) - Number(b.spec.attempt));
+
+const templateOf = async (namespace: string, name: string) => {
+  const d = await clients.apps.readNamespacedDeployment({ name, namespace });
+  return {
+    replicas: d.spec?.replicas,
+    containers: d.spec?.template.spec?.containers.map((c) => ({ image: c.image, resources: c.resources })),
+  };
+};
+
+/** Deploys `name`, waits for it to be ready, then rolls out a release that needs 4x its memory limit. */
+async function hungryRelease(namespace: string, name: string) {
+  const body = deployment(name, { replicas: 1, memoryLimit: '128Mi' });
+  await clients.apps.createNamespacedDeployment({ namespace, body });
+  await eventually(`${name} ready`, async () => (await podsOf(clients, namespace, name)).some(isReady));
+  const healthy = await templateOf(namespace, name);
+  await clients.objects.patch(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+      spec: {
+        selector: body.spec!.selector,
+        // A new release (a new image) that needs 4x its memory limit.
+        template: {
+          metadata: { annotations: { 'fault.cairn.dev/memory-working-set': '512Mi' } },
+          spec: { containers: [{ name: 'app', image: 'registry.local/shop/web:2.0.0' }] },
+        },
+      },
+    } as k8s.KubernetesObject,
+    undefined,
+    undefined,
+    'test',
+    undefined,
+    'application/strategic-merge-patch+json',
+  );
+  return { healthy, faulty: await templateOf(namespace, name) };
+}
+
+const issueEvents = async (storeUrl: string, issue: CairnObject) => {
+  const store = openEventStore(storeUrl);
+  try {
+    return await store.readStream(`issue-${issue.metadata.labels?.['aiops.cairn.dev/issue-id']}`);
+  } finally {
+    await store.close();
+  }
+};
+
+describe('remediation on a real cluster, rules provider, one attempt per Issue', () => {
+  let s: Scope;
+  beforeAll(async () => {
+    s = await scope('remedy', 1);
+    scopes.push(s);
+  });
+
+  it('bad image: rolls the Deployment back to the image that worked, verifies, and resolves', async () => {
+    const { namespace } = s;
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('web', { replicas: 2 }) });
+    await eventually('web ready', async () => (await podsOf(clients, namespace, 'web')).filter(isReady).length === 2);
+    await applyFault(cluster, 'crashloop', `${namespace}/web`);
+
+    const issue = await endedIssue(namespace, 'web');
+    expect(issue.status?.state).toBe('Resolved');
+    const [plan] = await plansOf(namespace, issue);
+    expect(plan?.spec.actions).toEqual([{ type: 'RollbackDeployment', params: { toRevision: '1' } }]);
+    expect(plan?.status).toMatchObject({
+      state: 'Completed',
+      actions: [{ type: 'RollbackDeployment', state: 'Succeeded' }],
+    });
+    const pods = await podsOf(clients, namespace, 'web');
+    expect(pods.filter(isReady).map((p) => p.spec?.containers[0]?.image)).toEqual([
+      'registry.local/shop/web:1.0.0',
+      'registry.local/shop/web:1.0.0',
+    ]);
+    const [insight] = (await list(namespace, 'aiinsights')).filter(
+      (i) => i.spec.issueRef?.name === issue.metadata.name,
+    );
+    expect(insight?.status).toMatchObject({ phase: 'Completed', provider: 'rules' });
+  });
+
+  it('OOM: raises the memory limit, verifies, and resolves', async () => {
+    const { namespace } = s;
+    await clients.apps.createNamespacedDeployment({
+      namespace,
+      body: deployment('cart', { replicas: 1, memoryLimit: '128Mi' }),
+    });
+    await eventually('cart ready', async () => (await podsOf(clients, namespace, 'cart')).some(isReady));
+    await applyFault(cluster, 'oom', `${namespace}/cart`);
+
+    const issue = await endedIssue(namespace, 'cart');
+    expect(issue.status?.state).toBe('Resolved');
+    const [plan] = await plansOf(namespace, issue);
+    expect((plan?.spec.actions as { type: string }[] | undefined)?.map((a) => a.type)).toEqual(['AdjustResources']);
+    expect((await templateOf(namespace, 'cart')).containers?.[0]?.resources?.limits?.memory).toBe('256Mi');
+  });
+
+  it('a verification failure rolls back to the snapshot exactly, and with no attempt left the Issue is Escalated', async () => {
+    const { namespace } = s;
+    const { faulty } = await hungryRelease(namespace, 'hungry');
+    const issue = await endedIssue(namespace, 'hungry');
+    expect(issue.status?.state).toBe('Escalated');
+    const [plan, ...more] = await plansOf(namespace, issue);
+    expect(more).toEqual([]);
+    expect((plan?.spec.actions as { type: string }[] | undefined)?.map((a) => a.type)).toEqual(['AdjustResources']);
+    expect(plan?.status).toMatchObject({ state: 'RolledBack', rollback: { state: 'Succeeded' } });
+    // The rollback put back exactly what the snapshot held: the release with its 128Mi limit, not the 256Mi tried.
+    expect(await templateOf(namespace, 'hungry')).toEqual(faulty);
+    const escalated = (await issueEvents(s.storeUrl, issue)).find((e) => e.type === 'IssueEscalated');
+    expect(escalated?.data).toMatchObject({ reason: 'attempts_exhausted', attempts: 1 });
+  });
+});
+
+describe('remediation on a real cluster, rules provider, several attempts', () => {
+  let s: Scope;
+  beforeAll(async () => {
+    s = await scope('retry', 3);
+    scopes.push(s);
+  });
+
+  it('after a failed attempt, re-analysis avoids the failed action and a different strategy resolves the Issue', async () => {
+    const { namespace } = s;
+    const { healthy } = await hungryRelease(namespace, 'greedy');
+    const issue = await endedIssue(namespace, 'greedy', 240_000);
+    expect(issue.status?.state).toBe('Resolved');
+    const plans = await plansOf(namespace, issue);
+    expect(plans.map((p) => [(p.spec.actions as { type: string }[])[0]?.type, p.status?.state])).toEqual([
+      ['AdjustResources', 'RolledBack'],
+      ['RollbackDeployment', 'Completed'],
+    ]);
+    const reanalysis = (await issueEvents(s.storeUrl, issue)).find((e) => e.type === 'ReanalysisRequested');
+    expect(reanalysis?.data).toMatchObject({ attempt: 2, doNotRepeat: [expect.stringContaining('AdjustResources')] });
+    // Revision 1, the release before the one that needed more memory, is what runs now.
+    expect(await templateOf(namespace, 'greedy')).toEqual(healthy);
+  });
+
+  it('a crash loop that no action fixes is escalated once nothing is left to try', async () => {
+    const { namespace } = s;
+    await clients.apps.createNamespacedDeployment({
+      namespace,
+      body: deployment('doomed', { replicas: 1, image: 'registry.local/shop/doomed:0.1-broken' }),
+    });
+    const issue = await endedIssue(namespace, 'doomed', 240_000);
+    expect(issue.status?.state).toBe('Escalated');
+    const plans = await plansOf(namespace, issue);
+    expect(plans.length).toBeGreaterThanOrEqual(1);
+    expect(plans.every((p) => p.status?.state === 'RolledBack')).toBe(true);
+    const events = await issueEvents(s.storeUrl, issue);
+    expect(events.filter((e) => e.type === 'RemediationStarted')).toHaveLength(plans.length);
+    expect(events.at(-1)?.type).toBe('IssueEscalated');
+  });
+});
