@@ -1,10 +1,10 @@
 import { type Command, Option } from 'commander';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
+import { eventCatalogue } from '../../../domain/events/catalogue.ts';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
 import {
   AuditExportFormat,
-  auditAllEvents,
   auditLogEntries,
   auditRecordFilter,
   formatCsvHeader,
@@ -21,9 +21,9 @@ const stdout: Write = (text) => {
 };
 
 /**
- * `cairn audit verify` proves the hash chain; `cairn audit export` writes it out. By default verify also demands a
- * link for every event, which is what the stores write unless given a narrower `isAudited`; a store written with one
- * is checked with --links-only (every link, its event and its place in the chain, but no demand for more links).
+ * `cairn audit verify` proves the hash chain; `cairn audit export` writes it out. Verify also demands a link for
+ * every event the catalogue marks as audited (actions, approvals, rollbacks, the Issue's lifecycle), which is what
+ * Cairn's stores write; --links-only checks the links present without that demand.
  */
 export function registerAuditCommand(program: Command, write: Write = stdout): void {
   const audit = program.command('audit').description('verify and export the tamper-evident audit trail');
@@ -38,7 +38,10 @@ export function registerAuditCommand(program: Command, write: Write = stdout): v
     )
     .action(async (opts: { store: string; linksOnly?: boolean }) => {
       await withAuditableStore(opts.store, async (store) => {
-        const result = await verifyAuditChain(store, opts.linksOnly === true ? {} : { isAudited: auditAllEvents });
+        const result = await verifyAuditChain(
+          store,
+          opts.linksOnly === true ? {} : { isAudited: eventCatalogue.isAudited },
+        );
         if (result.ok) {
           write(`audit chain ok: ${result.links} links, head ${result.headHash}\n`);
           return;

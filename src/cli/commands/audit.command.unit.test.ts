@@ -66,7 +66,7 @@ describe('cairn audit', () => {
     raw
       .prepare(
         `INSERT INTO events (id, stream, revision, type, schema_version, data, metadata, recorded_at)
-         VALUES ('forged', 'issue-7', 1, 'ActionExecuted', 1, '{}', '{"occurredAt":"2025-03-05T00:00:00Z"}', 'x')`,
+         VALUES ('forged', 'issue-7', 1, 'IssueResolved', 1, '{}', '{"occurredAt":"2025-03-05T00:00:00Z"}', 'x')`,
       )
       .run();
     raw.close();

@@ -36,21 +36,28 @@ export function registerReplayCommand(program: Command, write: Write = stdout): 
     });
 }
 
-/** True for the events that tell an incident's story: its own stream, and remediation events that name it. */
-export function belongsToIssue(event: RecordedEvent, issueId: string): boolean {
+/**
+ * True for the events that tell an incident's story: its own stream, and every event of the remediations whose
+ * plan names it (`plans` collects those streams as the log is read in order: a plan is created before it runs).
+ */
+export function belongsToIssue(event: RecordedEvent, issueId: string, plans: Set<string> = new Set()): boolean {
   if (event.streamId === streamName(StreamCategory.Issue, issueId)) return true;
   if (!event.streamId.startsWith(`${StreamCategory.Remediation}-`)) return false;
+  if (plans.has(event.streamId)) return true;
   const data = event.data as { issueId?: unknown } | null;
-  return data !== null && typeof data === 'object' && data.issueId === issueId;
+  const names = data !== null && typeof data === 'object' && data.issueId === issueId;
+  if (names && event.type === 'RemediationPlanCreated') plans.add(event.streamId);
+  return names;
 }
 
 /** One pass over the log in global order, so the merged timeline needs no sorting. */
 export async function incidentTimeline(store: EventStore, issueId: string, pageSize = 1000): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
+  const plans = new Set<string>();
   let from: bigint | undefined;
   for (;;) {
     const page = await store.readAll({ fromPosition: from, maxCount: pageSize });
-    for (const event of page) if (belongsToIssue(event, issueId)) out.push(event);
+    for (const event of page) if (belongsToIssue(event, issueId, plans)) out.push(event);
     if (page.length < pageSize) return out;
     from = page[page.length - 1]!.position + 1n;
   }
