@@ -188,6 +188,30 @@ describe('rules provider: OOM kills', () => {
     ]);
   });
 
+  it('after a failed AdjustResources, rolls back past the limit changes to the release before the one that OOMs', () => {
+    // Revision 4 is the failing release restored after a tried limit change (revision 3); revision 1 ran 1.0.0.
+    const NEW = 'registry.local/shop/web:2.0.0';
+    const facts = oomFacts({
+      containers: [{ name: 'app', image: NEW, memoryLimit: '128Mi', memoryRequest: '128Mi' }],
+      revisions: [
+        revision(4, NEW, { current: true, replicas: 1 }),
+        revision(3, NEW, { memoryLimits: { app: '256Mi' } }),
+        revision(1, GOOD),
+      ],
+      currentRevision: 4,
+      pods: [
+        pod('web-rs4-aaaaa', 4, { ready: false, restarts: 4, reasons: ['OOMKilled'], oomKilledContainers: ['app'] }),
+      ],
+    });
+    const result = analyze(facts, {
+      signal: 'oom_kill',
+      doNotRepeat: ['AdjustResources(container=app,memory_limit=256Mi,memory_request=256Mi)'],
+    });
+    expect(result.suggestedActions.map((a) => [a.type, a.params])).toEqual([
+      ['RollbackDeployment', { toRevision: '1' }],
+    ]);
+  });
+
   it('after a failed AdjustResources, rolls back to the previous revision', () => {
     const first = analyze(oomFacts());
     const doNotRepeat = first.suggestedActions.map(actionFingerprint);
