@@ -13,6 +13,7 @@ import { startLeaderElection } from './adapters/kubernetes/leaderElection.ts';
 import { startManualAnomalyController } from './adapters/kubernetes/manualAnomaly.controller.ts';
 import { kubernetesRemediationEffects } from './adapters/kubernetes/remediationEffects.ts';
 import { resourceWriterReactor } from './adapters/kubernetes/resourceWriter.reactor.ts';
+import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
 import {
   createSqliteProjectionTarget,
@@ -135,6 +136,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       issuePipelineReactor({
         store,
         now: () => new Date(),
+        runbooks: kubernetesRunbooks(config, options.namespace),
         ...(options.verificationTimeoutSeconds
           ? { verificationTimeoutSeconds: options.verificationTimeoutSeconds }
           : {}),

@@ -7,6 +7,7 @@ import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/
 import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
 import { actionFingerprint } from '../../../domain/remediation/action.fingerprint.ts';
 import { remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
+import { matchRunbook, type RunbookCandidate } from '../../../domain/remediation/runbook.matching.ts';
 import { parseStreamName, StreamCategory, streamName } from '../../../domain/streams.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { createCommandHandler } from '../commandHandler.ts';
@@ -21,11 +22,20 @@ export interface Analysis {
   readonly model: string;
 }
 
+/** Where Runbooks live (the cluster): hand-written ones to match, and AI suggestions recorded for people. */
+export interface RunbookSource {
+  /** Hand-written runbooks of the namespace; generated ones take part only once a person adopts them. */
+  list(namespace: string): Promise<readonly RunbookCandidate[]>;
+  /** Records the AI's plan as a Runbook that people can review and adopt; returns its name. */
+  recordSuggestion(issue: IssueState, attempt: number, actions: readonly ActionSpec[]): Promise<string>;
+}
+
 export interface PipelineDeps {
   readonly store: EventStore;
   /** Builds the context and asks the provider chain; the Issue's failures and do-not-repeat list are in `issue`. */
   readonly analyze: (issue: IssueState) => Promise<Analysis>;
   readonly now: () => Date;
+  readonly runbooks?: RunbookSource;
   readonly verificationTimeoutSeconds?: number;
   readonly log?: (line: string) => void;
 }
@@ -95,6 +105,28 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     }
   };
 
+  /** A hand-written Runbook that matches comes first; otherwise the analysis' actions, recorded as a Runbook. */
+  const choosePlan = async (state: IssueState, suggested: readonly SuggestedAction[]) => {
+    const workload = state.workload!;
+    const runbook = matchRunbook((await deps.runbooks?.list(workload.namespace)) ?? [], {
+      signal: state.signal,
+      severity: state.severity,
+      kind: workload.kind,
+      doNotRepeat: state.doNotRepeat,
+    });
+    if (runbook) {
+      const actions = runbook.steps.map((step, i) => ({
+        actionId: `${i + 1}-${step.name}`,
+        type: step.type,
+        params: { ...step.params },
+        ...(step.description ? { description: step.description } : {}),
+      }));
+      return { source: 'manual-runbook' as const, actions, runbook: runbook.name };
+    }
+    const actions = toActionSpecs(suggested).filter((a) => !state.doNotRepeat.includes(actionFingerprint(a)));
+    return { source: 'ai-runbook' as const, actions, runbook: undefined };
+  };
+
   const plan = async (
     issueId: string,
     insightId: string,
@@ -102,39 +134,38 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     metadata: MessageMetadata,
   ) => {
     const state = await issueState(issueId);
-    const actions = toActionSpecs(suggested).filter((a) => !state.doNotRepeat.includes(actionFingerprint(a)));
-    if (actions.length === 0) {
-      await tell(
-        issueId,
-        {
-          type: 'EscalateIssue',
-          data: { reason: 'no_remediation', detail: 'the analysis proposed no action that has not already failed' },
-        },
-        metadata,
-      );
+    const chosen = await choosePlan(state, suggested);
+    if (chosen.actions.length === 0) {
+      const detail = 'no runbook matches and the analysis proposed no action that has not already failed';
+      await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail } }, metadata);
       return;
     }
     const remediationId = `${insightId}-plan`;
-    await tell(issueId, { type: 'StartRemediation', data: { remediationId, source: 'ai-runbook' } }, metadata).catch(
+    await tell(issueId, { type: 'StartRemediation', data: { remediationId, source: chosen.source } }, metadata).catch(
       ignoreRepeat,
     );
     const started = await issueState(issueId);
     if (started.remediationId !== remediationId) return;
+    const runbook =
+      chosen.runbook ?? (await deps.runbooks?.recordSuggestion(started, started.attempts, chosen.actions));
     await remediations(streamName(StreamCategory.Remediation, remediationId), {
       type: 'CreateRemediationPlan',
       data: {
         remediationId,
         issueId,
         attempt: started.attempts,
-        source: 'ai-runbook',
+        source: chosen.source,
         target: state.workload!,
-        actions,
+        actions: chosen.actions,
         doNotRepeat: [...state.doNotRepeat],
+        ...(runbook ? { runbook } : {}),
         ...(deps.verificationTimeoutSeconds ? { verificationTimeoutSeconds: deps.verificationTimeoutSeconds } : {}),
       },
       metadata,
     });
-    log(`plan ${remediationId} for ${state.workload?.name}: ${actions.map((a) => a.type).join(', ')}`);
+    log(
+      `plan ${remediationId} for ${state.workload?.name}${runbook ? ` (runbook ${runbook})` : ''}: ${chosen.actions.map((a) => a.type).join(', ')}`,
+    );
   };
 
   const reportOutcome = async (event: RecordedEvent, metadata: MessageMetadata) => {
