@@ -9,7 +9,11 @@
  * It is settled once it leads and has used less than 5% of a core for 5 s; RSS (VmRSS) is then sampled once a
  * second. `peak` is the kernel's high-water mark (VmHWM), which includes the initial list. The same is measured
  * first on the empty cluster (`idle`), so the cost of the pods themselves shows apart from that of the runtime.
- * MEMORY_OPERATOR_ENTRY runs another entry point with the same arguments (a bundled build, say) instead of the CLI.
+ *
+ * Two builds of the same operator are measured one after the other on the same cluster, each line suffixed with its
+ * name: `tsx`, the CLI as developers run it (src/cli/cairn.mjs, sources compiled on load), and `bundle`, the
+ * production build (dist/cairn.mjs, built here first by src/cli/build.ts, run with plain node).
+ * MEMORY_OPERATOR_ENTRY measures only that script instead (suffix `entry`), with the same arguments.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +21,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { buildBundle } from '../src/cli/build.ts';
 import { clusterDown, clusterDownSync, clusterUp, type LocalCluster, waitFor } from '../src/cluster/localCluster.ts';
 
 const PODS = Number(process.env.MEMORY_PODS ?? 2_000);
@@ -25,8 +30,12 @@ const DEPLOYMENTS = 20;
 const STEADY_SAMPLES = 20;
 const CLUSTER = 'cairn-bench';
 const NAMESPACE = 'bench-memory';
-/** Any script that takes cairn's arguments, run with plain node: the CLI by default, or a build of it. */
-const operatorEntry = process.env.MEMORY_OPERATOR_ENTRY ?? new URL('../src/cli/cairn.mjs', import.meta.url).pathname;
+
+/** A script that takes cairn's arguments, run with plain node, and the suffix of its lines. */
+interface Build {
+  readonly name: string;
+  readonly entry: string;
+}
 
 const report = (name: string, value: number, unit: string, digits = 0) =>
   process.stdout.write(`${name}=${value.toFixed(digits)} ${unit}\n`);
@@ -69,7 +78,7 @@ const deploymentOf = (name: string, replicas: number): k8s.V1Deployment => ({
   },
 });
 
-async function run(cluster: LocalCluster) {
+async function run(cluster: LocalCluster, builds: readonly Build[]) {
   const config = new k8s.KubeConfig();
   config.loadFromFile(cluster.kubeconfig);
   const core = config.makeApiClient(k8s.CoreV1Api);
@@ -78,8 +87,12 @@ async function run(cluster: LocalCluster) {
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await waitFor(async () => (await core.listNamespacedServiceAccount({ namespace: NAMESPACE })).items.length > 0);
   // The same process on the empty cluster: what the runtime and the code cost before there is anything to watch.
-  const idle = await measureOperator(cluster);
-  report('operator_idle_rss_steady_median', idle.steadyMedian, 'MB', 1);
+  const idle = new Map<string, Measurement>();
+  for (const build of builds) {
+    const measured = await measureOperator(cluster, build);
+    idle.set(build.name, measured);
+    report(`operator_idle_rss_steady_median_${build.name}`, measured.steadyMedian, 'MB', 1);
+  }
 
   const perDeployment = Math.ceil(PODS / DEPLOYMENTS);
   for (let i = 0; i < DEPLOYMENTS; i++) {
@@ -101,14 +114,19 @@ async function run(cluster: LocalCluster) {
   );
   progress(`${PODS} pods ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const withPods = await measureOperator(cluster);
   report('operator_pods_watched', PODS, 'pods');
-  report('operator_leading_after', withPods.leadingAfter, 'ms');
-  report('operator_settled_after', withPods.settledAfter, 'ms');
-  report('operator_rss_peak', withPods.peak, 'MB', 1);
-  report('operator_rss_steady_max', withPods.steadyMax, 'MB', 1);
-  report('operator_rss_steady_median', withPods.steadyMedian, 'MB', 1);
-  report('operator_rss_per_1000_pods', ((withPods.steadyMedian - idle.steadyMedian) * 1000) / PODS, 'MB', 1);
+  for (const build of builds) {
+    const withPods = await measureOperator(cluster, build);
+    const empty = idle.get(build.name)!;
+    const line = (name: string, value: number, unit: string, digits?: number) =>
+      report(`${name}_${build.name}`, value, unit, digits);
+    line('operator_leading_after', withPods.leadingAfter, 'ms');
+    line('operator_settled_after', withPods.settledAfter, 'ms');
+    line('operator_rss_peak', withPods.peak, 'MB', 1);
+    line('operator_rss_steady_max', withPods.steadyMax, 'MB', 1);
+    line('operator_rss_steady_median', withPods.steadyMedian, 'MB', 1);
+    line('operator_rss_per_1000_pods', ((withPods.steadyMedian - empty.steadyMedian) * 1000) / PODS, 'MB', 1);
+  }
 }
 
 interface Measurement {
@@ -120,7 +138,8 @@ interface Measurement {
 }
 
 /** Runs one operator process until it settles, samples its RSS, and stops it (which hands the lease back). */
-async function measureOperator(cluster: LocalCluster): Promise<Measurement> {
+async function measureOperator(cluster: LocalCluster, build: Build): Promise<Measurement> {
+  progress(`measuring ${build.name} (${build.entry})`);
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-memory-'));
   let child: ChildProcess | undefined;
   try {
@@ -128,7 +147,7 @@ async function measureOperator(cluster: LocalCluster): Promise<Measurement> {
     child = spawn(
       process.execPath,
       [
-        operatorEntry,
+        build.entry,
         'operator',
         '--kubeconfig',
         cluster.kubeconfig,
@@ -188,7 +207,20 @@ async function measureOperator(cluster: LocalCluster): Promise<Measurement> {
   }
 }
 
+async function operatorBuilds(): Promise<Build[]> {
+  const custom = process.env.MEMORY_OPERATOR_ENTRY;
+  if (custom) return [{ name: 'entry', entry: custom }];
+  // Built before the cluster starts, so a broken build fails in seconds rather than after the pods are up.
+  const { outfile, warnings } = await buildBundle();
+  for (const warning of warnings) progress(`build warning: ${warning}`);
+  return [
+    { name: 'tsx', entry: new URL('../src/cli/cairn.mjs', import.meta.url).pathname },
+    { name: 'bundle', entry: outfile },
+  ];
+}
+
 process.stdout.write(`operatorMemory: RSS of \`cairn operator\` watching ${PODS} pods on ${NODES} KWOK nodes\n`);
+const builds = await operatorBuilds();
 const cluster = await clusterUp({ name: CLUSTER, nodes: NODES, log: progress });
 // Ctrl-C must not leave etcd and the API server running.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -198,7 +230,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 try {
-  await run(cluster);
+  await run(cluster, builds);
 } finally {
   await clusterDown(CLUSTER);
 }

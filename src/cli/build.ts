@@ -4,8 +4,9 @@
  *   npm run build          (writes dist/cairn.mjs and dist/cairn.mjs.map)
  *   node dist/cairn.mjs operator …
  *
- * The CLI under tsx compiles every module when it loads and keeps the compiler resident; the bundle does neither,
- * which is most of the difference in the operator's memory (see bench/operatorMemory.bench.ts).
+ * Under tsx the CLI compiles every module as it loads, in a loader thread with a heap of its own, and keeps source
+ * maps for stack traces; the bundle does neither, which is most of the difference in the operator's memory (see
+ * bench/operatorMemory.bench.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
@@ -40,7 +41,7 @@ const sourceLocatedImportMeta = (outdir: string): Plugin => ({
     esbuild.onLoad({ filter: /\.ts$/ }, async (args) => {
       if (args.path.includes('/node_modules/')) return undefined;
       const source = await readFile(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return { contents: source, loader: 'ts' };
+      if (!source.includes('import.meta.url')) return undefined;
       const fromBundle = relative(outdir, args.path);
       const located = `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`;
       return { contents: source.replaceAll('import.meta.url', located), loader: 'ts' };
@@ -57,14 +58,20 @@ export async function buildBundle(outfile: string = defaultBundlePath): Promise<
     format: 'esm',
     platform: 'node',
     target: 'node20',
+    // Not loaded by default: `node --enable-source-maps` maps stack traces back to the sources, at ~50 MB of RSS.
     sourcemap: true,
-    // Readable stack traces and commander's help need the real names.
+    // V8 keeps the source text of every loaded script; without the indentation the bundle's RSS is ~20 MB lower.
+    minifyWhitespace: true,
+    // Bundling renames clashing top-level names (Foo becomes Foo2); libraries that print or compare `.name` must
+    // still see the original.
     keepNames: true,
     external: [...bundleExternals],
     absWorkingDir: repoRoot,
     logLevel: 'silent',
     // CommonJS dependencies call require() for node built-ins, which an ES module does not have.
-    banner: { js: "import { createRequire as __cairnCreateRequire } from 'node:module';\nconst require = __cairnCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cairnCreateRequire } from 'node:module';\nconst require = __cairnCreateRequire(import.meta.url);",
+    },
     plugins: [sourceLocatedImportMeta(dirname(outfile))],
   });
   return { outfile, warnings: result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`) };
