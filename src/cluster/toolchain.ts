@@ -30,6 +30,31 @@ const binPath = (name: ToolchainBinary) => join(toolchainDir(), 'bin', name);
 
 export const toolchainReady = (): boolean => ToolchainBinaries.every((b) => existsSync(binPath(b)));
 
+const buildScript = new URL('./build-toolchain.sh', import.meta.url).pathname;
+
+/** Runs build-toolchain.sh, passing its `[toolchain]` progress lines to `log` and its tail to the error on failure. */
+function runBuildScript(args: readonly string[], what: string, log: (line: string) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [buildScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let tail: string[] = [];
+    let partial = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        tail = [...tail.slice(-30), line];
+        if (line.startsWith('[toolchain]')) log(line.slice('[toolchain] '.length));
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) return resolve();
+      const hint = code === 3 ? '' : `\n${tail.join('\n')}`;
+      reject(new Error(`building ${what} failed (exit ${code})${hint}`));
+    });
+  });
+}
+
 /**
  * Returns the paths of the control-plane binaries, building the missing ones first (tens of minutes on a cold
  * machine, with progress lines passed to `log`; seconds when cached).
@@ -37,29 +62,27 @@ export const toolchainReady = (): boolean => ToolchainBinaries.every((b) => exis
 export async function ensureToolchain(log: (line: string) => void = () => {}): Promise<Toolchain> {
   if (!toolchainReady()) {
     log(`building the local control plane into ${toolchainDir()} (once per machine)`);
-    const script = new URL('./build-toolchain.sh', import.meta.url).pathname;
     const v = ToolchainVersions;
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('bash', [script, toolchainDir(), v.kubernetes, v.etcd, v.kwok], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let tail: string[] = [];
-      let partial = '';
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          tail = [...tail.slice(-30), line];
-          if (line.startsWith('[toolchain]')) log(line.slice('[toolchain] '.length));
-        }
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        if (code === 0) return resolve();
-        const hint = code === 3 ? '' : `\n${tail.join('\n')}`;
-        reject(new Error(`building the local control plane failed (exit ${code})${hint}`));
-      });
-    });
+    await runBuildScript([toolchainDir(), v.kubernetes, v.etcd, v.kwok], 'the local control plane', log);
   }
   return Object.fromEntries(ToolchainBinaries.map((b) => [b, binPath(b)])) as Toolchain;
+}
+
+/**
+ * Helm, for the chart's tests (and HelmRollback, through CAIRN_HELM). It has a cache dir of its own, keyed by its
+ * version, so moving Helm to a new patch release leaves the control plane's cache valid, and the reverse.
+ */
+export const HelmVersion = 'v3.19.5';
+
+export const helmDir = (): string => join(cacheRoot(), `helm-${HelmVersion}`);
+
+export const helmPath = (): string => join(helmDir(), 'bin', 'helm');
+
+/** Returns the path of the helm binary, building it from the Go module proxy first when it is not cached. */
+export async function ensureHelm(log: (line: string) => void = () => {}): Promise<string> {
+  if (!existsSync(helmPath())) {
+    log(`building helm ${HelmVersion} into ${helmDir()} (once per machine)`);
+    await runBuildScript(['helm', helmDir(), HelmVersion], `helm ${HelmVersion}`, log);
+  }
+  return helmPath();
 }

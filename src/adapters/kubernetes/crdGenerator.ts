@@ -9,6 +9,12 @@ import { findStructuralViolations, type JsonSchemaProps, toStructuralSchema } fr
 /** Where the generated CRDs are checked in. */
 export const defaultCrdDir = fileURLToPath(new URL('../../../crds/', import.meta.url));
 
+/** The Helm chart's copy: Helm installs what its crds/ folder holds before the templates, and reads no other path. */
+export const chartCrdDir = fileURLToPath(new URL('../../../deploy/helm/cairn/crds/', import.meta.url));
+
+/** Every checked-in copy of the generated CRDs; `generate` writes and `check` checks them all. */
+export const crdDirs: readonly string[] = [defaultCrdDir, chartCrdDir];
+
 export const generatedHeader = [
   '# Generated from src/adapters/kubernetes/api/ by `npm run crds` (cairn crds generate). Do not edit by hand:',
   '# change the TypeBox schema and regenerate; `cairn crds check` fails when this file drifts.',

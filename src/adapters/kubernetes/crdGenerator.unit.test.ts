@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +11,9 @@ import { cairnKinds, findKind } from './api/kinds.ts';
 import { findStructuralViolations, type JsonSchemaProps } from './api/structuralSchema.ts';
 import {
   buildCrd,
+  chartCrdDir,
   checkCrds,
+  crdDirs,
   crdFileName,
   defaultCrdDir,
   generatedHeader,
@@ -292,14 +294,26 @@ describe('crds/', () => {
     return dir;
   };
 
-  it('matches what the schemas render (run `npm run crds` after changing src/adapters/kubernetes/api)', () => {
-    const rendered = renderCrds();
-    const onDisk = readdirSync(defaultCrdDir).filter((f) => f.endsWith(`.${apiGroup}.yaml`));
-    expect(onDisk.sort()).toEqual([...rendered.keys()].sort());
-    for (const [file, content] of rendered) {
-      expect(readFileSync(join(defaultCrdDir, file), 'utf8'), `${file} drifted; run npm run crds`).toBe(content);
-    }
-    expect(checkCrds()).toEqual([]);
+  it('are checked in at crds/ and in the Helm chart, and nowhere else', () => {
+    expect(crdDirs).toEqual([defaultCrdDir, chartCrdDir]);
+    expect(chartCrdDir).toMatch(/\/deploy\/helm\/cairn\/crds\/$/);
+  });
+
+  it.each(crdDirs.map((dir) => [relative(process.cwd(), dir), dir]))(
+    '%s matches what the schemas render (run `npm run crds` after changing src/adapters/kubernetes/api)',
+    (_, dir) => {
+      const rendered = renderCrds();
+      const onDisk = readdirSync(dir).filter((f) => f.endsWith(`.${apiGroup}.yaml`));
+      expect(onDisk.sort()).toEqual([...rendered.keys()].sort());
+      for (const [file, content] of rendered) {
+        expect(readFileSync(join(dir, file), 'utf8'), `${file} drifted; run npm run crds`).toBe(content);
+      }
+      expect(checkCrds(dir)).toEqual([]);
+    },
+  );
+
+  it("the chart's copy holds nothing but the generated CRDs (Helm would install any other YAML there too)", () => {
+    expect(readdirSync(chartCrdDir).sort()).toEqual([...renderCrds().keys()].sort());
   });
 
   it('holds CustomResourceDefinitions the API server will serve', () => {

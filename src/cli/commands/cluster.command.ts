@@ -7,7 +7,7 @@ import {
   DefaultClusterName,
   kubeconfigPath,
 } from '../../cluster/localCluster.ts';
-import { ensureToolchain } from '../../cluster/toolchain.ts';
+import { ensureHelm, ensureToolchain } from '../../cluster/toolchain.ts';
 
 const progress = (line: string) => process.stderr.write(`• ${line}\n`);
 
@@ -18,10 +18,14 @@ export function registerClusterCommands(program: Command): void {
 
   cluster
     .command('build')
-    .description('build and cache the control-plane binaries (etcd, Kubernetes, KWOK) from the Go module proxy')
+    .description(
+      'build and cache the control-plane binaries (etcd, Kubernetes, KWOK) and helm from the Go module proxy',
+    )
     .action(async () => {
       const toolchain = await ensureToolchain(progress);
       progress(`binaries ready in ${toolchain.kwokctl.replace(/\/kwokctl$/, '')}`);
+      // The chart's tests run helm; building it here keeps `npm test` (pretest) and CI on one path.
+      progress(`helm ready: ${await ensureHelm(progress)}`);
     });
 
   cluster

@@ -13,6 +13,12 @@ const parseThreshold = (pair: string, previous: Partial<DetectionThresholds> = {
   return { ...previous, [name]: Number(raw) };
 };
 
+const collectNamespace = (name: string, previous: string[] = []): string[] => {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+    throw new Error(`--watch-namespace takes a namespace name, not "${name}"`);
+  return [...previous, name];
+};
+
 const parsePort = (value: string): number => {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new Error('--http-port takes a port number (0 disables HTTP)');
@@ -26,6 +32,11 @@ export function registerOperatorCommand(program: Command): void {
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--store <url>', 'event store: sqlite:<path>, memory: or esdb://…', DEFAULT_EVENT_STORE_URL)
     .option('--namespace <name>', "the operator's namespace: its lease and cluster-scoped resources", 'cairn-system')
+    .option(
+      '--watch-namespace <name>',
+      'watch only this namespace, repeatable (Nodes are always watched; default: every namespace)',
+      collectNamespace,
+    )
     .option('--identity <id>', 'name of this replica in the lease (default: host and pid)')
     .option(
       '--threshold <name=value>',
@@ -54,6 +65,7 @@ export function registerOperatorCommand(program: Command): void {
         kubeconfig?: string;
         store: string;
         namespace: string;
+        watchNamespace?: string[];
         identity?: string;
         threshold?: Partial<DetectionThresholds>;
         leaseDuration: number;
@@ -70,6 +82,7 @@ export function registerOperatorCommand(program: Command): void {
           verificationTimeoutSeconds: opts.verificationTimeout,
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.identity ? { identity: opts.identity } : {}),
+          ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
           ...(opts.httpPort > 0 ? { http: { host: opts.httpHost, port: opts.httpPort } } : {}),
           log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),

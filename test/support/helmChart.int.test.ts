@@ -1,0 +1,568 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { cairnKinds } from '../../src/adapters/kubernetes/api/kinds.ts';
+import { renderCrds } from '../../src/adapters/kubernetes/crdGenerator.ts';
+import { buildCli } from '../../src/cli/main.ts';
+import { applyFault } from '../../src/cluster/faults.ts';
+import type { LocalCluster } from '../../src/cluster/localCluster.ts';
+import { ensureHelm } from '../../src/cluster/toolchain.ts';
+import { type RunningOperator, startOperator } from '../../src/operator.ts';
+import {
+  createNamespace,
+  deleteNamespace,
+  deployment,
+  eventually,
+  isReady,
+  type KubeClients,
+  kubeClients,
+  podsOf,
+  testCluster,
+} from './kube.ts';
+
+/**
+ * The Helm chart against the real API server: it lints, renders what the values ask for, the API server accepts
+ * every manifest, and its RBAC is enough for the operator and no more (checked with `kubectl auth can-i` and by
+ * running the operator with the ServiceAccount's own token).
+ */
+
+const chartDir = fileURLToPath(new URL('../../deploy/helm/cairn/', import.meta.url));
+const kubeVersion = 'v1.34.4';
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+interface Container {
+  args: string[];
+  [key: string]: unknown;
+}
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const run = (cmd: string, args: readonly string[], input = ''): Promise<Ran> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+
+const ok = (what: string, ran: Ran): string => {
+  if (ran.code !== 0) throw new Error(`${what} failed (exit ${ran.code}): ${ran.stderr.trim() || ran.stdout.trim()}`);
+  return ran.stdout;
+};
+
+let helm: string;
+let cluster: LocalCluster;
+let clients: KubeClients;
+const namespaces: string[] = [];
+const releases: string[] = [];
+
+const kubectl = (args: readonly string[], input?: string) =>
+  run(cluster.toolchain.kubectl, ['--kubeconfig', inject('kubeconfig'), ...args], input);
+
+/** `--set` pairs, in order; each value is set as Helm parses it (numbers and booleans typed). */
+type Sets = ReadonlyArray<readonly [string, string]>;
+
+const helmArgs = (release: string, namespace: string, sets: Sets) => [
+  release,
+  chartDir,
+  '--namespace',
+  namespace,
+  '--kube-version',
+  kubeVersion,
+  ...sets.flatMap(([key, value]) => ['--set', `${key}=${value}`]),
+];
+
+async function template(release: string, namespace: string, sets: Sets = [], extra: string[] = []) {
+  const text = ok('helm template', await run(helm, ['template', ...helmArgs(release, namespace, sets), ...extra]));
+  const docs = parseAllDocuments(text);
+  for (const doc of docs) expect(doc.errors, 'rendered YAML parses').toEqual([]);
+  const manifests = docs.map((d) => d.toJS() as Manifest | null).filter((m): m is Manifest => m !== null);
+  return { text, manifests };
+}
+
+const only = (manifests: Manifest[], kind: string): Manifest => {
+  const found = manifests.filter((m) => m.kind === kind);
+  expect(found.map((m) => m.kind)).toEqual([kind]);
+  return found[0] as Manifest;
+};
+
+const operatorContainer = (manifests: Manifest[]): Container => {
+  const spec = only(manifests, 'Deployment').spec as { template: { spec: { containers: Container[] } } };
+  const [container] = spec.template.spec.containers;
+  if (!container) throw new Error('the Deployment has no container');
+  return container;
+};
+
+const clusterRules = (manifests: Manifest[]): Rule[] =>
+  (only(manifests, 'ClusterRole') as unknown as { rules: Rule[] }).rules;
+
+/** Every (group, resource, verb) the rules grant, as `verb resource.group` strings. */
+const grants = (rules: Rule[]): Set<string> =>
+  new Set(
+    rules.flatMap((rule) =>
+      rule.apiGroups.flatMap((group) =>
+        rule.resources.flatMap((resource) =>
+          rule.verbs.map((verb) => `${verb} ${resource}${group ? `.${group}` : ''}`),
+        ),
+      ),
+    ),
+  );
+
+/** How `cairn operator` reads the rendered args: the real CLI definition, parsed without running the action. */
+const parseOperatorArgs = (args: readonly string[]) => {
+  expect(args[0]).toBe('operator');
+  const operator = buildCli().commands.find((c) => c.name() === 'operator');
+  if (!operator) throw new Error('no operator command');
+  const { operands, unknown } = operator.parseOptions([...args.slice(1)]);
+  expect({ operands, unknown }).toEqual({ operands: [], unknown: [] });
+  return operator.opts();
+};
+
+const overrides: Sets = [
+  ['image.repository', 'registry.example/cairn'],
+  ['image.tag', '1.2.3'],
+  ['replicaCount', '3'],
+  ['store.url', 'esdb://eventstore.cairn-system.svc:2113?tls=false'],
+  ['persistence.enabled', 'false'],
+  ['watchNamespaces[0]', 'shop'],
+  ['watchNamespaces[1]', 'payments'],
+  ['thresholds.podNotReadySeconds', '60'],
+  ['thresholds.podRestarts', '5'],
+  ['remediation.enabled', 'false'],
+  ['remediation.verificationTimeoutSeconds', '120'],
+  ['leaderElection.leaseDurationMs', '20000'],
+  ['http.port', '9000'],
+  ['service.port', '9000'],
+  ['serviceMonitor.enabled', 'true'],
+];
+
+beforeAll(async () => {
+  helm = await ensureHelm();
+  cluster = await testCluster();
+  clients = kubeClients();
+});
+
+afterAll(async () => {
+  // Cluster-scoped objects outlive their namespace: remove them by their release label.
+  for (const release of releases) {
+    await kubectl(['delete', 'clusterrole,clusterrolebinding', '-l', `app.kubernetes.io/instance=${release}`]);
+  }
+  for (const namespace of namespaces) await deleteNamespace(clients, namespace);
+});
+
+describe('the Helm chart (deploy/helm/cairn)', () => {
+  it('passes helm lint --strict with the default values and with overrides', async () => {
+    ok('helm lint', await run(helm, ['lint', '--strict', chartDir, '--kube-version', kubeVersion]));
+    const sets = overrides.flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+    ok(
+      'helm lint with overrides',
+      await run(helm, ['lint', '--strict', chartDir, '--kube-version', kubeVersion, ...sets]),
+    );
+  });
+
+  it('renders the defaults: two leader-elected replicas, SQLite on a kept PVC, the operator flags, probes on /healthz', async () => {
+    const { manifests } = await template('cairn', 'cairn-system');
+    expect(manifests.map((m) => m.kind).sort()).toEqual(
+      [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Deployment',
+        'PersistentVolumeClaim',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
+    );
+    const container = operatorContainer(manifests);
+    expect(container.args).toEqual([
+      'operator',
+      '--store=sqlite:/var/lib/cairn/events.db',
+      '--namespace=cairn-system',
+      '--identity=$(POD_NAME)',
+      '--lease-duration=15000',
+      '--http-host=0.0.0.0',
+      '--http-port=8090',
+      '--verification-timeout=90',
+    ]);
+    expect(container).toMatchObject({
+      image: 'cairn:0.1.0',
+      workingDir: '/var/lib/cairn',
+      resources: { limits: { memory: '384Mi' } },
+      ports: [{ name: 'http', containerPort: 8090 }],
+      readinessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+      livenessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+      volumeMounts: expect.arrayContaining([{ name: 'data', mountPath: '/var/lib/cairn' }]),
+      securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+    });
+    const deploymentSpec = only(manifests, 'Deployment').spec as {
+      replicas: number;
+      template: { spec: Record<string, unknown> };
+    };
+    expect(deploymentSpec.replicas).toBe(2);
+    expect(deploymentSpec.template.spec).toMatchObject({
+      serviceAccountName: 'cairn',
+      volumes: expect.arrayContaining([{ name: 'data', persistentVolumeClaim: { claimName: 'cairn-data' } }]),
+      // Replicas sharing a ReadWriteOnce SQLite volume must run on its node.
+      affinity: {
+        podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] },
+      },
+    });
+    expect(only(manifests, 'PersistentVolumeClaim')).toMatchObject({
+      metadata: { name: 'cairn-data', annotations: { 'helm.sh/resource-policy': 'keep' } },
+      spec: { accessModes: ['ReadWriteOnce'] },
+    });
+    expect(only(manifests, 'Service')).toMatchObject({
+      spec: { ports: [{ name: 'http', port: 8090, targetPort: 'http' }] },
+    });
+    // The Lease name is the one src/operator.ts campaigns for.
+    expect((only(manifests, 'Role') as unknown as { rules: Rule[] }).rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['cairn-operator'],
+        verbs: ['get', 'update'],
+      },
+    ]);
+  });
+
+  it('maps overrides to flags and objects: EventStoreDB, no PVC, namespaces, thresholds, no remediation, a ServiceMonitor', async () => {
+    const { manifests } = await template('prod', 'ops', overrides);
+    const container = operatorContainer(manifests);
+    expect(container.args).toEqual([
+      'operator',
+      '--store=esdb://eventstore.cairn-system.svc:2113?tls=false',
+      '--namespace=ops',
+      '--identity=$(POD_NAME)',
+      '--lease-duration=20000',
+      '--http-host=0.0.0.0',
+      '--http-port=9000',
+      '--verification-timeout=120',
+      '--no-remediate',
+      '--watch-namespace=shop',
+      '--watch-namespace=payments',
+      '--threshold=podNotReadySeconds=60',
+      '--threshold=podRestarts=5',
+    ]);
+    expect(container.image).toBe('registry.example/cairn:1.2.3');
+    expect(manifests.some((m) => m.kind === 'PersistentVolumeClaim')).toBe(false);
+    const spec = only(manifests, 'Deployment').spec as {
+      replicas: number;
+      template: { spec: Record<string, unknown> };
+    };
+    expect(spec.replicas).toBe(3);
+    expect(spec.template.spec).toMatchObject({
+      volumes: expect.arrayContaining([{ name: 'data', emptyDir: {} }]),
+      affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100 }] } },
+    });
+    expect(only(manifests, 'ServiceMonitor')).toMatchObject({
+      apiVersion: 'monitoring.coreos.com/v1',
+      metadata: { name: 'prod-cairn', namespace: 'ops' },
+      spec: {
+        selector: { matchLabels: { 'app.kubernetes.io/instance': 'prod', 'app.kubernetes.io/component': 'operator' } },
+        endpoints: [{ port: 'http', path: '/metrics' }],
+      },
+    });
+    // Without remediation nothing in the cluster is changed but Cairn's own objects and Events.
+    const writes = [...grants(clusterRules(manifests))].filter((g) => !/^(get|list|watch) /.test(g));
+    expect(writes.filter((g) => !g.endsWith('.aiops.cairn.dev'))).toEqual(['create events']);
+  });
+
+  it('renders only flags `cairn operator` accepts, which it reads back as the values meant', async () => {
+    const defaults = parseOperatorArgs(operatorContainer((await template('cairn', 'cairn-system')).manifests).args);
+    expect(defaults).toMatchObject({
+      store: 'sqlite:/var/lib/cairn/events.db',
+      namespace: 'cairn-system',
+      leaseDuration: 15_000,
+      httpHost: '0.0.0.0',
+      httpPort: 8090,
+      remediate: true,
+      verificationTimeout: 90,
+    });
+    expect(defaults.watchNamespace).toBeUndefined();
+    const custom = parseOperatorArgs(operatorContainer((await template('prod', 'ops', overrides)).manifests).args);
+    expect(custom).toMatchObject({
+      store: 'esdb://eventstore.cairn-system.svc:2113?tls=false',
+      namespace: 'ops',
+      leaseDuration: 20_000,
+      httpPort: 9000,
+      remediate: false,
+      verificationTimeout: 120,
+      watchNamespace: ['shop', 'payments'],
+      threshold: { podNotReadySeconds: 60, podRestarts: 5 },
+    });
+  });
+
+  it('grants access to Secrets only with remediation.secretActions (RotateSecret, HelmRollback)', async () => {
+    const secretGrants = (granted: Set<string>) => [...granted].filter((g) => / secrets$/.test(g)).sort();
+    expect(secretGrants(grants(clusterRules((await template('cairn', 'cairn-system')).manifests)))).toEqual([]);
+    const opted = await template('cairn', 'cairn-system', [['remediation.secretActions', 'true']]);
+    expect(secretGrants(grants(clusterRules(opted.manifests)))).toEqual([
+      'get secrets',
+      'list secrets',
+      'patch secrets',
+    ]);
+  });
+
+  it('refuses values that would break the operator: SQLite without a shared volume for two replicas, a misspelt key', async () => {
+    const split = await run(helm, ['template', ...helmArgs('cairn', 'x', [['persistence.enabled', 'false']])]);
+    expect(split.code).not.toBe(0);
+    expect(split.stderr).toContain('each replica would keep its own event log');
+    const single = await template('cairn', 'x', [
+      ['persistence.enabled', 'false'],
+      ['replicaCount', '1'],
+    ]);
+    expect(operatorContainer(single.manifests).args).toContain('--store=sqlite:/var/lib/cairn/events.db');
+    const typo = await run(helm, ['template', ...helmArgs('cairn', 'x', [['thresholds.podRestart', '3']])]);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toContain("additional properties 'podRestart' not allowed");
+  });
+
+  it('installs exactly the generated CRDs from its crds/ folder', async () => {
+    const { manifests } = await template('cairn', 'cairn-system', [], ['--include-crds']);
+    const byName = (a: Manifest, b: Manifest) => a.metadata.name.localeCompare(b.metadata.name);
+    const crds = manifests.filter((m) => m.kind === 'CustomResourceDefinition').sort(byName);
+    const generated = [...renderCrds().values()].map((text) => parseYaml(text) as Manifest).sort(byName);
+    expect(crds).toEqual(generated);
+  });
+
+  it('gives Cairn read access to all of its kinds, writes to those it authors, and status on every kind that has one', async () => {
+    const granted = grants(clusterRules((await template('cairn', 'cairn-system')).manifests));
+    const missing: string[] = [];
+    const want = (grant: string) => {
+      if (!granted.has(grant)) missing.push(grant);
+    };
+    for (const kind of cairnKinds) {
+      for (const verb of ['get', 'list', 'watch']) want(`${verb} ${kind.plural}.aiops.cairn.dev`);
+      if (kind.specAuthor !== 'user')
+        for (const verb of ['create', 'patch']) want(`${verb} ${kind.plural}.aiops.cairn.dev`);
+      if (kind.statusSubresource) want(`patch ${kind.plural}/status.aiops.cairn.dev`);
+    }
+    expect(missing).toEqual([]);
+    const extra = [...granted].filter(
+      (g) =>
+        g.endsWith('.aiops.cairn.dev') &&
+        !g.startsWith('update issues/finalizers') &&
+        !/^(get|list|watch|create|patch) /.test(g),
+    );
+    expect(extra).toEqual([]);
+  });
+});
+
+describe('the chart on the API server', () => {
+  it('has every rendered manifest accepted by kubectl apply --dry-run=server, CRDs included', async () => {
+    const namespace = await createNamespace(clients, 'helm-dryrun');
+    namespaces.push(namespace);
+    for (const sets of [[], overrides.filter(([key]) => !key.startsWith('serviceMonitor'))] as Sets[]) {
+      const { text, manifests } = await template(`cairn-${randomBytes(3).toString('hex')}`, namespace, sets, [
+        '--include-crds',
+      ]);
+      const applied = ok(
+        'kubectl apply --dry-run=server',
+        await kubectl(['apply', '--dry-run=server', '-f', '-'], text),
+      );
+      // One line per object, each with the server's verdict.
+      expect(applied.trim().split('\n')).toHaveLength(manifests.length);
+      expect(applied).toContain('(server dry run)');
+    }
+  });
+});
+
+describe("the chart's RBAC, applied for real", () => {
+  const release = `cairn-rbac-${randomBytes(3).toString('hex')}`;
+  let namespace: string;
+  let account: string;
+
+  beforeAll(async () => {
+    namespace = await createNamespace(clients, 'helm-rbac');
+    namespaces.push(namespace);
+    releases.push(release);
+    const { manifests } = await template(release, namespace);
+    const rbacKinds = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+    const rbac = manifests.filter((m) => rbacKinds.includes(m.kind));
+    expect(rbac.map((m) => m.kind).sort()).toEqual([...rbacKinds].sort());
+    ok('kubectl apply', await kubectl(['apply', '-f', '-'], rbac.map((m) => JSON.stringify(m)).join('\n---\n')));
+    account = `system:serviceaccount:${namespace}:${only(manifests, 'ServiceAccount').metadata.name}`;
+  });
+
+  /** `kubectl auth can-i` as the chart's ServiceAccount: exit 0 is yes, 1 is no. */
+  const canI = async (
+    verb: string,
+    resource: string,
+    where: { namespace?: string; subresource?: string; name?: string } = {},
+  ) => {
+    const args = ['auth', 'can-i', verb, where.name ? `${resource}/${where.name}` : resource, `--as=${account}`];
+    if (where.namespace) args.push('-n', where.namespace);
+    else args.push('--all-namespaces');
+    if (where.subresource) args.push(`--subresource=${where.subresource}`);
+    const ran = await kubectl(args);
+    if (ran.code > 1) throw new Error(`kubectl auth can-i failed: ${ran.stderr}`);
+    return ran.code === 0;
+  };
+
+  it('lets the ServiceAccount do what the operator does', async () => {
+    const asked: [string, string, Parameters<typeof canI>[2]?][] = [
+      ['list', 'pods'],
+      ['watch', 'pods'],
+      ['watch', 'deployments.apps'],
+      ['watch', 'nodes'],
+      ['watch', 'horizontalpodautoscalers.autoscaling'],
+      ['watch', 'cronjobs.batch'],
+      ['create', 'events', { namespace: 'default' }],
+      ['watch', 'anomalies.aiops.cairn.dev'],
+      ['create', 'issues.aiops.cairn.dev', { namespace: 'shop' }],
+      ['patch', 'issues.aiops.cairn.dev', { namespace: 'shop', subresource: 'status' }],
+      ['patch', 'remediationplans.aiops.cairn.dev', { namespace: 'shop', subresource: 'status' }],
+      ['create', 'leases.coordination.k8s.io', { namespace }],
+      ['update', 'leases.coordination.k8s.io', { namespace, name: 'cairn-operator' }],
+      ['create', 'pods', { namespace: 'shop', subresource: 'eviction' }],
+      ['create', 'pods', { namespace: 'shop', subresource: 'exec' }],
+      ['patch', 'deployments.apps', { namespace: 'shop' }],
+      ['patch', 'nodes'],
+      ['delete', 'pods', { namespace: 'shop' }],
+    ];
+    const refused: string[] = [];
+    for (const [verb, resource, where] of asked) {
+      if (!(await canI(verb, resource, where))) refused.push(`${verb} ${resource} ${JSON.stringify(where ?? {})}`);
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('refuses it everything else that matters', async () => {
+    const asked: [string, string, Parameters<typeof canI>[2]?][] = [
+      ['delete', 'namespaces'],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['escalate', 'clusterroles.rbac.authorization.k8s.io'],
+      ['create', 'rolebindings.rbac.authorization.k8s.io', { namespace }],
+      ['get', 'secrets'],
+      ['get', 'secrets', { namespace }],
+      ['impersonate', 'serviceaccounts'],
+      ['create', 'serviceaccounts', { namespace: 'shop', subresource: 'token' }],
+      ['create', 'pods', { namespace: 'shop' }],
+      // Workloads are deleted only where ApplyManifest can create them (Deployments), never these.
+      ['delete', 'statefulsets.apps', { namespace: 'shop' }],
+      ['delete', 'daemonsets.apps', { namespace: 'kube-system' }],
+      ['delete', 'persistentvolumeclaims', { namespace: 'shop' }],
+      ['delete', 'nodes'],
+      ['delete', 'customresourcedefinitions.apiextensions.k8s.io'],
+      ['get', 'customresourcedefinitions.apiextensions.k8s.io', { name: 'issues.aiops.cairn.dev' }],
+      // The Lease of another controller in the same namespace.
+      ['update', 'leases.coordination.k8s.io', { namespace, name: 'someone-else' }],
+      ['update', 'leases.coordination.k8s.io', { namespace: 'kube-system', name: 'cairn-operator' }],
+      ['delete', 'issues.aiops.cairn.dev', { namespace: 'shop' }],
+      ['update', 'runbooks.aiops.cairn.dev', { namespace: 'shop' }],
+    ];
+    const allowed: string[] = [];
+    for (const [verb, resource, where] of asked) {
+      if (await canI(verb, resource, where)) allowed.push(`${verb} ${resource} ${JSON.stringify(where ?? {})}`);
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  describe('with the ServiceAccount token, the operator', () => {
+    let operator: RunningOperator | undefined;
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-helm-sa-'));
+    const log: string[] = [];
+    afterAll(async () => {
+      await operator?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** A kubeconfig for the test cluster that authenticates with a token issued to the chart's ServiceAccount. */
+    async function serviceAccountKubeconfig(): Promise<string> {
+      const name = account.split(':').at(-1) as string;
+      const token = await clients.core.createNamespacedServiceAccountToken({
+        name,
+        namespace,
+        body: { spec: { audiences: [], expirationSeconds: 3600 } },
+      });
+      const admin = clients.config.getCurrentCluster();
+      if (!admin || !token.status?.token) throw new Error('no cluster or token');
+      const config = new k8s.KubeConfig();
+      config.loadFromOptions({
+        clusters: [admin],
+        users: [{ name, token: token.status.token }],
+        contexts: [{ name, cluster: admin.name, user: name }],
+        currentContext: name,
+      });
+      const file = join(dir, 'kubeconfig');
+      writeFileSync(file, config.exportConfig(), { mode: 0o600 });
+      return file;
+    }
+
+    it('rolls back a crash-looping release and resolves the Issue without one Forbidden answer', {
+      timeout: 240_000,
+    }, async () => {
+      const apps = await createNamespace(clients, 'helm-app');
+      namespaces.push(apps);
+      operator = await startOperator({
+        kubeconfig: await serviceAccountKubeconfig(),
+        store: `sqlite:${join(dir, 'events.db')}`,
+        namespace,
+        watchNamespaces: [apps],
+        verificationTimeoutSeconds: 30,
+        thresholds: { workloadUnavailableSeconds: 3600, podNotReadySeconds: 3 },
+        log: (line) => {
+          log.push(line);
+          if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[helm-sa] ${line}\n`);
+        },
+      });
+      await eventually('the operator to hold the lease', async () => operator?.isLeader());
+
+      await clients.apps.createNamespacedDeployment({ namespace: apps, body: deployment('web', { replicas: 2 }) });
+      await eventually('web ready', async () => (await podsOf(clients, apps, 'web')).filter(isReady).length === 2);
+      await applyFault(cluster, 'crashloop', `${apps}/web`);
+
+      const issue = await eventually(
+        'the Issue of web to end',
+        async () => {
+          const list = (await clients.custom.listNamespacedCustomObject({
+            group: 'aiops.cairn.dev',
+            version: 'v1alpha1',
+            namespace: apps,
+            plural: 'issues',
+          })) as { items: { spec: { resource?: { name: string } }; status?: { state?: string } }[] };
+          const found = list.items.find((i) => i.spec.resource?.name === 'web');
+          return found?.status?.state === 'Resolved' || found?.status?.state === 'Escalated' ? found : undefined;
+        },
+        180_000,
+      );
+      expect(log.filter((line) => /forbidden|\b403\b/i.test(line))).toEqual([]);
+      expect(issue.status?.state).toBe('Resolved');
+      const images = (await podsOf(clients, apps, 'web')).filter(isReady).map((p) => p.spec?.containers[0]?.image);
+      expect(images).toEqual(['registry.local/shop/web:1.0.0', 'registry.local/shop/web:1.0.0']);
+      const events = await clients.core.listNamespacedEvent({ namespace: apps });
+      expect(events.items.some((e) => e.reason === 'CairnIssueDetected')).toBe(true);
+    });
+  });
+});
