@@ -13,6 +13,7 @@ export const Labels = {
   issueId: 'aiops.cairn.dev/issue-id',
   anomalyId: 'aiops.cairn.dev/anomaly-id',
   signal: 'aiops.cairn.dev/signal',
+  outcome: 'aiops.cairn.dev/outcome',
   managedBy: 'app.kubernetes.io/managed-by',
 } as const;
 
@@ -38,7 +39,12 @@ export const anomalyName = (d: Pick<AnomalyDetectedData, 'workload' | 'signal' |
 
 export const issueName = (issueId: string, workload: ResourceRef) => objectName([workload.name], issueId);
 
-const ref = (r: ResourceRef) => ({ kind: r.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) });
+/** A domain ResourceRef as the CRDs' ResourceRef: no cluster field, and no empty namespace for Nodes. */
+export const resourceRef = (r: ResourceRef) => ({
+  kind: r.kind,
+  name: r.name,
+  ...(r.namespace ? { namespace: r.namespace } : {}),
+});
 
 export function anomalyResource(d: AnomalyDetectedData, fallbackNamespace: string) {
   return {
@@ -52,7 +58,7 @@ export function anomalyResource(d: AnomalyDetectedData, fallbackNamespace: strin
     spec: {
       signal: d.signal,
       source: d.source,
-      resource: ref(d.resource),
+      resource: resourceRef(d.resource),
       message: d.message,
       observedAt: d.observedAt,
       // A `custom` signal is an alert Cairn has no name for; its own name must travel with it.
@@ -99,7 +105,7 @@ export function issueResource(state: IssueState, anomalyNames: readonly string[]
       labels: { [Labels.issueId]: state.issueId, [Labels.signal]: state.signal, [Labels.managedBy]: 'cairn' },
     },
     spec: {
-      resource: ref(workload),
+      resource: resourceRef(workload),
       signal: state.signal,
       signals: [...state.signals],
       source: state.source ?? 'watcher',
@@ -114,6 +120,8 @@ export function issueResource(state: IssueState, anomalyNames: readonly string[]
 export function issueStatus(state: IssueState, changedAt: string) {
   const open = state.status !== IssueStatus.Resolved && state.status !== IssueStatus.Escalated;
   return {
+    // An ended Issue always has a PostMortem: the resource writer renders it from the same event.
+    ...(!open && state.workload ? { postMortemRef: { name: postMortemName(state.issueId, state.workload) } } : {}),
     state: state.status,
     acknowledged: state.acknowledgedBy !== null,
     ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),
@@ -143,7 +151,7 @@ export interface Owner {
 }
 
 /** Children of an Issue are garbage-collected with it. */
-const ownedBy = (owner: Owner) => [
+export const ownedBy = (owner: Owner) => [
   {
     apiVersion: ApiVersion,
     kind: 'Issue',
@@ -159,6 +167,9 @@ export const insightName = (issueId: string, workload: ResourceRef, attempt: num
 
 export const planName = (issueId: string, workload: ResourceRef, attempt: number) =>
   objectName([workload.name, 'plan', String(attempt)], issueId);
+
+export const postMortemName = (issueId: string, workload: ResourceRef) =>
+  objectName([workload.name, 'postmortem'], issueId);
 
 interface AnalysisRound {
   readonly insightId: string;
@@ -303,6 +314,7 @@ export function planResource(
         target: ResourceRef;
         actions: { actionId: string; type: string; params: Record<string, string> }[];
         verificationTimeoutSeconds?: number;
+        runbook?: string;
       }
     | undefined;
   if (!created) return undefined;
@@ -357,6 +369,7 @@ export function planResource(
         issueRef: { name: owner.name },
         attempt: created.attempt,
         mode: created.source === 'agentic' ? 'agentic' : 'runbook',
+        ...(created.runbook ? { runbookRef: { name: created.runbook } } : {}),
         strategy: `${created.source}: ${created.actions.map((a) => a.type).join(', ') || 'agentic steps'}`,
         actions: created.actions.map((a) => ({ type: a.type, params: a.params })),
         ...(created.verificationTimeoutSeconds
@@ -371,7 +384,7 @@ export function planResource(
         ? {
             snapshot: {
               takenAt: snapshot.metadata.occurredAt,
-              resource: ref(workload),
+              resource: resourceRef(workload),
               object: (snapshot.data as { captured: object }).captured,
             },
           }

@@ -20,7 +20,12 @@ import {
 } from '../support/kube.ts';
 
 interface CairnObject {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+  };
   spec: Record<string, unknown> & { resource?: { name: string }; issueRef?: { name: string } };
   status?: Record<string, unknown> & { state?: string };
 }
@@ -129,6 +134,35 @@ async function hungryRelease(namespace: string, name: string) {
   return { healthy, faulty: await templateOf(namespace, name) };
 }
 
+const group = { group: 'aiops.cairn.dev', version: 'v1alpha1' };
+const getObject = async (namespace: string, plural: string, name: string) =>
+  (await clients.custom.getNamespacedCustomObject({ ...group, namespace, plural, name })) as CairnObject;
+
+/** The Issue's PostMortem, found through its postMortemRef, once its status has been written. */
+const postMortemOf = (namespace: string, issue: CairnObject) =>
+  eventually(`the PostMortem of ${issue.metadata.name}`, async () => {
+    const ref = (issue.status?.postMortemRef as { name?: string } | undefined)?.name;
+    if (!ref) return undefined;
+    const pm = await getObject(namespace, 'postmortems', ref).catch(() => undefined);
+    return pm?.status?.timeline ? pm : undefined;
+  });
+
+interface PostMortemStatus {
+  timeline: { at: string; type: string; detail: string }[];
+  actionsExecuted: { type: string; result: string; detail?: string }[];
+  conditions: { type: string; status: string; reason: string }[];
+  resolvedAt?: string;
+  duration: string;
+  rootCause: string;
+  recurrence: { last30Days: number };
+}
+
+/** Owned by the Issue as its controller, so Kubernetes deletes it with the Issue. */
+const expectOwnedBy = (child: CairnObject, issue: CairnObject) =>
+  expect(child.metadata.ownerReferences).toEqual([
+    expect.objectContaining({ kind: 'Issue', name: issue.metadata.name, uid: issue.metadata.uid, controller: true }),
+  ]);
+
 const issueEvents = async (storeUrl: string, issue: CairnObject) => {
   const store = openEventStore(storeUrl);
   try {
@@ -168,6 +202,28 @@ describe('remediation on a real cluster, rules provider, one attempt per Issue',
       (i) => i.spec.issueRef?.name === issue.metadata.name,
     );
     expect(insight?.status).toMatchObject({ phase: 'Completed', provider: 'rules' });
+
+    const pm = await postMortemOf(namespace, issue);
+    expectOwnedBy(pm, issue);
+    expect(pm.metadata.labels?.['aiops.cairn.dev/outcome']).toBe('resolved');
+    const status = pm.status as unknown as PostMortemStatus;
+    expect(status.timeline[0]?.type).toBe('IssueDetected');
+    expect(status.timeline.at(-1)?.type).toBe('IssueResolved');
+    expect(status.timeline).toContainEqual(
+      expect.objectContaining({
+        type: 'ActionSucceeded',
+        detail: expect.stringMatching(/^RollbackDeployment succeeded: rolled Deployment .*web back to revision 1/),
+      }),
+    );
+    expect(status.actionsExecuted).toEqual([
+      expect.objectContaining({ type: 'RollbackDeployment', result: 'Succeeded' }),
+    ]);
+    expect(status.conditions).toEqual([
+      expect.objectContaining({ type: 'Resolved', status: 'True', reason: 'Remediated' }),
+    ]);
+    expect(status.resolvedAt).toBe(issue.status?.resolvedAt);
+    expect(status.rootCause).toContain('crash-loops');
+    expect(status.recurrence).toEqual({ last30Days: 0 });
   });
 
   it('OOM: raises the memory limit, verifies, and resolves', async () => {
@@ -199,6 +255,61 @@ describe('remediation on a real cluster, rules provider, one attempt per Issue',
     expect(await templateOf(namespace, 'hungry')).toEqual(faulty);
     const escalated = (await issueEvents(s.storeUrl, issue)).find((e) => e.type === 'IssueEscalated');
     expect(escalated?.data).toMatchObject({ reason: 'attempts_exhausted', attempts: 1 });
+
+    const pm = await postMortemOf(namespace, issue);
+    expectOwnedBy(pm, issue);
+    expect(pm.metadata.labels?.['aiops.cairn.dev/outcome']).toBe('escalated');
+    const status = pm.status as unknown as PostMortemStatus;
+    const types = status.timeline.map((t) => t.type);
+    // The snapshot rollback comes after the failed verification and before the escalation.
+    expect(types.indexOf('VerificationFailed')).toBeLessThan(types.indexOf('RollbackCompleted'));
+    expect(types.at(-1)).toBe('IssueEscalated');
+    expect(status.actionsExecuted).toEqual([
+      expect.objectContaining({ type: 'AdjustResources', result: 'RolledBack' }),
+    ]);
+    expect(status.conditions).toEqual([
+      expect.objectContaining({ type: 'Resolved', status: 'False', reason: 'Escalated' }),
+    ]);
+    expect(status.resolvedAt).toBeUndefined();
+  });
+
+  it('deleting an Issue garbage-collects its AIInsight, RemediationPlan and PostMortem', async () => {
+    const { namespace } = s;
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('gone', { replicas: 1 }) });
+    await eventually('gone ready', async () => (await podsOf(clients, namespace, 'gone')).some(isReady));
+    await applyFault(cluster, 'crashloop', `${namespace}/gone`);
+    const issue = await endedIssue(namespace, 'gone');
+    // The PostMortem is the resource writer's last write for the ended Issue: nothing will re-create the Issue.
+    await postMortemOf(namespace, issue);
+    const children = async () => {
+      const owned = async (plural: string) =>
+        (await list(namespace, plural)).filter((o) =>
+          o.metadata.ownerReferences?.some((r) => r.uid === issue.metadata.uid),
+        );
+      return {
+        aiinsights: (await owned('aiinsights')).length,
+        remediationplans: (await owned('remediationplans')).length,
+        postmortems: (await owned('postmortems')).length,
+      };
+    };
+    expect(await children()).toEqual({ aiinsights: 1, remediationplans: 1, postmortems: 1 });
+
+    // Foreground: the API server keeps the Issue until the garbage collector has deleted every child it blocks on.
+    await clients.custom.deleteNamespacedCustomObject({
+      ...group,
+      namespace,
+      plural: 'issues',
+      name: issue.metadata.name,
+      propagationPolicy: 'Foreground',
+    });
+    await eventually('the Issue and its children to be deleted', async () => {
+      const issueLeft = await getObject(namespace, 'issues', issue.metadata.name).then(
+        () => true,
+        (error: { code?: number }) => error.code !== 404,
+      );
+      const left = await children();
+      return !issueLeft && left.aiinsights + left.remediationplans + left.postmortems === 0;
+    });
   });
 });
 
@@ -223,6 +334,12 @@ describe('remediation on a real cluster, rules provider, several attempts', () =
     expect(reanalysis?.data).toMatchObject({ attempt: 2, doNotRepeat: [expect.stringContaining('AdjustResources')] });
     // Revision 1, the release before the one that needed more memory, is what runs now.
     expect(await templateOf(namespace, 'greedy')).toEqual(healthy);
+    // Both attempts' streams are in the PostMortem: the undone limit raise, then the rollback that fixed it.
+    const status = (await postMortemOf(namespace, issue)).status as unknown as PostMortemStatus;
+    expect(status.actionsExecuted.map((a) => [a.type, a.result])).toEqual([
+      ['AdjustResources', 'RolledBack'],
+      ['RollbackDeployment', 'Succeeded'],
+    ]);
   });
 
   it('a crash loop that no action fixes is escalated once nothing is left to try', async () => {
@@ -239,5 +356,8 @@ describe('remediation on a real cluster, rules provider, several attempts', () =
     const events = await issueEvents(s.storeUrl, issue);
     expect(events.filter((e) => e.type === 'RemediationStarted')).toHaveLength(plans.length);
     expect(events.at(-1)?.type).toBe('IssueEscalated');
+    const status = (await postMortemOf(namespace, issue)).status as unknown as PostMortemStatus;
+    expect(status.conditions).toEqual([expect.objectContaining({ reason: 'Escalated' })]);
+    expect(status.timeline.filter((t) => t.type === 'RollbackCompleted')).toHaveLength(plans.length);
   });
 });

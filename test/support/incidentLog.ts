@@ -1,3 +1,4 @@
+import type { ResourceRef } from '../../domain/events/common.schema.ts';
 import { issueDecider } from '../../domain/issue/issue.decider.ts';
 import { remediationDecider } from '../../domain/remediation/remediation.decider.ts';
 import { StreamCategory, streamName } from '../../domain/streams.ts';
@@ -11,11 +12,15 @@ export const minute = (m: number) => new Date(Date.UTC(2026, 10, 26, 10, m)).toI
  * Writes the events of a real incident through the deciders (so every event is one the catalogue accepts):
  * an OOM-killed Deployment, a second signal, a remediation plan, a manual resolve.
  */
-export async function writeIncident(store: EventStore, issueId: string, startMinute = 0): Promise<void> {
+export async function writeIncident(
+  store: EventStore,
+  issueId: string,
+  startMinute = 0,
+  workload: ResourceRef = { kind: 'Deployment', name: `checkout-${issueId}`, namespace: 'shop' },
+): Promise<void> {
   const issues = createCommandHandler(store, issueDecider);
   const remediations = createCommandHandler(store, remediationDecider);
   const issue = streamName(StreamCategory.Issue, issueId);
-  const workload = { kind: 'Deployment', name: `checkout-${issueId}`, namespace: 'shop' };
   const at = (m: number) => ({ occurredAt: minute(startMinute + m), actor: 'system:test' });
   await issues(issue, {
     type: 'DetectIssue',

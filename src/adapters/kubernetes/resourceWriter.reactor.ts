@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import type { AnomalyDetected } from '../../../domain/events/anomaly.events.ts';
-import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
+import { type IssueEvent, type IssueState, issueDecider, isTerminal } from '../../../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
 import { type RemediationEvent, remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
 import { StreamCategory, streamName } from '../../../domain/streams.ts';
@@ -15,9 +15,13 @@ import {
   issueResource,
   issueStatus,
   namespaceFor,
+  type Owner,
   planResource,
+  postMortemName,
 } from '../../../projections/kubernetesResources.projection.ts';
+import { postMortemResource, recurrencesOf } from '../../../projections/postMortem.projection.ts';
 import { correlationStream } from '../../application/detection/anomalyRecorder.ts';
+import { createIncidentIndex } from '../../application/incidentIndex.ts';
 import type { Reactor } from '../../application/reactor.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { HandMadeAnomalyLabel } from './manualAnomaly.controller.ts';
@@ -26,9 +30,10 @@ const FIELD_MANAGER = 'cairn';
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
 
 /**
- * The single writer of Anomaly and Issue objects (spec and status). It re-renders from the event log, not from the
- * event at hand, and writes with server-side apply, so replaying an event, or every event, converges on the same
- * objects. Every Issue's birth is also recorded as a Kubernetes Event on the affected workload.
+ * The single writer of Cairn's custom resources: Anomaly, Issue and the Issue's children (AIInsight,
+ * RemediationPlan, PostMortem), spec and status. It re-renders from the event log, not from the event at hand, and
+ * writes with server-side apply, so replaying an event, or every event, converges on the same objects. Every
+ * Issue's birth is also recorded as a Kubernetes Event on the affected workload.
  */
 export function resourceWriterReactor(deps: {
   store: EventStore;
@@ -39,6 +44,7 @@ export function resourceWriterReactor(deps: {
   const objects = k8s.KubernetesObjectApi.makeApiClient(deps.config);
   const custom = deps.config.makeApiClient(k8s.CustomObjectsApi);
   const core = deps.config.makeApiClient(k8s.CoreV1Api);
+  const incidents = createIncidentIndex(deps.store);
   const apply = (doc: k8s.KubernetesObject) =>
     objects.patch(doc, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
   const applyStatus = (kind: string, plural: string, name: string, namespace: string, status: object) =>
@@ -99,7 +105,41 @@ export function resourceWriterReactor(deps: {
         insight.status,
       );
     }
+    // After the Issue's own status: a PostMortem that cannot be written must not hide that the Issue ended.
+    if (isTerminal(state)) {
+      const end = history.find((e) => e.type === 'IssueResolved' || e.type === 'IssueEscalated');
+      if (end) await writePostMortem(issueStream, state, end.position, owner);
+    }
     return { state, doc };
+  };
+
+  /** Everything is read "as of" the event that ended the Issue, so rendering it again gives the same object. */
+  const writePostMortem = async (issueStream: string, state: IssueState, endedAt: bigint, owner: Owner) => {
+    await incidents.catchUp();
+    const detections = incidents.detectionsBefore(endedAt);
+    const current = detections.find((d) => d.data.issueId === state.issueId);
+    const earlier = current ? recurrencesOf(current, detections) : [];
+    const ended = incidents.endedBefore(endedAt);
+    const related = earlier
+      .filter((d) => ended.has(d.data.issueId))
+      .map((d) => postMortemName(d.data.issueId, d.data.workload));
+    const events = await incidents.incident(state.issueId, endedAt);
+    const postMortem = postMortemResource(
+      issueStream,
+      events,
+      { last30Days: earlier.length, related },
+      owner,
+      deps.namespace,
+    );
+    if (!postMortem) return;
+    await apply(postMortem.doc);
+    await applyStatus(
+      'PostMortem',
+      'postmortems',
+      postMortem.doc.metadata.name,
+      postMortem.doc.metadata.namespace,
+      postMortem.status,
+    );
   };
 
   const writePlan = async (stream: string) => {

@@ -1,0 +1,460 @@
+import { Value } from '@sinclair/typebox/value';
+import { describe, expect, it } from 'vitest';
+import type { IssueDetected } from '../domain/events/issue.events.ts';
+import type { IssueCommand } from '../domain/issue/issue.commands.ts';
+import { issueDecider } from '../domain/issue/issue.decider.ts';
+import type { RecordedEvent } from '../domain/messages.ts';
+import type { RemediationCommand } from '../domain/remediation/remediation.commands.ts';
+import { remediationDecider } from '../domain/remediation/remediation.decider.ts';
+import { StreamCategory, streamName } from '../domain/streams.ts';
+import { openEventStore } from '../src/adapters/eventstore/openEventStore.ts';
+import { PostMortemResourceSchema } from '../src/adapters/kubernetes/api/postMortem.kind.ts';
+import { createCommandHandler } from '../src/application/commandHandler.ts';
+import type { EventStore } from '../src/ports/eventStore.ts';
+import { minute, writeIncident } from '../test/support/incidentLog.ts';
+import { issueStatus, postMortemName } from './kubernetesResources.projection.ts';
+import { formatDuration, postMortemResource, recurrenceCount, recurrencesOf } from './postMortem.projection.ts';
+
+const owner = { name: 'web-i1', uid: '0b8c7a1e-1111-4222-8333-944455556666' };
+const web = { kind: 'Deployment', name: 'web', namespace: 'shop' };
+const second = (s: number) => new Date(Date.UTC(2026, 10, 26, 10, 0, s)).toISOString();
+
+/** Drives the real deciders, so every event is one the catalogue accepts and the deciders would produce. */
+function incident(store: EventStore, issueId: string) {
+  const issues = createCommandHandler(store, issueDecider);
+  const remediations = createCommandHandler(store, remediationDecider);
+  const meta = (s: number) => ({ occurredAt: second(s), actor: 'system:test' });
+  return {
+    issue: (s: number, command: Omit<IssueCommand, 'metadata'>) =>
+      issues(streamName(StreamCategory.Issue, issueId), { ...command, metadata: meta(s) } as IssueCommand),
+    plan: (id: string, s: number, command: Omit<RemediationCommand, 'metadata'>) =>
+      remediations(streamName(StreamCategory.Remediation, id), {
+        ...command,
+        metadata: meta(s),
+      } as RemediationCommand),
+  };
+}
+
+const analysis = (insightId: string, text: string, actions: { type: string; params: Record<string, string> }[]) => ({
+  type: 'CompleteAnalysis' as const,
+  data: {
+    insightId,
+    analysis: text,
+    confidence: 0.9,
+    recommendations: ['Gate image changes with a canary or a readiness check in the delivery pipeline.'],
+    suggestedActions: actions.map((a) => ({ name: a.type.toLowerCase(), description: a.type, ...a })),
+    provider: 'rules',
+    model: 'rules-v1',
+  },
+});
+
+/** A bad release: crash loop, rules analysis, rollback to revision 1, verified, resolved. */
+async function badRelease(store: EventStore, issueId = 'i1') {
+  const { issue, plan } = incident(store, issueId);
+  const rid = `${issueId}-a1-plan`;
+  await issue(0, {
+    type: 'DetectIssue',
+    data: {
+      issueId,
+      workload: web,
+      resource: { kind: 'Pod', name: 'web-6d4f-x', namespace: 'shop' },
+      signal: 'crashloop',
+      source: 'watcher',
+      anomalyId: `${issueId}-an1`,
+      description: 'container app of web-6d4f-x is in CrashLoopBackOff',
+    },
+  });
+  await issue(1, { type: 'AttachAnomaly', data: { anomalyId: `${issueId}-an2`, signal: 'pod_restart' } });
+  await issue(2, { type: 'RequestAnalysis', data: { insightId: `${issueId}-a1` } });
+  await issue(
+    3,
+    analysis(
+      `${issueId}-a1`,
+      'Deployment shop/web crash-loops since revision 2 changed the image (app: registry.local/shop/web:1.4.1 → registry.local/shop/web:1.4.2-broken).',
+      [{ type: 'RollbackDeployment', params: { toRevision: '1' } }],
+    ),
+  );
+  await issue(4, { type: 'StartRemediation', data: { remediationId: rid, source: 'ai-runbook' } });
+  await plan(rid, 4, {
+    type: 'CreateRemediationPlan',
+    data: {
+      remediationId: rid,
+      issueId,
+      attempt: 1,
+      source: 'ai-runbook',
+      target: web,
+      actions: [{ actionId: '1-rollbackdeployment', type: 'RollbackDeployment', params: { toRevision: '1' } }],
+      verificationTimeoutSeconds: 60,
+    },
+  });
+  await plan(rid, 5, { type: 'StartSnapshot', data: { snapshotId: 's1' } });
+  await plan(rid, 5, { type: 'RecordSnapshot', data: { snapshotId: 's1', captured: { spec: { replicas: 2 } } } });
+  await plan(rid, 6, { type: 'StartAction', data: { actionId: '1-rollbackdeployment' } });
+  await plan(rid, 7, {
+    type: 'RecordActionSucceeded',
+    data: {
+      actionId: '1-rollbackdeployment',
+      result: 'rolled Deployment shop/web back to revision 1 (ReplicaSet web-7f9c: registry.local/shop/web:1.4.1)',
+    },
+  });
+  await plan(rid, 8, { type: 'StartVerification', data: {} });
+  await plan(rid, 20, { type: 'PassVerification', data: { detail: '2/2 replicas ready, no restarts' } });
+  await issue(21, { type: 'RecordRemediationOutcome', data: { remediationId: rid, outcome: 'completed' } });
+}
+
+/** A release that needs more memory: the raised limit fails verification, the snapshot is restored, escalated. */
+async function failedRemedy(store: EventStore, issueId = 'i2', maxAttempts = 1) {
+  const { issue, plan } = incident(store, issueId);
+  const rid = `${issueId}-a1-plan`;
+  const hungry = { kind: 'Deployment', name: 'hungry', namespace: 'shop' };
+  await issue(0, {
+    type: 'DetectIssue',
+    data: {
+      issueId,
+      workload: hungry,
+      resource: hungry,
+      signal: 'oom_kill',
+      source: 'watcher',
+      anomalyId: `${issueId}-an1`,
+      description: 'container app was OOMKilled',
+      maxAttempts,
+    },
+  });
+  await issue(1, { type: 'RequestAnalysis', data: { insightId: `${issueId}-a1` } });
+  await issue(
+    2,
+    analysis(`${issueId}-a1`, 'Container app of Deployment shop/hungry was OOMKilled: it needs more memory.', [
+      { type: 'AdjustResources', params: { container: 'app', memory_limit: '256Mi' } },
+    ]),
+  );
+  await issue(3, { type: 'StartRemediation', data: { remediationId: rid, source: 'ai-runbook' } });
+  await plan(rid, 3, {
+    type: 'CreateRemediationPlan',
+    data: {
+      remediationId: rid,
+      issueId,
+      attempt: 1,
+      source: 'ai-runbook',
+      target: hungry,
+      actions: [
+        {
+          actionId: '1-adjustresources',
+          type: 'AdjustResources',
+          params: { container: 'app', memory_limit: '256Mi' },
+        },
+      ],
+      verificationTimeoutSeconds: 20,
+    },
+  });
+  await plan(rid, 4, { type: 'StartSnapshot', data: { snapshotId: 's1' } });
+  await plan(rid, 4, { type: 'RecordSnapshot', data: { snapshotId: 's1', captured: { spec: {} } } });
+  await plan(rid, 5, { type: 'StartAction', data: { actionId: '1-adjustresources' } });
+  await plan(rid, 6, {
+    type: 'RecordActionSucceeded',
+    data: { actionId: '1-adjustresources', result: 'memory limit of app 128Mi → 256Mi' },
+  });
+  await plan(rid, 6, { type: 'StartVerification', data: {} });
+  await plan(rid, 27, { type: 'FailVerification', data: { reason: 'container app OOMKilled again' } });
+  await plan(rid, 29, { type: 'CompleteRollback', data: { detail: 'restored Deployment shop/hungry from s1' } });
+  await issue(30, {
+    type: 'RecordRemediationOutcome',
+    data: {
+      remediationId: rid,
+      outcome: 'rolled_back',
+      reason: 'verification failed: container app OOMKilled again',
+      attemptedActions: [{ type: 'AdjustResources', params: { container: 'app', memory_limit: '256Mi' } }],
+      observations: [],
+      insightId: `${issueId}-a2`,
+    },
+  });
+}
+
+const eventsOf = async (store: EventStore) => store.readAll();
+
+const check = (rendered: NonNullable<ReturnType<typeof postMortemResource>>) => {
+  const object = { ...rendered.doc, status: rendered.status };
+  expect([...Value.Errors(PostMortemResourceSchema, object)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+  // The API server rejects fields its schema does not declare: cleaning to the schema must remove nothing.
+  expect(Value.Clean(PostMortemResourceSchema, structuredClone(object))).toEqual(object);
+};
+
+describe('PostMortem projection', () => {
+  it('renders a resolved bad-release incident: timeline, the rollback with its result, root cause, lessons', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const events = await eventsOf(store);
+    const pm = postMortemResource('issue-i1', events, { last30Days: 0 }, owner, 'cairn-system');
+    expect(pm).toBeDefined();
+    check(pm!);
+    expect(pm!.doc.metadata).toEqual({
+      name: postMortemName('i1', web),
+      namespace: 'shop',
+      labels: {
+        'aiops.cairn.dev/issue-id': 'i1',
+        'aiops.cairn.dev/signal': 'crashloop',
+        'aiops.cairn.dev/outcome': 'resolved',
+        'app.kubernetes.io/managed-by': 'cairn',
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'aiops.cairn.dev/v1alpha1',
+          kind: 'Issue',
+          name: 'web-i1',
+          uid: owner.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    });
+    expect(pm!.doc.spec).toEqual({
+      issueRef: { name: 'web-i1' },
+      resource: web,
+      severity: 'medium',
+      signal: 'crashloop',
+    });
+    const s = pm!.status;
+    expect(s.timeline?.map((t) => t.type)).toEqual([
+      'IssueDetected',
+      'IssueAnomalyAttached',
+      'AnalysisRequested',
+      'AnalysisCompleted',
+      'RemediationStarted',
+      'RemediationPlanCreated',
+      'SnapshotTaken',
+      'ActionSucceeded',
+      'VerificationPassed',
+      'RemediationCompleted',
+      'IssueResolved',
+    ]);
+    expect(s.timeline?.[0]).toEqual({
+      at: second(0),
+      type: 'IssueDetected',
+      detail: 'crashloop on Deployment shop/web (low, risk 25): container app of web-6d4f-x is in CrashLoopBackOff',
+    });
+    expect(s.timeline?.find((t) => t.type === 'ActionSucceeded')?.detail).toBe(
+      'RollbackDeployment succeeded: rolled Deployment shop/web back to revision 1 (ReplicaSet web-7f9c: registry.local/shop/web:1.4.1)',
+    );
+    expect(s.actionsExecuted).toEqual([
+      {
+        type: 'RollbackDeployment',
+        params: { toRevision: '1' },
+        result: 'Succeeded',
+        detail: 'rolled Deployment shop/web back to revision 1 (ReplicaSet web-7f9c: registry.local/shop/web:1.4.1)',
+        at: second(7),
+      },
+    ]);
+    expect(s.rootCause).toContain('registry.local/shop/web:1.4.2-broken');
+    expect(s).toMatchObject({
+      state: 'Open',
+      detectedAt: second(0),
+      resolvedAt: second(21),
+      duration: '21s',
+      recurrence: { last30Days: 0 },
+      conditions: [{ type: 'Resolved', status: 'True', reason: 'Remediated', lastTransitionTime: second(21) }],
+    });
+    expect(s.summary).toMatch(/^Resolved after 21s: crashloop on Deployment shop\/web/);
+    expect(s.impact).toContain('signals crashloop, pod_restart, 2 anomalies');
+    expect(s.lessonsLearned?.[0]).toMatch(/^The release running when crashloop began was at fault: going back/);
+    expect(s.lessonsLearned?.[0]).toContain('back to revision 1');
+    expect(s.preventionActions).toContain(
+      'Gate releases with a readiness check and a canary, so a crashing version stops before it takes every replica.',
+    );
+    expect(s.preventionActions).toContain(
+      'Gate image changes with a canary or a readiness check in the delivery pipeline.',
+    );
+  });
+
+  it('renders an escalated incident: the undone action, the rollback to the snapshot, no resolvedAt', async () => {
+    const store = openEventStore('memory:');
+    await failedRemedy(store);
+    const pm = postMortemResource('issue-i2', await eventsOf(store), { last30Days: 2 }, owner, 'cairn-system');
+    check(pm!);
+    const s = pm!.status;
+    expect(pm!.doc.metadata.labels['aiops.cairn.dev/outcome']).toBe('escalated');
+    expect(s.resolvedAt).toBeUndefined();
+    expect(s.duration).toBe('30s');
+    expect(s.timeline?.map((t) => t.type)).toEqual(
+      expect.arrayContaining(['VerificationFailed', 'RollbackStarted', 'RollbackCompleted', 'IssueEscalated']),
+    );
+    expect(s.timeline?.at(-1)?.detail).toMatch(/^escalated \(attempts exhausted\) after 1 attempt/);
+    expect(s.actionsExecuted).toEqual([
+      {
+        type: 'AdjustResources',
+        params: { container: 'app', memory_limit: '256Mi' },
+        result: 'RolledBack',
+        detail: 'memory limit of app 128Mi → 256Mi; undone by the rollback to the snapshot',
+        at: second(6),
+      },
+    ]);
+    expect(s.conditions).toMatchObject([{ type: 'Resolved', status: 'False', reason: 'Escalated' }]);
+    expect(s.lessonsLearned).toEqual([
+      'Attempt 1 (AdjustResources) did not fix it: verification failed: container app OOMKilled again; the workload was restored from its snapshot.',
+      'Automatic remediation stopped because every remediation attempt failed: a person has to find and fix the cause.',
+      'oom_kill on Deployment shop/hungry also opened 2 Issues in the 30 days before this one: earlier fixes did not remove the cause.',
+    ]);
+    expect(s.preventionActions).toEqual(
+      expect.arrayContaining([
+        'Size the memory limit above the working set with headroom, and alert when usage nears the limit.',
+        'Once fixed, write a Runbook for this failure so the next one is remediated without a person.',
+        'Track the lasting fix as a work item: this failure keeps coming back.',
+      ]),
+    );
+    expect(s.recurrence).toEqual({ last30Days: 2 });
+  });
+
+  it('follows every attempt: the first undone by its rollback, the second one that fixed it', async () => {
+    const store = openEventStore('memory:');
+    await failedRemedy(store, 'i3', 2);
+    const { issue, plan } = incident(store, 'i3');
+    const rid = 'i3-a2-plan';
+    const hungry = { kind: 'Deployment', name: 'hungry', namespace: 'shop' };
+    await issue(31, analysis('i3-a2', 'Revision 2 needs more memory than revision 1.', []));
+    await issue(32, { type: 'StartRemediation', data: { remediationId: rid, source: 'ai-runbook' } });
+    await plan(rid, 32, {
+      type: 'CreateRemediationPlan',
+      data: {
+        remediationId: rid,
+        issueId: 'i3',
+        attempt: 2,
+        source: 'ai-runbook',
+        target: hungry,
+        actions: [{ actionId: '1-rollbackdeployment', type: 'RollbackDeployment', params: { toRevision: '1' } }],
+      },
+    });
+    await plan(rid, 33, { type: 'StartSnapshot', data: { snapshotId: 's2' } });
+    await plan(rid, 33, { type: 'RecordSnapshot', data: { snapshotId: 's2', captured: {} } });
+    await plan(rid, 34, { type: 'StartAction', data: { actionId: '1-rollbackdeployment' } });
+    await plan(rid, 35, {
+      type: 'RecordActionSucceeded',
+      data: { actionId: '1-rollbackdeployment', result: 'rolled Deployment shop/hungry back to revision 1' },
+    });
+    await plan(rid, 35, { type: 'StartVerification', data: {} });
+    await plan(rid, 50, { type: 'PassVerification', data: { detail: '1/1 replicas ready' } });
+    await issue(51, { type: 'RecordRemediationOutcome', data: { remediationId: rid, outcome: 'completed' } });
+
+    const pm = postMortemResource('issue-i3', await eventsOf(store), { last30Days: 0 }, owner, 'ns');
+    check(pm!);
+    const s = pm!.status;
+    expect(s.actionsExecuted?.map((a) => [a.type, a.result])).toEqual([
+      ['AdjustResources', 'RolledBack'],
+      ['RollbackDeployment', 'Succeeded'],
+    ]);
+    expect(s.timeline?.filter((t) => t.type === 'RemediationPlanCreated').map((t) => t.detail)).toEqual([
+      'plan for attempt 1 (ai-runbook): AdjustResources',
+      'plan for attempt 2 (ai-runbook): RollbackDeployment',
+    ]);
+    expect(s.rootCause).toBe('Revision 2 needs more memory than revision 1.');
+    expect(s.summary).toBe(
+      'Resolved after 51s: oom_kill on Deployment shop/hungry (low, risk 30), 2 remediation attempts. ' +
+        'RollbackDeployment: rolled Deployment shop/hungry back to revision 1; 1/1 replicas ready.',
+    );
+    expect(s.lessonsLearned).toEqual([
+      'The release running when oom_kill began was at fault: going back cleared it. RollbackDeployment: rolled Deployment shop/hungry back to revision 1.',
+      'Attempt 1 (AdjustResources) did not fix it: verification failed: container app OOMKilled again; the workload was restored from its snapshot.',
+    ]);
+  });
+
+  it('renders a hand-resolved incident whose plan never ran, and says the root cause was not determined', async () => {
+    const store = openEventStore('memory:');
+    await writeIncident(store, 'm1');
+    const pm = postMortemResource(
+      'issue-m1',
+      await eventsOf(store),
+      { last30Days: 1, related: ['checkout-m0-postmortem-m0'] },
+      owner,
+      'cairn-system',
+    );
+    check(pm!);
+    expect(pm!.status).toMatchObject({
+      rootCause: 'Not determined: the Issue ended before any analysis completed.',
+      actionsExecuted: [],
+      duration: '5m',
+      resolvedAt: minute(5),
+      recurrence: { last30Days: 1, related: ['checkout-m0-postmortem-m0'] },
+      conditions: [{ status: 'True', reason: 'ResolvedByHand' }],
+    });
+    expect(pm!.status.lessonsLearned).toContain(
+      'A person resolved it (memory limit raised by hand); no Cairn remediation closed it.',
+    );
+  });
+
+  it('renders nothing for an Issue still open, and the same document however often and however late', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const events = await eventsOf(store);
+    const end = events.findIndex((e) => e.type === 'IssueResolved');
+    expect(postMortemResource('issue-i1', events.slice(0, end), { last30Days: 0 }, owner, 'ns')).toBeUndefined();
+
+    const first = postMortemResource('issue-i1', events, { last30Days: 0 }, owner, 'ns');
+    // Events after the end (another incident, a late remediation event) do not change the PostMortem.
+    await failedRemedy(store);
+    const later = postMortemResource('issue-i1', await eventsOf(store), { last30Days: 0 }, owner, 'ns');
+    expect(JSON.stringify(later)).toBe(JSON.stringify(first));
+  });
+
+  it('points the ended Issue at its PostMortem, and the open one at none', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const history = await store.readStream('issue-i1');
+    const fold = (n: number) => history.slice(0, n).reduce(issueDecider.evolve as never, issueDecider.initialState());
+    expect(issueStatus(fold(history.length), second(21)).postMortemRef).toEqual({ name: postMortemName('i1', web) });
+    expect(issueStatus(fold(history.length - 1), second(4))).not.toHaveProperty('postMortemRef');
+  });
+});
+
+describe('recurrence over the last 30 days', () => {
+  const day = (d: number, h = 0) => new Date(Date.UTC(2026, 10, 1 + d, h)).toISOString();
+
+  async function detections(): Promise<RecordedEvent<IssueDetected>[]> {
+    const store = openEventStore('memory:');
+    const detect = async (issueId: string, at: string, signal: string, name = 'web') => {
+      const workload = { ...web, name };
+      await createCommandHandler(store, issueDecider)(streamName(StreamCategory.Issue, issueId), {
+        type: 'DetectIssue',
+        data: {
+          issueId,
+          workload,
+          resource: workload,
+          signal,
+          source: 'watcher',
+          anomalyId: `${issueId}-a`,
+          description: '',
+        },
+        metadata: { occurredAt: at },
+      });
+    };
+    await detect('too-old', day(0), 'crashloop');
+    await detect('in-window', day(1), 'crashloop');
+    await detect('other-signal', day(5), 'oom_kill');
+    await detect('other-workload', day(6), 'crashloop', 'api');
+    await detect('just-before', day(30, 23), 'crashloop');
+    await detect('current', day(31), 'crashloop');
+    await detect('after', day(32), 'crashloop');
+    return (await store.readAll()).filter((e) => e.type === 'IssueDetected') as RecordedEvent<IssueDetected>[];
+  }
+
+  it('counts earlier Issues on the same workload with the same first signal, detected in the 30 days before', async () => {
+    const all = await detections();
+    const current = all.find((d) => d.data.issueId === 'current')!;
+    expect(recurrencesOf(current, all).map((d) => d.data.issueId)).toEqual(['in-window', 'just-before']);
+    expect(recurrenceCount(current, all)).toBe(2);
+    // Each Issue has its own window: the one a day after `too-old` counts it.
+    const inWindow = all.find((d) => d.data.issueId === 'in-window')!;
+    expect(recurrencesOf(inWindow, all).map((d) => d.data.issueId)).toEqual(['too-old']);
+    expect(recurrenceCount(all.find((d) => d.data.issueId === 'too-old')!, all)).toBe(0);
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [0.25, '250ms'],
+    [42, '42s'],
+    [60, '1m'],
+    [754, '12m34s'],
+    [3600, '1h'],
+    [3725, '1h2m5s'],
+  ])('%s seconds → %s', (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+});
