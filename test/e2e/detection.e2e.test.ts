@@ -22,7 +22,7 @@ import {
 } from '../support/kube.ts';
 
 interface CairnObject {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; generation?: number; labels?: Record<string, string> };
   spec: Record<string, unknown> & { signal: string; resource: { kind: string; name: string } };
   status?: Record<string, unknown> & { state?: string; correlated?: boolean; issueRef?: { name: string } };
 }
@@ -91,6 +91,14 @@ describe('detection and correlation on a real cluster', () => {
       resource: { kind: 'Deployment', name: 'checkout' },
     });
     expect(issue.status?.state).toBe('Detected');
+    // The status says which spec it describes, on itself and on each condition (written just after the spec).
+    const settled = await eventually('the status to catch up with the spec', async () => {
+      const [current] = forWorkload(await list('issues'), 'checkout');
+      return current?.status?.observedGeneration === current?.metadata.generation ? current : undefined;
+    });
+    expect(settled.status?.conditions).toEqual([
+      expect.objectContaining({ type: 'Open', status: 'True', observedGeneration: settled.metadata.generation }),
+    ]);
 
     const anomalies = forWorkload(await list('anomalies'), 'checkout');
     expect(signalsOf(anomalies)).toEqual(['oom_kill', 'pod_restart']);

@@ -62,6 +62,30 @@ export function resourceWriterReactor(deps: {
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
     );
 
+  /**
+   * Spec, then status, with the generation the status describes: `observedGeneration` on the status and on each
+   * condition, as Kubernetes conventions ask, so a reader can tell a status that is behind its spec.
+   */
+  const write = async (
+    kind: string,
+    plural: string,
+    doc: { metadata: { name: string; namespace: string } } & k8s.KubernetesObject,
+    status: { conditions?: object[] } & object,
+  ) => {
+    const written = await apply(doc);
+    const observedGeneration = written.metadata?.generation;
+    const stamped =
+      observedGeneration === undefined
+        ? status
+        : {
+            ...status,
+            observedGeneration,
+            ...(status.conditions ? { conditions: status.conditions.map((c) => ({ ...c, observedGeneration })) } : {}),
+          };
+    await applyStatus(kind, plural, doc.metadata.name, doc.metadata.namespace, stamped);
+    return written;
+  };
+
   const anomaliesOf = async (stream: string) =>
     (await deps.store.readStream(stream)).filter(
       (e): e is RecordedEvent<AnomalyDetected> => e.type === 'AnomalyDetected',
@@ -71,9 +95,12 @@ export function resourceWriterReactor(deps: {
     // A hand-made Anomaly already exists under its author's name, and its status is the manual controller's.
     if (detected.data.labels?.[HandMadeAnomalyLabel]) return;
     const doc = anomalyResource(detected.data, deps.namespace);
-    await apply(doc);
-    const status = anomalyStatus(detected.data, issue?.at ?? detected.metadata.occurredAt, issue);
-    await applyStatus('Anomaly', 'anomalies', doc.metadata.name, doc.metadata.namespace, status);
+    await write(
+      'Anomaly',
+      'anomalies',
+      doc,
+      anomalyStatus(detected.data, issue?.at ?? detected.metadata.occurredAt, issue),
+    );
   };
 
   const writeIssue = async (issueStream: string) => {
@@ -91,19 +118,11 @@ export function resourceWriterReactor(deps: {
       .filter((e) => state.anomalyIds.includes(e.data.anomalyId))
       .map((e) => e.data.labels?.[HandMadeAnomalyLabel] ?? anomalyName(e.data));
     const doc = issueResource(state, names, deps.namespace);
-    const written = await apply(doc);
-    await applyStatus('Issue', 'issues', doc.metadata.name, doc.metadata.namespace, issueStatus(state, changedAt));
+    const written = await write('Issue', 'issues', doc, issueStatus(state, changedAt));
     const owner = { name: doc.metadata.name, uid: written.metadata?.uid ?? '' };
     for (const round of analysisRounds(history)) {
       const insight = insightResource(state, round, owner, deps.namespace);
-      await apply(insight.doc);
-      await applyStatus(
-        'AIInsight',
-        'aiinsights',
-        insight.doc.metadata.name,
-        insight.doc.metadata.namespace,
-        insight.status,
-      );
+      await write('AIInsight', 'aiinsights', insight.doc, insight.status);
     }
     // After the Issue's own status: a PostMortem that cannot be written must not hide that the Issue ended.
     if (isTerminal(state)) {
@@ -132,14 +151,7 @@ export function resourceWriterReactor(deps: {
       deps.namespace,
     );
     if (!postMortem) return;
-    await apply(postMortem.doc);
-    await applyStatus(
-      'PostMortem',
-      'postmortems',
-      postMortem.doc.metadata.name,
-      postMortem.doc.metadata.namespace,
-      postMortem.status,
-    );
+    await write('PostMortem', 'postmortems', postMortem.doc, postMortem.status);
   };
 
   const writePlan = async (stream: string) => {
@@ -157,14 +169,7 @@ export function resourceWriterReactor(deps: {
     })) as k8s.KubernetesObject;
     const plan = planResource(history, state.status, { name: issue, uid: owner.metadata?.uid ?? '' }, deps.namespace);
     if (!plan) return;
-    await apply(plan.doc);
-    await applyStatus(
-      'RemediationPlan',
-      'remediationplans',
-      plan.doc.metadata.name,
-      plan.doc.metadata.namespace,
-      plan.status,
-    );
+    await write('RemediationPlan', 'remediationplans', plan.doc, plan.status);
   };
 
   const recordKubernetesEvent = async (state: IssueState, at: string) => {
