@@ -95,8 +95,12 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
             await send({ type: 'RefuseAction', data: { actionId: step.action.actionId, ...refusal } });
             break;
           }
-          await send({ type: 'StartAction', data: { actionId: step.action.actionId } });
-          await runAction(send, step.action, target);
+          const start = await send({ type: 'StartAction', data: { actionId: step.action.actionId } });
+          // The decider may record a refusal instead (an action that already failed on this Issue): then the
+          // action must not touch the cluster.
+          if (start.newEvents.some((event) => event.type === 'ActionStarted')) {
+            await runAction(send, step.action, target);
+          }
           break;
         }
         case 'reconcile-action':
