@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnError } from '../../domain/errors.ts';
 import type { ResourceRef } from '../../domain/events/common.schema.ts';
 import { createNamespace, deleteNamespace, type KubeClients, kubeClients } from '../../test/support/kube.ts';
+import { refusalOf } from '../../test/support/refusal.ts';
 import { type ActionClients, createActionClients } from './action.ts';
 import { requireAction } from './registry.ts';
 
@@ -24,15 +24,7 @@ const run = async (type: string, params: Record<string, string>) => {
   return action.execute({ clients, target, params });
 };
 
-const failure = async (promise: Promise<unknown>): Promise<CairnError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CairnError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-};
+const failure = refusalOf;
 
 const decoded = (data: Record<string, string> | undefined, key: string) =>
   Buffer.from(data?.[key] ?? '', 'base64').toString('utf8');

@@ -1,6 +1,5 @@
 import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnError } from '../../domain/errors.ts';
 import type { ResourceRef } from '../../domain/events/common.schema.ts';
 import {
   createNamespace,
@@ -13,6 +12,7 @@ import {
   podsOf,
   testCluster,
 } from '../../test/support/kube.ts';
+import { refusalOf } from '../../test/support/refusal.ts';
 import { applyFault } from '../cluster/faults.ts';
 import type { LocalCluster } from '../cluster/localCluster.ts';
 import { type ActionClients, createActionClients } from './action.ts';
@@ -41,15 +41,7 @@ const run = async (type: string, target: ResourceRef, params: Record<string, str
   return action.execute({ clients, target, params });
 };
 
-const failure = async (promise: Promise<unknown>): Promise<CairnError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CairnError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-};
+const failure = refusalOf;
 
 const allReady = (app: string, count: number, check: (pod: k8s.V1Pod) => boolean = () => true) =>
   eventually(`${count} ready pods of ${app}`, async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnError } from '../../domain/errors.ts';
 import type { ResourceRef } from '../../domain/events/common.schema.ts';
 import {
   createNamespace,
@@ -9,6 +8,7 @@ import {
   type KubeClients,
   kubeClients,
 } from '../../test/support/kube.ts';
+import { refusalOf } from '../../test/support/refusal.ts';
 import { type ActionClients, createActionClients } from './action.ts';
 import { requireAction } from './registry.ts';
 
@@ -35,15 +35,7 @@ const run = async (type: string, target: ResourceRef, params: Record<string, str
   return action.execute({ clients, target, params });
 };
 
-const failure = async (promise: Promise<unknown>): Promise<CairnError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CairnError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-};
+const failure = refusalOf;
 
 describe('HelmRollback', () => {
   it('says honestly that there is no Helm release to roll back', async () => {
