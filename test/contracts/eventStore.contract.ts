@@ -59,7 +59,19 @@ async function expectRejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-export function eventStoreContract(name: string, createHarness: EventStoreHarnessFactory): void {
+export interface ContractOptions {
+  /**
+   * Whether another process can open the same storage (sqlite, a server). A memory store cannot, so the two-process
+   * tests are not part of its contract at all, rather than skipped.
+   */
+  readonly sharedAcrossProcesses?: boolean;
+}
+
+export function eventStoreContract(
+  name: string,
+  createHarness: EventStoreHarnessFactory,
+  options: ContractOptions = {},
+): void {
   describe(`EventStore contract: ${name}`, () => {
     let harness: EventStoreHarness;
     let store: EventStore;
@@ -215,73 +227,78 @@ export function eventStoreContract(name: string, createHarness: EventStoreHarnes
       });
     });
 
-    describe('two writer processes on one store', () => {
-      const runWriters = async (url: string, s: string, count: number, mode: 'race' | 'any') => {
-        const children = ['p1', 'p2'].map((label) =>
-          spawn(process.execPath, ['--import', 'tsx', appenderScript, url, s, String(count), label, mode], {
-            cwd: repoRoot,
-            stdio: ['pipe', 'pipe', 'pipe'],
-          }),
-        );
-        const outputs = children.map(collect);
-        // Both must be ready before either goes, or the first would finish before the second has started.
-        await Promise.all(children.map((child) => waitForLine(child, 'ready')));
-        const startAt = Date.now() + 300;
-        for (const child of children) child.stdin.write(`go ${startAt}\n`);
-        const results = await Promise.all(outputs);
-        return results.map((text) => JSON.parse(text.trim().split('\n').at(-1)!) as WriterResult);
-      };
+    if (options.sharedAcrossProcesses ?? true)
+      describe('two writer processes on one store', () => {
+        const sharedUrl = () => {
+          if (harness.url === undefined) throw new Error(`the ${name} harness gives no URL another process can open`);
+          return harness.url;
+        };
+        const runWriters = async (url: string, s: string, count: number, mode: 'race' | 'any') => {
+          const children = ['p1', 'p2'].map((label) =>
+            spawn(process.execPath, ['--import', 'tsx', appenderScript, url, s, String(count), label, mode], {
+              cwd: repoRoot,
+              stdio: ['pipe', 'pipe', 'pipe'],
+            }),
+          );
+          const outputs = children.map(collect);
+          // Both must be ready before either goes, or the first would finish before the second has started.
+          await Promise.all(children.map((child) => waitForLine(child, 'ready')));
+          const startAt = Date.now() + 300;
+          for (const child of children) child.stdin.write(`go ${startAt}\n`);
+          const results = await Promise.all(outputs);
+          return results.map((text) => JSON.parse(text.trim().split('\n').at(-1)!) as WriterResult);
+        };
 
-      it('lets exactly one writer win each race for a revision and leaves no gap', {
-        timeout: 120_000,
-      }, async (ctx) => {
-        if (harness.url === undefined) return ctx.skip();
-        const s = stream('race-procs');
-        const total = 200;
-        const results = await runWriters(harness.url, s, total, 'race');
-        const attempts = results.flatMap((r) => r.attempts.map((a) => ({ ...a, label: r.label })));
-        const wins = attempts.filter((a) => a.won);
+        it('lets exactly one writer win each race for a revision and leaves no gap', {
+          timeout: 120_000,
+        }, async () => {
+          const s = stream('race-procs');
+          const total = 200;
+          const results = await runWriters(sharedUrl(), s, total, 'race');
+          const attempts = results.flatMap((r) => r.attempts.map((a) => ({ ...a, label: r.label })));
+          const wins = attempts.filter((a) => a.won);
 
-        // One winner per expected revision, and every revision from "no stream" to total-2 was won exactly once.
-        expect(wins.map((w) => w.expected).sort((x, y) => x - y)).toEqual(
-          Array.from({ length: total }, (_, n) => n - 1),
-        );
-        for (const loss of attempts.filter((a) => !a.won)) expect(loss.actual!).toBeGreaterThan(loss.expected);
-        const contested = new Set(
-          results[0]!.attempts.map((a) => a.expected).filter((e) => results[1]!.attempts.some((b) => b.expected === e)),
-        );
-        expect(contested.has(-1)).toBe(true);
+          // One winner per expected revision, and every revision from "no stream" to total-2 was won exactly once.
+          expect(wins.map((w) => w.expected).sort((x, y) => x - y)).toEqual(
+            Array.from({ length: total }, (_, n) => n - 1),
+          );
+          for (const loss of attempts.filter((a) => !a.won)) expect(loss.actual!).toBeGreaterThan(loss.expected);
+          const contested = new Set(
+            results[0]!.attempts
+              .map((a) => a.expected)
+              .filter((e) => results[1]!.attempts.some((b) => b.expected === e)),
+          );
+          expect(contested.has(-1)).toBe(true);
 
-        const events = await store.readStream(s);
-        expect(events.map((e) => e.revision)).toEqual(Array.from({ length: total }, (_, n) => BigInt(n)));
-        // Every event was written by the winner of its race, with the expectation that race was about.
-        for (const e of events) {
-          const data = e.data as { by: string; expected: number };
-          expect(data.expected).toBe(Number(e.revision) - 1);
-          expect(wins.find((w) => w.expected === data.expected)?.label).toBe(data.by);
-        }
+          const events = await store.readStream(s);
+          expect(events.map((e) => e.revision)).toEqual(Array.from({ length: total }, (_, n) => BigInt(n)));
+          // Every event was written by the winner of its race, with the expectation that race was about.
+          for (const e of events) {
+            const data = e.data as { by: string; expected: number };
+            expect(data.expected).toBe(Number(e.revision) - 1);
+            expect(wins.find((w) => w.expected === data.expected)?.label).toBe(data.by);
+          }
+        });
+
+        it("interleaves two processes appending with 'any' without losing or duplicating a revision", {
+          timeout: 120_000,
+        }, async () => {
+          const s = stream('any-procs');
+          const count = 150;
+          await runWriters(sharedUrl(), s, count, 'any');
+          const events = await store.readStream(s);
+          expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 2 * count }, (_, n) => BigInt(n)));
+          const positions = events.map((e) => e.position);
+          expect(positions).toEqual([...positions].sort((x, y) => (x < y ? -1 : 1)));
+          expect(new Set(positions).size).toBe(2 * count);
+          for (const label of ['p1', 'p2']) {
+            const slots = events
+              .filter((e) => (e.data as { by: string }).by === label)
+              .map((e) => (e.data as { n: number }).n);
+            expect(slots).toEqual(Array.from({ length: count }, (_, n) => n));
+          }
+        });
       });
-
-      it("interleaves two processes appending with 'any' without losing or duplicating a revision", {
-        timeout: 120_000,
-      }, async (ctx) => {
-        if (harness.url === undefined) return ctx.skip();
-        const s = stream('any-procs');
-        const count = 150;
-        await runWriters(harness.url, s, count, 'any');
-        const events = await store.readStream(s);
-        expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 2 * count }, (_, n) => BigInt(n)));
-        const positions = events.map((e) => e.position);
-        expect(positions).toEqual([...positions].sort((x, y) => (x < y ? -1 : 1)));
-        expect(new Set(positions).size).toBe(2 * count);
-        for (const label of ['p1', 'p2']) {
-          const slots = events
-            .filter((e) => (e.data as { by: string }).by === label)
-            .map((e) => (e.data as { n: number }).n);
-          expect(slots).toEqual(Array.from({ length: count }, (_, n) => n));
-        }
-      });
-    });
 
     describe('readAll', () => {
       it('returns events of all streams in global append order with strictly increasing positions', async () => {
