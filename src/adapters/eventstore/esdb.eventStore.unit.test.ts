@@ -49,13 +49,15 @@ describe('esdb adapter error translation', () => {
   it('turns an unreachable server into a Transient CairnError on every operation', { timeout: 30_000 }, async () => {
     // Port 1 on loopback refuses connections at once.
     const store = createEsdbEventStore({ connectionString: 'esdb://127.0.0.1:1?tls=false' });
+    // Each failure is caught as soon as the call is made: one that rejects while an earlier one is still awaited
+    // must not count as unhandled.
     const attempts = [
       store.appendToStream('issue-1', [event], { expectedRevision: 'no_stream' }),
       store.readStream('issue-1'),
       store.readAll({ maxCount: 1 }),
-    ];
+    ].map((attempt) => attempt.catch((e: unknown) => e));
     for (const attempt of attempts) {
-      const error = await attempt.catch((e: unknown) => e);
+      const error = await attempt;
       expect(error).toBeInstanceOf(CairnError);
       expect(error).toMatchObject({ code: EventStoreErrorCode.Unavailable, category: ErrorCategory.Transient });
     }
