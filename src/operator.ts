@@ -32,6 +32,7 @@ import {
   createRemediationExecutor,
   remediationExecutorReactor,
 } from './application/remediation/remediationExecutor.ts';
+import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 
 export interface OperatorOptions {
@@ -117,6 +118,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const remediationReactors = () => {
     const context = createKubernetesContextBuilder(config);
     const provider = chainProviders([createRulesProvider()]);
+    // Sources beyond the workload's objects (logs, metrics, …); each adds one bounded section to the analysis.
+    const enrichers: ContextEnricher[] = [];
     const issueSignals = async (issueId: string) => {
       const history = await store.readStream(streamName(StreamCategory.Issue, issueId));
       return (history as unknown as RecordedEvent<IssueEvent>[]).reduce(
@@ -152,6 +155,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             riskScore: issue.riskScore,
             description: issue.signal,
             context: await context.build(issue.workload!),
+            sections: await runEnrichers(enrichers, {
+              issueId: issue.issueId,
+              workload: issue.workload!,
+              signal: issue.signal,
+              signals: issue.signals,
+              detectedAt: issue.detectedAt ?? new Date().toISOString(),
+            }),
             previousFailures: issue.failures,
             doNotRepeat: issue.doNotRepeat,
           }),

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { CairnError, ErrorCategory, isCairnError } from '../../domain/errors.ts';
 import { SuggestedAction } from '../../domain/events/analysis.events.ts';
 import type { FailureEvidence, Severity } from '../../domain/events/common.schema.ts';
+import type { ContextSection } from '../enrichers/enricher.ts';
 import { redactSecrets } from './redaction.ts';
 import type { KubernetesContext, WorkloadRef } from './workloadFacts.ts';
 
@@ -20,6 +21,8 @@ export interface AnalysisRequest {
   readonly riskScore: number;
   readonly description: string;
   readonly context: KubernetesContext;
+  /** What the enrichers found (logs, metrics, …), in a stable order; absent or empty when none ran. */
+  readonly sections?: readonly ContextSection[];
   /** Why earlier remediations of this Issue did not work, oldest first; empty on the first analysis. */
   readonly previousFailures: readonly FailureEvidence[];
   /** Fingerprints (`actionFingerprint`) of actions that already failed on this Issue: never suggest them again. */
