@@ -15,6 +15,7 @@ import { kubernetesRemediationEffects } from './adapters/kubernetes/remediationE
 import { resourceWriterReactor } from './adapters/kubernetes/resourceWriter.reactor.ts';
 import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
+import { createCairnMetrics, instrumentEventStore, lagSeconds } from './adapters/metrics/prometheus.metrics.ts';
 import {
   createSqliteProjectionTarget,
   defaultReadModelPath,
@@ -90,7 +91,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const config = new k8s.KubeConfig();
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
-  const store = openEventStore(options.store);
+  const metrics = createCairnMetrics({ processMetrics: true });
+  const store = instrumentEventStore(openEventStore(options.store), metrics);
   const readModel = openReadModel(options.store);
   const { checkpoints } = readModel;
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
@@ -113,6 +115,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       body === undefined ? '' : ` ${(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 600)}`;
     log(`error: ${what}: ${error instanceof Error ? error.message : String(error)}${detail}`);
   };
+  // Every replica follows the log for the metrics it serves, leader or not.
+  const metricsFeed = metrics.follow(store);
+  metricsFeed.done.catch((error) => onError('metrics feed stopped', error));
 
   /** Analysis (rules provider, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {
@@ -205,6 +210,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       target: readModel.target,
       projections: readModelProjections,
       onError: (error, name) => onError(`projection ${name}`, error),
+      onProjected: (name, event) => metrics.observeProjectionLag(name, lagSeconds(event)),
     });
     projections.start().catch((error) => onError('read model projections', error));
     active = {
@@ -226,11 +232,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let httpUrl: string | undefined;
   if (options.http) {
     try {
-      http = await buildHttpApp({ intake, workloads, newId, now: () => new Date(), log });
+      http = await buildHttpApp({ intake, workloads, newId, now: () => new Date(), log, metrics });
       httpUrl = await http.listen({ host: options.http.host, port: options.http.port });
       log(`HTTP API on ${httpUrl}`);
     } catch (error) {
       await http?.close();
+      await metricsFeed.close();
       await store.close();
       throw new Error(`cannot serve HTTP on ${options.http.host}:${options.http.port}`, { cause: error });
     }
@@ -259,6 +266,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await http?.close();
       await elector.stop();
       await active?.stop();
+      await metricsFeed.close();
       await store.close();
       readModel.db.close();
     },

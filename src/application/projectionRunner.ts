@@ -33,6 +33,11 @@ export interface ProjectionRunnerOptions<Tx> {
   readonly pageSize?: number;
   /** A live projection that fails stops; this is told why. */
   readonly onError?: (error: CairnError, projection: string) => void;
+  /**
+   * Told of each event a live projection has committed (not of catch-up pages): where projection lag is measured
+   * and where live readers (GraphQL subscriptions) learn that a row changed.
+   */
+  readonly onProjected?: (projection: string, event: RecordedEvent) => void;
 }
 
 export interface ProjectionStatus {
@@ -129,7 +134,19 @@ export function createProjectionRunner<Tx>(options: ProjectionRunnerOptions<Tx>)
   const goLive = (p: Projection<Tx>) => {
     const subscription = store.subscribeToAll({ fromPosition: checkpointOf(p.name) }, (event) => {
       // Skipped events do not move the checkpoint live: a write per unrelated event is not worth it.
-      if (p.handles(event.type)) applyBatch(p, [event]);
+      if (!p.handles(event.type)) return;
+      applyBatch(p, [event]);
+      try {
+        options.onProjected?.(p.name, event);
+      } catch (cause) {
+        // The row is committed; a listener that fails must not stop the projection, only be reported.
+        options.onError?.(
+          new CairnError('projection.listener_failed', ErrorCategory.Internal, `a listener of ${p.name} failed`, {
+            cause,
+          }),
+          p.name,
+        );
+      }
     });
     live.set(p.name, subscription);
     subscription.done.catch((error: CairnError) => {

@@ -2,8 +2,10 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type preHandlerAsyncHookHandler } from 'fastify';
 import type { AnomalyIntake } from '../../application/detection/anomalyIntake.ts';
 import type { WorkloadLookup } from '../../ports/workloadLookup.ts';
+import type { CairnMetrics } from '../metrics/prometheus.metrics.ts';
 import { alertmanagerRoutes } from './alertmanager.routes.ts';
 import { anomalyRoutes } from './anomalies.routes.ts';
+import { metricsRoutes } from './metrics.routes.ts';
 import { problemErrorHandler, sendProblem } from './problem.ts';
 
 export interface HttpAppDeps {
@@ -17,6 +19,8 @@ export interface HttpAppDeps {
    */
   readonly authenticate?: preHandlerAsyncHookHandler;
   readonly log?: (line: string) => void;
+  /** Serves GET /metrics (no API key) when given. */
+  readonly metrics?: CairnMetrics;
   /** Largest accepted body; an Alertmanager group of a thousand alerts fits in the default. */
   readonly bodyLimit?: number;
 }
@@ -44,6 +48,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   );
 
   app.get('/healthz', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' as const }));
+  if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics });
 
   await app.register(
     async (api) => {

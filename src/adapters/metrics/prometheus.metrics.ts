@@ -1,0 +1,150 @@
+import { performance } from 'node:perf_hooks';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RecordedEvent } from '../../../domain/messages.ts';
+import {
+  createIssueMetricsFold,
+  type IssueMetricsFold,
+  type MetricObservation,
+} from '../../../projections/issueMetrics.projection.ts';
+import { type EventStore, isWrongExpectedRevisionError, type Subscription } from '../../ports/eventStore.ts';
+
+/**
+ * Cairn's Prometheus metrics. Each instance owns its registry, so two operators (or two tests) in one process never
+ * share counters. Issue and remediation figures are derived from the event log from its first event, so after a
+ * restart the counters come back at the same totals rather than at zero, and every replica reports the same values:
+ * aggregate replicas with max(), not sum().
+ */
+export interface CairnMetrics {
+  readonly registry: Registry;
+  /** Feeds observations derived from events (see projections/issueMetrics.projection.ts). */
+  record(observations: readonly MetricObservation[]): void;
+  /** Folds one event of the log; events at or below the last position folded are ignored. */
+  applyEvent(event: RecordedEvent): void;
+  /** How long an append took, and whether it was written, refused by a concurrency check, or failed. */
+  observeAppend(seconds: number, outcome: AppendOutcome): void;
+  /** From the store recording an event to a projection committing it. */
+  observeProjectionLag(projection: string, seconds: number): void;
+  /** Follows the log from its start and keeps the issue and remediation metrics current. */
+  follow(store: EventStore): Subscription;
+  /** The exposition text and its content type, for GET /metrics. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+export const AppendOutcome = { Ok: 'ok', Conflict: 'conflict', Error: 'error' } as const;
+export type AppendOutcome = (typeof AppendOutcome)[keyof typeof AppendOutcome];
+
+export interface CairnMetricsOptions {
+  /** Also export the Node.js process metrics (CPU, memory, event-loop lag) with a `cairn_` prefix. */
+  readonly processMetrics?: boolean;
+}
+
+export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cairn_' });
+  const fold: IssueMetricsFold = createIssueMetricsFold();
+
+  const issues = new Counter({
+    name: 'cairn_issues_total',
+    help: 'Issues that entered a state, by severity (at the time) and state',
+    labelNames: ['severity', 'state'] as const,
+    registers,
+  });
+  const resolution = new Histogram({
+    name: 'cairn_issue_resolution_duration_seconds',
+    help: 'Time from detection to resolution of resolved Issues',
+    labelNames: ['severity'] as const,
+    buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600],
+    registers,
+  });
+  new Gauge({
+    name: 'cairn_active_issues',
+    help: 'Issues detected and neither resolved nor escalated',
+    registers,
+    collect() {
+      this.set(fold.activeIssues());
+    },
+  });
+  const remediations = new Counter({
+    name: 'cairn_remediations_total',
+    help: 'Remediations that ended, by outcome (completed, rolled_back, failed)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const projectionLag = new Histogram({
+    name: 'cairn_projection_lag_seconds',
+    help: 'Time from an event being recorded to a projection committing it, for events projected live',
+    labelNames: ['projection'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const appendLatency = new Histogram({
+    name: 'cairn_event_store_append_duration_seconds',
+    help: 'Duration of event store appends, by outcome (ok, conflict, error)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  });
+
+  const record = (observations: readonly MetricObservation[]) => {
+    for (const o of observations) {
+      switch (o.metric) {
+        case 'issue_state':
+          issues.inc({ severity: o.severity, state: o.state });
+          break;
+        case 'issue_resolution':
+          resolution.observe({ severity: o.severity }, o.seconds);
+          break;
+        case 'remediation_outcome':
+          remediations.inc({ outcome: o.outcome });
+          break;
+        default: {
+          const unreachable: never = o;
+          throw new Error(`unhandled metric observation ${JSON.stringify(unreachable)}`);
+        }
+      }
+    }
+  };
+  const applyEvent = (event: RecordedEvent) => record(fold.apply(event));
+
+  return {
+    registry,
+    record,
+    applyEvent,
+    observeAppend: (seconds, outcome) => appendLatency.observe({ outcome }, seconds),
+    observeProjectionLag: (projection, seconds) => projectionLag.observe({ projection }, Math.max(0, seconds)),
+    follow: (store) =>
+      store.subscribeToAll({ filter: { streamPrefixes: ['issue-', 'remediation-'] } }, (event) => applyEvent(event)),
+    scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
+
+/**
+ * The same store, with every append timed into `cairn_event_store_append_duration_seconds`. A proxy rather than a
+ * wrapper object, so the extra capabilities of a backend (the audit log of the sqlite store) stay visible.
+ */
+export function instrumentEventStore<S extends EventStore>(store: S, metrics: Pick<CairnMetrics, 'observeAppend'>): S {
+  const append: EventStore['appendToStream'] = async (stream, events, options) => {
+    const started = performance.now();
+    try {
+      const result = await store.appendToStream(stream, events, options);
+      metrics.observeAppend((performance.now() - started) / 1000, AppendOutcome.Ok);
+      return result;
+    } catch (error) {
+      const outcome = isWrongExpectedRevisionError(error) ? AppendOutcome.Conflict : AppendOutcome.Error;
+      metrics.observeAppend((performance.now() - started) / 1000, outcome);
+      throw error;
+    }
+  };
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'appendToStream') return append;
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Seconds from the store recording `event` to now: the lag of a projection that has just committed it. */
+export const lagSeconds = (event: RecordedEvent, now: number = Date.now()): number =>
+  (now - Date.parse(event.recordedAt)) / 1000;

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { readModelProjections } from '../../../projections/incidents.projection.ts';
+import { writePipelineIncident } from '../../../test/support/pipelineLog.ts';
+import { createAnomalyIntake } from '../../application/detection/anomalyIntake.ts';
+import { createAnomalyRecorder } from '../../application/detection/anomalyRecorder.ts';
+import { createProjectionRunner } from '../../application/projectionRunner.ts';
+import { isWrongExpectedRevisionError } from '../../ports/eventStore.ts';
+import { WorkloadRefusal } from '../../ports/workloadLookup.ts';
+import { openEventStore } from '../eventstore/openEventStore.ts';
+import { buildHttpApp } from '../http/httpApp.ts';
+import { createSqliteProjectionTarget, openSqliteReadModel } from '../readmodel/sqlite.projectionTarget.ts';
+import { createCairnMetrics, instrumentEventStore, lagSeconds } from './prometheus.metrics.ts';
+
+/** The value of one sample line of the exposition text, e.g. `cairn_active_issues` or `x{a="b"}`. */
+const sample = (text: string, series: string): number | undefined => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+
+const until = async (check: () => Promise<boolean>) => {
+  for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('Cairn metrics', () => {
+  it('follows the log into issue, resolution, remediation and append metrics', async () => {
+    const metrics = createCairnMetrics();
+    const store = instrumentEventStore(openEventStore('memory:'), metrics);
+    const feed = metrics.follow(store);
+    await writePipelineIncident(store, { issueId: 'ok', outcome: 'resolved', attach: ['pod_restart'] });
+    await writePipelineIncident(store, { issueId: 'bad', outcome: 'rolled_back', start: 100 });
+    await writePipelineIncident(store, { issueId: 'open', outcome: 'open', start: 200 });
+    const text = async () => (await metrics.scrape()).body;
+    await until(async () => sample(await text(), 'cairn_remediations_total{outcome="rolled_back"}') === 1);
+    const body = await text();
+    await feed.close();
+    await store.close();
+
+    expect(sample(body, 'cairn_active_issues')).toBe(1);
+    expect(sample(body, 'cairn_issues_total{severity="low",state="Detected"}')).toBe(3);
+    expect(sample(body, 'cairn_issues_total{severity="medium",state="Resolved"}')).toBe(1);
+    expect(sample(body, 'cairn_issues_total{severity="low",state="Escalated"}')).toBe(1);
+    expect(sample(body, 'cairn_issue_resolution_duration_seconds_count{severity="medium"}')).toBe(1);
+    expect(sample(body, 'cairn_issue_resolution_duration_seconds_sum{severity="medium"}')).toBe(60);
+    expect(sample(body, 'cairn_issue_resolution_duration_seconds_bucket{le="30",severity="medium"}')).toBe(0);
+    expect(sample(body, 'cairn_issue_resolution_duration_seconds_bucket{le="60",severity="medium"}')).toBe(1);
+    expect(sample(body, 'cairn_remediations_total{outcome="completed"}')).toBe(1);
+    // Every command of the three incidents was one append: 13 + 11 + 5.
+    expect(sample(body, 'cairn_event_store_append_duration_seconds_count{outcome="ok"}')).toBe(29);
+  });
+
+  it('times a refused append as a conflict and still throws it', async () => {
+    const metrics = createCairnMetrics();
+    const store = instrumentEventStore(openEventStore('memory:'), metrics);
+    const event = {
+      type: 'IssueAcknowledged',
+      data: { acknowledgedBy: 'key:a' },
+      metadata: { occurredAt: new Date().toISOString(), actor: 'key:a' },
+    };
+    const refused = await store.appendToStream('issue-x', [event], { expectedRevision: 5n }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isWrongExpectedRevisionError(refused)).toBe(true);
+    const body = (await metrics.scrape()).body;
+    expect(sample(body, 'cairn_event_store_append_duration_seconds_count{outcome="conflict"}')).toBe(1);
+    await store.close();
+  });
+
+  it('measures projection lag from the event being recorded to the read model committing it', async () => {
+    const metrics = createCairnMetrics();
+    const store = openEventStore('memory:');
+    const db = openSqliteReadModel(':memory:');
+    const lags: number[] = [];
+    const runner = createProjectionRunner({
+      store,
+      target: createSqliteProjectionTarget(db),
+      projections: readModelProjections,
+      onProjected: (name, event) => {
+        lags.push(lagSeconds(event));
+        metrics.observeProjectionLag(name, lagSeconds(event));
+      },
+    });
+    await runner.start();
+    await writePipelineIncident(store, { issueId: 'i1', outcome: 'resolved' });
+    await until(async () => db.prepare("SELECT state FROM incidents WHERE state = 'Resolved'").get() !== undefined);
+    await runner.stop();
+    const body = (await metrics.scrape()).body;
+    const count = sample(body, 'cairn_projection_lag_seconds_count{projection="incidents"}');
+    expect(count).toBe(lags.length);
+    expect(count).toBeGreaterThanOrEqual(6);
+    expect(lags.every((lag) => lag >= 0 && lag < 5)).toBe(true);
+    await store.close();
+  });
+
+  it('serves /metrics in the Prometheus text format, with the process metrics', async () => {
+    const metrics = createCairnMetrics({ processMetrics: true });
+    const store = openEventStore('memory:');
+    const now = () => new Date();
+    const app = await buildHttpApp({
+      intake: createAnomalyIntake({ record: createAnomalyRecorder({ store, newId: () => 'x', now }), store }),
+      workloads: { resolve: async () => ({ ok: false, reason: WorkloadRefusal.NotFound, message: 'none' }) },
+      newId: () => 'x',
+      now,
+      metrics,
+    });
+    const scraped = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(scraped.statusCode).toBe(200);
+    expect(scraped.headers['content-type']).toContain('text/plain');
+    expect(scraped.body).toContain('# TYPE cairn_active_issues gauge');
+    expect(scraped.body).toContain('cairn_process_resident_memory_bytes');
+    await app.close();
+    await store.close();
+  });
+});
