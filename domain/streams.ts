@@ -7,6 +7,7 @@ export const StreamCategory = {
   Approval: 'approval',
   Chaos: 'chaos',
   Anomaly: 'anomaly',
+  PostMortem: 'postmortem',
 } as const;
 export type StreamCategory = (typeof StreamCategory)[keyof typeof StreamCategory];
 

@@ -2,11 +2,13 @@ import type Database from 'better-sqlite3';
 import { type IssueEvent, type IssueState, issueDecider } from '../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
+import { timelineDetail } from './postMortem.projection.ts';
 
 /**
  * The incidents read model: one row per Issue, folded with the Issue decider's own `evolve` so the read side can
- * never disagree with the aggregate, and the Issue's timeline, one row per event. Rows remember the position that
- * last wrote them, so applying an event twice (a replay, a crash before the checkpoint) changes nothing.
+ * never disagree with the aggregate, and the Issue's timeline, one row per event of the Issue and of its
+ * remediations. Rows remember the position that last wrote them, so applying an event twice (a replay, a crash
+ * before the checkpoint) changes nothing.
  */
 export interface IncidentRow {
   readonly issue_id: string;
@@ -14,104 +16,200 @@ export interface IncidentRow {
   readonly severity: string;
   readonly risk_score: number;
   readonly signal: string;
+  readonly signals: string;
   readonly workload_kind: string;
   readonly workload_name: string;
   readonly workload_namespace: string;
+  readonly cluster: string;
+  readonly source: string | null;
   readonly detected_at: string | null;
   readonly ended_at: string | null;
   readonly attempts: number;
+  readonly max_attempts: number;
+  readonly anomaly_count: number;
   readonly acknowledged_by: string | null;
   readonly snoozed_until: string | null;
+  readonly remediation_id: string | null;
+  readonly insight_id: string | null;
+  readonly resolution: string | null;
+  readonly escalation_reason: string | null;
+  readonly updated_at: string;
   readonly last_position: number;
   /** The folded IssueState, as JSON. */
   readonly document: string;
 }
 
-const isIssueStream = (stream: string) => parseStreamName(stream).category === StreamCategory.Issue;
+export interface TimelineRow {
+  readonly position: number;
+  readonly issue_id: string;
+  readonly stream: string;
+  readonly type: string;
+  readonly occurred_at: string;
+  readonly actor: string | null;
+  readonly summary: string;
+}
 
-const oneLine = (event: RecordedEvent): string => {
-  const d = event.data as Record<string, unknown>;
-  switch (event.type) {
-    case 'IssueDetected':
-      return `${d.signal} on ${(d.workload as { kind: string; name: string }).kind}/${(d.workload as { name: string }).name}, ${d.severity} (risk ${d.riskScore})`;
-    case 'IssueAnomalyAttached':
-      return `${d.signal} joined: ${d.severity} (risk ${d.riskScore})`;
-    case 'IssueResolved':
-      return `resolved (${d.resolution}) after ${d.attempts} attempt(s)`;
-    case 'IssueEscalated':
-      return `escalated: ${d.reason}`;
-    case 'RemediationStarted':
-      return `remediation ${d.remediationId} started (attempt ${d.attempt}, ${d.source})`;
-    default:
-      return event.type;
+const categoryOf = (stream: string) => {
+  try {
+    return parseStreamName(stream).category;
+  } catch {
+    return '';
   }
+};
+
+const ISSUE_EVENTS = new Set([
+  'IssueDetected',
+  'IssueAnomalyAttached',
+  'AnalysisRequested',
+  'AnalysisCompleted',
+  'AnalysisFailed',
+  'RemediationStarted',
+  'ReanalysisRequested',
+  'IssueResolved',
+  'IssueEscalated',
+  'IssueAcknowledged',
+  'IssueSnoozed',
+  'IssueUnsnoozed',
+  'IssueCascadeCorrelated',
+  'IssueEscalationHeld',
+]);
+
+const REMEDIATION_EVENTS = new Set([
+  'RemediationPlanCreated',
+  'ApprovalRequested',
+  'ApprovalGranted',
+  'ApprovalRefused',
+  'ApprovalExpired',
+  'SnapshotTaken',
+  'ActionSucceeded',
+  'ActionFailed',
+  'ActionRefusedByPolicy',
+  'AgenticStepDecided',
+  'VerificationPassed',
+  'VerificationFailed',
+  'RollbackStarted',
+  'RollbackCompleted',
+  'RollbackFailed',
+  'RemediationCompleted',
+  'RemediationRolledBack',
+  'RemediationFailed',
+]);
+
+const summaryOf = (event: RecordedEvent): string => {
+  if (event.type === 'IssueEscalationHeld') {
+    const d = event.data as { reason: string; heldBecause: string };
+    return `escalation (${d.reason.replaceAll('_', ' ')}) held: the Issue is ${d.heldBecause}`;
+  }
+  return (timelineDetail(event) ?? event.type).slice(0, 2_000);
+};
+
+const insertTimeline = (db: Database.Database, event: RecordedEvent, issueId: string) => {
+  db.prepare('INSERT OR IGNORE INTO incident_timeline VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    Number(event.position),
+    issueId,
+    event.streamId,
+    event.type,
+    event.metadata.occurredAt,
+    event.metadata.actor ?? null,
+    summaryOf(event),
+  );
+};
+
+const applyIssueEvent = (event: RecordedEvent, db: Database.Database) => {
+  const issueId = parseStreamName(event.streamId).id;
+  const row = db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE issue_id = ?').get(issueId);
+  if (row !== undefined && BigInt(row.last_position) >= event.position) return;
+  const before: IssueState = row === undefined ? issueDecider.initialState() : JSON.parse(row.document);
+  const state = issueDecider.evolve(before, event as unknown as IssueEvent);
+  if (state.workload === null) return;
+  const d = event.data as Record<string, unknown>;
+  db.prepare(
+    `INSERT INTO incidents VALUES (@issue_id, @state, @severity, @risk_score, @signal, @signals, @workload_kind,
+       @workload_name, @workload_namespace, @cluster, @source, @detected_at, @ended_at, @attempts, @max_attempts,
+       @anomaly_count, @acknowledged_by, @snoozed_until, @remediation_id, @insight_id, @resolution,
+       @escalation_reason, @updated_at, @last_position, @document)
+     ON CONFLICT (issue_id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
+       risk_score = excluded.risk_score, signal = excluded.signal, signals = excluded.signals,
+       detected_at = excluded.detected_at, ended_at = excluded.ended_at, attempts = excluded.attempts,
+       max_attempts = excluded.max_attempts, anomaly_count = excluded.anomaly_count,
+       acknowledged_by = excluded.acknowledged_by, snoozed_until = excluded.snoozed_until,
+       remediation_id = excluded.remediation_id, insight_id = excluded.insight_id,
+       resolution = COALESCE(excluded.resolution, incidents.resolution),
+       escalation_reason = COALESCE(excluded.escalation_reason, incidents.escalation_reason),
+       updated_at = excluded.updated_at, last_position = excluded.last_position, document = excluded.document`,
+  ).run({
+    issue_id: issueId,
+    state: state.status,
+    severity: state.severity,
+    risk_score: state.riskScore,
+    signal: state.signal,
+    signals: JSON.stringify(state.signals),
+    workload_kind: state.workload.kind,
+    workload_name: state.workload.name,
+    workload_namespace: state.workload.namespace,
+    cluster: state.workload.cluster ?? '',
+    source: state.source,
+    detected_at: state.detectedAt,
+    ended_at: state.endedAt,
+    attempts: state.attempts,
+    max_attempts: state.maxAttempts,
+    anomaly_count: state.anomalyIds.length,
+    acknowledged_by: state.acknowledgedBy,
+    snoozed_until: state.snoozedUntil,
+    remediation_id: state.remediationId,
+    insight_id: state.insightId,
+    resolution: event.type === 'IssueResolved' ? String(d.resolution) : null,
+    escalation_reason:
+      event.type === 'IssueEscalated' || event.type === 'IssueEscalationHeld' ? String(d.reason) : null,
+    updated_at: event.metadata.occurredAt,
+    last_position: Number(event.position),
+    document: JSON.stringify(state),
+  });
+  insertTimeline(db, event, issueId);
+};
+
+/** Remediation events reach the Issue's timeline through the plan, which names the Issue. */
+const applyRemediationEvent = (event: RecordedEvent, db: Database.Database) => {
+  const remediationId = parseStreamName(event.streamId).id;
+  if (event.type === 'RemediationPlanCreated') {
+    const issueId = (event.data as { issueId: string }).issueId;
+    db.prepare('INSERT OR IGNORE INTO incident_remediations VALUES (?, ?)').run(remediationId, issueId);
+  }
+  const link = db
+    .prepare<[string], { issue_id: string }>('SELECT issue_id FROM incident_remediations WHERE remediation_id = ?')
+    .get(remediationId);
+  if (link === undefined) return;
+  insertTimeline(db, event, link.issue_id);
 };
 
 export const incidentsProjection = {
   name: 'incidents',
-  handles: (type: string) =>
-    type.startsWith('Issue') ||
-    type.startsWith('Analysis') ||
-    type.startsWith('Remediation') ||
-    type === 'ReanalysisRequested',
+  handles: (type: string) => ISSUE_EVENTS.has(type) || REMEDIATION_EVENTS.has(type),
   init(db: Database.Database) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS incidents (
         issue_id TEXT PRIMARY KEY, state TEXT NOT NULL, severity TEXT NOT NULL, risk_score INTEGER NOT NULL,
-        signal TEXT NOT NULL, workload_kind TEXT NOT NULL, workload_name TEXT NOT NULL, workload_namespace TEXT NOT NULL,
-        detected_at TEXT, ended_at TEXT, attempts INTEGER NOT NULL, acknowledged_by TEXT, snoozed_until TEXT,
-        last_position INTEGER NOT NULL, document TEXT NOT NULL);
+        signal TEXT NOT NULL, signals TEXT NOT NULL, workload_kind TEXT NOT NULL, workload_name TEXT NOT NULL,
+        workload_namespace TEXT NOT NULL, cluster TEXT NOT NULL, source TEXT, detected_at TEXT, ended_at TEXT,
+        attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, anomaly_count INTEGER NOT NULL,
+        acknowledged_by TEXT, snoozed_until TEXT, remediation_id TEXT, insight_id TEXT, resolution TEXT,
+        escalation_reason TEXT, updated_at TEXT NOT NULL, last_position INTEGER NOT NULL, document TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS incidents_by_state ON incidents (state, severity);
+      CREATE INDEX IF NOT EXISTS incidents_by_detection ON incidents (detected_at DESC, issue_id DESC);
+      CREATE INDEX IF NOT EXISTS incidents_by_workload ON incidents (workload_namespace, workload_name);
       CREATE TABLE IF NOT EXISTS incident_timeline (
-        position INTEGER PRIMARY KEY, issue_id TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL,
-        actor TEXT, summary TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS incident_timeline_by_issue ON incident_timeline (issue_id, position);`);
+        position INTEGER PRIMARY KEY, issue_id TEXT NOT NULL, stream TEXT NOT NULL, type TEXT NOT NULL,
+        occurred_at TEXT NOT NULL, actor TEXT, summary TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS incident_timeline_by_issue ON incident_timeline (issue_id, position);
+      CREATE TABLE IF NOT EXISTS incident_remediations (
+        remediation_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL);`);
   },
   reset(db: Database.Database) {
-    db.exec('DELETE FROM incidents; DELETE FROM incident_timeline;');
+    db.exec('DELETE FROM incidents; DELETE FROM incident_timeline; DELETE FROM incident_remediations;');
   },
   apply(event: RecordedEvent, db: Database.Database) {
-    if (!isIssueStream(event.streamId)) return;
-    const issueId = parseStreamName(event.streamId).id;
-    const row = db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE issue_id = ?').get(issueId);
-    if (row !== undefined && BigInt(row.last_position) >= event.position) return;
-    const before: IssueState = row === undefined ? issueDecider.initialState() : JSON.parse(row.document);
-    const state = issueDecider.evolve(before, event as unknown as IssueEvent);
-    if (state.workload === null) return;
-    db.prepare(
-      `INSERT INTO incidents VALUES (@issue_id, @state, @severity, @risk_score, @signal, @workload_kind, @workload_name,
-         @workload_namespace, @detected_at, @ended_at, @attempts, @acknowledged_by, @snoozed_until, @last_position, @document)
-       ON CONFLICT (issue_id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
-         risk_score = excluded.risk_score, signal = excluded.signal, detected_at = excluded.detected_at,
-         ended_at = excluded.ended_at, attempts = excluded.attempts, acknowledged_by = excluded.acknowledged_by,
-         snoozed_until = excluded.snoozed_until, last_position = excluded.last_position, document = excluded.document`,
-    ).run({
-      issue_id: issueId,
-      state: state.status,
-      severity: state.severity,
-      risk_score: state.riskScore,
-      signal: state.signal,
-      workload_kind: state.workload.kind,
-      workload_name: state.workload.name,
-      workload_namespace: state.workload.namespace,
-      detected_at: state.detectedAt,
-      ended_at: state.endedAt,
-      attempts: state.attempts,
-      acknowledged_by: state.acknowledgedBy,
-      snoozed_until: state.snoozedUntil,
-      last_position: Number(event.position),
-      document: JSON.stringify(state),
-    });
-    db.prepare('INSERT OR IGNORE INTO incident_timeline VALUES (?, ?, ?, ?, ?, ?)').run(
-      Number(event.position),
-      issueId,
-      event.type,
-      event.metadata.occurredAt,
-      event.metadata.actor ?? null,
-      oneLine(event),
-    );
+    const category = categoryOf(event.streamId);
+    if (category === StreamCategory.Issue) applyIssueEvent(event, db);
+    else if (category === StreamCategory.Remediation) applyRemediationEvent(event, db);
   },
 };
-
-/** Every projection of the sqlite read model, in the order `cairn projections rebuild` runs them. */
-export const readModelProjections = [incidentsProjection];

@@ -77,7 +77,9 @@ describe('incidents projection', () => {
       'IssueAcknowledged',
       'IssueResolved',
     ]);
-    expect((timeline[1] as { summary: string }).summary).toBe('pod_restart joined: medium (risk 50)');
+    expect((timeline[1] as { summary: string }).summary).toBe(
+      'signal pod_restart joined: risk 50, severity low → medium',
+    );
   });
 
   it('leaves the same rows when every event is applied twice, and when rebuilt from zero', async () => {

@@ -172,7 +172,7 @@ const str = (d: D, key: string): string => (typeof d[key] === 'string' ? (d[key]
 const num = (d: D, key: string): number => (typeof d[key] === 'number' ? (d[key] as number) : 0);
 
 /** One line per event that tells the story; bookkeeping events (ActionStarted, SnapshotStarted...) are left out. */
-function timelineDetail(event: IncidentEvent): string | undefined {
+export function timelineDetail(event: IncidentEvent): string | undefined {
   const d = (event.data ?? {}) as D;
   switch (event.type) {
     case 'IssueDetected': {

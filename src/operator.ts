@@ -4,7 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import { type IssueEvent, issueDecider } from '../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { StreamCategory, streamName } from '../domain/streams.ts';
-import { readModelProjections } from '../projections/incidents.projection.ts';
+import { prepareReadModel, readModelProjections } from '../projections/readModel.projections.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { buildHttpApp } from './adapters/http/httpApp.ts';
 import { startDetectionController } from './adapters/kubernetes/detection/detectionController.ts';
@@ -74,6 +74,7 @@ const newId = () => randomBytes(8).toString('hex');
 /** The read model, and the reactors' checkpoints beside the projections', live next to the event store. */
 function openReadModel(storeUrl: string) {
   const db = openSqliteReadModel(storeUrl === 'memory:' ? ':memory:' : defaultReadModelPath(storeUrl));
+  prepareReadModel(db);
   const target = createSqliteProjectionTarget(db);
   const checkpoints: ReactorCheckpoints = {
     read: (name) => target.transaction((tx) => target.readCheckpoint(tx, `reactor:${name}`)),

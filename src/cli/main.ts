@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { readModelProjections } from '../../projections/incidents.projection.ts';
+import { prepareReadModel, readModelProjections } from '../../projections/readModel.projections.ts';
 import { registerAuditCommand } from './commands/audit.command.ts';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
@@ -21,7 +21,7 @@ export function buildCli(): Command {
     registerDemoCommand,
     registerBenchCommand,
     registerAuditCommand,
-    (program: Command) => registerProjectionsCommand(program, readModelProjections),
+    (program: Command) => registerProjectionsCommand(program, readModelProjections, undefined, prepareReadModel),
     registerReplayCommand,
   ])
     register(program);

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
@@ -22,6 +23,8 @@ export function registerProjectionsCommand(
   program: Command,
   projections: readonly SqliteProjection[] = [],
   write: Write = stdout,
+  /** Brings an existing read model file to the projections' schema before they run. */
+  prepare: (db: Database.Database) => void = () => {},
 ): void {
   const command = program.command('projections').description('inspect and rebuild the read-model projections');
 
@@ -31,6 +34,7 @@ export function registerProjectionsCommand(
   ) => {
     const store = openEventStore(opts.store, { mustExist: true });
     const db = openSqliteReadModel(opts.readModel ?? defaultReadModelPath(opts.store));
+    prepare(db);
     try {
       await fn(createProjectionRunner({ store, target: createSqliteProjectionTarget(db), projections }));
     } finally {

@@ -1,16 +1,38 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
-import { writeIncident } from '../../../test/support/incidentLog.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { prepareReadModel, readModelProjections } from '../../../projections/readModel.projections.ts';
+import { writeIncident, writeRemediatedIncident } from '../../../test/support/incidentLog.ts';
 import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
 import {
+  createSqliteProjectionTarget,
   defaultReadModelPath,
   openSqliteReadModel,
   type SqliteProjection,
 } from '../../adapters/readmodel/sqlite.projectionTarget.ts';
+import { createProjectionRunner } from '../../application/projectionRunner.ts';
 import { registerProjectionsCommand } from './projections.command.ts';
+
+/** Every table of the read model but the checkpoints, with the column that orders its rows. */
+const readModelTables = (db: Database.Database): Record<string, string> =>
+  Object.fromEntries(
+    db
+      .prepare<[], { name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'projection_checkpoints'",
+      )
+      .all()
+      .map(({ name }) => [name, '1']),
+  );
+const snapshot = (db: Database.Database, tables: Record<string, string>) =>
+  Object.fromEntries(
+    Object.keys(tables).map((table) => {
+      const rows = db.prepare(`SELECT * FROM "${table}"`).all() as Record<string, unknown>[];
+      return [table, rows.map((r) => JSON.stringify(r)).sort()];
+    }),
+  );
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -65,6 +87,50 @@ describe('cairn projections', () => {
     expect(await run([typeCounts], 'projections', 'status', '--store', `sqlite:${path}`)).toBe(
       'type_counts  checkpoint 4\n',
     );
+    readModel.close();
+  });
+
+  it('rebuilds every read-model table from zero to the rows the projections wrote as the events came', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-cli-proj-'));
+    dirs.push(dir);
+    const path = join(dir, 'events.db');
+    const store = openEventStore(`sqlite:${path}`);
+    const readModel = openSqliteReadModel(join(dir, 'readmodel.db'));
+    prepareReadModel(readModel);
+    // Live: each projection applies events one at a time as they are appended.
+    const runner = createProjectionRunner({
+      store,
+      target: createSqliteProjectionTarget(readModel),
+      projections: readModelProjections,
+    });
+    await runner.start();
+    await writeRemediatedIncident(store, 'checkout', 0);
+    await writeRemediatedIncident(store, 'cart', 3, { approver: 'key:bob' });
+    await writeIncident(store, 'plain', 9);
+    const events = await store.readAll();
+    // Live, a projection's checkpoint moves on the events it handles only.
+    const lastHandled = (name: string) =>
+      events.filter((e) => readModelProjections.find((p) => p.name === name)!.handles(e.type)).at(-1)?.position;
+    await vi.waitFor(() => {
+      for (const s of runner.status()) expect(s.checkpoint).toBe(lastHandled(s.name));
+    });
+    await runner.stop();
+    await store.close();
+    const tables = readModelTables(readModel);
+    expect(Object.keys(tables).length).toBeGreaterThanOrEqual(12);
+    const live = snapshot(readModel, tables);
+    for (const [table, rows] of Object.entries(live)) {
+      if (!table.startsWith('postmortem_')) expect(rows.length, table).toBeGreaterThan(0);
+    }
+
+    const out = await run(readModelProjections, 'projections', 'rebuild', '--store', `sqlite:${path}`);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => line.split(':')[0]),
+    ).toEqual(readModelProjections.map((p) => `rebuilt ${p.name}`));
+    expect(snapshot(readModel, tables)).toEqual(live);
     readModel.close();
   });
 
