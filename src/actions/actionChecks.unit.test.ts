@@ -43,7 +43,17 @@ describe('the registry', () => {
   it('marks the actions a snapshot cannot undo as destructive', () => {
     const destructive = actionDefinitions.filter((d) => d.destructive).map((d) => d.type);
     expect(destructive.sort()).toEqual(
-      ['Custom', 'DeletePod', 'DrainNode', 'ResizePVC', 'RestartStatefulSetPod', 'RotateSecret'].sort(),
+      [
+        'Custom',
+        'DeletePod',
+        'DrainNode',
+        'ResizePVC',
+        'RestartStatefulSetPod',
+        'RotateSecret',
+        'DeleteStatefulSetPod',
+        'ForceDeleteStatefulSetPod',
+        'RecreateStatefulSetPVC',
+      ].sort(),
     );
   });
 });

@@ -13,7 +13,7 @@ const RevisionAnnotation = 'deployment.kubernetes.io/revision';
 export const RestartedAtAnnotation = 'kubectl.kubernetes.io/restartedAt';
 const PodTemplateHash = 'pod-template-hash';
 /** A generous ceiling that catches a typo (3000 for 3) without limiting any real workload. */
-const MaxReplicas = 1_000;
+export const MaxReplicas = 1_000;
 
 const readDeployment = (clients: ActionClients, target: ResourceRef) =>
   kube(`reading ${display(target)}`, () =>
@@ -28,7 +28,7 @@ const patchDeployment = (clients: ActionClients, target: ResourceRef, body: obje
     ),
   );
 
-const replicasParam = (params: ActionParams): number => {
+export const replicasParam = (params: ActionParams): number => {
   const replicas = intParam(params, 'replicas', { min: 0, max: MaxReplicas });
   if (replicas === undefined) throw invalidParam('replicas', 'is required');
   if (replicas === 0) throw unsafe('replicas', 'scaling to 0 replicas takes the workload down; Cairn never does it');
@@ -246,10 +246,10 @@ export const ResourceParams = {
   cpu_limit: { resource: 'cpu', field: 'limits' },
   cpu_request: { resource: 'cpu', field: 'requests' },
 } as const;
-type ResourceParam = keyof typeof ResourceParams;
+export type ResourceParam = keyof typeof ResourceParams;
 const resourceParamNames = Object.keys(ResourceParams) as ResourceParam[];
 
-const requestedResources = (params: ActionParams): Partial<Record<ResourceParam, string>> => {
+export const requestedResources = (params: ActionParams): Partial<Record<ResourceParam, string>> => {
   const wanted: Partial<Record<ResourceParam, string>> = {};
   for (const name of resourceParamNames) {
     const value = quantityParam(params, name);
@@ -279,7 +279,11 @@ export const assertLimitNotBelowRequest = (
   }
 };
 
-const pickContainer = (template: k8s.V1PodTemplateSpec | undefined, params: ActionParams, target: ResourceRef) => {
+export const pickContainer = (
+  template: k8s.V1PodTemplateSpec | undefined,
+  params: ActionParams,
+  target: ResourceRef,
+) => {
   const containers = template?.spec?.containers ?? [];
   const named = optionalParam(params, 'container');
   if (named !== undefined) {
@@ -312,7 +316,7 @@ export const mergedResources = (
   return { limits, requests };
 };
 
-const blameFor =
+export const blameFor =
   (wanted: Partial<Record<ResourceParam, string>>) =>
   (resource: 'memory' | 'cpu', field: 'limits' | 'requests'): string => {
     const limitParam = `${resource}_limit` as ResourceParam;

@@ -18,13 +18,13 @@ const nodeName = (params: ActionParams, target: ResourceRef): string => {
 
 const nodeParams = { node: { description: 'the node; optional when the target is the Node' } } as const;
 
-const readNode = (clients: ActionClients, name: string) =>
+export const readNode = (clients: ActionClients, name: string) =>
   kube(`reading node ${name}`, () => clients.core.readNode({ name }));
 
 const isNodeReady = (node: k8s.V1Node): boolean =>
   (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
-const setUnschedulable = (clients: ActionClients, name: string, unschedulable: boolean) =>
+export const setUnschedulable = (clients: ActionClients, name: string, unschedulable: boolean) =>
   kube(`${unschedulable ? 'cordoning' : 'uncordoning'} node ${name}`, () =>
     clients.core.patchNode(
       // null removes the field, which is how an uncordoned node looks after kubectl uncordon.
@@ -34,7 +34,7 @@ const setUnschedulable = (clients: ActionClients, name: string, unschedulable: b
   );
 
 /** Cordoning the last schedulable, ready node would leave nowhere for any replacement pod to go. */
-async function assertNotLastSchedulable(clients: ActionClients, name: string): Promise<void> {
+export async function assertNotLastSchedulable(clients: ActionClients, name: string): Promise<void> {
   const nodes = await kube('listing nodes', () => clients.core.listNode());
   const others = nodes.items.filter((n) => n.metadata?.name !== name && !n.spec?.unschedulable && isNodeReady(n));
   if (others.length === 0) {

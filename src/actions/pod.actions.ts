@@ -25,10 +25,10 @@ import { RestartedAtAnnotation } from './deployment.actions.ts';
 import { PatchAs } from './patchOptions.ts';
 import { createdSince, isTerminating, podOwnerKinds, sickestPod, sickness, workloadPods } from './workloadPods.ts';
 
-const podRef = (namespace: string, name: string): ResourceRef => ({ kind: 'Pod', name, namespace });
+export const podRef = (namespace: string, name: string): ResourceRef => ({ kind: 'Pod', name, namespace });
 
 /** The pod a pod-level action works on: the one named, or the target itself, or the sickest of the workload. */
-async function choosePod(clients: ActionClients, target: ResourceRef, params: ActionParams) {
+export async function choosePod(clients: ActionClients, target: ResourceRef, params: ActionParams) {
   const { owner, pods } = await workloadPods(clients, target);
   const named = nameParam(params, 'pod') ?? (target.kind === 'Pod' ? target.name : undefined);
   if (named === undefined) {
@@ -41,14 +41,14 @@ async function choosePod(clients: ActionClients, target: ResourceRef, params: Ac
   return { owner, pods, pod, chosen: 'named' as const };
 }
 
-const describePod = (pod: k8s.V1Pod): string => {
+export const describePod = (pod: k8s.V1Pod): string => {
   const status = pod.status?.containerStatuses?.[0];
   const reason = status?.state?.waiting?.reason ?? status?.lastState?.terminated?.reason;
   const restarts = (pod.status?.containerStatuses ?? []).reduce((sum, s) => sum + s.restartCount, 0);
   return `${pod.status?.phase ?? 'unknown phase'}${reason ? `, ${reason}` : ''}, ${restarts} restarts`;
 };
 
-const deletePodNow = (clients: ActionClients, pod: k8s.V1Pod) =>
+export const deletePodNow = (clients: ActionClients, pod: k8s.V1Pod) =>
   kube(`deleting pod ${pod.metadata?.namespace}/${pod.metadata?.name}`, () =>
     clients.core.deleteNamespacedPod({
       name: pod.metadata?.name ?? '',
@@ -59,7 +59,7 @@ const deletePodNow = (clients: ActionClients, pod: k8s.V1Pod) =>
   );
 
 /** The pod (named or not) was deleted or replaced since the action started. */
-async function podReplacedSince({ clients, target, params, startedAt }: ActionContext): Promise<boolean> {
+export async function podReplacedSince({ clients, target, params, startedAt }: ActionContext): Promise<boolean> {
   const named = optionalParam(params, 'pod') ?? (target.kind === 'Pod' ? target.name : undefined);
   if (named !== undefined) {
     const pod = await readOptional('reading pod', () =>

@@ -2,6 +2,7 @@ import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.
 import type { ActionClients } from './action.ts';
 import { display, kube, readOptional } from './actionErrors.ts';
 import { drainClass, podsOnNode } from './node.actions.ts';
+import { runningPodKinds, runningPods } from './podCounts.ts';
 import { checkAction, findAction, implementedActionTypes } from './registry.ts';
 
 /**
@@ -49,7 +50,10 @@ export type PolicyCode = (typeof PolicyCode)[keyof typeof PolicyCode];
 
 /** Cluster numbers the blast radius needs; gathered by `observeBlastRadius`, so the evaluation stays pure. */
 export interface BlastFacts {
-  /** The target workload's current replica count (spec.replicas), if it has one. */
+  /**
+   * The pods the target runs: spec.replicas of a Deployment, StatefulSet or ReplicaSet, the scheduled pods of a
+   * DaemonSet, the active pods of a Job or of a CronJob's running Jobs.
+   */
   readonly replicas?: number;
   /** The namespace of each pod a drain would evict, by node name. */
   readonly evictablePodsByNode?: Readonly<Record<string, readonly string[]>>;
@@ -79,12 +83,24 @@ export const podsAffected = (action: ActionSpec, target: ResourceRef, facts: Bla
       : { known: true, pods: facts.replicas, why };
   switch (action.type) {
     case 'DeletePod':
+    case 'DeleteStatefulSetPod':
+    case 'ForceDeleteStatefulSetPod':
+    case 'RecreateStatefulSetPVC':
+    case 'DeleteDaemonSetPod':
+    case 'CordonAndDeleteDaemonSetPod':
       return { known: true, pods: 1, why: 'deletes one pod' };
     case 'RestartStatefulSetPod':
       return action.params.pod ? { known: true, pods: 1, why: 'restarts one pod' } : replicas('restarts every pod');
     case 'RestartDeployment':
+    case 'RestartStatefulSet':
+    case 'RestartDaemonSet':
       return replicas('replaces every pod');
-    case 'ScaleDeployment': {
+    case 'SuspendJob':
+    case 'ForceDeleteJobPods':
+    case 'DeleteCronJobActiveJobs':
+      return replicas('stops every running pod');
+    case 'ScaleDeployment':
+    case 'ScaleStatefulSet': {
       const wanted = Number(action.params.replicas);
       if (facts.replicas === undefined)
         return { known: false, why: `the replica count of ${display(target)} is unknown` };
@@ -202,6 +218,8 @@ export async function observeBlastRadius(
       read[target.kind] as () => Promise<{ spec?: { replicas?: number } }>,
     );
     replicas = object === undefined ? undefined : (object.spec?.replicas ?? 1);
+  } else if (runningPodKinds.has(target.kind)) {
+    replicas = await runningPods(clients, target);
   }
   const evictablePodsByNode: Record<string, string[]> = {};
   for (const action of actions) {

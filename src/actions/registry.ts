@@ -11,6 +11,7 @@ import { networkActions } from './network.actions.ts';
 import { nodeActions } from './node.actions.ts';
 import { podActions } from './pod.actions.ts';
 import { scalingActions } from './scaling.actions.ts';
+import { statefulSetActions } from './statefulset.actions.ts';
 import { storageActions } from './storage.actions.ts';
 
 /** Every action Cairn can execute, by type. The other catalogue entries are refused as not implemented. */
@@ -23,6 +24,7 @@ export const actionDefinitions: readonly ActionDefinition[] = [
   ...storageActions,
   ...networkActions,
   ...gitopsActions,
+  ...statefulSetActions,
   customAction,
 ];
 

@@ -334,6 +334,20 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
     ]);
   });
 
+  it('grants delete on claims only with remediation.volumeActions (RecreateStatefulSetPVC)', async () => {
+    const claimGrants = (granted: Set<string>) => [...granted].filter((g) => / persistentvolumeclaims$/.test(g)).sort();
+    expect(claimGrants(grants(clusterRules((await template('cairn', 'cairn-system')).manifests)))).toEqual([
+      'get persistentvolumeclaims',
+      'patch persistentvolumeclaims',
+    ]);
+    const opted = await template('cairn', 'cairn-system', [['remediation.volumeActions', 'true']]);
+    expect(claimGrants(grants(clusterRules(opted.manifests)))).toEqual([
+      'delete persistentvolumeclaims',
+      'get persistentvolumeclaims',
+      'patch persistentvolumeclaims',
+    ]);
+  });
+
   it('refuses values that would break the operator: SQLite without a shared volume for two replicas, a misspelt key', async () => {
     const split = await run(helm, ['template', ...helmArgs('cairn', 'x', [['persistence.enabled', 'false']])]);
     expect(split.code).not.toBe(0);
@@ -450,6 +464,13 @@ describe("the chart's RBAC, applied for real", () => {
       ['patch', 'deployments.apps', { namespace: 'shop' }],
       ['patch', 'nodes'],
       ['delete', 'pods', { namespace: 'shop' }],
+      ['patch', 'statefulsets.apps', { namespace: 'shop' }],
+      ['patch', 'daemonsets.apps', { namespace: 'shop' }],
+      ['list', 'controllerrevisions.apps', { namespace: 'shop' }],
+      ['patch', 'cronjobs.batch', { namespace: 'shop' }],
+      ['patch', 'jobs.batch', { namespace: 'shop' }],
+      ['create', 'jobs.batch', { namespace: 'shop' }],
+      ['delete', 'jobs.batch', { namespace: 'shop' }],
     ];
     const refused: string[] = [];
     for (const [verb, resource, where] of asked) {
@@ -472,6 +493,7 @@ describe("the chart's RBAC, applied for real", () => {
       // Workloads are deleted only where ApplyManifest can create them (Deployments), never these.
       ['delete', 'statefulsets.apps', { namespace: 'shop' }],
       ['delete', 'daemonsets.apps', { namespace: 'kube-system' }],
+      ['delete', 'cronjobs.batch', { namespace: 'shop' }],
       ['delete', 'persistentvolumeclaims', { namespace: 'shop' }],
       ['delete', 'nodes'],
       ['delete', 'customresourcedefinitions.apiextensions.k8s.io'],
