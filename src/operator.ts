@@ -21,8 +21,11 @@ import {
   defaultReadModelPath,
   openSqliteReadModel,
 } from './adapters/readmodel/sqlite.projectionTarget.ts';
-import { chainProviders } from './analysis/provider.ts';
-import { createRulesProvider } from './analysis/rules.provider.ts';
+import {
+  createProviderChain,
+  describeProviderChain,
+  type ProviderChainConfig,
+} from './analysis/providers/providerChain.ts';
 import { createAnomalyIntake } from './application/detection/anomalyIntake.ts';
 import { type AnomalyReport, createAnomalyRecorder } from './application/detection/anomalyRecorder.ts';
 import { issueCorrelationReactor } from './application/detection/issueCorrelation.reactor.ts';
@@ -58,6 +61,8 @@ export interface OperatorOptions {
   readonly remediate?: boolean;
   /** How long a workload has to become healthy after a plan's actions; 90 s by default. */
   readonly verificationTimeoutSeconds?: number;
+  /** Which analysis providers to ask, in order (default: the offline rules provider alone). */
+  readonly providers?: ProviderChainConfig;
   /** Serve the HTTP API (Alertmanager webhook, manual anomalies, /healthz) on every replica; port 0 picks one. */
   readonly http?: { readonly host: string; readonly port: number };
 }
@@ -120,10 +125,18 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const metricsFeed = metrics.follow(store);
   metricsFeed.done.catch((error) => onError('metrics feed stopped', error));
 
-  /** Analysis (rules provider, Kubernetes context), plans, and the executor that carries them out. */
+  // Built before anything starts, so a provider that cannot work (no model, unreadable key file) stops start-up.
+  const provider = createProviderChain(options.providers ?? {}, {
+    onFallback: (failure) =>
+      log(
+        `analysis: ${failure.provider} ${failure.timedOut ? 'timed out' : 'failed'}, asking the next provider: ${failure.error}`,
+      ),
+  });
+  if (options.remediate !== false) log(`analysis providers: ${describeProviderChain(options.providers ?? {})}`);
+
+  /** Analysis (provider chain, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {
     const context = createKubernetesContextBuilder(config);
-    const provider = chainProviders([createRulesProvider()]);
     // Sources beyond the workload's objects (logs, metrics, …); each adds one bounded section to the analysis.
     const enrichers: ContextEnricher[] = [];
     const issueSignals = async (issueId: string) => {

@@ -42,6 +42,11 @@ export type AnalysisResult = Readonly<Static<typeof AnalysisResultSchema>>;
 
 export interface AnalyzeOptions {
   readonly signal?: AbortSignal;
+  /**
+   * When the caller stops waiting (epoch milliseconds), set by the chain from its per-provider timeout. A remote
+   * provider plans its retries and waits to end before it; the signal fires at it regardless.
+   */
+  readonly deadline?: number;
 }
 
 export interface AnalysisProvider {
@@ -122,7 +127,8 @@ async function runWithDeadline(
     outer?.addEventListener('abort', onOuterAbort, { once: true });
   });
   try {
-    const answer = await Promise.race([provider.analyze(request, { signal: controller.signal }), stopped]);
+    const deadline = Date.now() + timeoutMs;
+    const answer = await Promise.race([provider.analyze(request, { signal: controller.signal, deadline }), stopped]);
     return assertAnalysisResult(provider.name, answer);
   } finally {
     clearTimeout(timer);

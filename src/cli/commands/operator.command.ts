@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
 import { startOperator } from '../../operator.ts';
+import { addProviderOptions, type ProviderFlags, providerConfigFromFlags } from '../providerOptions.ts';
 
 const parseThreshold = (pair: string, previous: Partial<DetectionThresholds> = {}): Partial<DetectionThresholds> => {
   const [name, raw] = pair.split('=');
@@ -26,8 +27,7 @@ const parsePort = (value: string): number => {
 };
 
 export function registerOperatorCommand(program: Command): void {
-  program
-    .command('operator')
+  addProviderOptions(program.command('operator'))
     .description('watch the cluster and turn faults into Anomalies and Issues (leader-elected)')
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--store <url>', 'event store: sqlite:<path>, memory: or esdb://…', DEFAULT_EVENT_STORE_URL)
@@ -61,25 +61,28 @@ export function registerOperatorCommand(program: Command): void {
       90,
     )
     .action(
-      async (opts: {
-        kubeconfig?: string;
-        store: string;
-        namespace: string;
-        watchNamespace?: string[];
-        identity?: string;
-        threshold?: Partial<DetectionThresholds>;
-        leaseDuration: number;
-        httpPort: number;
-        httpHost: string;
-        remediate: boolean;
-        verificationTimeout: number;
-      }) => {
+      async (
+        opts: ProviderFlags & {
+          kubeconfig?: string;
+          store: string;
+          namespace: string;
+          watchNamespace?: string[];
+          identity?: string;
+          threshold?: Partial<DetectionThresholds>;
+          leaseDuration: number;
+          httpPort: number;
+          httpHost: string;
+          remediate: boolean;
+          verificationTimeout: number;
+        },
+      ) => {
         const operator = await startOperator({
           store: opts.store,
           namespace: opts.namespace,
           leaseDurationMs: opts.leaseDuration,
           remediate: opts.remediate,
           verificationTimeoutSeconds: opts.verificationTimeout,
+          providers: providerConfigFromFlags(opts),
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.identity ? { identity: opts.identity } : {}),
           ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
