@@ -16,6 +16,7 @@ import { resourceWriterReactor } from './adapters/kubernetes/resourceWriter.reac
 import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
 import { createCairnMetrics, instrumentEventStore, lagSeconds } from './adapters/metrics/prometheus.metrics.ts';
+import { createPrometheusClient } from './adapters/prometheus/prometheus.client.ts';
 import {
   createSqliteProjectionTarget,
   defaultReadModelPath,
@@ -38,6 +39,7 @@ import {
 } from './application/remediation/remediationExecutor.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
+import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
 
 export interface OperatorOptions {
   /** A kubeconfig file; otherwise KUBECONFIG, ~/.kube/config or the in-cluster service account. */
@@ -65,6 +67,8 @@ export interface OperatorOptions {
   readonly providers?: ProviderChainConfig;
   /** Serve the HTTP API (Alertmanager webhook, manual anomalies, /healthz) on every replica; port 0 picks one. */
   readonly http?: { readonly host: string; readonly port: number };
+  /** Prometheus to read the workload's metrics from during analysis; no metrics section without it. */
+  readonly prometheusUrl?: string;
 }
 
 export interface RunningOperator {
@@ -94,6 +98,8 @@ function openReadModel(storeUrl: string) {
  */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const log = options.log ?? (() => {});
+  // Built first, so a malformed URL stops the start-up instead of the first analysis.
+  const prometheus = options.prometheusUrl ? createPrometheusClient({ url: options.prometheusUrl }) : undefined;
   const config = new k8s.KubeConfig();
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
@@ -138,7 +144,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const remediationReactors = () => {
     const context = createKubernetesContextBuilder(config);
     // Sources beyond the workload's objects (logs, metrics, …); each adds one bounded section to the analysis.
-    const enrichers: ContextEnricher[] = [];
+    const enrichers: ContextEnricher[] = [...(prometheus ? [createMetricsEnricher({ client: prometheus })] : [])];
     const issueSignals = async (issueId: string) => {
       const history = await store.readStream(streamName(StreamCategory.Issue, issueId));
       return (history as unknown as RecordedEvent<IssueEvent>[]).reduce(

@@ -2,6 +2,7 @@ import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import type { SuggestedAction } from '../../domain/events/analysis.events.ts';
 import { actionFingerprint } from '../../domain/remediation/action.fingerprint.ts';
 import type { ActionType } from '../adapters/kubernetes/api/actionTypes.ts';
+import { type MetricsFacts, metricsFactsOf } from '../enrichers/metrics/metricsFacts.ts';
 import { formatMemoryBytes, parseMemoryBytes } from './memoryQuantity.ts';
 import { AnalysisErrorCode, type AnalysisProvider, type AnalysisRequest, type AnalysisResult } from './provider.ts';
 import type { ContainerFacts, RevisionFacts, WorkloadFacts } from './workloadFacts.ts';
@@ -183,7 +184,10 @@ const raisedMemory = (container: ContainerFacts): Record<string, string> | undef
   return params;
 };
 
-function oomFinding(facts: WorkloadFacts, seen: boolean): Finding {
+/** Memory at its limit per Prometheus, when the metrics section says so. */
+type MemoryPressure = NonNullable<MetricsFacts['memory']>;
+
+function oomFinding(facts: WorkloadFacts, seen: boolean, pressure?: MemoryPressure): Finding {
   const named = facts.oomKilledContainers.length > 0 ? facts.oomKilledContainers : undefined;
   // Without evidence of which container was killed, only a single-container pod leaves no doubt.
   const targets = (named ?? (facts.containers.length === 1 ? [facts.containers[0]?.name] : [])).flatMap((name) =>
@@ -226,7 +230,10 @@ function oomFinding(facts: WorkloadFacts, seen: boolean): Finding {
   ].filter((s): s is Step => s !== undefined);
   return {
     diagnosis: Diagnosis.Oom,
-    summary: `${who} of ${display(facts)} was OOMKilled (exit code 137, ${facts.maxRestarts} restarts): it needs more memory than its limit allows.`,
+    summary:
+      pressure && !seen
+        ? `${who} of ${display(facts)} is at ${Math.round(pressure.percentOfLimit)}% of its memory limit${pressure.direction === 'rising' ? ' and rising' : ''} (Prometheus): it is running out of memory.`
+        : `${who} of ${display(facts)} was OOMKilled (exit code 137, ${facts.maxRestarts} restarts): it needs more memory than its limit allows.`,
     recommendations: [
       'Compare the memory the container really uses with its limit, and size the limit with headroom.',
       'Look for a memory leak or a larger working set in the latest release.',
@@ -290,6 +297,9 @@ function diagnose(request: AnalysisRequest): Finding {
 
   const target = crashing || pulling ? releaseBefore(facts) : undefined;
   if (target) return releaseFinding(facts, target, pulling && !facts.crashLooping);
+  // No OOM kill seen yet, but the working set sits at its limit: the restarts and stalls are the memory running out.
+  const pressure = metricsFactsOf(request.sections)?.memory;
+  if (pressure?.nearLimit) return oomFinding(facts, false, pressure);
 
   const previous = previousRevision(facts);
   if (crashing) {

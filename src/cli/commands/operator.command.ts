@@ -60,6 +60,7 @@ export function registerOperatorCommand(program: Command): void {
       (v) => Number.parseInt(v, 10),
       90,
     )
+    .option('--prometheus-url <url>', 'Prometheus to read workload metrics from during analysis (http[s]://…)')
     .action(
       async (
         opts: ProviderFlags & {
@@ -74,6 +75,7 @@ export function registerOperatorCommand(program: Command): void {
           httpHost: string;
           remediate: boolean;
           verificationTimeout: number;
+          prometheusUrl?: string;
         },
       ) => {
         const operator = await startOperator({
@@ -88,6 +90,7 @@ export function registerOperatorCommand(program: Command): void {
           ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
           ...(opts.httpPort > 0 ? { http: { host: opts.httpHost, port: opts.httpPort } } : {}),
+          ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
           log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
         });
         await new Promise<void>((resolve) => {
