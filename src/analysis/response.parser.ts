@@ -105,8 +105,15 @@ const unstructured = (raw: string): ParsedAnswer => ({
   dropped: [],
 });
 
+/** The JSON object in a model's answer (fenced, wrapped in prose or bare), or undefined when there is none. */
+export const extractJson = (raw: string): unknown => parseJsonObject(stripFences(raw));
+
+/** A model's action, checked as strictly as an analysis' actions; undefined (and a note in `dropped`) if refused. */
+export const parseModelAction = (raw: unknown, dropped: string[]): SuggestedAction | undefined =>
+  toAction(raw, dropped);
+
 export function parseModelAnswer(raw: string): ParsedAnswer {
-  const candidate = parseJsonObject(stripFences(raw));
+  const candidate = extractJson(raw);
   if (!Value.Check(ModelAnswer, candidate)) return unstructured(raw);
   const dropped: string[] = [];
   const rawActions = candidate.suggestedActions ?? candidate.suggested_actions ?? candidate.actions ?? [];

@@ -40,22 +40,33 @@ export const analysisAnswerSchema = (actionTypes: readonly string[]): JsonSchema
   additionalProperties: false,
 });
 
-/** The agentic step answer: one action at a time, or the verdict that the Issue is resolved. */
+/** The agentic step answer: one decision, with an action when it acts and a conclusion when it is resolved. */
 export const agenticAnswerSchema = (actionTypes: readonly string[]): JsonSchema => ({
   type: 'object',
   properties: {
-    reasoning: { type: 'string', description: 'what the latest observation shows and why the next step follows' },
-    resolved: { type: 'boolean', description: 'true when the context shows the workload healthy again' },
-    nextAction: {
-      anyOf: [actionSchema(actionTypes.filter(isActionType)), { type: 'null' }],
-      description: 'the single next action; null to only observe, and null when resolved',
+    decision: {
+      type: 'string',
+      enum: ['action', 'observe', 'resolved', 'give-up'],
+      description:
+        'action: run `action` next; observe: run nothing and look again next step; resolved: the workload is healthy; give-up: nothing sensible is left to try',
     },
-    postmortemSummary: { type: 'string', description: 'when resolved: what happened, in two or three sentences' },
-    rootCause: { type: 'string', description: 'when resolved: the root cause' },
-    impact: { type: 'string', description: 'when resolved: who or what was affected' },
-    lessonsLearned: { type: 'array', items: { type: 'string' } },
-    preventionActions: { type: 'array', items: { type: 'string' } },
+    reasoning: { type: 'string', description: 'what the latest observation shows and why this decision follows' },
+    confidence: { type: 'number', minimum: 0, maximum: 1 },
+    action: { ...actionSchema(actionTypes.filter(isActionType)), description: 'only with decision "action"' },
+    conclusion: {
+      type: 'object',
+      description: 'only with decision "resolved": the postmortem',
+      properties: {
+        summary: { type: 'string' },
+        rootCause: { type: 'string' },
+        impact: { type: 'string' },
+        lessonsLearned: { type: 'array', items: { type: 'string' } },
+        preventionActions: { type: 'array', items: { type: 'string' } },
+      },
+      required: ['summary', 'rootCause', 'impact', 'lessonsLearned', 'preventionActions'],
+      additionalProperties: false,
+    },
   },
-  required: ['reasoning', 'resolved', 'nextAction'],
+  required: ['decision', 'reasoning', 'confidence'],
   additionalProperties: false,
 });

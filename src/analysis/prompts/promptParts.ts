@@ -60,21 +60,44 @@ export const availableActions = (workload: WorkloadRef, policy: RemediationPolic
       (definition.targetKinds.includes(AnyKind) || definition.targetKinds.includes(workload.kind)),
   );
 
+export interface ActionEntry {
+  readonly type: string;
+  readonly description: string;
+  readonly destructive: boolean;
+  readonly params: Readonly<Record<string, { readonly description: string; readonly required?: boolean }>>;
+  /** What the action acts on, when that is not obvious. */
+  readonly scope?: string;
+}
+
+/** Each action with what it does, whether it can be undone, and every parameter it accepts. */
+export const formatActions = (actions: readonly ActionEntry[]): string =>
+  actions
+    .map((action) => {
+      const paramLines = Object.entries(action.params).map(
+        ([name, spec]) => `    - ${name}${spec.required ? ' (required)' : ''}: ${oneLine(spec.description, 300)}`,
+      );
+      const traits = [action.destructive ? 'destructive, cannot be undone' : 'reversible', action.scope]
+        .filter(Boolean)
+        .join('; ');
+      return [
+        `- ${action.type} (${traits}): ${oneLine(action.description, 500)}`,
+        ...(paramLines.length > 0 ? paramLines : ['    (no parameters)']),
+      ].join('\n');
+    })
+    .join('\n');
+
 export const actionsPart = (workload: WorkloadRef, policy?: RemediationPolicy): { text: string; types: string[] } => {
   const actions = availableActions(workload, policy);
-  const lines = actions.map((definition) => {
-    const paramLines = Object.entries(definition.params).map(
-      ([name, spec]) => `    - ${name}${spec.required ? ' (required)' : ''}: ${spec.description}`,
-    );
-    const scope = definition.targetKinds.includes(AnyKind)
-      ? 'names its object in params'
-      : `acts on the ${workload.kind}`;
-    return [
-      `- ${definition.type} (${definition.destructive ? 'destructive, cannot be undone' : 'reversible'}; ${scope}): ${definition.describe}`,
-      ...(paramLines.length > 0 ? paramLines : ['    (no parameters)']),
-    ].join('\n');
-  });
-  return { text: lines.join('\n'), types: actions.map((definition) => definition.type) };
+  const text = formatActions(
+    actions.map((definition) => ({
+      type: definition.type,
+      description: definition.describe,
+      destructive: definition.destructive,
+      params: definition.params,
+      scope: definition.targetKinds.includes(AnyKind) ? 'names its object in params' : `acts on the ${workload.kind}`,
+    })),
+  );
+  return { text: text || '(none: policy allows no action on this workload)', types: actions.map((d) => d.type) };
 };
 
 export const safetyRules = (policy: RemediationPolicy = defaultRemediationPolicy()): string =>

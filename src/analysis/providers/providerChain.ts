@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import type { RemediationPolicy } from '../../actions/policy.ts';
+import { type AgenticProvider, chainAgenticProviders, createRulesAgenticProvider } from '../agentic.ts';
 import { type AnalysisProvider, chainProviders, type ProviderFailure } from '../provider.ts';
 import { createRulesProvider, RULES_PROVIDER } from '../rules.provider.ts';
 import {
@@ -114,7 +115,7 @@ const remoteProvider = (
   kind: RemoteProviderKind,
   config: ProviderChainConfig,
   env: Readonly<Record<string, string | undefined>>,
-): AnalysisProvider => {
+): AnalysisProvider & AgenticProvider => {
   const settings = config.settings?.[kind] ?? {};
   if (!settings.model)
     throw misconfigured(`${kind}: a model is required (--provider-model ${kind}=<model>, e.g. for Ollama llama3.1)`);
@@ -141,19 +142,38 @@ const remoteProvider = (
       });
 };
 
+/** The chain answers both analyses and agentic steps, from the same providers in the same order. */
+export type ProviderChain = AnalysisProvider & AgenticProvider;
+
 /**
  * Builds the configured chain, failing at start-up (not at the first Issue) on anything that cannot work: an
  * unknown provider, a missing model, an unreadable key file, no key for a public endpoint.
  */
-export function createProviderChain(config: ProviderChainConfig = {}, deps: ChainDependencies = {}): AnalysisProvider {
+export function createProviderChain(config: ProviderChainConfig = {}, deps: ChainDependencies = {}): ProviderChain {
   const env = deps.env ?? process.env;
-  const providers = chainOrder(config).map((kind) =>
-    kind === ProviderKind.Rules ? createRulesProvider() : remoteProvider(kind, config, env),
+  const kinds = chainOrder(config);
+  const remotes = new Map(
+    kinds
+      .filter((kind): kind is RemoteProviderKind => kind !== ProviderKind.Rules)
+      .map((kind) => [kind, remoteProvider(kind, config, env)] as const),
   );
-  return chainProviders(providers, {
+  const options = {
     ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
     ...(deps.onFallback ? { onFallback: deps.onFallback } : {}),
-  });
+  };
+  const analysis = chainProviders(
+    kinds.map((kind) => (kind === ProviderKind.Rules ? createRulesProvider() : remotes.get(kind)!)),
+    options,
+  );
+  const agentic = chainAgenticProviders(
+    kinds.map((kind) => (kind === ProviderKind.Rules ? createRulesAgenticProvider() : remotes.get(kind)!)),
+    options,
+  );
+  return {
+    name: analysis.name,
+    analyze: (request, callOptions) => analysis.analyze(request, callOptions),
+    agenticStep: (request, callOptions) => agentic.agenticStep(request, callOptions),
+  };
 }
 
 /** One line for the start-up log: who is asked, in order, with model and endpoint; never a key. */

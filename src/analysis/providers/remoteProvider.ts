@@ -1,7 +1,10 @@
 import type { CairnError } from '../../../domain/errors.ts';
 import type { RemediationPolicy } from '../../actions/policy.ts';
+import { parseAgenticAnswer } from '../agentic.parser.ts';
+import type { AgenticProvider, AgenticStepOptions, AgenticStepRequest, AgenticStepResult } from '../agentic.ts';
+import { buildAgenticPrompt } from '../prompts/agentic.prompt.ts';
 import { buildAnalysisPrompt } from '../prompts/analysis.prompt.ts';
-import { analysisAnswerSchema, type JsonSchema } from '../prompts/answerSchema.ts';
+import { agenticAnswerSchema, analysisAnswerSchema, type JsonSchema } from '../prompts/answerSchema.ts';
 import type { AnalysisProvider, AnalysisRequest, AnalysisResult, AnalyzeOptions } from '../provider.ts';
 import { redactSecrets } from '../redaction.ts';
 import { parseModelAnswer, toAnalysisResult } from '../response.parser.ts';
@@ -53,7 +56,7 @@ export const redactCall = (call: ModelCall): ModelCall => ({
   user: redactSecrets(call.user),
 });
 
-export interface RemoteProvider extends AnalysisProvider {
+export interface RemoteProvider extends AnalysisProvider, AgenticProvider {
   /** One model call with Cairn's retries and deadline, for callers with their own prompt (the agentic step). */
   complete(call: ModelCall, options?: AnalyzeOptions): Promise<ModelReply>;
 }
@@ -70,11 +73,25 @@ export function createRemoteProvider(client: ModelClient, options: RemoteProvide
       provider: client.name,
     });
   };
+  const policy = options.policy ? { policy: options.policy } : {};
   return {
     name: client.name,
     complete,
+    async agenticStep(request: AgenticStepRequest, callOptions: AgenticStepOptions = {}): Promise<AgenticStepResult> {
+      const prompt = buildAgenticPrompt(request, policy);
+      const reply = await complete(
+        {
+          system: prompt.system,
+          user: prompt.user,
+          schema: agenticAnswerSchema(prompt.actionTypes),
+          schemaName: 'cairn_agentic_step',
+        },
+        callOptions,
+      );
+      return parseAgenticAnswer(reply.text, request, client.name, reply.model.slice(0, 256));
+    },
     async analyze(request: AnalysisRequest, callOptions: AnalyzeOptions = {}): Promise<AnalysisResult> {
-      const prompt = buildAnalysisPrompt(request, options.policy ? { policy: options.policy } : {});
+      const prompt = buildAnalysisPrompt(request, policy);
       const reply = await complete(
         {
           system: prompt.system,

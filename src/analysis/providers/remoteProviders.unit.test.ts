@@ -11,6 +11,12 @@ import {
   type ScriptedReply,
   startLlmServer,
 } from '../../../test/support/llmServer.ts';
+import {
+  type AgenticProvider,
+  type AgenticStepRequest,
+  chainAgenticProviders,
+  createRulesAgenticProvider,
+} from '../agentic.ts';
 import { AnalysisErrorCode, type AnalysisProvider, chainProviders, type ProviderFailure } from '../provider.ts';
 import { UNPARSED_CONFIDENCE } from '../response.parser.ts';
 import { createRulesProvider } from '../rules.provider.ts';
@@ -42,7 +48,7 @@ interface Wire {
   /** A 200 whose model answer is `answer` (an object goes through the structured path, a string as text). */
   readonly ok: (answer: unknown) => ScriptedReply;
   readonly error: (status: number, message: string, headers?: Record<string, string>) => ScriptedReply;
-  readonly create: (origin: string, options?: { retryBaseDelayMs?: number }) => AnalysisProvider;
+  readonly create: (origin: string, options?: { retryBaseDelayMs?: number }) => AnalysisProvider & AgenticProvider;
   /** The request asked for structured output. */
   readonly askedStructured: (body: unknown) => boolean;
   readonly authHeader: (headers: Readonly<Record<string, string>>) => string | undefined;
@@ -89,6 +95,23 @@ const wires: readonly Wire[] = [
 ];
 
 const request = analysisRequest(healthyFacts(), { signal: 'crashloop', signals: ['crashloop'] });
+
+const stepRequest: AgenticStepRequest = {
+  ...request,
+  remediationId: 'rem-1',
+  history: [],
+  budget: { step: 1, maxSteps: 5, remainingSteps: 4, remainingSeconds: 300 },
+  availableActions: [
+    {
+      type: 'RollbackDeployment',
+      description: 'roll back',
+      destructive: false,
+      params: { toRevision: { description: 'r' } },
+    },
+    { type: 'RestartDeployment', description: 'restart', destructive: false, params: {} },
+  ],
+  doNotRepeat: ['RestartDeployment'],
+};
 
 const failureOf = async (promise: Promise<unknown>) => {
   try {
@@ -283,6 +306,90 @@ describe.each(wires)('$name adapter against a local server', (wire) => {
       const result = await chain(wire.create(server.origin), failures).analyze(request);
       expect(result.provider).toBe('rules');
       expect(failures[0]?.error).toMatch(/API key was refused/);
+    });
+  });
+
+  describe('agentic steps', () => {
+    const rollback = {
+      name: 'rollback',
+      type: 'RollbackDeployment',
+      description: 'go back',
+      params: { toRevision: '1' },
+    };
+
+    it('turns a structured step into an action decision', async () => {
+      server.script(
+        wire.ok({ decision: 'action', reasoning: 'revision 2 crashes', confidence: 0.8, action: rollback }),
+      );
+      const step = await wire.create(server.origin).agenticStep(stepRequest);
+      expect(step).toEqual({
+        decision: 'action',
+        reasoning: 'revision 2 crashes',
+        confidence: 0.8,
+        action: rollback,
+        provider: wire.name,
+        model: wire.name === 'openai' ? 'gpt-test-1' : 'claude-test-1',
+      });
+      expect(server.requests[0]?.body).toContain('This is step 1 of at most 5');
+    });
+
+    it('observes, at confidence 0.5, when the answer is prose', async () => {
+      server.script(wire.ok('I would roll it back, probably.'));
+      const step = await wire.create(server.origin).agenticStep(stepRequest);
+      expect(step).toMatchObject({
+        decision: 'observe',
+        confidence: 0.5,
+        reasoning: 'I would roll it back, probably.',
+      });
+    });
+
+    it('observes instead of proposing an action that already failed or is not offered', async () => {
+      const restart = { name: 'r', type: 'RestartDeployment', description: 'again', params: {} };
+      const drain = { name: 'd', type: 'DrainNode', description: 'drain', params: { node: 'n1' } };
+      server.script(
+        wire.ok({ decision: 'action', reasoning: 'restart', confidence: 0.6, action: restart }),
+        wire.ok({ decision: 'action', reasoning: 'drain', confidence: 0.6, action: drain }),
+      );
+      const provider = wire.create(server.origin);
+      expect(await provider.agenticStep(stepRequest)).toMatchObject({
+        decision: 'observe',
+        reasoning: expect.stringContaining('RestartDeployment already failed on this Issue'),
+      });
+      expect(await provider.agenticStep(stepRequest)).toMatchObject({
+        decision: 'observe',
+        reasoning: expect.stringContaining('DrainNode is not among the available actions'),
+      });
+    });
+
+    it('carries the conclusion of a resolved step', async () => {
+      server.script(
+        wire.ok({
+          decision: 'resolved',
+          reasoning: 'all pods ready',
+          confidence: 0.9,
+          conclusion: {
+            summary: 'rolled back',
+            rootCause: 'bad image',
+            impact: 'half capacity for 5 min',
+            lessonsLearned: ['test images'],
+            preventionActions: ['canary'],
+          },
+        }),
+      );
+      const step = await wire.create(server.origin).agenticStep(stepRequest);
+      expect(step).toMatchObject({ decision: 'resolved', conclusion: { rootCause: 'bad image' } });
+    });
+
+    it('falls back to the rules step when the server never answers', async () => {
+      server.fallback({ hang: true });
+      const failures: ProviderFailure[] = [];
+      const chain = chainAgenticProviders([wire.create(server.origin), createRulesAgenticProvider()], {
+        timeoutMs: 1_000,
+        onFallback: (f) => failures.push(f),
+      });
+      const step = await chain.agenticStep(stepRequest);
+      expect(step.provider).toBe('rules');
+      expect(failures).toMatchObject([{ provider: wire.name, timedOut: true }]);
     });
   });
 });
