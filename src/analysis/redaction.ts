@@ -83,6 +83,17 @@ const rules: readonly Rule[] = [
       `${quote}${name}${quote}${separator}${namesNotHolds.test(name) ? redactSecrets(value) : keepQuotes(value)}`,
   },
   {
+    // A Kubernetes env entry printed as YAML or JSON: the secret's name and its value sit in sibling fields
+    // (`- name: DB_PASSWORD` / `value: x`, `{"name":"DB_PASSWORD","value":"x"}`), so the name=value rule misses it.
+    name: 'env-entry',
+    pattern: new RegExp(
+      `(["']?name["']?\\s*:\\s*(["']?)(${secretName})\\2\\s*[,\\n]\\s*["']?value["']?\\s*:[ \\t]*)(${valuePattern})`,
+      'gi',
+    ),
+    replace: (_m, head, _quote, name, value) =>
+      `${head}${namesNotHolds.test(name) ? redactSecrets(value) : keepQuotes(value)}`,
+  },
+  {
     // Command-line flags with the value after a space: --password hunter2, --api-key abc.
     name: 'flag-secret',
     pattern: new RegExp(`(--[A-Za-z0-9_.-]{0,48}?${secretWord}[A-Za-z0-9_.-]{0,48})(\\s+)(?!-)(${valuePattern})`, 'gi'),

@@ -129,6 +129,18 @@ const planted: readonly {
     secret: 'Pa55word!',
     keeps: 'Database=shop',
   },
+  {
+    what: 'env entry as YAML',
+    text: 'env:\n- name: DB_PASSWORD\n  value: YamlPw42\n- name: LOG_LEVEL\n  value: debug',
+    secret: 'YamlPw42',
+    keeps: 'value: debug',
+  },
+  {
+    what: 'env entry as JSON',
+    text: '[{"name":"ADMIN_PASSWORD","value":"JsonPw43"},{"name":"PORT","value":"8080"}]',
+    secret: 'JsonPw43',
+    keeps: '"value":"8080"',
+  },
   { what: 'Slack token', text: 'SLACK=xoxb-123456789012-abcdefghijkl', secret: 'xoxb-123456789012-abcdefghijkl' },
   {
     what: 'OpenAI-style key in prose',

@@ -1,4 +1,4 @@
-import { redactSecrets } from '../analysis/redaction.ts';
+import { redactDeep, redactSecrets } from '../analysis/redaction.ts';
 import type { WorkloadRef } from '../analysis/workloadFacts.ts';
 
 /**
@@ -79,7 +79,15 @@ export async function runEnrichers(
       });
       try {
         const section = await Promise.race([enricher.enrich(target, { signal: controller.signal }), deadline]);
-        return { ...section, text: boundText(redactSecrets(section.text), maxChars) };
+        // Every field may leave the process (a prompt, the AI server over gRPC, an AIInsight), facts included:
+        // a log enricher's findings quote log lines.
+        return {
+          enricher: section.enricher,
+          title: redactSecrets(section.title),
+          text: boundText(redactSecrets(section.text), maxChars),
+          ...(section.facts === undefined ? {} : { facts: redactDeep(section.facts) }),
+          ...(section.unavailable === undefined ? {} : { unavailable: redactSecrets(section.unavailable) }),
+        };
       } catch (error) {
         return unavailable(enricher.name, redactSecrets(error instanceof Error ? error.message : String(error)));
       } finally {

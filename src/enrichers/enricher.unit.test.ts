@@ -61,6 +61,19 @@ describe('runEnrichers', () => {
     expect(section?.text.length).toBeLessThanOrEqual(150);
     expect(section?.text).toContain('(truncated)');
   });
+
+  it('redacts the title, the reason a source was unavailable and the facts, not only the text', async () => {
+    const leaky = enricher('logs', async () => ({
+      enricher: 'logs',
+      title: 'Logs (token=tkn-in-title-123)',
+      text: 'ok',
+      unavailable: 'https://u:pw-in-reason-456@loki:3100 refused',
+      facts: { lines: ['Authorization: Bearer fact-bearer-789abc'], password: 'fact-password-0' },
+    }));
+    const [section] = await runEnrichers([leaky], target);
+    expect(JSON.stringify(section)).not.toMatch(/tkn-in-title-123|pw-in-reason-456|fact-bearer-789abc|fact-password-0/);
+    expect(section?.facts).toEqual({ lines: ['Authorization: Bearer [REDACTED]'], password: '[REDACTED]' });
+  });
 });
 
 describe('boundText', () => {

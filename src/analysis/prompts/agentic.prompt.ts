@@ -5,6 +5,7 @@ import type { AgenticHistoryEntry, AgenticStepRequest } from '../agentic.ts';
 import { redactSecrets } from '../redaction.ts';
 import { agenticAnswerSchema } from './answerSchema.ts';
 import {
+  callText,
   doNotRepeatPart,
   failuresPart,
   formatActions,
@@ -34,12 +35,7 @@ const oneLine = (text: string, max: number) => {
 };
 
 const actionText = (entry: AgenticHistoryEntry) =>
-  entry.action
-    ? `${entry.action.type}(${Object.keys(entry.action.params)
-        .sort()
-        .map((k) => `${k}=${oneLine(entry.action?.params[k] ?? '', 200)}`)
-        .join(', ')})`
-    : 'no action (observed)';
+  entry.action ? callText(entry.action.type, entry.action.params) : 'no action (observed)';
 
 const stepText = (entry: AgenticHistoryEntry, full: boolean): string => {
   if (!full) return `Step ${entry.step}: ${actionText(entry)} → ${entry.outcome ?? 'no outcome'}`;

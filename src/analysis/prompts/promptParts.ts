@@ -4,7 +4,7 @@ import { defaultRemediationPolicy, type RemediationPolicy } from '../../actions/
 import { actionDefinitions } from '../../actions/registry.ts';
 import { isActionType } from '../../adapters/kubernetes/api/actionTypes.ts';
 import { boundText, type ContextSection } from '../../enrichers/enricher.ts';
-import { redactSecrets } from '../redaction.ts';
+import { REDACTED, redactSecrets } from '../redaction.ts';
 import type { WorkloadRef } from '../workloadFacts.ts';
 
 /**
@@ -44,11 +44,30 @@ const oneLine = (text: string, max: number) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
-const params = (values: Readonly<Record<string, string>>) =>
-  Object.keys(values)
+/** Params that carry a secret's new value by design, whatever they are called. */
+const SecretParams: Readonly<Record<string, readonly string[]>> = { RotateSecret: ['value'] };
+
+const paramText = (type: string, key: string, value: string) =>
+  SecretParams[type]?.includes(key) ? `${key}=${REDACTED}` : `${key}=${oneLine(value, 200)}`;
+
+/** An action as `Type(key=value, …)`, with the values an action writes into a Secret masked. */
+export const callText = (type: string, values: Readonly<Record<string, string>>): string =>
+  `${type}(${Object.keys(values)
     .sort()
-    .map((key) => `${key}=${oneLine(values[key] ?? '', 200)}`)
-    .join(', ');
+    .map((key) => paramText(type, key, values[key] ?? ''))
+    .join(', ')})`;
+
+/** A do-not-repeat fingerprint (`Type(k=v,…)`), masked the same way. */
+const fingerprintText = (fingerprint: string): string => {
+  const call = /^([A-Za-z]+)\((.*)\)$/s.exec(fingerprint.trim());
+  const secretKeys = call ? SecretParams[call[1] ?? ''] : undefined;
+  if (!call || !secretKeys) return oneLine(fingerprint, 300);
+  const masked = (call[2] ?? '').replace(
+    new RegExp(`(^|,)(${secretKeys.join('|')})=[^,]*`, 'g'),
+    (_m, lead: string, key: string) => `${lead}${key}=${REDACTED}`,
+  );
+  return oneLine(`${call[1]}(${masked})`, 300);
+};
 
 /** The actions a model may suggest for this workload: allowed by policy, in the catalogue, never Custom. */
 export const availableActions = (workload: WorkloadRef, policy: RemediationPolicy = defaultRemediationPolicy()) =>
@@ -141,12 +160,12 @@ const failureText = (failure: FailureEvidence): string => {
     lines.push(
       `  tried: ${failure.attemptedActions
         .slice(0, 10)
-        .map((a) => `${a.type}(${params(a.params)})`)
+        .map((a) => callText(a.type, a.params))
         .join('; ')}`,
     );
   if (failure.failedAction)
     lines.push(
-      `  failed action: ${failure.failedAction.type}(${params(failure.failedAction.params)}): ${oneLine(failure.failedAction.error, 300)}`,
+      `  failed action: ${callText(failure.failedAction.type, failure.failedAction.params)}: ${oneLine(failure.failedAction.error, 300)}`,
     );
   for (const observation of failure.observations.slice(0, 5)) lines.push(`  observed: ${oneLine(observation, 200)}`);
   return boundText(lines.join('\n'), PromptLimits.failure);
@@ -164,7 +183,7 @@ export const failuresPart = (failures: readonly FailureEvidence[]): string => {
 
 export const doNotRepeatPart = (fingerprints: readonly string[]): string => {
   if (fingerprints.length === 0) return 'Nothing yet.';
-  const shown = fingerprints.slice(0, PromptLimits.doNotRepeat).map((f) => `- ${oneLine(f, 300)}`);
+  const shown = fingerprints.slice(0, PromptLimits.doNotRepeat).map((f) => `- ${fingerprintText(f)}`);
   const more = fingerprints.length - shown.length;
   return [...shown, ...(more > 0 ? [`(and ${more} more)`] : [])].join('\n');
 };
