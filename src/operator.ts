@@ -39,6 +39,7 @@ import {
 } from './application/remediation/remediationExecutor.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
+import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
 
 export interface OperatorOptions {
@@ -61,6 +62,8 @@ export interface OperatorOptions {
    * Detected for a human.
    */
   readonly remediate?: boolean;
+  /** Read and analyse the workload's container logs for each analysis (the default). */
+  readonly logAnalysis?: boolean;
   /** How long a workload has to become healthy after a plan's actions; 90 s by default. */
   readonly verificationTimeoutSeconds?: number;
   /** Which analysis providers to ask, in order (default: the offline rules provider alone). */
@@ -144,7 +147,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const remediationReactors = () => {
     const context = createKubernetesContextBuilder(config);
     // Sources beyond the workload's objects (logs, metrics, …); each adds one bounded section to the analysis.
-    const enrichers: ContextEnricher[] = [...(prometheus ? [createMetricsEnricher({ client: prometheus })] : [])];
+    const enrichers: ContextEnricher[] = [
+      ...(options.logAnalysis === false ? [] : [createLogEnricher(config)]),
+      ...(prometheus ? [createMetricsEnricher({ client: prometheus })] : []),
+    ];
     const issueSignals = async (issueId: string) => {
       const history = await store.readStream(streamName(StreamCategory.Issue, issueId));
       return (history as unknown as RecordedEvent<IssueEvent>[]).reduce(

@@ -376,18 +376,25 @@ const spentTypes = (request: AnalysisRequest): Set<string> => {
   return spent;
 };
 
+/** The log enricher's most telling finding (a stack trace, an error pattern), quoted as evidence. */
+const logFinding = (request: AnalysisRequest): string | undefined => {
+  const finding = request.sections?.find((s) => s.enricher === 'logs')?.facts?.finding;
+  return typeof finding === 'string' && finding.length > 0 ? finding : undefined;
+};
+
 /** The rules provider's answer: a pure function of the request. */
 export function analyzeWithRules(request: AnalysisRequest): AnalysisResult {
   const finding = diagnose(request);
+  const logs = logFinding(request);
   const result = (
     analysis: string,
     confidence: number,
     recommendations: readonly string[],
     actions: SuggestedAction[],
   ) => ({
-    analysis,
+    analysis: logs && analysis !== 'unknown' ? `${analysis} Logs: ${logs}.` : analysis,
     confidence,
-    recommendations: [...recommendations],
+    recommendations: logs && analysis === 'unknown' ? [`Logs: ${logs}.`, ...recommendations] : [...recommendations],
     suggestedActions: actions,
     provider: RULES_PROVIDER,
     model: RULES_MODEL,

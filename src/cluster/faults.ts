@@ -1,4 +1,5 @@
 import { kubectl, type LocalCluster } from './localCluster.ts';
+import { crashLog, servePodLogs, stopServingPodLogs } from './podLogs.ts';
 import { FaultMarks } from './stages.ts';
 
 /**
@@ -79,6 +80,20 @@ export async function applyFault(
       await jsonPatch(
         images.map((image, i) => ({ op: 'replace', path: `${templatePath}/spec/containers/${i}/image`, value: image })),
       );
+      if (fault === 'crashloop') {
+        // The crashing release prints why it dies, current run and previous, as a real one would.
+        const logs = { namespace, name: `cairn-crashloop-${namespace}-${name}` };
+        if (clear) await stopServingPodLogs(cluster, logs);
+        else {
+          const containerLogs = Object.fromEntries(
+            containers.map((c, i) => {
+              const log = crashLog(name, images[i] ?? c.image);
+              return [c.name, { current: log, previous: log }];
+            }),
+          );
+          await servePodLogs(cluster, { ...logs, containers: containerLogs });
+        }
+      }
       return `${kind} ${target} now runs ${images.join(', ')}`;
     }
     case 'oom': {

@@ -93,6 +93,9 @@ export async function clusterUp(options: ClusterOptions = {}): Promise<LocalClus
       stagesFile,
       '--kubeconfig',
       kubeconfig,
+      // KWOK serves container logs (and previous logs) from files named by these objects, through the API server.
+      '--enable-crds',
+      'Logs,ClusterLogs',
       '--etcd-binary',
       toolchain.etcd,
       '--kube-apiserver-binary',

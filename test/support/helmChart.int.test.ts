@@ -461,6 +461,7 @@ describe("the chart's RBAC, applied for real", () => {
       ['update', 'leases.coordination.k8s.io', { namespace, name: 'cairn-operator' }],
       ['create', 'pods', { namespace: 'shop', subresource: 'eviction' }],
       ['create', 'pods', { namespace: 'shop', subresource: 'exec' }],
+      ['get', 'pods', { namespace: 'shop', subresource: 'log' }],
       ['patch', 'deployments.apps', { namespace: 'shop' }],
       ['patch', 'nodes'],
       ['delete', 'pods', { namespace: 'shop' }],

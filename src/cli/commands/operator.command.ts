@@ -54,6 +54,7 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option('--http-host <address>', 'address the HTTP API listens on', '127.0.0.1')
     .option('--no-remediate', 'detect and correlate only: no analysis, no remediation')
+    .option('--no-log-analysis', "analyse Issues without reading the workload's container logs")
     .option(
       '--verification-timeout <seconds>',
       'how long a workload has to become healthy after a remediation',
@@ -74,6 +75,7 @@ export function registerOperatorCommand(program: Command): void {
           httpPort: number;
           httpHost: string;
           remediate: boolean;
+          logAnalysis: boolean;
           verificationTimeout: number;
           prometheusUrl?: string;
         },
@@ -83,6 +85,7 @@ export function registerOperatorCommand(program: Command): void {
           namespace: opts.namespace,
           leaseDurationMs: opts.leaseDuration,
           remediate: opts.remediate,
+          logAnalysis: opts.logAnalysis,
           verificationTimeoutSeconds: opts.verificationTimeout,
           providers: providerConfigFromFlags(opts),
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
