@@ -37,6 +37,8 @@ export const RollbackTrigger = {
   VerificationFailed: 'verification_failed',
   AgenticStepBudgetExhausted: 'agentic_step_budget_exhausted',
   AgenticDeadlineExceeded: 'agentic_deadline_exceeded',
+  /** The AI said nothing it could still try would help. */
+  AgenticGaveUp: 'agentic_gave_up',
 } as const;
 export type RollbackTrigger = (typeof RollbackTrigger)[keyof typeof RollbackTrigger];
 

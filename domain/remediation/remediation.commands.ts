@@ -78,8 +78,11 @@ export type DecideAgenticStep = Command<
   }
 >;
 export type ObserveAgenticStep = Command<'ObserveAgenticStep', { readonly step: number; readonly observation: string }>;
-/** Ends an agentic loop whose step budget or deadline is spent; refused while budget remains. */
-export type StopAgenticLoop = Command<'StopAgenticLoop', Record<string, never>>;
+/**
+ * Ends an agentic loop: when its step budget or deadline is spent (refused while budget remains), or at once when
+ * the AI gives up (`gaveUp`, with its reasoning), since asking again for what it says it does not have helps nobody.
+ */
+export type StopAgenticLoop = Command<'StopAgenticLoop', { readonly gaveUp?: { readonly reasoning: string } }>;
 
 export type StartVerification = Command<'StartVerification', Record<string, never>>;
 export type PassVerification = Command<'PassVerification', { readonly detail: string }>;

@@ -629,6 +629,11 @@ export const decideRemediation = (
       if (inFlight !== null) {
         throw refuse('remediation.action_in_flight', `action ${inFlight.actionId} must finish before the loop stops`);
       }
+      const gaveUp = command.data.gaveUp;
+      if (gaveUp !== undefined) {
+        const reason = `the AI gave up after ${agentic.steps.length} step(s): ${gaveUp.reasoning}`;
+        return [rollbackStarted(state, RollbackTrigger.AgenticGaveUp, reason, metadata)];
+      }
       const exhausted = budgetExhaustion(state, agentic, at);
       if (exhausted === null) {
         throw refuse('remediation.agentic_budget_remaining', `the agentic loop still has steps and time left`);

@@ -849,6 +849,41 @@ describe('Remediation decider', () => {
         ]);
     });
 
+    it('stops at once when the AI gives up, rolling back with its reasoning', () => {
+      const history = spec.history(
+        createAgentic(),
+        startSnapshot(),
+        recordSnapshot(0),
+        decideStep(1, 1),
+        observe(1, 2),
+      );
+      const when = spec
+        .given(...history)
+        .when(cmd('StopAgenticLoop', { gaveUp: { reasoning: 'nothing left to try' } }, 3));
+      when.expectEvents([
+        {
+          type: 'RollbackStarted',
+          data: {
+            snapshotId: 'snap-1',
+            trigger: 'agentic_gave_up',
+            reason: 'the AI gave up after 1 step(s): nothing left to try',
+          },
+        },
+      ]);
+      expect(when.stateAfter().status).toBe('RollingBack');
+      const running = spec.history(
+        createAgentic(),
+        startSnapshot(),
+        recordSnapshot(0),
+        decideStep(1, 1, scale),
+        start('step-1', 2),
+      );
+      spec
+        .given(...running)
+        .when(cmd('StopAgenticLoop', { gaveUp: { reasoning: 'no' } }, 3))
+        .expectRefusal('remediation.action_in_flight');
+    });
+
     it('refuses to stop while budget remains or an action runs', () => {
       spec
         .given(...agenticExecuting())

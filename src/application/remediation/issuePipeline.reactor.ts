@@ -1,12 +1,17 @@
 import { isCairnError } from '../../../domain/errors.ts';
 import type { SuggestedAction } from '../../../domain/events/analysis.events.ts';
-import type { ActionSpec } from '../../../domain/events/common.schema.ts';
+import type { ActionSpec, RemediationSource, ResourceRef } from '../../../domain/events/common.schema.ts';
 import type { RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
 import type { IssueCommand } from '../../../domain/issue/issue.commands.ts';
 import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
 import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
 import { actionFingerprint } from '../../../domain/remediation/action.fingerprint.ts';
-import { remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
+import {
+  CheckpointStatus,
+  checkpointOf,
+  type RemediationEvent,
+  remediationDecider,
+} from '../../../domain/remediation/remediation.decider.ts';
 import { matchRunbook, type RunbookCandidate } from '../../../domain/remediation/runbook.matching.ts';
 import { parseStreamName, StreamCategory, streamName } from '../../../domain/streams.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
@@ -28,6 +33,25 @@ export interface RunbookSource {
   list(namespace: string): Promise<readonly RunbookCandidate[]>;
   /** Records the AI's plan as a Runbook that people can review and adopt; returns its name. */
   recordSuggestion(issue: IssueState, attempt: number, actions: readonly ActionSpec[]): Promise<string>;
+  /** Records the successful steps of an agentic resolution as a Runbook (create or update); returns its name. */
+  recordAgenticResolution?(issue: IssueState, actions: readonly ActionSpec[]): Promise<string>;
+}
+
+/** What approval a plan needs, decided by the configured policy before the plan is created. */
+export interface ApprovalRequirement {
+  readonly required: boolean;
+  readonly requiredApprovals?: number;
+  readonly timeoutSeconds?: number;
+  /** Which rule asked for it, for the log. */
+  readonly rule?: string;
+}
+
+export interface PlanCandidate {
+  readonly issue: IssueState;
+  readonly source: RemediationSource;
+  readonly actions: readonly ActionSpec[];
+  /** The analysis' confidence, when the plan comes from one. */
+  readonly confidence?: number;
 }
 
 export interface PipelineDeps {
@@ -37,6 +61,18 @@ export interface PipelineDeps {
   readonly now: () => Date;
   readonly runbooks?: RunbookSource;
   readonly verificationTimeoutSeconds?: number;
+  /**
+   * The policy's verdict on the AI's actions before they become a plan: only the allowed ones are usable. When none
+   * is, the plan falls through to agentic mode (or escalation). Without it every proposed action counts as usable.
+   */
+  readonly screen?: (
+    actions: readonly ActionSpec[],
+    target: ResourceRef,
+  ) => Promise<{ allowed: readonly ActionSpec[]; refused: readonly { action: ActionSpec; reason: string }[] }>;
+  /** Agentic mode when no runbook matches and no usable action was proposed; off (escalate instead) when absent. */
+  readonly agentic?: { readonly maxSteps?: number; readonly timeLimitSeconds?: number };
+  /** Whether a plan needs people to approve it first; never when absent. */
+  readonly approvalFor?: (plan: PlanCandidate) => Promise<ApprovalRequirement>;
   readonly log?: (line: string) => void;
 }
 
@@ -123,7 +159,16 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       }));
       return { source: 'manual-runbook' as const, actions, runbook: runbook.name };
     }
-    const actions = toActionSpecs(suggested).filter((a) => !state.doNotRepeat.includes(actionFingerprint(a)));
+    const proposed = toActionSpecs(suggested).filter((a) => !state.doNotRepeat.includes(actionFingerprint(a)));
+    let actions: readonly ActionSpec[] = proposed;
+    if (deps.screen && proposed.length > 0) {
+      const verdict = await deps.screen(proposed, workload);
+      for (const { action, reason } of verdict.refused) log(`analysis proposed ${action.type}, not usable: ${reason}`);
+      actions = verdict.allowed;
+    }
+    if (actions.length > 0) return { source: 'ai-runbook' as const, actions, runbook: undefined };
+    // Nothing usable was proposed: the AI decides step by step, from the live state of the cluster.
+    if (deps.agentic) return { source: 'agentic' as const, actions: [] as ActionSpec[], runbook: undefined };
     return { source: 'ai-runbook' as const, actions, runbook: undefined };
   };
 
@@ -131,11 +176,12 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     issueId: string,
     insightId: string,
     suggested: readonly SuggestedAction[],
+    confidence: number | undefined,
     metadata: MessageMetadata,
   ) => {
     const state = await issueState(issueId);
     const chosen = await choosePlan(state, suggested);
-    if (chosen.actions.length === 0) {
+    if (chosen.actions.length === 0 && chosen.source !== 'agentic') {
       const detail = 'no runbook matches and the analysis proposed no action that has not already failed';
       await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail } }, metadata);
       return;
@@ -147,7 +193,17 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     const started = await issueState(issueId);
     if (started.remediationId !== remediationId) return;
     const runbook =
-      chosen.runbook ?? (await deps.runbooks?.recordSuggestion(started, started.attempts, chosen.actions));
+      chosen.runbook ??
+      (chosen.source === 'agentic'
+        ? undefined
+        : await deps.runbooks?.recordSuggestion(started, started.attempts, chosen.actions));
+    const approval = await deps.approvalFor?.({
+      issue: started,
+      source: chosen.source,
+      actions: chosen.actions,
+      ...(confidence === undefined ? {} : { confidence }),
+    });
+    if (approval?.required) log(`plan ${remediationId} needs approval (${approval.rule ?? 'policy'})`);
     await remediations(streamName(StreamCategory.Remediation, remediationId), {
       type: 'CreateRemediationPlan',
       data: {
@@ -160,11 +216,21 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
         doNotRepeat: [...state.doNotRepeat],
         ...(runbook ? { runbook } : {}),
         ...(deps.verificationTimeoutSeconds ? { verificationTimeoutSeconds: deps.verificationTimeoutSeconds } : {}),
+        ...(chosen.source === 'agentic' ? { agentic: { ...deps.agentic } } : {}),
+        ...(approval?.required
+          ? {
+              approval: {
+                required: true,
+                ...(approval.requiredApprovals ? { requiredApprovals: approval.requiredApprovals } : {}),
+                ...(approval.timeoutSeconds ? { timeoutSeconds: approval.timeoutSeconds } : {}),
+              },
+            }
+          : {}),
       },
       metadata,
     });
     log(
-      `plan ${remediationId} for ${state.workload?.name}${runbook ? ` (runbook ${runbook})` : ''}: ${chosen.actions.map((a) => a.type).join(', ')}`,
+      `plan ${remediationId} for ${state.workload?.name} (${chosen.source}${runbook ? `, runbook ${runbook}` : ''}): ${chosen.actions.map((a) => a.type).join(', ') || 'agentic steps'}`,
     );
   };
 
@@ -174,8 +240,29 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       | RecordedEvent<RemediationPlanCreated>
       | undefined;
     if (!created) return;
-    const { remediationId, issueId, actions } = created.data;
+    const { remediationId, issueId } = created.data;
+    const remediation = (history as unknown as RecordedEvent<RemediationEvent>[]).reduce(
+      remediationDecider.evolve,
+      remediationDecider.initialState(),
+    );
+    // An agentic loop's actions are the ones it decided and ran; proposals the policy refused never touched anything.
+    const actions =
+      remediation.agentic === null
+        ? created.data.actions
+        : remediation.actions.filter((a) => {
+            const status = checkpointOf(remediation, a.actionId)?.status;
+            return status === CheckpointStatus.Succeeded || status === CheckpointStatus.Failed;
+          });
     if (event.type === 'RemediationCompleted') {
+      if (remediation.agentic !== null && deps.runbooks?.recordAgenticResolution) {
+        const succeeded = actions.filter(
+          (a) => checkpointOf(remediation, a.actionId)?.status === CheckpointStatus.Succeeded,
+        );
+        if (succeeded.length > 0) {
+          const name = await deps.runbooks.recordAgenticResolution(await issueState(issueId), succeeded);
+          log(`runbook ${name} recorded from the agentic resolution of ${remediationId}`);
+        }
+      }
       await tell(
         issueId,
         { type: 'RecordRemediationOutcome', data: { remediationId, outcome: 'completed' } },
@@ -209,8 +296,13 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
             : {}),
           observations: history
             .filter(
-              (e) => e.type === 'VerificationFailed' || e.type === 'ActionFailed' || e.type === 'RollbackCompleted',
+              (e) =>
+                e.type === 'VerificationFailed' ||
+                e.type === 'ActionFailed' ||
+                e.type === 'RollbackCompleted' ||
+                e.type === 'AgenticStepObserved',
             )
+            .slice(-50)
             .map((e) => `${e.type}: ${JSON.stringify(e.data)}`.slice(0, 2000)),
           insightId: `${remediationId}-reanalysis`,
         },
@@ -246,8 +338,8 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
             await analyse(issueId, (event.data as { insightId: string }).insightId, metadata);
             return;
           case 'AnalysisCompleted': {
-            const d = event.data as { insightId: string; suggestedActions: SuggestedAction[] };
-            await plan(issueId, d.insightId, d.suggestedActions, metadata);
+            const d = event.data as { insightId: string; suggestedActions: SuggestedAction[]; confidence: number };
+            await plan(issueId, d.insightId, d.suggestedActions, d.confidence, metadata);
             return;
           }
           case 'AnalysisFailed':

@@ -2,6 +2,7 @@ import type { ActionSpec, ResourceRef } from '../../../domain/events/common.sche
 import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
 import type { RemediationCommand } from '../../../domain/remediation/remediation.commands.ts';
 import {
+  checkpointOf,
   type RemediationEvent,
   type RemediationState,
   remediationDecider,
@@ -10,6 +11,7 @@ import { nextStep } from '../../../domain/remediation/remediation.progress.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { createCommandHandler } from '../commandHandler.ts';
 import type { Reactor } from '../reactor.ts';
+import type { AgenticLoop, AgenticStepCommand } from './agenticLoop.ts';
 
 /**
  * What remediation does to the cluster, behind one port so the executor stays a loop over the decider's
@@ -46,7 +48,24 @@ export interface ExecutorDeps {
   readonly signalsOf: (issueId: string) => Promise<readonly string[]>;
   readonly pollIntervalMs?: number;
   readonly log?: (line: string) => void;
+  /** Decides and observes the steps of agentic plans; without it an agentic plan waits where it is. */
+  readonly agentic?: AgenticLoop;
 }
+
+/** The approval request of a plan has one id per plan, so asking twice (after a restart) asks for nothing new. */
+export const approvalRequestId = (remediationId: string) => `${remediationId}-approval`;
+
+/**
+ * What the policy judges an action against: a plan's actions, or for an agentic loop the actions that ran so far
+ * plus this one, so "one destructive action per plan" spans the whole loop and a refused proposal costs nothing.
+ */
+const judgedWith = (state: RemediationState, action: ActionSpec): readonly ActionSpec[] =>
+  state.agentic === null
+    ? state.actions
+    : state.actions.filter((a) => {
+        const status = checkpointOf(state, a.actionId)?.status;
+        return a.actionId === action.actionId || status === 'succeeded' || status === 'failed';
+      });
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 2000);
 
@@ -89,7 +108,7 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
           }
           break;
         case 'start-action': {
-          const refusal = await deps.effects.admit(step.action, target, state.actions);
+          const refusal = await deps.effects.admit(step.action, target, judgedWith(state, step.action));
           if (refusal) {
             log(`refused ${step.action.type}: ${refusal.reason}`);
             await send({ type: 'RefuseAction', data: { actionId: step.action.actionId, ...refusal } });
@@ -139,8 +158,40 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
           }
           break;
         }
+        case 'request-approval':
+          await send({ type: 'RequestApproval', data: { requestId: approvalRequestId(state.remediationId) } });
+          log(`plan ${state.remediationId} waits for ${state.approval.requiredApprovals} approval(s)`);
+          break;
+        case 'await-approval':
+          // Nothing runs until people decide: a grant brings the plan back here, expiry is the approvals' timer.
+          return state;
+        case 'expire-approval':
+          await send({ type: 'ExpireApproval', data: { requestId: step.requestId } });
+          break;
+        case 'decide-agentic-step': {
+          if (!deps.agentic) return state;
+          const command = await deps.agentic.decide(stream, state, step.step, at);
+          log(`agentic step ${step.step} of ${state.remediationId}: ${describeStep(command)}`);
+          await decide(stream, {
+            ...command,
+            metadata: { ...metadata, occurredAt: deps.now().toISOString() },
+          } as RemediationCommand);
+          break;
+        }
+        case 'observe-agentic-step': {
+          if (!deps.agentic) return state;
+          const observation = await deps.agentic.observe(stream, state, step.step);
+          await decide(stream, {
+            type: 'ObserveAgenticStep',
+            data: { step: step.step, observation },
+            metadata: { ...metadata, occurredAt: deps.now().toISOString() },
+          });
+          break;
+        }
+        case 'stop-agentic-loop':
+          await send({ type: 'StopAgenticLoop', data: {} });
+          break;
         default:
-          // Approvals and agentic steps are driven by their own components; nothing to do here yet.
           return state;
       }
     }
@@ -183,9 +234,17 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
 export function remediationExecutorReactor(execute: (stream: string) => Promise<RemediationState>): Reactor {
   return {
     name: 'remediation-executor',
-    filter: { eventTypes: ['RemediationPlanCreated'] },
+    // A plan resumes when its approval reaches the quorum; refusal and expiry end it by themselves.
+    filter: { eventTypes: ['RemediationPlanCreated', 'ApprovalGranted'] },
     handle: async (event) => {
+      if (event.type === 'ApprovalGranted' && !(event.data as { quorumReached: boolean }).quorumReached) return;
       await execute(event.streamId);
     },
   };
 }
+
+const describeStep = (command: AgenticStepCommand): string => {
+  if (command.type === 'StopAgenticLoop') return `gives up: ${command.data.gaveUp?.reasoning ?? ''}`;
+  const d = command.data;
+  return d.resolved ? 'resolved' : d.action ? `${d.action.type} ${JSON.stringify(d.action.params)}` : 'observe';
+};
