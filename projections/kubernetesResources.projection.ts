@@ -299,6 +299,57 @@ const PLAN_STATE: Record<string, string> = {
   Failed: 'Failed',
 };
 
+/** Where a plan's actions come from: `manual-runbook`, `ai-runbook` or `agentic`. */
+export const PlanSourceLabel = 'aiops.cairn.dev/source';
+
+/** The `Approved` condition: Unknown while people decide, True once the quorum is reached, False if refused or expired. */
+function approvalCondition(
+  history: readonly { type: string; data: unknown; metadata: { occurredAt: string } }[],
+  requested: { data: unknown; metadata: { occurredAt: string } },
+) {
+  const r = requested.data as { requestId: string; requiredApprovals: number; expiresAt: string };
+  const grants = history.filter((e) => e.type === 'ApprovalGranted');
+  const approvers = grants.map((e) => (e.data as { approver: string }).approver);
+  const quorum = grants.find((e) => (e.data as { quorumReached: boolean }).quorumReached);
+  const refused = history.find((e) => e.type === 'ApprovalRefused');
+  const expired = history.find((e) => e.type === 'ApprovalExpired');
+  if (quorum) {
+    return {
+      type: 'Approved',
+      status: 'True',
+      reason: 'QuorumReached',
+      message: `approved by ${approvers.join(', ')}`,
+      lastTransitionTime: quorum.metadata.occurredAt,
+    };
+  }
+  if (refused) {
+    const d = refused.data as { approver: string; reason?: string };
+    return {
+      type: 'Approved',
+      status: 'False',
+      reason: 'Refused',
+      message: `refused by ${d.approver}${d.reason ? `: ${d.reason}` : ''}`,
+      lastTransitionTime: refused.metadata.occurredAt,
+    };
+  }
+  if (expired) {
+    return {
+      type: 'Approved',
+      status: 'False',
+      reason: 'Expired',
+      message: `no quorum before ${r.expiresAt}`,
+      lastTransitionTime: expired.metadata.occurredAt,
+    };
+  }
+  return {
+    type: 'Approved',
+    status: 'Unknown',
+    reason: 'WaitingForApproval',
+    message: `request ${r.requestId}: ${approvers.length} of ${r.requiredApprovals} approval(s), expires at ${r.expiresAt}${approvers.length > 0 ? `; approved by ${approvers.join(', ')}` : ''}`,
+    lastTransitionTime: requested.metadata.occurredAt,
+  };
+}
+
 /** A RemediationPlan from its stream: the plan, a checkpoint per action, the snapshot, the rollback, the result. */
 export function planResource(
   history: readonly { type: string; data: unknown; metadata: { occurredAt: string } }[],
@@ -315,11 +366,43 @@ export function planResource(
         actions: { actionId: string; type: string; params: Record<string, string> }[];
         verificationTimeoutSeconds?: number;
         runbook?: string;
+        agentic?: { maxSteps: number; timeLimitSeconds: number };
       }
     | undefined;
   if (!created) return undefined;
   const at = (type: string) => history.find((e) => e.type === type)?.metadata.occurredAt;
-  const checkpoints = created.actions.map((a, index) => {
+  const decided = history.filter((e) => e.type === 'AgenticStepDecided');
+  const observed = history.filter((e) => e.type === 'AgenticStepObserved');
+  // An agentic plan's actions are the ones its steps decided, in order.
+  const actions =
+    created.source === 'agentic'
+      ? decided.flatMap((e) => {
+          const action = (e.data as { action?: { actionId: string; type: string; params: Record<string, string> } })
+            .action;
+          return action ? [action] : [];
+        })
+      : created.actions;
+  const agenticSteps = decided.slice(0, 50).map((e) => {
+    const d = e.data as {
+      step: number;
+      reasoning: string;
+      resolved: boolean;
+      action?: { type: string; params: Record<string, string> };
+    };
+    const observation = observed.find((o) => (o.data as { step: number }).step === d.step)?.data as
+      | { observation: string }
+      | undefined;
+    return {
+      step: d.step,
+      reasoning: `${d.resolved ? '[resolved] ' : ''}${d.reasoning}`.slice(0, 8192),
+      ...(d.action ? { action: { type: d.action.type, params: d.action.params } } : {}),
+      ...(observation ? { observation: observation.observation.slice(0, 8192) } : {}),
+      at: e.metadata.occurredAt,
+    };
+  });
+  const approvalRequested = history.find((e) => e.type === 'ApprovalRequested');
+  const approvalConditions = approvalRequested ? [approvalCondition(history, approvalRequested)] : [];
+  const checkpoints = actions.slice(0, 64).map((a, index) => {
     const started = history.find(
       (e) => e.type === 'ActionStarted' && (e.data as { actionId: string }).actionId === a.actionId,
     );
@@ -362,16 +445,19 @@ export function planResource(
       metadata: {
         name: planName(created.issueId, workload, created.attempt),
         namespace: namespaceFor(workload, fallbackNamespace),
-        labels: { [Labels.issueId]: created.issueId, [Labels.managedBy]: 'cairn' },
+        labels: { [Labels.issueId]: created.issueId, [Labels.managedBy]: 'cairn', [PlanSourceLabel]: created.source },
         ownerReferences: ownedBy(owner),
       },
       spec: {
         issueRef: { name: owner.name },
         attempt: created.attempt,
         mode: created.source === 'agentic' ? 'agentic' : 'runbook',
+        ...(created.agentic
+          ? { agentic: { maxSteps: created.agentic.maxSteps, timeout: `${created.agentic.timeLimitSeconds}s` } }
+          : {}),
         ...(created.runbook ? { runbookRef: { name: created.runbook } } : {}),
         strategy: `${created.source}: ${created.actions.map((a) => a.type).join(', ') || 'agentic steps'}`,
-        actions: created.actions.map((a) => ({ type: a.type, params: a.params })),
+        actions: actions.slice(0, 32).map((a) => ({ type: a.type, params: a.params })),
         ...(created.verificationTimeoutSeconds
           ? { verificationTimeout: `${created.verificationTimeoutSeconds}s` }
           : {}),
@@ -380,6 +466,11 @@ export function planResource(
     status: {
       state: PLAN_STATE[status] ?? 'Pending',
       actions: checkpoints,
+      ...(agenticSteps.length > 0 ? { agenticSteps } : {}),
+      ...(approvalRequested
+        ? { approvalRequestRef: { name: (approvalRequested.data as { requestId: string }).requestId } }
+        : {}),
+      ...(approvalConditions.length > 0 ? { conditions: approvalConditions } : {}),
       ...(snapshot
         ? {
             snapshot: {

@@ -3,8 +3,13 @@ import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { type IssueEvent, issueDecider } from '../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
+import { type ApprovalRule, approvalFor } from '../domain/remediation/approval.policy.ts';
 import { StreamCategory, streamName } from '../domain/streams.ts';
 import { prepareReadModel, readModelProjections } from '../projections/readModel.projections.ts';
+import { createActionClients } from './actions/action.ts';
+import { availableActions } from './actions/available.ts';
+import { defaultRemediationPolicy, evaluatePlan, observeBlastRadius } from './actions/policy.ts';
+import { findAction } from './actions/registry.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { buildHttpApp } from './adapters/http/httpApp.ts';
 import { startDetectionController } from './adapters/kubernetes/detection/detectionController.ts';
@@ -32,6 +37,8 @@ import { type AnomalyReport, createAnomalyRecorder } from './application/detecti
 import { issueCorrelationReactor } from './application/detection/issueCorrelation.reactor.ts';
 import { createProjectionRunner } from './application/projectionRunner.ts';
 import { type ReactorCheckpoints, type RunningReactor, runReactor } from './application/reactor.ts';
+import { createAgenticLoop } from './application/remediation/agenticLoop.ts';
+import { type ApprovalService, createApprovalService } from './application/remediation/approvals.ts';
 import { issuePipelineReactor } from './application/remediation/issuePipeline.reactor.ts';
 import {
   createRemediationExecutor,
@@ -41,6 +48,8 @@ import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
+
+type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
 
 export interface OperatorOptions {
   /** A kubeconfig file; otherwise KUBECONFIG, ~/.kube/config or the in-cluster service account. */
@@ -68,6 +77,17 @@ export interface OperatorOptions {
   readonly verificationTimeoutSeconds?: number;
   /** Which analysis providers to ask, in order (default: the offline rules provider alone). */
   readonly providers?: ProviderChainConfig;
+  /**
+   * Agentic mode, for Issues no runbook matches and whose analysis proposed no usable action: the AI decides one
+   * step at a time, at most `maxSteps` (10) steps and `timeLimitSeconds` (600) seconds. `false` escalates instead.
+   */
+  readonly agentic?:
+    | false
+    | { readonly maxSteps?: number; readonly timeLimitSeconds?: number; readonly settleMs?: number };
+  /** Bounds on what any plan may do, whatever proposed it; the defaults of src/actions/policy.ts otherwise. */
+  readonly policy?: PolicyOverrides;
+  /** Which plans wait for people (first matching rule decides); none by default. */
+  readonly approvalRules?: readonly ApprovalRule[];
   /** Serve the HTTP API (Alertmanager webhook, manual anomalies, /healthz) on every replica; port 0 picks one. */
   readonly http?: { readonly host: string; readonly port: number };
   /** Prometheus to read the workload's metrics from during analysis; no metrics section without it. */
@@ -76,6 +96,8 @@ export interface OperatorOptions {
 
 export interface RunningOperator {
   isLeader(): boolean;
+  /** Pending approvals and the decisions on them; the caller passes the authenticated approver. */
+  readonly approvals: ApprovalService;
   /** Where the HTTP API listens (`http://host:port`), when it was asked for. */
   readonly httpUrl?: string;
   stop(): Promise<void>;
@@ -143,9 +165,24 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   if (options.remediate !== false) log(`analysis providers: ${describeProviderChain(options.providers ?? {})}`);
 
+  const policy = defaultRemediationPolicy(options.policy ?? {});
+  const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
+
   /** Analysis (provider chain, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {
     const context = createKubernetesContextBuilder(config);
+    const actionClients = createActionClients(config);
+    const agenticOptions = options.agentic === false ? undefined : (options.agentic ?? {});
+    const agentic = agenticOptions
+      ? createAgenticLoop({
+          store,
+          // The same providers, in the same order, as the analysis.
+          provider,
+          context: (workload) => context.build(workload),
+          availableActions: (target) => availableActions(policy, target.kind),
+          ...(agenticOptions.settleMs !== undefined ? { settleMs: agenticOptions.settleMs } : {}),
+        })
+      : undefined;
     // Sources beyond the workload's objects (logs, metrics, …); each adds one bounded section to the analysis.
     const enrichers: ContextEnricher[] = [
       ...(options.logAnalysis === false ? [] : [createLogEnricher(config)]),
@@ -160,7 +197,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     };
     const execute = createRemediationExecutor({
       store,
-      effects: kubernetesRemediationEffects(config),
+      effects: kubernetesRemediationEffects(config, policy),
+      ...(agentic ? { agentic } : {}),
       now: () => new Date(),
       newId,
       signalsOf: issueSignals,
@@ -171,6 +209,34 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         store,
         now: () => new Date(),
         runbooks: kubernetesRunbooks(config, options.namespace),
+        screen: async (actions, target) => {
+          const facts = await observeBlastRadius(actionClients, target, actions);
+          const verdict = evaluatePlan(actions, target, policy, facts);
+          return { allowed: verdict.allowed, refused: verdict.refused };
+        },
+        ...(agenticOptions
+          ? {
+              agentic: {
+                ...(agenticOptions.maxSteps ? { maxSteps: agenticOptions.maxSteps } : {}),
+                ...(agenticOptions.timeLimitSeconds ? { timeLimitSeconds: agenticOptions.timeLimitSeconds } : {}),
+              },
+            }
+          : {}),
+        ...(options.approvalRules && options.approvalRules.length > 0
+          ? {
+              approvalFor: async ({ issue, source, actions, confidence }) =>
+                approvalFor(options.approvalRules ?? [], {
+                  severity: issue.severity,
+                  riskScore: issue.riskScore,
+                  namespace: issue.workload?.namespace ?? '',
+                  kind: issue.workload?.kind ?? '',
+                  source,
+                  actionTypes: actions.map((a) => a.type),
+                  destructive: actions.some((a) => findAction(a.type)?.destructive === true),
+                  ...(confidence === undefined ? {} : { confidence }),
+                }),
+            }
+          : {}),
         ...(options.verificationTimeoutSeconds
           ? { verificationTimeoutSeconds: options.verificationTimeoutSeconds }
           : {}),
@@ -201,6 +267,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ];
   };
 
+  // Every replica can list and decide approvals; only the leader expires them.
+  if (options.remediate !== false) approvals.start({ expire: false });
   let active: { stop: () => Promise<void> } | undefined;
   const lead = () => {
     log(`${identity} is leading: watching the cluster`);
@@ -239,8 +307,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onProjected: (name, event) => metrics.observeProjectionLag(name, lagSeconds(event)),
     });
     projections.start().catch((error) => onError('read model projections', error));
+    if (options.remediate !== false) approvals.startExpiry();
     active = {
       stop: async () => {
+        approvals.stopExpiry();
         await Promise.all([detection.stop(), manual.stop()]);
         await Promise.all([...reactors.map((r) => r.close()), projections.stop()]);
       },
@@ -287,12 +357,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   return {
     isLeader: () => elector.isLeader(),
+    approvals,
     ...(httpUrl ? { httpUrl } : {}),
     stop: async () => {
       await http?.close();
       await elector.stop();
       await active?.stop();
       await metricsFeed.close();
+      await approvals.stop();
       await store.close();
       readModel.db.close();
     },

@@ -168,8 +168,16 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
   };
 
   return {
-    /** Rebuilds the open requests from the store, then follows new ones and expires them when due. */
-    start(): void {
+    /**
+     * Rebuilds the open requests from the store and follows new ones; with `expire`, also expires them when due
+     * (only the replica that leads should).
+     */
+    start(options: { readonly expire?: boolean } = { expire: true }): void {
+      if (subscription === undefined) this.follow();
+      if (options.expire !== false && timer === undefined) this.startExpiry();
+    },
+
+    follow(): void {
       subscription = deps.store.subscribeToAll(
         {
           filter: {
@@ -194,6 +202,9 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         },
       );
       subscription.done.catch((error) => log(`approvals: subscription ended: ${String(error)}`));
+    },
+
+    startExpiry(): void {
       const sweep = () => {
         timer = setTimeout(() => {
           expireDue()
@@ -206,10 +217,15 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       sweep();
     },
 
-    async stop(): Promise<void> {
+    stopExpiry(): void {
       clearTimeout(timer);
       timer = undefined;
+    },
+
+    async stop(): Promise<void> {
+      this.stopExpiry();
       await subscription?.close();
+      subscription = undefined;
     },
 
     /** Requests still waiting for people, oldest first. */

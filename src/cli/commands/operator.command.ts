@@ -62,6 +62,14 @@ export function registerOperatorCommand(program: Command): void {
       90,
     )
     .option('--prometheus-url <url>', 'Prometheus to read workload metrics from during analysis (http[s]://…)')
+    .option('--no-agentic', 'escalate instead of starting an agentic loop when no usable action was proposed')
+    .option('--agentic-max-steps <n>', 'steps an agentic loop may take', (v) => Number.parseInt(v, 10), 10)
+    .option(
+      '--agentic-time-limit <seconds>',
+      'wall-clock budget of an agentic loop',
+      (v) => Number.parseInt(v, 10),
+      600,
+    )
     .action(
       async (
         opts: ProviderFlags & {
@@ -78,8 +86,17 @@ export function registerOperatorCommand(program: Command): void {
           logAnalysis: boolean;
           verificationTimeout: number;
           prometheusUrl?: string;
+          agentic: boolean;
+          agenticMaxSteps: number;
+          agenticTimeLimit: number;
         },
       ) => {
+        for (const [flag, value] of [
+          ['--agentic-max-steps', opts.agenticMaxSteps],
+          ['--agentic-time-limit', opts.agenticTimeLimit],
+        ] as const) {
+          if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer`);
+        }
         const operator = await startOperator({
           store: opts.store,
           namespace: opts.namespace,
@@ -88,6 +105,7 @@ export function registerOperatorCommand(program: Command): void {
           logAnalysis: opts.logAnalysis,
           verificationTimeoutSeconds: opts.verificationTimeout,
           providers: providerConfigFromFlags(opts),
+          agentic: opts.agentic ? { maxSteps: opts.agenticMaxSteps, timeLimitSeconds: opts.agenticTimeLimit } : false,
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.identity ? { identity: opts.identity } : {}),
           ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
