@@ -12,6 +12,13 @@ import { defaultRemediationPolicy, evaluatePlan, observeBlastRadius } from './ac
 import { findAction } from './actions/registry.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { buildHttpApp } from './adapters/http/httpApp.ts';
+import {
+  fileKeySource,
+  loadKeyRing,
+  type ReloadingKeyRing,
+  secretKeySource,
+} from './adapters/http/security/keySources.ts';
+import { customResources } from './adapters/kubernetes/customResources.ts';
 import { startDetectionController } from './adapters/kubernetes/detection/detectionController.ts';
 import type { DetectionThresholds } from './adapters/kubernetes/detection/detectors.ts';
 import { startLeaderElection } from './adapters/kubernetes/leaderElection.ts';
@@ -22,6 +29,7 @@ import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
 import { createCairnMetrics, instrumentEventStore, lagSeconds } from './adapters/metrics/prometheus.metrics.ts';
 import { createPrometheusClient } from './adapters/prometheus/prometheus.client.ts';
+import { createReadModelQueries } from './adapters/readmodel/readModel.queries.ts';
 import {
   createSqliteProjectionTarget,
   defaultReadModelPath,
@@ -32,9 +40,11 @@ import {
   describeProviderChain,
   type ProviderChainConfig,
 } from './analysis/providers/providerChain.ts';
+import { createApiCommands } from './application/apiCommands.ts';
 import { createAnomalyIntake } from './application/detection/anomalyIntake.ts';
 import { type AnomalyReport, createAnomalyRecorder } from './application/detection/anomalyRecorder.ts';
 import { issueCorrelationReactor } from './application/detection/issueCorrelation.reactor.ts';
+import { startEscalationRelease } from './application/escalationRelease.ts';
 import { createProjectionRunner } from './application/projectionRunner.ts';
 import { type ReactorCheckpoints, type RunningReactor, runReactor } from './application/reactor.ts';
 import { createAgenticLoop } from './application/remediation/agenticLoop.ts';
@@ -48,6 +58,7 @@ import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
+import { isAuditableEventStore } from './ports/eventStore.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
 
@@ -88,10 +99,12 @@ export interface OperatorOptions {
   readonly policy?: PolicyOverrides;
   /** Which plans wait for people (first matching rule decides); none by default. */
   readonly approvalRules?: readonly ApprovalRule[];
-  /** Serve the HTTP API (Alertmanager webhook, manual anomalies, /healthz) on every replica; port 0 picks one. */
+  /** Serve the HTTP API (REST under /api/v1, webhooks, /healthz, /readyz, /metrics) on every replica; port 0 picks one. */
   readonly http?: { readonly host: string; readonly port: number };
   /** Prometheus to read the workload's metrics from during analysis; no metrics section without it. */
   readonly prometheusUrl?: string;
+  /** Where the API keys are (a file and/or a Secret `<namespace>/<name>`), or an explicit development key. */
+  readonly api?: { readonly keysFile?: string; readonly keysSecret?: string; readonly devApiKey?: string };
 }
 
 export interface RunningOperator {
@@ -299,20 +312,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onError,
     });
     const manual = startManualAnomalyController({ config, intake, workloads, onError });
-    const projections = createProjectionRunner({
+    const release = startEscalationRelease({
       store,
-      target: readModel.target,
-      projections: readModelProjections,
-      onError: (error, name) => onError(`projection ${name}`, error),
-      onProjected: (name, event) => metrics.observeProjectionLag(name, lagSeconds(event)),
+      readModel: readModel.db,
+      now: () => new Date(),
+      onError: (error) => onError('escalation release', error),
     });
-    projections.start().catch((error) => onError('read model projections', error));
     if (options.remediate !== false) approvals.startExpiry();
     active = {
       stop: async () => {
         approvals.stopExpiry();
+        release.stop();
         await Promise.all([detection.stop(), manual.stop()]);
-        await Promise.all([...reactors.map((r) => r.close()), projections.stop()]);
+        await Promise.all(reactors.map((r) => r.close()));
       },
     };
   };
@@ -326,13 +338,117 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // Every replica answers HTTP: recording goes through the event store, where concurrent writers are safe.
   let http: Awaited<ReturnType<typeof buildHttpApp>> | undefined;
   let httpUrl: string | undefined;
+  // Every replica keeps its read model current: the REST API answers on every replica, leader or not.
+  const projections = createProjectionRunner({
+    store,
+    target: readModel.target,
+    projections: readModelProjections,
+    onError: (error, name) => onError(`projection ${name}`, error),
+    onProjected: (name, event) => metrics.observeProjectionLag(name, lagSeconds(event)),
+  });
+  let projectionsStarted = false;
+  projections
+    .start()
+    .then(() => {
+      projectionsStarted = true;
+    })
+    .catch((error) => onError('read model projections', error));
+  let keyRing: ReloadingKeyRing | undefined;
   if (options.http) {
     try {
-      http = await buildHttpApp({ intake, workloads, newId, now: () => new Date(), log, metrics });
+      keyRing = await loadKeyRing(
+        [
+          ...(options.api?.keysFile ? [fileKeySource(options.api.keysFile)] : []),
+          ...(options.api?.keysSecret ? [secretKeySource(config, options.api.keysSecret)] : []),
+        ],
+        { intervalMs: 30_000, onError: (error) => onError('reloading API keys (keeping the previous keys)', error) },
+      );
+      const devKey = options.api?.devApiKey;
+      if (devKey !== undefined) {
+        const rule = '!'.repeat(78);
+        log(rule);
+        log('DEVELOPMENT MODE: the API accepts this admin key; never run like this where others can reach it');
+        log(`  development API key: ${devKey}`);
+        log(rule);
+      } else if (keyRing.current().size === 0) {
+        log(
+          'warning: no API keys are configured, so the REST API refuses every request (503); create one with `cairn apikey create --role admin --name <you>`',
+        );
+      } else {
+        log(`API keys: ${keyRing.current().size} loaded`);
+      }
+      const runbooks = customResources(config, 'Runbook', 'runbooks');
+      const registrations = customResources(config, 'ClusterRegistration', 'clusterregistrations');
+      const ring = keyRing;
+      http = await buildHttpApp({
+        intake,
+        workloads,
+        newId,
+        now: () => new Date(),
+        log,
+        metrics,
+        security: { keys: () => ring.current(), ...(devKey !== undefined ? { devKey } : {}) },
+        api: {
+          queries: createReadModelQueries(readModel.db),
+          commands: createApiCommands({ store, now: () => new Date() }),
+          runbooks,
+          slos: customResources(config, 'ServiceLevelObjective', 'servicelevelobjectives'),
+          clusters: async () => {
+            const reachable = await runbooks.reachable();
+            const local = {
+              name: config.getCurrentCluster()?.name ?? 'local',
+              source: 'local' as const,
+              server: config.getCurrentCluster()?.server ?? null,
+              reachable,
+            };
+            const remote = reachable ? await registrations.list() : [];
+            return [
+              local,
+              ...remote.map((r) => ({
+                name: r.metadata.name,
+                source: 'registration' as const,
+                server: null,
+                reachable: null,
+                ...(r.spec ? { spec: r.spec } : {}),
+                ...(r.status ? { status: r.status } : {}),
+              })),
+            ];
+          },
+          ...(isAuditableEventStore(store) ? { audit: store } : {}),
+        },
+        readiness: [
+          {
+            name: 'event-store',
+            check: async () => {
+              await store.readAll({ maxCount: 1 });
+              return { ok: true, detail: 'open' };
+            },
+          },
+          {
+            name: 'projections',
+            check: async () => {
+              const failed = projections.status().filter((p) => p.error !== undefined || !p.live);
+              if (!projectionsStarted) return { ok: false, detail: 'catching up with the event log' };
+              return failed.length === 0
+                ? { ok: true, detail: 'caught up and live' }
+                : { ok: false, detail: `not live: ${failed.map((p) => p.name).join(', ')}` };
+            },
+          },
+          {
+            name: 'cluster',
+            check: async () =>
+              (await runbooks.reachable())
+                ? { ok: true, detail: 'API server reachable' }
+                : { ok: false, detail: 'API server unreachable' },
+          },
+        ],
+      });
       httpUrl = await http.listen({ host: options.http.host, port: options.http.port });
       log(`HTTP API on ${httpUrl}`);
     } catch (error) {
       await http?.close();
+      keyRing?.stop();
+      await projections.stop();
       await metricsFeed.close();
       await store.close();
       throw new Error(`cannot serve HTTP on ${options.http.host}:${options.http.port}`, { cause: error });
@@ -361,8 +477,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...(httpUrl ? { httpUrl } : {}),
     stop: async () => {
       await http?.close();
+      keyRing?.stop();
       await elector.stop();
       await active?.stop();
+      await projections.stop();
       await metricsFeed.close();
       await approvals.stop();
       await store.close();

@@ -8,7 +8,7 @@ import { EventMetadataSchema } from './audit.schema.ts';
 import type { EventDefinition } from './common.schema.ts';
 import { correlationEventDefinitions } from './correlation.events.ts';
 import { issueEventDefinitions } from './issue.events.ts';
-import { postMortemEventDefinitions } from './postmortem.events.ts';
+import { postMortemEventDefinitions, postMortemReviewEventDefinitions } from './postmortem.events.ts';
 import { remediationEventDefinitions } from './remediation.events.ts';
 
 /**
@@ -22,6 +22,7 @@ export const eventDefinitions = [
   ...analysisEventDefinitions,
   ...remediationEventDefinitions,
   ...postMortemEventDefinitions,
+  ...postMortemReviewEventDefinitions,
 ] as const;
 
 type Definition = (typeof eventDefinitions)[number];

@@ -126,6 +126,21 @@ export const IssueUnsnoozedSchema = strictObject({ unsnoozedBy: Actor });
 export type IssueUnsnoozedData = Static<typeof IssueUnsnoozedSchema>;
 export type IssueUnsnoozed = Event<'IssueUnsnoozed', IssueUnsnoozedData>;
 
+/**
+ * An automatic escalation that waits: the Issue is acknowledged (a person owns it) or snoozed. An acknowledged Issue
+ * is escalated only by a person; a snoozed one when the snooze ends (ReleaseEscalation), unless acknowledged by then.
+ */
+export const IssueEscalationHeldSchema = strictObject({
+  reason: Type.Enum(EscalationReason),
+  attempts: Count,
+  detail: Type.Optional(ShortText),
+  heldBecause: Type.Enum({ Acknowledged: 'acknowledged', Snoozed: 'snoozed' } as const),
+  until: Type.Optional(IsoInstant),
+  lastFailure: Type.Optional(FailureEvidence),
+});
+export type IssueEscalationHeldData = Static<typeof IssueEscalationHeldSchema>;
+export type IssueEscalationHeld = Event<'IssueEscalationHeld', IssueEscalationHeldData>;
+
 export const issueEventDefinitions = [
   defineEvent('IssueDetected', IssueDetectedSchema, { audited: true }),
   defineEvent('IssueAnomalyAttached', IssueAnomalyAttachedSchema, { audited: false }),
@@ -136,4 +151,5 @@ export const issueEventDefinitions = [
   defineEvent('IssueAcknowledged', IssueAcknowledgedSchema, { audited: true }),
   defineEvent('IssueSnoozed', IssueSnoozedSchema, { audited: true }),
   defineEvent('IssueUnsnoozed', IssueUnsnoozedSchema, { audited: true }),
+  defineEvent('IssueEscalationHeld', IssueEscalationHeldSchema, { audited: true }),
 ] as const;

@@ -3,6 +3,7 @@ import type { Event } from '../messages.ts';
 import {
   ActionParams,
   ActionType,
+  Actor,
   Count,
   defineEvent,
   Id,
@@ -58,4 +59,38 @@ export type PostMortemGenerated = Event<'PostMortemGenerated', PostMortemGenerat
 
 export const postMortemEventDefinitions = [
   defineEvent('PostMortemGenerated', PostMortemGeneratedSchema, { audited: true }),
+] as const;
+
+/** A person took the PostMortem into review (Open → InReview). */
+export const PostMortemReviewedSchema = strictObject({
+  issueId: Id,
+  reviewer: Actor,
+  notes: Type.Optional(ShortText),
+});
+export type PostMortemReviewedData = Static<typeof PostMortemReviewedSchema>;
+export type PostMortemReviewed = Event<'PostMortemReviewed', PostMortemReviewedData>;
+
+export const PostMortemClosedSchema = strictObject({
+  issueId: Id,
+  closedBy: Actor,
+  note: Type.Optional(ShortText),
+});
+export type PostMortemClosedData = Static<typeof PostMortemClosedSchema>;
+export type PostMortemClosed = Event<'PostMortemClosed', PostMortemClosedData>;
+
+/** How good the remediation was, and what a person knows better than the analysis did. */
+export const PostMortemFeedbackRecordedSchema = strictObject({
+  issueId: Id,
+  by: Actor,
+  rating: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+  rootCauseOverride: Type.Optional(Text),
+  comments: Type.Optional(Text),
+});
+export type PostMortemFeedbackRecordedData = Static<typeof PostMortemFeedbackRecordedSchema>;
+export type PostMortemFeedbackRecorded = Event<'PostMortemFeedbackRecorded', PostMortemFeedbackRecordedData>;
+
+export const postMortemReviewEventDefinitions = [
+  defineEvent('PostMortemReviewed', PostMortemReviewedSchema, { audited: true }),
+  defineEvent('PostMortemClosed', PostMortemClosedSchema, { audited: true }),
+  defineEvent('PostMortemFeedbackRecorded', PostMortemFeedbackRecordedSchema, { audited: true }),
 ] as const;

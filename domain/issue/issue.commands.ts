@@ -83,6 +83,9 @@ export type SnoozeIssue = Command<'SnoozeIssue', { readonly until: string; reado
 
 export type UnsnoozeIssue = Command<'UnsnoozeIssue', Record<string, never>>;
 
+/** Escalates an Issue whose held escalation no longer has a reason to wait (its snooze has ended). */
+export type ReleaseEscalation = Command<'ReleaseEscalation', Record<string, never>>;
+
 export type CorrelateCascade = Command<
   'CorrelateCascade',
   { readonly rootIssueId: string; readonly chain: readonly CascadeMember[]; readonly windowMinutes: number }
@@ -101,4 +104,5 @@ export type IssueCommand =
   | AcknowledgeIssue
   | SnoozeIssue
   | UnsnoozeIssue
+  | ReleaseEscalation
   | CorrelateCascade;

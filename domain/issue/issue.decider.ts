@@ -10,10 +10,12 @@ import {
 } from '../events/common.schema.ts';
 import type { IssueCascadeCorrelated } from '../events/correlation.events.ts';
 import {
+  type EscalationReason,
   type IssueAcknowledged,
   type IssueAnomalyAttached,
   type IssueDetected,
   type IssueEscalated,
+  type IssueEscalationHeld,
   type IssueResolved,
   type IssueSnoozed,
   IssueStatus,
@@ -40,6 +42,7 @@ export type IssueEvent =
   | IssueAcknowledged
   | IssueSnoozed
   | IssueUnsnoozed
+  | IssueEscalationHeld
   | IssueCascadeCorrelated;
 
 export const AnalysisStatus = { None: 'none', Pending: 'pending', Completed: 'completed', Failed: 'failed' } as const;
@@ -71,6 +74,13 @@ export interface IssueState {
   readonly snoozedUntil: string | null;
   readonly cascade: { readonly rootIssueId: string; readonly chain: readonly string[] } | null;
   readonly endedAt: string | null;
+  /** An automatic escalation waiting for the acknowledgement or the snooze that holds it. */
+  readonly heldEscalation: {
+    readonly reason: EscalationReason;
+    readonly detail?: string;
+    readonly heldBecause: 'acknowledged' | 'snoozed';
+    readonly lastFailure?: FailureEvidence;
+  } | null;
 }
 
 export const initialIssueState = (): IssueState => ({
@@ -95,6 +105,7 @@ export const initialIssueState = (): IssueState => ({
   snoozedUntil: null,
   cascade: null,
   endedAt: null,
+  heldEscalation: null,
 });
 
 /** Snooze is judged at an instant the caller supplies (a command's occurredAt, a projection's clock). */
@@ -159,10 +170,21 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
         doNotRepeat: event.data.doNotRepeat,
       };
     case 'IssueResolved':
-      return { ...state, status: IssueStatus.Resolved, endedAt: event.metadata.occurredAt };
+      return { ...state, status: IssueStatus.Resolved, endedAt: event.metadata.occurredAt, heldEscalation: null };
+    case 'IssueEscalationHeld':
+      return {
+        ...state,
+        heldEscalation: withoutUndefined({
+          reason: event.data.reason,
+          detail: event.data.detail,
+          heldBecause: event.data.heldBecause,
+          lastFailure: event.data.lastFailure,
+        }),
+      };
     case 'IssueEscalated':
       return {
         ...state,
+        heldEscalation: null,
         status: IssueStatus.Escalated,
         endedAt: event.metadata.occurredAt,
         failures: event.data.lastFailure === undefined ? state.failures : [...state.failures, event.data.lastFailure],
@@ -184,6 +206,30 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
   }
 };
 
+/** Why an automatic escalation must wait now, if it must: a person owns the Issue, or it is snoozed. */
+export const escalationHold = (state: IssueState, at: string): 'acknowledged' | 'snoozed' | null =>
+  state.acknowledgedBy !== null ? 'acknowledged' : isSnoozed(state, at) ? 'snoozed' : null;
+
+const holdEscalation = (
+  state: IssueState,
+  heldBecause: 'acknowledged' | 'snoozed',
+  data: { reason: EscalationReason; detail?: string; lastFailure?: FailureEvidence },
+  metadata: IssueCommand['metadata'],
+): IssueEvent[] => [
+  {
+    type: 'IssueEscalationHeld',
+    data: withoutUndefined({
+      reason: data.reason,
+      attempts: state.attempts,
+      detail: data.detail,
+      heldBecause,
+      until: heldBecause === 'snoozed' ? (state.snoozedUntil ?? undefined) : undefined,
+      lastFailure: data.lastFailure,
+    }),
+    metadata,
+  },
+];
+
 const requireOpen = (state: IssueState, command: IssueCommand): void => {
   if (state.status === IssueStatus.None) {
     throw notFound('issue.not_found', `${command.type}: no Issue has been detected in this stream`);
@@ -204,6 +250,29 @@ const requirePendingAnalysis = (state: IssueState, insightId: string, command: I
   if (insightId !== state.insightId) {
     throw refuse('issue.insight_mismatch', `${command.type}: expected insight ${state.insightId}, got ${insightId}`);
   }
+};
+
+/** The held escalation, escalated, once nothing holds it any more (`after` is the state it is judged in). */
+const released = (
+  state: IssueState,
+  after: IssueState,
+  at: string,
+  metadata: IssueCommand['metadata'],
+): IssueEvent[] => {
+  const held = state.heldEscalation;
+  if (held === null || escalationHold(after, at) !== null) return [];
+  return [
+    {
+      type: 'IssueEscalated',
+      data: withoutUndefined({
+        reason: held.reason,
+        attempts: state.attempts,
+        detail: held.detail,
+        lastFailure: held.lastFailure,
+      }),
+      metadata,
+    },
+  ];
 };
 
 export const decideIssue = (command: IssueCommand, state: IssueState): readonly IssueEvent[] => {
@@ -399,15 +468,17 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
         observations: [...d.observations],
       });
       if (state.attempts >= state.maxAttempts) {
+        const detail = `${state.attempts} remediation attempts failed; the last: ${d.reason}`;
+        const hold = escalationHold(state, at);
+        if (hold !== null) {
+          // The same outcome reported again after a restart: the hold is already recorded.
+          if (state.heldEscalation !== null) return [];
+          return holdEscalation(state, hold, { reason: 'attempts_exhausted', detail, lastFailure: failure }, metadata);
+        }
         return [
           {
             type: 'IssueEscalated',
-            data: {
-              reason: 'attempts_exhausted',
-              attempts: state.attempts,
-              detail: `${state.attempts} remediation attempts failed; the last: ${d.reason}`,
-              lastFailure: failure,
-            },
+            data: { reason: 'attempts_exhausted', attempts: state.attempts, detail, lastFailure: failure },
             metadata,
           },
         ];
@@ -448,6 +519,11 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
 
     case 'EscalateIssue': {
       requireOpen(state, command);
+      const hold = command.data.reason === 'manual' ? null : escalationHold(state, at);
+      if (hold !== null) {
+        if (state.heldEscalation !== null) return [];
+        return holdEscalation(state, hold, command.data, metadata);
+      }
       return [
         {
           type: 'IssueEscalated',
@@ -493,7 +569,13 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
     case 'UnsnoozeIssue': {
       requireOpen(state, command);
       if (!isSnoozed(state, at)) throw refuse('issue.not_snoozed', `Issue ${state.issueId} is not snoozed at ${at}`);
-      return [{ type: 'IssueUnsnoozed', data: { unsnoozedBy: actorOf(command) }, metadata }];
+      const unsnoozed: IssueEvent = { type: 'IssueUnsnoozed', data: { unsnoozedBy: actorOf(command) }, metadata };
+      return [unsnoozed, ...released(state, { ...state, snoozedUntil: null }, at, metadata)];
+    }
+
+    case 'ReleaseEscalation': {
+      requireOpen(state, command);
+      return released(state, state, at, metadata);
     }
 
     case 'CorrelateCascade': {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { prepareReadModel, readModelProjections } from '../../projections/readModel.projections.ts';
+import { registerApiKeyCommand } from './commands/apikey.command.ts';
 import { registerAuditCommand } from './commands/audit.command.ts';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
@@ -21,6 +22,7 @@ export function buildCli(): Command {
     registerDemoCommand,
     registerBenchCommand,
     registerAuditCommand,
+    registerApiKeyCommand,
     (program: Command) => registerProjectionsCommand(program, readModelProjections, undefined, prepareReadModel),
     registerReplayCommand,
   ])

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
+import { generateKey, writeKeyFile } from '../../src/adapters/http/security/apiKeys.ts';
 import { applyFault } from '../../src/cluster/faults.ts';
 import type { LocalCluster } from '../../src/cluster/localCluster.ts';
 import { type RunningOperator, startOperator } from '../../src/operator.ts';
@@ -74,6 +75,8 @@ let alertmanagerUrl: string;
 let alertmanagerOutput = '';
 const killAlertmanager = () => alertmanager?.kill('SIGKILL');
 
+const alertmanagerKey = generateKey('alertmanager', 'operator');
+
 async function startAlertmanager(binary: string, webhookUrl: string) {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-alertmanager-'));
   const config = join(dir, 'alertmanager.yml');
@@ -87,7 +90,19 @@ async function startAlertmanager(binary: string, webhookUrl: string) {
         group_interval: '1s',
         repeat_interval: '1h',
       },
-      receivers: [{ name: 'cairn', webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
+      receivers: [
+        {
+          name: 'cairn',
+          webhook_configs: [
+            {
+              url: webhookUrl,
+              send_resolved: true,
+              // The receiver is an API route: Alertmanager sends an operator key the way Cairn accepts it.
+              http_config: { authorization: { type: 'Bearer', credentials: alertmanagerKey.key } },
+            },
+          ],
+        },
+      ],
     }),
   );
   const port = await freePort();
@@ -143,11 +158,14 @@ beforeAll(async () => {
   clients = kubeClients();
   cluster = await testCluster();
   namespace = await createNamespace(clients, 'alerts');
+  const dataDir = mkdtempSync(join(tmpdir(), 'cairn-alerts-'));
+  writeKeyFile(join(dataDir, 'api-keys.json'), [alertmanagerKey.stored]);
   operator = await startOperator({
     kubeconfig: inject('kubeconfig'),
-    store: `sqlite:${join(mkdtempSync(join(tmpdir(), 'cairn-alerts-')), 'events.db')}`,
+    store: `sqlite:${join(dataDir, 'events.db')}`,
     namespace,
     http: { host: '127.0.0.1', port: 0 },
+    api: { keysFile: join(dataDir, 'api-keys.json') },
     // deploy_failing stays out of the way, so the risk sums below are exact.
     thresholds: { workloadUnavailableSeconds: 3600 },
     // Detection only: a remediation would end the Issue before the alert joins it.
@@ -243,7 +261,7 @@ describe('Prometheus Alertmanager feeding the same correlation as the watchers',
     expect((await fetch(`${operator.httpUrl}/healthz`)).status).toBe(200);
     const response = await fetch(`${operator.httpUrl}/api/v1/alertmanager`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-api-key': alertmanagerKey.key },
       body: JSON.stringify({
         version: '4',
         status: 'firing',

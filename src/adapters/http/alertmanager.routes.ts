@@ -98,7 +98,10 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
   app.post<{ Body: AlertmanagerPayload }>(
     '/alertmanager',
     {
+      config: { role: 'operator' },
       schema: {
+        tags: ['detection'],
+        summary: 'Receive an Alertmanager webhook (version 4) and record its firing alerts as anomalies',
         body: AlertmanagerPayloadSchema,
         response: {
           200: WebhookResponseSchema,

@@ -68,7 +68,10 @@ export async function anomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDeps
   app.post<{ Body: ManualAnomaly }>(
     '/anomalies',
     {
+      config: { role: 'operator' },
       schema: {
+        tags: ['detection'],
+        summary: 'Record an anomaly raised by a person or a script (source manual)',
         body: ManualAnomalySchema,
         response: { 202: RecordedSchema, ...problemResponses() },
       },

@@ -1,14 +1,14 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
+import { testKeys } from '../../../test/support/apiKeys.ts';
 import { createAnomalyIntake } from '../../application/detection/anomalyIntake.ts';
 import { correlationStream, createAnomalyRecorder } from '../../application/detection/anomalyRecorder.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { type WorkloadLookup, WorkloadRefusal } from '../../ports/workloadLookup.ts';
 import { openEventStore } from '../eventstore/openEventStore.ts';
 import { buildHttpApp } from './httpApp.ts';
-import { sendProblem } from './problem.ts';
 
 const checkout: ResourceRef = { kind: 'Deployment', name: 'checkout', namespace: 'shop' };
 
@@ -25,6 +25,11 @@ const fakeCluster = (failing = new Set<string>()): WorkloadLookup => ({
     return { ok: false, reason: WorkloadRefusal.NotFound, message: `${kind} ${namespace}/${name} does not exist` };
   },
 });
+
+const auth = testKeys();
+/** Requests as an operator unless the test says otherwise. */
+const inject = (options: InjectOptions) =>
+  app.inject({ ...options, headers: { ...auth.header('operator'), ...options.headers } });
 
 let store: EventStore;
 let app: FastifyInstance;
@@ -43,6 +48,7 @@ beforeEach(async () => {
     workloads: fakeCluster(failing),
     newId,
     now,
+    security: auth.security,
   });
 });
 afterEach(async () => {
@@ -73,7 +79,7 @@ const webhook = (alerts: unknown[]) => ({
   alerts,
 });
 const postAlerts = (alerts: unknown[]) =>
-  app.inject({ method: 'POST', url: '/api/v1/alertmanager', payload: webhook(alerts) });
+  inject({ method: 'POST', url: '/api/v1/alertmanager', payload: webhook(alerts) });
 const detected = async (workload: ResourceRef) =>
   (await store.readStream(correlationStream(workload))).filter((e) => e.type === 'AnomalyDetected');
 
@@ -196,7 +202,7 @@ describe('POST /api/v1/alertmanager', () => {
   });
 
   it('refuses a payload that is not an Alertmanager webhook, with a problem listing what is wrong', async () => {
-    const response = await app.inject({ method: 'POST', url: '/api/v1/alertmanager', payload: { alerts: 'x' } });
+    const response = await inject({ method: 'POST', url: '/api/v1/alertmanager', payload: { alerts: 'x' } });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({
@@ -209,7 +215,7 @@ describe('POST /api/v1/alertmanager', () => {
   });
 
   it('refuses another payload version by its own code', async () => {
-    const response = await app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/api/v1/alertmanager',
       payload: { ...webhook([]), version: '3' },
@@ -219,7 +225,7 @@ describe('POST /api/v1/alertmanager', () => {
   });
 
   it('refuses a body that is not JSON as an unsupported media type', async () => {
-    const response = await app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/api/v1/alertmanager',
       headers: { 'content-type': 'text/plain' },
@@ -231,7 +237,7 @@ describe('POST /api/v1/alertmanager', () => {
 });
 
 describe('POST /api/v1/anomalies', () => {
-  const post = (payload: object) => app.inject({ method: 'POST', url: '/api/v1/anomalies', payload });
+  const post = (payload: object) => inject({ method: 'POST', url: '/api/v1/anomalies', payload });
 
   it('records a manual anomaly and answers 202 with the Issue it opened', async () => {
     const response = await post({
@@ -335,44 +341,35 @@ describe('POST /api/v1/anomalies', () => {
 
 describe('the rest of the app', () => {
   it('answers /healthz with 200 and no authentication', async () => {
-    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    const response = await inject({ method: 'GET', url: '/healthz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
   it('answers unknown routes with a 404 problem', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/nothing?x=1' });
+    const response = await inject({ method: 'GET', url: '/api/v1/nothing?x=1' });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toMatchObject({ code: 'route.not_found', detail: 'no route for GET /api/v1/nothing' });
   });
 
-  it('runs the authentication seam before the API routes only', async () => {
-    const guarded = await buildHttpApp({
-      intake: async () => {
-        throw new Error('must not be reached');
-      },
-      workloads: fakeCluster(),
-      newId: () => 'x',
-      now: () => new Date(),
-      authenticate: async (request, reply) => {
-        if (request.headers.authorization !== 'Bearer ok') {
-          await sendProblem(reply, { status: 401, code: 'auth.required', detail: 'an API key is required' });
-        }
-      },
+  it('asks for a key on the API routes only, and refuses a viewer the webhook', async () => {
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const refused = await app.inject({ method: 'POST', url: '/api/v1/alertmanager', payload: webhook([]) });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ code: 'auth.required' });
+    const viewer = await inject({
+      method: 'POST',
+      url: '/api/v1/alertmanager',
+      headers: auth.header('viewer'),
+      payload: webhook([]),
     });
-    try {
-      expect((await guarded.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-      const refused = await guarded.inject({ method: 'POST', url: '/api/v1/alertmanager', payload: webhook([]) });
-      expect(refused.statusCode).toBe(401);
-      const allowed = await guarded.inject({
-        method: 'POST',
-        url: '/api/v1/alertmanager',
-        headers: { authorization: 'Bearer ok' },
-        payload: webhook([]),
-      });
-      expect(allowed.json()).toEqual({ received: 0, recorded: 0, results: [] });
-    } finally {
-      await guarded.close();
-    }
+    expect(viewer.statusCode).toBe(403);
+    const allowed = await inject({
+      method: 'POST',
+      url: '/api/v1/alertmanager',
+      headers: { authorization: `Bearer ${auth.keys.operator}` },
+      payload: webhook([]),
+    });
+    expect(allowed.json()).toEqual({ received: 0, recorded: 0, results: [] });
   });
 });

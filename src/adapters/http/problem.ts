@@ -83,6 +83,7 @@ const frameworkCodes: Readonly<Record<string, string>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'request.empty_body',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request.invalid_content_length',
   FST_ERR_CTP_EMPTY_TYPE: 'request.unsupported_media_type',
+  CAIRN_RATE_LIMITED: 'auth.rate_limited',
 };
 
 /**

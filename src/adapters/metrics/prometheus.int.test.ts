@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKeys } from '../../../test/support/apiKeys.ts';
 import { writePipelineIncident } from '../../../test/support/pipelineLog.ts';
 import { prometheusUnavailable, type RunningPrometheus, startPrometheus } from '../../../test/support/prometheus.ts';
 import { createAnomalyIntake } from '../../application/detection/anomalyIntake.ts';
@@ -32,6 +33,7 @@ beforeAll(async () => {
     newId: () => 'x',
     now,
     metrics,
+    security: testKeys().security,
   });
   const url = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
   prometheus = await startPrometheus([url.host]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readModelProjections } from '../../../projections/readModel.projections.ts';
+import { testKeys } from '../../../test/support/apiKeys.ts';
 import { writePipelineIncident } from '../../../test/support/pipelineLog.ts';
 import { createAnomalyIntake } from '../../application/detection/anomalyIntake.ts';
 import { createAnomalyRecorder } from '../../application/detection/anomalyRecorder.ts';
@@ -102,6 +103,7 @@ describe('Cairn metrics', () => {
       newId: () => 'x',
       now,
       metrics,
+      security: testKeys().security,
     });
     const scraped = await app.inject({ method: 'GET', url: '/metrics' });
     expect(scraped.statusCode).toBe(200);

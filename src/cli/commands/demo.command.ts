@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -90,11 +91,14 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   };
 
   step('Starting the Cairn operator: embedded event store, rules provider, leader election');
+  const devApiKey = `cairn_dev_${randomBytes(24).toString('base64url')}`;
   const operator = await startOperator({
     kubeconfig: cluster.kubeconfig,
     store: storeUrl,
     namespace: OperatorNamespace,
     http: { host: '127.0.0.1', port: opts.httpPort },
+    // The demo runs in the explicit development mode: one admin key, printed below, never stored.
+    api: { devApiKey },
     verificationTimeoutSeconds: 45,
     log: (line) => {
       if (line.startsWith('error:')) say(`  ! ${line}`);
@@ -161,7 +165,10 @@ async function runDemo(opts: DemoOptions): Promise<number> {
     say(`  kubectl:   export KUBECONFIG=${cluster.kubeconfig}`);
     say(`             kubectl get anomalies,issues,aiinsights,remediationplans -n ${DemoNamespace}`);
     if (operator.httpUrl)
-      say(`  REST:      ${operator.httpUrl}/healthz   (POST ${operator.httpUrl}/api/v1/anomalies records an anomaly)`);
+      say(`  REST:      ${operator.httpUrl}/api/v1/incidents   (OpenAPI: ${operator.httpUrl}/api/v1/openapi.json)`);
+    say(
+      `  API key:   ${devApiKey}   (development mode; e.g. curl -H 'X-API-Key: ${devApiKey}' ${operator.httpUrl}/api/v1/incidents)`,
+    );
     if (issueId) say(`  replay:    npx cairn replay ${issueId} --store ${storeUrl}`);
     say(`  audit:     npx cairn audit verify --store ${storeUrl}`);
 

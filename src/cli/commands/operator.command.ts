@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
 import { startOperator } from '../../operator.ts';
 import { addProviderOptions, type ProviderFlags, providerConfigFromFlags } from '../providerOptions.ts';
+import { defaultKeyFile } from './apikey.command.ts';
 
 const parseThreshold = (pair: string, previous: Partial<DetectionThresholds> = {}): Partial<DetectionThresholds> => {
   const [name, raw] = pair.split('=');
@@ -24,6 +26,15 @@ const parsePort = (value: string): number => {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new Error('--http-port takes a port number (0 disables HTTP)');
   return port;
+};
+
+/** Development mode is asked for by the flag or CAIRN_DEV_MODE=1, never implied. */
+const devKey = (flag: string | boolean | undefined): { devApiKey?: string } => {
+  if (typeof flag === 'string') return { devApiKey: flag };
+  if (flag === true || process.env.CAIRN_DEV_MODE === '1' || process.env.CAIRN_DEV_MODE === 'true') {
+    return { devApiKey: `cairn_dev_${randomBytes(24).toString('base64url')}` };
+  }
+  return {};
 };
 
 export function registerOperatorCommand(program: Command): void {
@@ -53,6 +64,12 @@ export function registerOperatorCommand(program: Command): void {
       8090,
     )
     .option('--http-host <address>', 'address the HTTP API listens on', '127.0.0.1')
+    .option('--api-keys <file>', 'API key file (default: api-keys.json beside the sqlite store); see `cairn apikey`')
+    .option('--api-keys-secret <namespace/name>', "also read API keys from this Secret's api-keys.json")
+    .option(
+      '--dev-api-key [key]',
+      'DEVELOPMENT ONLY: accept one admin key (generated and printed when not given); also CAIRN_DEV_MODE=1',
+    )
     .option('--no-remediate', 'detect and correlate only: no analysis, no remediation')
     .option('--no-log-analysis', "analyse Issues without reading the workload's container logs")
     .option(
@@ -82,6 +99,9 @@ export function registerOperatorCommand(program: Command): void {
           leaseDuration: number;
           httpPort: number;
           httpHost: string;
+          apiKeys?: string;
+          apiKeysSecret?: string;
+          devApiKey?: string | boolean;
           remediate: boolean;
           logAnalysis: boolean;
           verificationTimeout: number;
@@ -112,6 +132,11 @@ export function registerOperatorCommand(program: Command): void {
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
           ...(opts.httpPort > 0 ? { http: { host: opts.httpHost, port: opts.httpPort } } : {}),
           ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
+          api: {
+            keysFile: opts.apiKeys ?? defaultKeyFile(opts.store),
+            ...(opts.apiKeysSecret ? { keysSecret: opts.apiKeysSecret } : {}),
+            ...devKey(opts.devApiKey),
+          },
           log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
         });
         await new Promise<void>((resolve) => {

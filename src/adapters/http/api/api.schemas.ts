@@ -1,0 +1,267 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+
+/** Response and request shapes of the REST API; the OpenAPI document is generated from these. */
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Str = Type.String();
+const NStr = Nullable(Type.String());
+
+export const Ref = Type.Object({
+  kind: Str,
+  name: Str,
+  namespace: Str,
+  cluster: Type.Optional(Str),
+});
+
+export const IncidentSchema = Type.Object({
+  id: Str,
+  name: Type.String({ description: 'The Issue object, in the namespace of the workload.' }),
+  state: Type.String({ description: 'Detected, Analyzing, Remediating, Resolved or Escalated.' }),
+  severity: Str,
+  riskScore: Type.Integer(),
+  signal: Str,
+  signals: Type.Array(Str),
+  workload: Ref,
+  source: NStr,
+  detectedAt: NStr,
+  endedAt: NStr,
+  attempts: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  anomalyCount: Type.Integer(),
+  acknowledgedBy: NStr,
+  snoozedUntil: NStr,
+  remediationId: NStr,
+  insightId: NStr,
+  resolution: NStr,
+  escalationReason: NStr,
+  escalationHeld: Nullable(Type.Object({ reason: Str, heldBecause: Str })),
+  updatedAt: Str,
+});
+
+export const TimelineEntrySchema = Type.Object({
+  position: Str,
+  stream: Str,
+  type: Str,
+  occurredAt: Str,
+  actor: NStr,
+  summary: Str,
+});
+
+export const AnomalySchema = Type.Object({
+  id: Str,
+  signal: Str,
+  source: Str,
+  resource: Ref,
+  workload: Ref,
+  message: Str,
+  observedAt: Str,
+  recordedAt: Str,
+  issueId: NStr,
+  duplicates: Type.Integer(),
+  labels: Type.Record(Str, Str),
+});
+
+export const InsightSchema = Type.Object({
+  id: Str,
+  issueId: Str,
+  attempt: Type.Integer(),
+  status: Str,
+  requestedAt: Str,
+  finishedAt: NStr,
+  analysis: NStr,
+  confidence: Nullable(Type.Number()),
+  provider: NStr,
+  model: NStr,
+  recommendations: Type.Array(Str),
+  suggestedActions: Type.Array(Type.Object({ name: Str, type: Str, description: Str, params: Type.Record(Str, Str) })),
+  failureReason: NStr,
+});
+
+const RemediationProperties = {
+  id: Str,
+  issueId: Str,
+  attempt: Type.Integer(),
+  source: Str,
+  status: Str,
+  target: Ref,
+  runbook: NStr,
+  approvalRequired: Type.Boolean(),
+  createdAt: Str,
+  endedAt: NStr,
+  outcome: NStr,
+  outcomeDetail: NStr,
+  snapshotId: NStr,
+  rollback: Nullable(Type.Object({ trigger: Str, reason: Str })),
+};
+export const RemediationSchema = Type.Object(RemediationProperties);
+export const RemediationDetailSchema = Type.Object({
+  ...RemediationProperties,
+  actions: Type.Array(
+    Type.Object({
+      actionId: Str,
+      index: Type.Integer(),
+      type: Str,
+      params: Type.Record(Str, Str),
+      description: NStr,
+      status: Str,
+      detail: NStr,
+      startedAt: NStr,
+      finishedAt: NStr,
+    }),
+  ),
+  checkpoints: Type.Array(Type.Object({ position: Str, type: Str, occurredAt: Str, actor: NStr, summary: Str })),
+});
+
+export const ApprovalSchema = Type.Object({
+  id: Str,
+  remediationId: Str,
+  issueId: Str,
+  state: Type.String({ description: 'pending, approved, refused or expired.' }),
+  requiredApprovals: Type.Integer(),
+  approvers: Type.Array(Str),
+  refusedBy: NStr,
+  reason: NStr,
+  requestedAt: Str,
+  expiresAt: Str,
+  decidedAt: NStr,
+});
+
+const FeedbackSchema = Type.Object({
+  by: Str,
+  at: Str,
+  rating: Type.Optional(Type.Integer()),
+  rootCauseOverride: Type.Optional(Str),
+  comments: Type.Optional(Str),
+});
+
+const PostMortemProperties = {
+  id: Str,
+  issueId: Str,
+  name: Str,
+  namespace: Str,
+  state: Type.String({ description: 'Open, InReview or Closed.' }),
+  outcome: Str,
+  signal: Str,
+  severity: Str,
+  workload: Type.Object({ kind: Str, name: Str, namespace: Str }),
+  summary: Str,
+  rootCause: Str,
+  detectedAt: Str,
+  endedAt: Str,
+  durationSeconds: Type.Number(),
+  recurrences: Type.Integer(),
+  reviewedBy: NStr,
+  reviewedAt: NStr,
+  reviewNotes: NStr,
+  closedBy: NStr,
+  closedAt: NStr,
+  feedback: Type.Array(FeedbackSchema),
+};
+export const PostMortemSchema = Type.Object(PostMortemProperties);
+export const PostMortemDetailSchema = Type.Object({
+  ...PostMortemProperties,
+  document: Type.Object(
+    {},
+    { additionalProperties: true, description: 'The PostMortem status: timeline, actions, lessons, prevention.' },
+  ),
+});
+
+export const AnalyticsSchema = Type.Object({
+  range: Type.Object({ since: NStr, until: NStr }),
+  incidents: Type.Object({
+    total: Type.Integer(),
+    open: Type.Integer(),
+    resolved: Type.Integer(),
+    escalated: Type.Integer(),
+  }),
+  bySeverity: Type.Record(Str, Type.Integer()),
+  byState: Type.Record(Str, Type.Integer()),
+  bySignal: Type.Record(Str, Type.Integer()),
+  mttdSeconds: Nullable(Type.Number()),
+  mttrSeconds: Nullable(Type.Number()),
+  topResources: Type.Array(Type.Object({ kind: Str, name: Str, namespace: Str, incidents: Type.Integer() })),
+  remediations: Type.Object({
+    total: Type.Integer(),
+    completed: Type.Integer(),
+    rolledBack: Type.Integer(),
+    failed: Type.Integer(),
+    inProgress: Type.Integer(),
+    successRate: Nullable(Type.Number()),
+  }),
+  trend: Type.Array(Type.Object({ day: Str, detected: Type.Integer(), resolved: Type.Integer() })),
+});
+
+/** A Kubernetes object as the cluster holds it. */
+export const CustomObjectSchema = Type.Object(
+  {
+    apiVersion: Type.Optional(Str),
+    kind: Type.Optional(Str),
+    metadata: Type.Object({}, { additionalProperties: true }),
+    spec: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    status: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: true },
+);
+
+export const RunbookSchema = Type.Object({
+  namespace: Str,
+  name: Str,
+  autoGenerated: Type.Boolean(),
+  resourceVersion: NStr,
+  spec: Type.Object({}, { additionalProperties: true }),
+  usage: Type.Object({
+    timesUsed: Type.Integer(),
+    successes: Type.Integer(),
+    failures: Type.Integer(),
+    lastUsedAt: NStr,
+  }),
+});
+
+export const ClusterSchema = Type.Object({
+  name: Str,
+  source: Type.String({ description: 'local (the cluster Cairn runs against) or registration.' }),
+  server: NStr,
+  reachable: Nullable(Type.Boolean()),
+  spec: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  status: Type.Optional(Type.Object({}, { additionalProperties: true })),
+});
+
+export const AuditRecordSchema = Type.Object({
+  seq: Str,
+  position: Str,
+  recordedAt: Str,
+  occurredAt: Str,
+  stream: Str,
+  eventId: Str,
+  type: Str,
+  schemaVersion: Type.Integer(),
+  actor: Str,
+  issueId: Str,
+  prevHash: Str,
+  hash: Str,
+  data: Type.Unknown(),
+});
+
+export const CommandResultSchema = Type.Object({
+  id: Str,
+  events: Type.Array(Str, { description: 'Types of the events recorded; empty when nothing changed.' }),
+});
+
+export const pageOf = <T extends TSchema>(item: T) =>
+  Type.Object({
+    items: Type.Array(item),
+    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page.' }),
+  });
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 1024 })),
+};
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 253 }) });
+export const NamespacedParams = Type.Object({
+  namespace: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 }),
+  name: Type.String({ pattern: '^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$', maxLength: 253 }),
+});
+
+export const Note = Type.Optional(Type.String({ maxLength: 2048 }));
