@@ -343,6 +343,19 @@ const raiseMemory = (facts: WorkloadFacts, type: string): Candidate[] => {
   });
 };
 
+/**
+ * A rollback writes a new revision, so a second one would name another revision number yet mostly return to a
+ * template already tried: one rollback per Issue's loop, and none once a rollback failed on the Issue.
+ */
+const rollbackTried = (request: AgenticStepRequest): boolean => {
+  const types = new Set(Object.values(RollbackTypes));
+  const tried = [
+    ...request.history.flatMap((h) => (h.action ? [h.action.type] : [])),
+    ...request.doNotRepeat.map((fingerprint) => fingerprint.split('(')[0] ?? fingerprint),
+  ];
+  return tried.some((type) => types.has(type));
+};
+
 const candidatesFor = (request: AgenticStepRequest): Candidate[] => {
   const facts = request.context.facts;
   const kind = facts.kind;
@@ -351,7 +364,7 @@ const candidatesFor = (request: AgenticStepRequest): Candidate[] => {
   const adjust = entry(AdjustTypes, kind);
   if (adjust && (facts.oomKilled || signals.has('oom_kill'))) candidates.push(...raiseMemory(facts, adjust));
 
-  const rollback = entry(RollbackTypes, kind);
+  const rollback = rollbackTried(request) ? undefined : entry(RollbackTypes, kind);
   const current = currentRevision(facts);
   const earlier = current
     ? facts.revisions.filter((r) => r.revision < current.revision).sort((a, b) => b.revision - a.revision)

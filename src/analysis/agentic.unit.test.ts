@@ -146,6 +146,28 @@ describe('rules agentic provider', () => {
     });
   });
 
+  it('rolls back at most once: a second rollback would only return to a template already tried', () => {
+    const facts = healthyFacts({
+      replicas: { desired: 1, ready: 0, available: 0, updated: 1 },
+      containers: [{ name: 'app', image: BROKEN }],
+      revisions: [revision(3, BROKEN, { current: true }), revision(2, BROKEN)],
+      currentRevision: 3,
+      pods: [pod('web-a', { revision: 3, ready: false, restarts: 6, reasons: ['CrashLoopBackOff'] })],
+      podCount: 1,
+      notReadyPods: 1,
+      crashLooping: true,
+    });
+    const history = [acted(1, 'RollbackDeployment', { toRevision: '1' }, 'succeeded')];
+    expect(actionOf(decide(request(facts, { signal: 'crashloop', history })))).toEqual({
+      type: 'RestartDeployment',
+      params: {},
+    });
+    const failedBefore = ['RollbackDeployment(toRevision=1)', 'RestartDeployment'];
+    expect(decide(request(facts, { signal: 'crashloop', doNotRepeat: failedBefore })).decision).toBe(
+      AgenticDecision.GiveUp,
+    );
+  });
+
   it('watches a rollout that is still under way after a successful action instead of acting again', () => {
     const rolling = oneWedged({ replicas: { desired: 3, ready: 2, available: 2, updated: 2 }, podCount: 4 });
     const history = [acted(1, 'RestartDeployment', {}, 'succeeded')];
