@@ -53,6 +53,8 @@ describe('the registry', () => {
         'DeleteStatefulSetPod',
         'ForceDeleteStatefulSetPod',
         'RecreateStatefulSetPVC',
+        'DeleteDaemonSetPod',
+        'CordonAndDeleteDaemonSetPod',
       ].sort(),
     );
   });

@@ -5,6 +5,7 @@ import type { ActionDefinition, ActionParams } from './action.ts';
 import { ActionErrorCode, missing } from './actionErrors.ts';
 import { configActions } from './config.actions.ts';
 import { customAction } from './custom.actions.ts';
+import { daemonSetActions } from './daemonset.actions.ts';
 import { deploymentActions } from './deployment.actions.ts';
 import { gitopsActions } from './gitops.actions.ts';
 import { networkActions } from './network.actions.ts';
@@ -25,6 +26,7 @@ export const actionDefinitions: readonly ActionDefinition[] = [
   ...networkActions,
   ...gitopsActions,
   ...statefulSetActions,
+  ...daemonSetActions,
   customAction,
 ];
 

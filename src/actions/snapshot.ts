@@ -214,6 +214,7 @@ async function namedBy(
     case 'CordonNode':
     case 'UncordonNode':
     case 'DrainNode':
+    case 'CordonAndDeleteDaemonSetPod':
       return at('Node', params.node ?? (target.kind === 'Node' ? target.name : undefined), '');
     case 'UpdateIngress':
       return at('Ingress', params.ingress);
