@@ -212,18 +212,21 @@ export const parseManifest = (text: string, namespace: string): k8s.KubernetesOb
   return { ...rest, metadata: { ...metadata, name, namespace } } as k8s.KubernetesObject;
 };
 
-export const readManifest = async (
-  clients: ActionClients,
-  namespace: string,
-  params: ActionParams,
-): Promise<k8s.KubernetesObject> => {
+/** The value of the ConfigMap key that `configmap` and `key` name, in the target's namespace. */
+export const readConfigMapKey = async (clients: ActionClients, namespace: string, params: ActionParams) => {
   const name = requiredName(params, 'configmap');
   const key = keyParam(params, 'key');
   const map = await readConfigMap(clients, namespace, name);
   const text = map.data?.[key];
   if (text === undefined) throw invalidParam('key', `ConfigMap ${namespace}/${name} has no key "${key}"`);
-  return parseManifest(text, namespace);
+  return text;
 };
+
+export const readManifest = async (
+  clients: ActionClients,
+  namespace: string,
+  params: ActionParams,
+): Promise<k8s.KubernetesObject> => parseManifest(await readConfigMapKey(clients, namespace, params), namespace);
 
 export const manifestRef = (object: k8s.KubernetesObject): ResourceRef => ({
   kind: object.kind ?? '',

@@ -4,10 +4,12 @@ import { isActionType } from '../adapters/kubernetes/api/actionTypes.ts';
 import type { ActionDefinition, ActionParams } from './action.ts';
 import { ActionErrorCode, missing } from './actionErrors.ts';
 import { configActions } from './config.actions.ts';
+import { cronJobActions } from './cronjob.actions.ts';
 import { customAction } from './custom.actions.ts';
 import { daemonSetActions } from './daemonset.actions.ts';
 import { deploymentActions } from './deployment.actions.ts';
 import { gitopsActions } from './gitops.actions.ts';
+import { jobActions } from './job.actions.ts';
 import { networkActions } from './network.actions.ts';
 import { nodeActions } from './node.actions.ts';
 import { podActions } from './pod.actions.ts';
@@ -27,6 +29,8 @@ export const actionDefinitions: readonly ActionDefinition[] = [
   ...gitopsActions,
   ...statefulSetActions,
   ...daemonSetActions,
+  ...jobActions,
+  ...cronJobActions,
   customAction,
 ];
 

@@ -2,8 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import type { ActionCall, ResourceRef } from '../../domain/events/common.schema.ts';
 import { type ActionClients, ActionFieldManager } from './action.ts';
-import { display, isConflict, isNotFound, kube, kubeFailure, missing } from './actionErrors.ts';
+import { display, isConflict, isNotFound, kube, kubeFailure, missing, readOptional } from './actionErrors.ts';
 import { manifestRef, readManifest } from './config.actions.ts';
+import { replacementName } from './job.actions.ts';
 import { PatchAs } from './patchOptions.ts';
 import { hpasTargeting } from './scaling.actions.ts';
 
@@ -39,6 +40,8 @@ interface KindAccess {
   readonly apiVersion: string;
   /** Restored paths. Only mutable fields: a Job's pod template, for one, cannot be written back. */
   readonly paths: readonly string[];
+  /** False for kinds a restore never recreates: a Job made again would run again. */
+  readonly recreatable?: boolean;
   /**
    * Restored in this order: configuration, then autoscalers (so an HPA still holding a plan's minReplicas cannot
    * scale a workload that was just put back), then workloads, then nodes.
@@ -77,8 +80,16 @@ const grouped = (
       body,
       fieldManager: ActionFieldManager,
     }),
+  // Background: a Job deleted without it would orphan its pods.
   remove: (clients, name, namespace) =>
-    clients.custom.deleteNamespacedCustomObject({ group, version, plural, name, namespace }),
+    clients.custom.deleteNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      name,
+      namespace,
+      propagationPolicy: 'Background',
+    }),
 });
 
 /** Core kinds have no group for CustomObjectsApi; their typed models are stable, and JSON keeps their keys. */
@@ -119,13 +130,16 @@ export const SnapshotKinds: Readonly<Record<string, KindAccess>> = {
   StatefulSet: grouped('apps', 'v1', 'statefulsets', ['spec'], 2),
   DaemonSet: grouped('apps', 'v1', 'daemonsets', ['spec'], 2),
   CronJob: grouped('batch', 'v1', 'cronjobs', ['spec'], 2),
-  Job: grouped(
-    'batch',
-    'v1',
-    'jobs',
-    ['spec.suspend', 'spec.parallelism', 'spec.activeDeadlineSeconds', 'spec.backoffLimit'],
-    2,
-  ),
+  Job: {
+    ...grouped(
+      'batch',
+      'v1',
+      'jobs',
+      ['spec.suspend', 'spec.parallelism', 'spec.activeDeadlineSeconds', 'spec.backoffLimit'],
+      2,
+    ),
+    recreatable: false,
+  },
   Node: {
     apiVersion: 'v1',
     // Only what cordon and drain change: the node controller owns the taints.
@@ -220,6 +234,16 @@ async function namedBy(
       return at('Ingress', params.ingress);
     case 'PatchNetworkPolicy':
       return at('NetworkPolicy', params.networkPolicy);
+    case 'RetryJob':
+    case 'AdjustJobResources': {
+      // The Job that replaces the target, so a rollback deletes it again.
+      if (target.kind !== 'Job') return [];
+      const job = await readOptional('reading the Job', () =>
+        clients.batch.readNamespacedJob({ name: target.name, namespace: target.namespace }),
+      );
+      const name = job ? replacementName(job) : undefined;
+      return name ? [{ ref: { kind: 'Job', name, namespace: target.namespace }, absentAllowed: true }] : [];
+    }
     case 'ApplyManifest': {
       // A manifest that does not parse fails its action; there is nothing of it to capture.
       const manifest = await readManifest(clients, target.namespace, params).catch(() => undefined);
@@ -315,6 +339,9 @@ async function restoreOne(clients: ActionClients, captured: CapturedObject): Pro
       return `deleted ${display(ref)}, which the plan created`;
     }
     if (current === undefined) {
+      if (access.recreatable === false) {
+        return `${display(ref)} was deleted and is not recreated (it would run again): still absent`;
+      }
       const body: Json = {
         apiVersion: access.apiVersion,
         kind: captured.kind,
