@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { localClusterMetrics } from './kubeletMetrics.ts';
 import { localClusterStages } from './stages.ts';
 import { cacheRoot, ensureToolchain, type Toolchain, ToolchainVersions, toolchainReady } from './toolchain.ts';
 
@@ -91,6 +92,10 @@ export async function clusterUp(options: ClusterOptions = {}): Promise<LocalClus
       'binary',
       '--config',
       stagesFile,
+      // Served from objects in the API server (applied below), not from the config file: kwokctl only passes
+      // metrics and usages from its config along with a metrics-server, which cannot be installed here.
+      '--enable-crds',
+      'Metric,ClusterResourceUsage',
       '--kubeconfig',
       kubeconfig,
       // KWOK serves container logs (and previous logs) from files named by these objects, through the API server.
@@ -121,6 +126,13 @@ export async function clusterUp(options: ClusterOptions = {}): Promise<LocalClus
     await kubectl(cluster, ['wait', '--for=condition=Established', 'crd', '-l', 'app.kubernetes.io/part-of=cairn']);
   }
   await kubectl(cluster, ['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
+  await kubectl(
+    cluster,
+    ['apply', '-f', '-'],
+    localClusterMetrics()
+      .map((m) => stringify(m))
+      .join('---\n'),
+  );
   await kubectl(
     cluster,
     ['apply', '-f', '-'],

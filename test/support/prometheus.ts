@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 
 /**
  * A real Prometheus (Debian's /usr/bin/prometheus) on a free loopback port, with its own config and data
@@ -38,7 +38,9 @@ export interface SeriesSpec {
 export interface ScrapeJob {
   readonly job: string;
   /** `host:port` */
-  readonly targets: readonly string[];
+  readonly targets?: readonly string[];
+  /** A Prometheus HTTP service-discovery URL listing targets and their paths (KWOK serves one). */
+  readonly httpSdUrl?: string;
   readonly metricsPath?: string;
   readonly scheme?: 'http' | 'https';
   /** For scraping a kubelet-like endpoint served with a self-signed certificate. */
@@ -111,7 +113,8 @@ export async function startPrometheus(
       metrics_path: job.metricsPath ?? '/metrics',
       scheme: job.scheme ?? 'http',
       ...(job.insecureSkipVerify ? { tls_config: { insecure_skip_verify: true } } : {}),
-      static_configs: [{ targets: [...job.targets] }],
+      ...(job.targets ? { static_configs: [{ targets: [...job.targets] }] } : {}),
+      ...(job.httpSdUrl ? { http_sd_configs: [{ url: job.httpSdUrl, refresh_interval: '5s' }] } : {}),
     })),
   };
   await writeFile(join(dir, 'prometheus.yml'), stringify(config));
@@ -238,4 +241,22 @@ export async function serveScriptedMetrics(script: (scrape: number) => string): 
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Where the KWOK controller of a local cluster lists its kubelet-style metrics endpoints for Prometheus (one per
+ * node), read from the kwokctl configuration beside the cluster's kubeconfig.
+ */
+export async function kwokMetricsDiscoveryUrl(kubeconfig: string): Promise<string> {
+  const file = join(dirname(kubeconfig), 'kwok.yaml');
+  for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
+    const config = doc.toJS() as {
+      kind?: string;
+      components?: { name: string; metricsDiscovery?: { host: string; path: string; scheme: string } }[];
+    };
+    if (config?.kind !== 'KwokctlConfiguration') continue;
+    const discovery = config.components?.find((c) => c.name === 'kwok-controller')?.metricsDiscovery;
+    if (discovery) return `${discovery.scheme}://${discovery.host}${discovery.path}`;
+  }
+  throw new Error(`no KWOK metrics discovery in ${file}`);
 }
