@@ -76,6 +76,8 @@ export const AnalysisErrorCode = {
   InvalidResult: 'AnalysisResultInvalid',
   Timeout: 'AnalysisTimeout',
   Aborted: 'AnalysisAborted',
+  /** The analysis cannot be had now but will be: a remote analysis server is unreachable or refusing us. */
+  Waiting: 'AnalysisWaiting',
 } as const;
 
 const DEFAULT_PROVIDER_TIMEOUT_MS = 60_000;

@@ -20,9 +20,16 @@ export const defaultBundlePath = fileURLToPath(new URL('../../dist/cairn.mjs', i
 /**
  * Left to node_modules at run time: native addons, found relative to their own package files. better-sqlite3 is
  * the embedded store; @kurrent/bridge is the kurrentdb client's addon, one package per platform; bufferutil and
- * utf-8-validate are optional speed-ups that `ws` requires inside try/catch and works without.
+ * utf-8-validate are optional speed-ups that `ws` requires inside try/catch and works without; grpc-health-check
+ * reads its .proto file from beside its own code (`__dirname`) when it loads.
  */
-export const bundleExternals = ['better-sqlite3', '@kurrent/bridge', 'bufferutil', 'utf-8-validate'] as const;
+export const bundleExternals = [
+  'better-sqlite3',
+  '@kurrent/bridge',
+  'bufferutil',
+  'utf-8-validate',
+  'grpc-health-check',
+] as const;
 
 export interface BundleResult {
   readonly outfile: string;

@@ -37,6 +37,12 @@ describe('the production bundle', () => {
     expect(run.stdout).toContain('--kubeconfig <path>');
   });
 
+  it('loads the gRPC AI server, protocol files included', () => {
+    const run = runBundle('server', '--help');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('--token-file <file>');
+  });
+
   it('exits non-zero on an unknown command, as the tsx entry point does', () => {
     const run = runBundle('no-such-command');
     expect(run.status).not.toBe(0);

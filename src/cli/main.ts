@@ -9,6 +9,7 @@ import { registerDemoCommand } from './commands/demo.command.ts';
 import { registerOperatorCommand } from './commands/operator.command.ts';
 import { registerProjectionsCommand } from './commands/projections.command.ts';
 import { registerReplayCommand } from './commands/replay.command.ts';
+import { registerServerCommand } from './commands/server.command.ts';
 
 export function buildCli(): Command {
   const program = new Command('cairn')
@@ -17,6 +18,7 @@ export function buildCli(): Command {
     .exitOverride();
   for (const register of [
     registerOperatorCommand,
+    registerServerCommand,
     registerClusterCommands,
     registerCrdCommands,
     registerDemoCommand,
