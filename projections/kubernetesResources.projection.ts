@@ -141,8 +141,34 @@ export function issueStatus(state: IssueState, changedAt: string) {
           : `ended ${state.status.toLowerCase()}`,
         lastTransitionTime: changedAt,
       },
+      ...analysisWaitingCondition(state),
     ],
   };
+}
+
+const WAIT_REASON: Record<string, string> = {
+  unreachable: 'ServerUnreachable',
+  unauthenticated: 'ServerRefusedToken',
+  timeout: 'ServerTimedOut',
+  not_serving: 'ServerNotServing',
+};
+
+/** Present once an Issue has had to wait for its analysis server: True while it waits, and why. */
+export function analysisWaitingCondition(state: IssueState) {
+  const wait = state.analysisWait;
+  if (wait === null) return [];
+  const waiting = wait.until === null && state.status === IssueStatus.Analyzing;
+  return [
+    {
+      type: 'AnalysisWaiting',
+      status: waiting ? 'True' : 'False',
+      reason: waiting ? (WAIT_REASON[wait.cause] ?? 'ServerUnavailable') : 'WaitEnded',
+      message: waiting
+        ? `waiting for the AI server at ${wait.server} since ${wait.since}: ${wait.reason}`
+        : `waited for the AI server at ${wait.server} from ${wait.since}`,
+      lastTransitionTime: waiting ? wait.since : (wait.until ?? wait.since),
+    },
+  ];
 }
 
 export interface Owner {

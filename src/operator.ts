@@ -11,6 +11,8 @@ import { availableActions } from './actions/available.ts';
 import { defaultRemediationPolicy, evaluatePlan, observeBlastRadius } from './actions/policy.ts';
 import { findAction } from './actions/registry.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
+import { type AiServerHealthReport, createAiServerClient } from './adapters/grpc/aiops.client.ts';
+import { startAlertPoller } from './adapters/grpc/alertPoller.ts';
 import { buildHttpApp } from './adapters/http/httpApp.ts';
 import {
   fileKeySource,
@@ -105,6 +107,24 @@ export interface OperatorOptions {
   readonly prometheusUrl?: string;
   /** Where the API keys are (a file and/or a Secret `<namespace>/<name>`), or an explicit development key. */
   readonly api?: { readonly keysFile?: string; readonly keysSecret?: string; readonly devApiKey?: string };
+  /** Analyse through a `cairn server` instead of the in-process provider chain, and record its alerts. */
+  readonly aiServer?: {
+    /** `host:port`. */
+    readonly address: string;
+    readonly tokenFile?: string;
+    /** TLS, trusting this PEM CA bundle. */
+    readonly caFile?: string;
+    /** Per AnalyzeIssue call; 60 s by default. */
+    readonly deadlineSeconds?: number;
+    /** How often the server's alerts are fetched (GetAlerts); 30 s by default, 0 never. */
+    readonly alertPollSeconds?: number;
+  };
+}
+
+/** What readiness probes need to know. */
+export interface OperatorHealth {
+  /** Absent when analysis runs in process. */
+  readonly aiServer?: AiServerHealthReport;
 }
 
 export interface RunningOperator {
@@ -113,6 +133,7 @@ export interface RunningOperator {
   readonly approvals: ApprovalService;
   /** Where the HTTP API listens (`http://host:port`), when it was asked for. */
   readonly httpUrl?: string;
+  health(): OperatorHealth;
   stop(): Promise<void>;
 }
 
@@ -176,7 +197,23 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         `analysis: ${failure.provider} ${failure.timedOut ? 'timed out' : 'failed'}, asking the next provider: ${failure.error}`,
       ),
   });
-  if (options.remediate !== false) log(`analysis providers: ${describeProviderChain(options.providers ?? {})}`);
+  const aiServer = options.aiServer
+    ? createAiServerClient({
+        address: options.aiServer.address,
+        ...(options.aiServer.tokenFile ? { tokenFile: options.aiServer.tokenFile } : {}),
+        ...(options.aiServer.caFile ? { caFile: options.aiServer.caFile } : {}),
+        ...(options.aiServer.deadlineSeconds ? { analysisDeadlineMs: options.aiServer.deadlineSeconds * 1000 } : {}),
+        onHealthChange: (report) =>
+          log(`AI server ${report.server}: ${report.state}${report.detail ? ` (${report.detail})` : ''}`),
+      })
+    : undefined;
+  const analysis = aiServer?.provider ?? provider;
+  if (options.remediate !== false)
+    log(
+      aiServer
+        ? `analysis: the AI server at ${aiServer.address}`
+        : `analysis providers: ${describeProviderChain(options.providers ?? {})}`,
+    );
 
   const policy = defaultRemediationPolicy(options.policy ?? {});
   const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
@@ -255,7 +292,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           : {}),
         log,
         analyze: async (issue) =>
-          provider.analyze({
+          analysis.analyze({
             issueId: issue.issueId,
             namespace: issue.workload!.namespace,
             workload: issue.workload!,
@@ -312,6 +349,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onError,
     });
     const manual = startManualAnomalyController({ config, intake, workloads, onError });
+    const pollSeconds = options.aiServer?.alertPollSeconds ?? 30;
+    const alertPoller =
+      aiServer && pollSeconds > 0
+        ? startAlertPoller({
+            getAlerts: aiServer.getAlerts,
+            server: aiServer.address,
+            intake,
+            workloads,
+            ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
+            intervalMs: pollSeconds * 1000,
+            log,
+          })
+        : undefined;
     const release = startEscalationRelease({
       store,
       readModel: readModel.db,
@@ -323,7 +373,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       stop: async () => {
         approvals.stopExpiry();
         release.stop();
-        await Promise.all([detection.stop(), manual.stop()]);
+        await Promise.all([detection.stop(), manual.stop(), alertPoller?.stop()]);
         await Promise.all(reactors.map((r) => r.close()));
       },
     };
@@ -475,11 +525,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     isLeader: () => elector.isLeader(),
     approvals,
     ...(httpUrl ? { httpUrl } : {}),
+    health: () => (aiServer ? { aiServer: aiServer.health() } : {}),
     stop: async () => {
       await http?.close();
       keyRing?.stop();
       await elector.stop();
       await active?.stop();
+      aiServer?.close();
       await projections.stop();
       await metricsFeed.close();
       await approvals.stop();

@@ -51,8 +51,30 @@ export const AnalysisFailedSchema = strictObject({
 export type AnalysisFailedData = Static<typeof AnalysisFailedSchema>;
 export type AnalysisFailed = Event<'AnalysisFailed', AnalysisFailedData>;
 
+/** Why an analysis that depends on a remote analysis server cannot run now. */
+export const AnalysisWaitCause = {
+  Unreachable: 'unreachable',
+  Unauthenticated: 'unauthenticated',
+  Timeout: 'timeout',
+  NotServing: 'not_serving',
+} as const;
+export type AnalysisWaitCause = (typeof AnalysisWaitCause)[keyof typeof AnalysisWaitCause];
+
+/** The analysis is still pending and will be retried; recorded when the reason for waiting starts or changes. */
+export const AnalysisDeferredSchema = strictObject({
+  insightId: Id,
+  attempt: Type.Integer({ minimum: 1 }),
+  /** The analysis server's address (`host:port`). */
+  server: Type.String({ minLength: 1, maxLength: 512 }),
+  cause: Type.Enum(AnalysisWaitCause),
+  reason: ShortText,
+});
+export type AnalysisDeferredData = Static<typeof AnalysisDeferredSchema>;
+export type AnalysisDeferred = Event<'AnalysisDeferred', AnalysisDeferredData>;
+
 export const analysisEventDefinitions = [
   defineEvent('AnalysisRequested', AnalysisRequestedSchema, { audited: false }),
   defineEvent('AnalysisCompleted', AnalysisCompletedSchema, { audited: false }),
   defineEvent('AnalysisFailed', AnalysisFailedSchema, { audited: false }),
+  defineEvent('AnalysisDeferred', AnalysisDeferredSchema, { audited: false }),
 ] as const;

@@ -43,6 +43,7 @@ describe('event catalogue', () => {
       'AnalysisRequested',
       'AnalysisCompleted',
       'AnalysisFailed',
+      'AnalysisDeferred',
       'RemediationStarted',
       'ReanalysisRequested',
       'IssueResolved',

@@ -1,4 +1,4 @@
-import type { SuggestedAction } from '../events/analysis.events.ts';
+import type { AnalysisWaitCause, SuggestedAction } from '../events/analysis.events.ts';
 import type {
   ActionCall,
   AnomalySource,
@@ -49,6 +49,17 @@ export type FailAnalysis = Command<
   { readonly insightId: string; readonly reason: string; readonly provider?: string }
 >;
 
+/** The analysis server cannot answer now; the analysis stays pending and is asked again. */
+export type DeferAnalysis = Command<
+  'DeferAnalysis',
+  {
+    readonly insightId: string;
+    readonly server: string;
+    readonly cause: AnalysisWaitCause;
+    readonly reason: string;
+  }
+>;
+
 export type StartRemediation = Command<
   'StartRemediation',
   { readonly remediationId: string; readonly source: RemediationSource }
@@ -97,6 +108,7 @@ export type IssueCommand =
   | RequestAnalysis
   | CompleteAnalysis
   | FailAnalysis
+  | DeferAnalysis
   | StartRemediation
   | RecordRemediationOutcome
   | ResolveIssue

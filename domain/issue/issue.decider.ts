@@ -1,6 +1,12 @@
 import { riskScore, severityFor } from '../correlation/risk.policy.ts';
 import { actorOf, assertNever, withoutUndefined } from '../decision.ts';
-import type { AnalysisCompleted, AnalysisFailed, AnalysisRequested } from '../events/analysis.events.ts';
+import type {
+  AnalysisCompleted,
+  AnalysisDeferred,
+  AnalysisFailed,
+  AnalysisRequested,
+  AnalysisWaitCause,
+} from '../events/analysis.events.ts';
 import {
   type AnomalySource,
   type FailureEvidence,
@@ -35,6 +41,7 @@ export type IssueEvent =
   | AnalysisRequested
   | AnalysisCompleted
   | AnalysisFailed
+  | AnalysisDeferred
   | RemediationStarted
   | ReanalysisRequested
   | IssueResolved
@@ -81,6 +88,18 @@ export interface IssueState {
     readonly heldBecause: 'acknowledged' | 'snoozed';
     readonly lastFailure?: FailureEvidence;
   } | null;
+  /**
+   * The last time the analysis had to wait for its server, and why. `until` is set once an answer (or a new
+   * round) ended the wait; null when the Issue never waited.
+   */
+  readonly analysisWait: {
+    readonly insightId: string;
+    readonly server: string;
+    readonly cause: AnalysisWaitCause;
+    readonly reason: string;
+    readonly since: string;
+    readonly until: string | null;
+  } | null;
 }
 
 export const initialIssueState = (): IssueState => ({
@@ -106,6 +125,7 @@ export const initialIssueState = (): IssueState => ({
   cascade: null,
   endedAt: null,
   heldEscalation: null,
+  analysisWait: null,
 });
 
 /** Snooze is judged at an instant the caller supplies (a command's occurredAt, a projection's clock). */
@@ -114,6 +134,11 @@ export const isSnoozed = (state: IssueState, at: string): boolean =>
 
 export const isTerminal = (state: IssueState): boolean =>
   state.status === IssueStatus.Resolved || state.status === IssueStatus.Escalated;
+
+const endWait = (state: IssueState, at: string): IssueState['analysisWait'] =>
+  state.analysisWait === null || state.analysisWait.until !== null
+    ? state.analysisWait
+    : { ...state.analysisWait, until: at };
 
 export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState => {
   switch (event.type) {
@@ -150,9 +175,25 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
         insightId: event.data.insightId,
       };
     case 'AnalysisCompleted':
-      return { ...state, analysis: AnalysisStatus.Completed };
+      return { ...state, analysis: AnalysisStatus.Completed, analysisWait: endWait(state, event.metadata.occurredAt) };
     case 'AnalysisFailed':
-      return { ...state, analysis: AnalysisStatus.Failed };
+      return { ...state, analysis: AnalysisStatus.Failed, analysisWait: endWait(state, event.metadata.occurredAt) };
+    case 'AnalysisDeferred': {
+      const d = event.data;
+      const ongoing = state.analysisWait !== null && state.analysisWait.until === null;
+      return {
+        ...state,
+        analysisWait: {
+          insightId: d.insightId,
+          server: d.server,
+          cause: d.cause,
+          reason: d.reason,
+          // The wait began with the first deferral; a change of reason does not restart it.
+          since: ongoing ? state.analysisWait!.since : event.metadata.occurredAt,
+          until: null,
+        },
+      };
+    }
     case 'RemediationStarted':
       return {
         ...state,
@@ -397,6 +438,36 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
             reason: d.reason,
             provider: d.provider,
           }),
+          metadata,
+        },
+      ];
+    }
+
+    case 'DeferAnalysis': {
+      requireOpen(state, command);
+      const d = command.data;
+      requirePendingAnalysis(state, d.insightId, command);
+      const wait = state.analysisWait;
+      // Retries while nothing changed add nothing: the Issue already says why it waits.
+      if (
+        wait !== null &&
+        wait.until === null &&
+        wait.insightId === d.insightId &&
+        wait.server === d.server &&
+        wait.cause === d.cause
+      ) {
+        return [];
+      }
+      return [
+        {
+          type: 'AnalysisDeferred',
+          data: {
+            insightId: d.insightId,
+            attempt: state.attempts + 1,
+            server: d.server,
+            cause: d.cause,
+            reason: d.reason,
+          },
           metadata,
         },
       ];

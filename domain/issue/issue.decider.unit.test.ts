@@ -298,6 +298,58 @@ describe('Issue decider', () => {
         .expectRefusal('issue.no_analysis_pending');
     });
 
+    describe('waiting for the analysis server', () => {
+      const defer = (cause: 'unreachable' | 'unauthenticated' | 'timeout' | 'not_serving' = 'unreachable', m = 2) =>
+        cmd('DeferAnalysis', { insightId: 'ins-1', server: 'ai:50051', cause, reason: `server ${cause}` }, m);
+      const deferred = (cause: 'unreachable' | 'unauthenticated' = 'unreachable', m = 2) =>
+        ev(
+          'AnalysisDeferred',
+          { insightId: 'ins-1', attempt: 1, server: 'ai:50051', cause, reason: `server ${cause}` },
+          m,
+        );
+
+      it('records why the analysis waits, keeping it pending', () => {
+        const when = spec.given(detected(), analysisRequested()).when(defer());
+        when.expectEvents([{ type: 'AnalysisDeferred', data: deferred().data }]);
+        expect(when.stateAfter()).toMatchObject({
+          status: 'Analyzing',
+          analysis: 'pending',
+          analysisWait: { server: 'ai:50051', cause: 'unreachable', since: minutesAfterBase(2), until: null },
+        });
+      });
+
+      it('records nothing more while the same reason persists, and again when it changes', () => {
+        spec.given(detected(), analysisRequested(), deferred()).when(defer('unreachable', 5)).expectEvents([]);
+        const when = spec.given(detected(), analysisRequested(), deferred()).when(defer('unauthenticated', 5));
+        when.expectEvents([{ type: 'AnalysisDeferred', data: deferred('unauthenticated').data }]);
+        // The wait began with the first deferral.
+        expect(when.stateAfter().analysisWait).toMatchObject({ cause: 'unauthenticated', since: minutesAfterBase(2) });
+      });
+
+      it('ends the wait when the answer comes, so the Issue no longer says it waits', () => {
+        const when = spec
+          .given(detected(), analysisRequested(), deferred())
+          .when(
+            cmd(
+              'CompleteAnalysis',
+              { ...(({ insightId, attempt, ...rest }) => rest)(analysisCompleted().data), insightId: 'ins-1' },
+              7,
+            ),
+          );
+        when.expectEvents([{ type: 'AnalysisCompleted', data: analysisCompleted().data }]);
+        expect(when.stateAfter().analysisWait).toMatchObject({ cause: 'unreachable', until: minutesAfterBase(7) });
+      });
+
+      it('refuses to defer an analysis that is not pending, or another round', () => {
+        spec.given(detected()).when(defer()).expectRefusal('issue.no_analysis_pending');
+        spec
+          .given(detected(), analysisRequested(), analysisCompleted())
+          .when(defer())
+          .expectRefusal('issue.no_analysis_pending');
+        spec.given(detected(), analysisRequested('ins-2')).when(defer()).expectRefusal('issue.insight_mismatch');
+      });
+    });
+
     it('refuses an answer for another insight (a slow answer from an earlier round)', () => {
       const { insightId: _, attempt: __, ...answer } = analysisCompleted().data;
       spec

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
+import { AnalysisWaitCause } from '../../../domain/events/analysis.events.ts';
 import { AnalysisErrorCode, type AnalysisProvider, type AnalysisResult } from '../../analysis/provider.ts';
 import { redactSecrets } from '../../analysis/redaction.ts';
 import { analyzeRequestToWire, analyzeResponseFromWire } from './aiops.mapping.ts';
@@ -31,13 +32,8 @@ export interface AiServerHealthReport {
 }
 
 /** Why an analysis is waiting for the server, as recorded on the Issue. */
-export const WaitingCause = {
-  Unreachable: 'unreachable',
-  Unauthenticated: 'unauthenticated',
-  Timeout: 'timeout',
-  NotServing: 'not_serving',
-} as const;
-export type WaitingCause = (typeof WaitingCause)[keyof typeof WaitingCause];
+export const WaitingCause = AnalysisWaitCause;
+type WaitingCause = AnalysisWaitCause;
 
 export interface AiServerClientOptions {
   /** `host:port`. */
@@ -108,8 +104,11 @@ export function createAiServerClient(options: AiServerClientOptions): AiServerCl
     detail: 'not asked yet',
     since: now().toISOString(),
   };
+  let known = false;
   const setHealth = (state: AiServerHealth, detail?: string) => {
-    const changed = state !== report.state;
+    // The first answer (or silence) is worth reporting even when it matches the assumed starting state.
+    const changed = state !== report.state || !known;
+    known = true;
     report = { state, server, ...(detail ? { detail } : {}), since: changed ? now().toISOString() : report.since };
     if (changed) options.onHealthChange?.(report);
   };

@@ -1,5 +1,5 @@
 import { isCairnError } from '../../../domain/errors.ts';
-import type { SuggestedAction } from '../../../domain/events/analysis.events.ts';
+import type { AnalysisWaitCause, SuggestedAction } from '../../../domain/events/analysis.events.ts';
 import type { ActionSpec, RemediationSource, ResourceRef } from '../../../domain/events/common.schema.ts';
 import type { RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
 import type { IssueCommand } from '../../../domain/issue/issue.commands.ts';
@@ -14,6 +14,7 @@ import {
 } from '../../../domain/remediation/remediation.decider.ts';
 import { matchRunbook, type RunbookCandidate } from '../../../domain/remediation/runbook.matching.ts';
 import { parseStreamName, StreamCategory, streamName } from '../../../domain/streams.ts';
+import { AnalysisErrorCode } from '../../analysis/provider.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { createCommandHandler } from '../commandHandler.ts';
 import type { Reactor } from '../reactor.ts';
@@ -132,6 +133,20 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
         { ...metadata, occurredAt: deps.now().toISOString() },
       );
     } catch (error) {
+      if (isCairnError(error) && error.code === AnalysisErrorCode.Waiting) {
+        // The analysis server will answer later: the Issue says why it waits, and this event is handled again
+        // (the reactor retries it with backoff) until an answer comes. Nothing is recorded as failed.
+        const d = error.details as { server: string; cause: AnalysisWaitCause; reason: string };
+        await tell(
+          issueId,
+          {
+            type: 'DeferAnalysis',
+            data: { insightId, server: d.server, cause: d.cause, reason: d.reason.slice(0, 2000) },
+          },
+          { ...metadata, occurredAt: deps.now().toISOString() },
+        );
+        throw error;
+      }
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
       await tell(
         issueId,

@@ -22,6 +22,17 @@ const collectNamespace = (name: string, previous: string[] = []): string[] => {
   return [...previous, name];
 };
 
+const parseSeconds = (flag: string) => (value: string) => {
+  if (!/^\d+$/.test(value)) throw new Error(`${flag} takes a whole number of seconds, not "${value}"`);
+  return Number(value);
+};
+
+const parseAddress = (value: string): string => {
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value))
+    throw new Error(`--ai-server takes host:port, not "${value}"`);
+  return value;
+};
+
 const parsePort = (value: string): number => {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new Error('--http-port takes a port number (0 disables HTTP)');
@@ -70,6 +81,25 @@ export function registerOperatorCommand(program: Command): void {
       '--dev-api-key [key]',
       'DEVELOPMENT ONLY: accept one admin key (generated and printed when not given); also CAIRN_DEV_MODE=1',
     )
+    .option(
+      '--ai-server <host:port>',
+      'analyse through a `cairn server` instead of in process, and poll its alerts',
+      parseAddress,
+    )
+    .option('--ai-server-token-file <file>', 'bearer token for --ai-server, read again before each call')
+    .option('--ai-server-ca <file>', 'PEM CA bundle: talk TLS to --ai-server and trust this CA')
+    .option(
+      '--ai-server-deadline <seconds>',
+      'deadline of each analysis call',
+      parseSeconds('--ai-server-deadline'),
+      60,
+    )
+    .option(
+      '--ai-server-poll <seconds>',
+      "how often the server's alerts are fetched (0: never)",
+      parseSeconds('--ai-server-poll'),
+      30,
+    )
     .option('--no-remediate', 'detect and correlate only: no analysis, no remediation')
     .option('--no-log-analysis', "analyse Issues without reading the workload's container logs")
     .option(
@@ -105,6 +135,11 @@ export function registerOperatorCommand(program: Command): void {
           remediate: boolean;
           logAnalysis: boolean;
           verificationTimeout: number;
+          aiServer?: string;
+          aiServerTokenFile?: string;
+          aiServerCa?: string;
+          aiServerDeadline: number;
+          aiServerPoll: number;
           prometheusUrl?: string;
           agentic: boolean;
           agenticMaxSteps: number;
@@ -127,6 +162,17 @@ export function registerOperatorCommand(program: Command): void {
           providers: providerConfigFromFlags(opts),
           agentic: opts.agentic ? { maxSteps: opts.agenticMaxSteps, timeLimitSeconds: opts.agenticTimeLimit } : false,
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+          ...(opts.aiServer
+            ? {
+                aiServer: {
+                  address: opts.aiServer,
+                  deadlineSeconds: opts.aiServerDeadline,
+                  alertPollSeconds: opts.aiServerPoll,
+                  ...(opts.aiServerTokenFile ? { tokenFile: opts.aiServerTokenFile } : {}),
+                  ...(opts.aiServerCa ? { caFile: opts.aiServerCa } : {}),
+                },
+              }
+            : {}),
           ...(opts.identity ? { identity: opts.identity } : {}),
           ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),

@@ -4,8 +4,8 @@ import { type Command, Option } from 'commander';
 import { startAiServer } from '../../adapters/grpc/aiops.server.ts';
 import { createAlertBuffer } from '../../adapters/grpc/alertBuffer.ts';
 import { startDetectionController } from '../../adapters/kubernetes/detection/detectionController.ts';
-import { chainProviders } from '../../analysis/provider.ts';
-import { createRulesProvider } from '../../analysis/rules.provider.ts';
+import { createProviderChain, describeProviderChain } from '../../analysis/providers/providerChain.ts';
+import { addProviderOptions, type ProviderFlags, providerConfigFromFlags } from '../providerOptions.ts';
 
 const whole = (flag: string, max: number) => (value: string) => {
   const n = Number(value);
@@ -23,7 +23,7 @@ const readSecretFile = (flag: string, path: string) => {
   }
 };
 
-interface ServerOpts {
+interface ServerOpts extends ProviderFlags {
   host: string;
   port: number;
   tlsCert?: string;
@@ -37,8 +37,7 @@ interface ServerOpts {
 }
 
 export function registerServerCommand(program: Command): void {
-  program
-    .command('server')
+  addProviderOptions(program.command('server'))
     .description(
       'serve the AIOps gRPC API (AnalyzeIssue, GetAlerts, and grpc.health.v1) over the analysis providers; ' +
         'operators use it with `cairn operator --ai-server host:port`',
@@ -73,6 +72,12 @@ export function registerServerCommand(program: Command): void {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       });
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      const providers = providerConfigFromFlags(opts);
+      const provider = createProviderChain(providers, {
+        onFallback: (failure) =>
+          log(`analysis: ${failure.provider} failed, asking the next provider: ${failure.error}`),
+      });
+      log(`analysis providers: ${describeProviderChain(providers)}`);
       const alerts = createAlertBuffer({ ttlMs: opts.alertTtl * 1000 });
       let watcher: { stop(): Promise<void> } | undefined;
       if (opts.watch) {
@@ -89,7 +94,7 @@ export function registerServerCommand(program: Command): void {
       const server = await startAiServer({
         host: opts.host,
         port: opts.port,
-        provider: chainProviders([createRulesProvider()]),
+        provider,
         alerts,
         ...(opts.tlsCert && opts.tlsKey
           ? { tls: { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } }
