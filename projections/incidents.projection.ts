@@ -71,7 +71,7 @@ const ISSUE_EVENTS = new Set([
   'IssueSnoozed',
   'IssueUnsnoozed',
   'IssueCascadeCorrelated',
-  'IssueEscalationHeld',
+  'IssueEscalationPaused',
 ]);
 
 const REMEDIATION_EVENTS = new Set([
@@ -96,7 +96,7 @@ const REMEDIATION_EVENTS = new Set([
 ]);
 
 const summaryOf = (event: RecordedEvent): string => {
-  if (event.type === 'IssueEscalationHeld') {
+  if (event.type === 'IssueEscalationPaused') {
     const d = event.data as { reason: string; heldBecause: string };
     return `escalation (${d.reason.replaceAll('_', ' ')}) held: the Issue is ${d.heldBecause}`;
   }
@@ -160,7 +160,7 @@ const applyIssueEvent = (event: RecordedEvent, db: Database.Database) => {
     insight_id: state.insightId,
     resolution: event.type === 'IssueResolved' ? String(d.resolution) : null,
     escalation_reason:
-      event.type === 'IssueEscalated' || event.type === 'IssueEscalationHeld' ? String(d.reason) : null,
+      event.type === 'IssueEscalated' || event.type === 'IssueEscalationPaused' ? String(d.reason) : null,
     updated_at: event.metadata.occurredAt,
     last_position: Number(event.position),
     document: JSON.stringify(state),

@@ -51,6 +51,7 @@ describe('event catalogue', () => {
       'IssueAcknowledged',
       'IssueSnoozed',
       'IssueUnsnoozed',
+      'IssueEscalationPaused',
       'RemediationPlanCreated',
       'ApprovalRequested',
       'ApprovalGranted',
@@ -74,6 +75,9 @@ describe('event catalogue', () => {
       'AgenticStepDecided',
       'AgenticStepObserved',
       'PostMortemGenerated',
+      'PostMortemReviewed',
+      'PostMortemClosed',
+      'PostMortemFeedbackRecorded',
     ];
     expect([...eventCatalogue.types].sort()).toEqual([...expected].sort());
     for (const type of expected) expect(eventCatalogue.entry(type).schemaVersion).toBe(1);

@@ -130,7 +130,7 @@ export type IssueUnsnoozed = Event<'IssueUnsnoozed', IssueUnsnoozedData>;
  * An automatic escalation that waits: the Issue is acknowledged (a person owns it) or snoozed. An acknowledged Issue
  * is escalated only by a person; a snoozed one when the snooze ends (ReleaseEscalation), unless acknowledged by then.
  */
-export const IssueEscalationHeldSchema = strictObject({
+export const IssueEscalationPausedSchema = strictObject({
   reason: Type.Enum(EscalationReason),
   attempts: Count,
   detail: Type.Optional(ShortText),
@@ -138,8 +138,8 @@ export const IssueEscalationHeldSchema = strictObject({
   until: Type.Optional(IsoInstant),
   lastFailure: Type.Optional(FailureEvidence),
 });
-export type IssueEscalationHeldData = Static<typeof IssueEscalationHeldSchema>;
-export type IssueEscalationHeld = Event<'IssueEscalationHeld', IssueEscalationHeldData>;
+export type IssueEscalationPausedData = Static<typeof IssueEscalationPausedSchema>;
+export type IssueEscalationPaused = Event<'IssueEscalationPaused', IssueEscalationPausedData>;
 
 export const issueEventDefinitions = [
   defineEvent('IssueDetected', IssueDetectedSchema, { audited: true }),
@@ -151,5 +151,5 @@ export const issueEventDefinitions = [
   defineEvent('IssueAcknowledged', IssueAcknowledgedSchema, { audited: true }),
   defineEvent('IssueSnoozed', IssueSnoozedSchema, { audited: true }),
   defineEvent('IssueUnsnoozed', IssueUnsnoozedSchema, { audited: true }),
-  defineEvent('IssueEscalationHeld', IssueEscalationHeldSchema, { audited: true }),
+  defineEvent('IssueEscalationPaused', IssueEscalationPausedSchema, { audited: true }),
 ] as const;

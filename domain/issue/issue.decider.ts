@@ -21,7 +21,7 @@ import {
   type IssueAnomalyAttached,
   type IssueDetected,
   type IssueEscalated,
-  type IssueEscalationHeld,
+  type IssueEscalationPaused,
   type IssueResolved,
   type IssueSnoozed,
   IssueStatus,
@@ -49,7 +49,7 @@ export type IssueEvent =
   | IssueAcknowledged
   | IssueSnoozed
   | IssueUnsnoozed
-  | IssueEscalationHeld
+  | IssueEscalationPaused
   | IssueCascadeCorrelated;
 
 export const AnalysisStatus = { None: 'none', Pending: 'pending', Completed: 'completed', Failed: 'failed' } as const;
@@ -212,7 +212,7 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
       };
     case 'IssueResolved':
       return { ...state, status: IssueStatus.Resolved, endedAt: event.metadata.occurredAt, heldEscalation: null };
-    case 'IssueEscalationHeld':
+    case 'IssueEscalationPaused':
       return {
         ...state,
         heldEscalation: withoutUndefined({
@@ -258,7 +258,7 @@ const holdEscalation = (
   metadata: IssueCommand['metadata'],
 ): IssueEvent[] => [
   {
-    type: 'IssueEscalationHeld',
+    type: 'IssueEscalationPaused',
     data: withoutUndefined({
       reason: data.reason,
       attempts: state.attempts,

@@ -63,7 +63,7 @@ describe('escalation pauses while an Issue is acknowledged or snoozed', () => {
       data: { reason: 'manual', detail: 'needs the db team' },
       metadata: { occurredAt: instant(31), actor: 'key:alice' },
     });
-    expect(await types()).toEqual(['IssueDetected', 'IssueAcknowledged', 'IssueEscalationHeld', 'IssueEscalated']);
+    expect(await types()).toEqual(['IssueDetected', 'IssueAcknowledged', 'IssueEscalationPaused', 'IssueEscalated']);
   });
 
   it('escalates a snoozed Issue when the snooze ends (swept from the read model), and at once on unsnooze', async () => {
@@ -94,7 +94,7 @@ describe('escalation pauses while an Issue is acknowledged or snoozed', () => {
     expect(events.map((e) => e.type)).toEqual([
       'IssueDetected',
       'IssueSnoozed',
-      'IssueEscalationHeld',
+      'IssueEscalationPaused',
       'IssueEscalated',
     ]);
     expect(events.at(-1)).toMatchObject({
@@ -121,7 +121,7 @@ describe('escalation pauses while an Issue is acknowledged or snoozed', () => {
     expect(await second.types()).toEqual([
       'IssueDetected',
       'IssueSnoozed',
-      'IssueEscalationHeld',
+      'IssueEscalationPaused',
       'IssueUnsnoozed',
       'IssueEscalated',
     ]);
