@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
 import { DefaultThresholds, detectNode, detectPod } from './detection/detectors.ts';
+import { jobHealth } from './jobHealth.ts';
 
 export interface Health {
   readonly healthy: boolean;
@@ -60,18 +61,40 @@ export async function workloadHealth(
     case 'StatefulSet': {
       const set = await apps.readNamespacedStatefulSet({ name, namespace });
       const want = set.spec?.replicas ?? 1;
-      const ready = set.status?.readyReplicas ?? 0;
-      if (ready < want || (set.status?.updatedReplicas ?? 0) < want)
-        return { healthy: false, detail: `${ready} of ${want} ready` };
+      const s = set.status;
+      if ((s?.observedGeneration ?? 0) < (set.metadata?.generation ?? 0))
+        return { healthy: false, detail: 'rollout not yet observed' };
+      const ready = s?.readyReplicas ?? 0;
+      // OnDelete and a partition leave some pods at the old revision on purpose.
+      const strategy = set.spec?.updateStrategy;
+      const toUpdate =
+        strategy?.type === 'OnDelete' ? 0 : Math.max(0, want - (strategy?.rollingUpdate?.partition ?? 0));
+      if (ready < want || (s?.replicas ?? 0) > want || (s?.updatedReplicas ?? 0) < toUpdate)
+        return {
+          healthy: false,
+          detail: `${ready} of ${want} ready, ${s?.updatedReplicas ?? 0} of ${toUpdate} updated`,
+        };
       const sick = await podsStillSick(selectorOf(set.spec?.selector.matchLabels));
       return sick ? { healthy: false, detail: sick } : { healthy: true, detail: `${want} of ${want} ready` };
     }
     case 'DaemonSet': {
       const set = await apps.readNamespacedDaemonSet({ name, namespace });
       const s = set.status;
-      const ok = s !== undefined && (s.numberUnavailable ?? 0) === 0 && s.numberReady === s.desiredNumberScheduled;
-      return { healthy: ok, detail: `${s?.numberReady ?? 0} of ${s?.desiredNumberScheduled ?? 0} ready` };
+      const want = s?.desiredNumberScheduled ?? 0;
+      if (s === undefined || (s.observedGeneration ?? 0) < (set.metadata?.generation ?? 0))
+        return { healthy: false, detail: 'rollout not yet observed' };
+      const toUpdate = set.spec?.updateStrategy?.type === 'OnDelete' ? 0 : want;
+      if ((s.numberUnavailable ?? 0) > 0 || (s.numberReady ?? 0) < want || (s.updatedNumberScheduled ?? 0) < toUpdate)
+        return {
+          healthy: false,
+          detail: `${s.numberReady ?? 0} of ${want} ready, ${s.updatedNumberScheduled ?? 0} updated`,
+        };
+      const sick = await podsStillSick(selectorOf(set.spec?.selector.matchLabels));
+      return sick ? { healthy: false, detail: sick } : { healthy: true, detail: `${want} of ${want} ready` };
     }
+    case 'Job':
+    case 'CronJob':
+      return jobHealth(config, target);
     case 'Node': {
       const node = await core.readNode({ name });
       const findings = detectNode(node, DefaultThresholds);
