@@ -121,7 +121,7 @@ describe('a StatefulSet fault fixed through the whole operator', () => {
       const succeeded = (await store.readAll()).find(
         (e) => e.type === 'ActionSucceeded' && (e.data as { type?: string }).type === 'RollbackStatefulSet',
       );
-      expect((succeeded?.data as { result: string }).result).toMatch(
+      expect((succeeded?.data as { result?: string } | undefined)?.result).toMatch(
         /^rolled StatefulSet .*\/ledger back to revision 1/,
       );
     } finally {
