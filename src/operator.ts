@@ -226,8 +226,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const agentic = agenticOptions
       ? createAgenticLoop({
           store,
-          // The same providers, in the same order, as the analysis.
-          provider,
+          // The same providers, in the same order, as the analysis (through the AI server when there is one).
+          provider: analysis,
           context: (workload) => context.build(workload),
           availableActions: (target) => availableActions(policy, target.kind),
           ...(agenticOptions.settleMs !== undefined ? { settleMs: agenticOptions.settleMs } : {}),

@@ -3,12 +3,15 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import { AnalysisWaitCause } from '../../../domain/events/analysis.events.ts';
+import type { AgenticProvider, AgenticStepResult } from '../../analysis/agentic.ts';
 import { AnalysisErrorCode, type AnalysisProvider, type AnalysisResult } from '../../analysis/provider.ts';
 import { redactSecrets } from '../../analysis/redaction.ts';
+import { agenticRequestToWire, agenticResultFromWire } from './agentic.mapping.ts';
 import { analyzeRequestToWire, analyzeResponseFromWire } from './aiops.mapping.ts';
 import {
   AIOPS_SERVICE_NAME,
   AIOpsClient,
+  type WireAgenticStepResponse,
   type WireAlertInfo,
   type WireAnalyzeIssueResponse,
   type WireGetAlertsResponse,
@@ -56,8 +59,8 @@ export interface AiServerClientOptions {
 
 export interface AiServerClient {
   readonly address: string;
-  /** The analysis port, answered by the server's provider chain. */
-  readonly provider: AnalysisProvider;
+  /** The analysis and agentic ports, answered by the server's provider chain. */
+  readonly provider: AnalysisProvider & AgenticProvider;
   getAlerts(namespace?: string): Promise<readonly WireAlertInfo[]>;
   /** For logs and readiness: the last thing known about the server. */
   health(): AiServerHealthReport;
@@ -208,7 +211,7 @@ export function createAiServerClient(options: AiServerClientOptions): AiServerCl
   };
   loop();
 
-  const provider: AnalysisProvider = {
+  const provider: AnalysisProvider & AgenticProvider = {
     name: `ai-server(${server})`,
     async analyze(request, callOptions = {}): Promise<AnalysisResult> {
       if (report.state === AiServerHealth.NotServing) {
@@ -221,6 +224,18 @@ export function createAiServerClient(options: AiServerClientOptions): AiServerCl
         callOptions.signal,
       );
       return analyzeResponseFromWire(wire, server);
+    },
+    async agenticStep(request, callOptions = {}): Promise<AgenticStepResult> {
+      if (report.state === AiServerHealth.NotServing) {
+        throw waiting(WaitingCause.NotServing, report.detail ?? 'the server is not serving');
+      }
+      const wire = await call<WireAgenticStepResponse>(
+        'AgenticStep',
+        agenticRequestToWire(request),
+        options.analysisDeadlineMs ?? 60_000,
+        callOptions.signal,
+      );
+      return agenticResultFromWire(wire, server);
     },
   };
 

@@ -74,7 +74,7 @@ export const firstProblem = (schema: TSchema, value: unknown, prefix = ''): stri
   return `${path || 'request'}: ${error.message}`;
 };
 
-const failureFromWire = (wire: WireFailureEvidence, index: number): FailureEvidence => {
+export const failureFromWire = (wire: WireFailureEvidence, index: number): FailureEvidence => {
   const failure = {
     remediationId: wire.remediationId,
     attempt: wire.attempt,
@@ -97,7 +97,7 @@ const failureFromWire = (wire: WireFailureEvidence, index: number): FailureEvide
   return failure as FailureEvidence;
 };
 
-const failureToWire = (failure: FailureEvidence): WireFailureEvidence => ({
+export const failureToWire = (failure: FailureEvidence): WireFailureEvidence => ({
   remediationId: failure.remediationId,
   attempt: failure.attempt,
   outcome: failure.outcome,
@@ -154,7 +154,7 @@ const sectionToWire = (section: ContextSection): WireContextSection => ({
 const defined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
-const factsToWire = (facts: WorkloadFacts): WireWorkloadFacts => ({
+export const factsToWire = (facts: WorkloadFacts): WireWorkloadFacts => ({
   kind: facts.kind,
   name: facts.name,
   namespace: facts.namespace,
@@ -183,7 +183,7 @@ const factsToWire = (facts: WorkloadFacts): WireWorkloadFacts => ({
   job: facts.job ? defined({ ...facts.job }) : null,
 });
 
-const factsFromWire = (wire: WireWorkloadFacts | null, request: AnalysisRequest['workload']): WorkloadFacts => {
+export const factsFromWire = (wire: WireWorkloadFacts | null, request: AnalysisRequest['workload']): WorkloadFacts => {
   if (!wire) return absentWorkloadFacts(request);
   if (wire.kind !== request.kind || wire.name !== request.name || wire.namespace !== request.namespace) {
     throw invalidRequest(

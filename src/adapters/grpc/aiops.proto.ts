@@ -163,3 +163,60 @@ export interface WireAnalyzeIssueResponse {
   model: string;
   suggestedActions: WireSuggestedAction[];
 }
+
+export interface WireAgenticHistoryEntry {
+  step: number;
+  reasoning: string;
+  action: WireSuggestedAction | null;
+  observation: string;
+  outcome: string;
+  result: string;
+}
+
+export interface WireAgenticStepRequest {
+  issueName: string;
+  namespace: string;
+  resourceKind: string;
+  resourceName: string;
+  signalType: string;
+  severity: string;
+  description: string;
+  riskScore: number;
+  provider: string;
+  model: string;
+  kubernetesContext: string;
+  history: WireAgenticHistoryEntry[];
+  maxSteps: number;
+  currentStep: number;
+  analysis: string;
+  doNotRepeat: string[];
+  issueId: string;
+  remediationId: string;
+  signals: string[];
+  workloadFacts: WireWorkloadFacts | null;
+  insight: { analysis: string; confidence: number; recommendations: string[]; provider: string; model: string } | null;
+  remainingSteps: number;
+  remainingSeconds: number;
+  availableActions: {
+    type: string;
+    description: string;
+    destructive: boolean;
+    params: Record<string, { description: string; required: boolean }>;
+  }[];
+  previousFailures: WireFailureEvidence[];
+}
+
+export interface WireAgenticStepResponse {
+  reasoning: string;
+  resolved: boolean;
+  nextAction: WireSuggestedAction | null;
+  postmortemSummary: string;
+  rootCause: string;
+  impact: string;
+  lessonsLearned: string[];
+  preventionActions: string[];
+  decision: string;
+  confidence: number;
+  provider: string;
+  model: string;
+}

@@ -3,11 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
+import type { AgenticProvider } from '../../analysis/agentic.ts';
 import type { AnalysisProvider } from '../../analysis/provider.ts';
+import { agenticRequestFromWire, agenticResultToWire } from './agentic.mapping.ts';
 import { analyzeRequestFromWire, analyzeResponseToWire, GrpcErrorCode } from './aiops.mapping.ts';
 import {
   AIOPS_SERVICE_NAME,
   AIOpsService,
+  type WireAgenticStepRequest,
+  type WireAgenticStepResponse,
   type WireAnalyzeIssueRequest,
   type WireAnalyzeIssueResponse,
   type WireGetAlertsRequest,
@@ -20,8 +24,8 @@ export interface AiServerOptions {
   readonly host: string;
   /** 0 picks a free port; `RunningAiServer.port` says which. */
   readonly port: number;
-  /** Analyses every AnalyzeIssue request: the provider chain. */
-  readonly provider: AnalysisProvider;
+  /** Answers every AnalyzeIssue and AgenticStep request: the provider chain. */
+  readonly provider: AnalysisProvider & AgenticProvider;
   /** PEM certificate chain and private key; plaintext when absent. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** When set, every AIOps call must carry `authorization: Bearer <token>`. The health service stays open. */
@@ -101,6 +105,15 @@ export async function startAiServer(options: AiServerOptions): Promise<RunningAi
       const result = await options.provider.analyze(request, { signal });
       log(`analysed ${request.workload.kind}/${request.namespace}/${request.workload.name} with ${result.provider}`);
       return analyzeResponseToWire(result);
+    }),
+    AgenticStep: unary<WireAgenticStepRequest, WireAgenticStepResponse>('AgenticStep', async (wire, signal) => {
+      const request = agenticRequestFromWire(wire);
+      if (options.analysisDelayMs) await sleep(options.analysisDelayMs, undefined, { signal });
+      const result = await options.provider.agenticStep(request, { signal });
+      log(
+        `agentic step ${request.budget.step}/${request.budget.maxSteps} for ${request.workload.kind}/${request.namespace}/${request.workload.name}: ${result.decision} (${result.provider})`,
+      );
+      return agenticResultToWire(result);
     }),
   });
 
