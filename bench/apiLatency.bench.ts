@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readModelProjections } from '../projections/incidents.projection.ts';
+import { readModelProjections } from '../projections/readModel.projections.ts';
 import { openEventStore } from '../src/adapters/eventstore/openEventStore.ts';
 import { buildHttpApp } from '../src/adapters/http/httpApp.ts';
 import {

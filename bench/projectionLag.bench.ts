@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readModelProjections } from '../projections/incidents.projection.ts';
+import { readModelProjections } from '../projections/readModel.projections.ts';
 import { openEventStore } from '../src/adapters/eventstore/openEventStore.ts';
 import {
   createSqliteProjectionTarget,
@@ -75,7 +75,7 @@ try {
   for (let i = 0; i < LIVE_INCIDENTS; i++) {
     await writePipelineIncident(paced, {
       issueId: `live${i}`,
-      outcome: (['resolved', 'rolled_back', 'open'] as const)[i % 3],
+      outcome: (['resolved', 'rolled_back', 'open'] as const)[i % 3]!,
       start: i * 90,
     });
   }

@@ -1,0 +1,286 @@
+/**
+ * The GraphQL schema over the read model: the same views, under the same field names, as the REST API. Lists are
+ * pages (newest first) with an opaque cursor; an Incident's related objects are fields, fetched through loaders so
+ * a page of incidents with their insights and remediations costs one query per kind of object, not per incident.
+ */
+export const graphqlSchema = /* GraphQL */ `
+  "Kubernetes object reference."
+  type Resource {
+    kind: String!
+    name: String!
+    namespace: String!
+    cluster: String
+  }
+
+  type EscalationHold {
+    reason: String!
+    heldBecause: String!
+  }
+
+  type Incident {
+    id: ID!
+    "The Issue object's name in the workload's namespace."
+    name: String!
+    state: String!
+    severity: String!
+    riskScore: Int!
+    signal: String!
+    signals: [String!]!
+    workload: Resource!
+    source: String
+    detectedAt: String
+    endedAt: String
+    attempts: Int!
+    maxAttempts: Int!
+    anomalyCount: Int!
+    acknowledgedBy: String
+    snoozedUntil: String
+    resolution: String
+    escalationReason: String
+    escalationHeld: EscalationHold
+    updatedAt: String!
+    "Every event of the Issue, oldest first, in one line each."
+    timeline: [TimelineEntry!]!
+    anomalies: [Anomaly!]!
+    "The latest analysis."
+    insight: Insight
+    insights: [Insight!]!
+    "The remediation running now, or the last one."
+    remediation: Remediation
+    remediations: [Remediation!]!
+    postmortem: PostMortem
+  }
+
+  type TimelineEntry {
+    position: String!
+    stream: String!
+    type: String!
+    occurredAt: String!
+    actor: String
+    summary: String!
+  }
+
+  type Label {
+    name: String!
+    value: String!
+  }
+
+  type Anomaly {
+    id: ID!
+    signal: String!
+    source: String!
+    resource: Resource!
+    workload: Resource!
+    message: String!
+    observedAt: String!
+    recordedAt: String!
+    issueId: ID
+    duplicates: Int!
+    labels: [Label!]!
+  }
+
+  type Param {
+    name: String!
+    value: String!
+  }
+
+  type SuggestedAction {
+    name: String!
+    type: String!
+    description: String!
+    params: [Param!]!
+  }
+
+  type Insight {
+    id: ID!
+    issueId: ID!
+    attempt: Int!
+    status: String!
+    requestedAt: String!
+    finishedAt: String
+    analysis: String
+    confidence: Float
+    provider: String
+    model: String
+    recommendations: [String!]!
+    suggestedActions: [SuggestedAction!]!
+    failureReason: String
+  }
+
+  type RemediationAction {
+    actionId: ID!
+    index: Int!
+    type: String!
+    params: [Param!]!
+    description: String
+    status: String!
+    detail: String
+    startedAt: String
+    finishedAt: String
+  }
+
+  type Rollback {
+    trigger: String!
+    reason: String!
+  }
+
+  type Remediation {
+    id: ID!
+    issueId: ID!
+    attempt: Int!
+    source: String!
+    status: String!
+    target: Resource!
+    runbook: String
+    approvalRequired: Boolean!
+    createdAt: String!
+    endedAt: String
+    outcome: String
+    outcomeDetail: String
+    snapshotId: String
+    rollback: Rollback
+    actions: [RemediationAction!]!
+  }
+
+  type PostMortemFeedback {
+    by: String!
+    at: String!
+    rating: Int
+    rootCauseOverride: String
+    comments: String
+  }
+
+  type PostMortem {
+    id: ID!
+    issueId: ID!
+    name: String!
+    namespace: String!
+    state: String!
+    outcome: String!
+    signal: String!
+    severity: String!
+    workload: Resource!
+    summary: String!
+    rootCause: String!
+    detectedAt: String!
+    endedAt: String!
+    durationSeconds: Float!
+    recurrences: Int!
+    reviewedBy: String
+    reviewedAt: String
+    reviewNotes: String
+    closedBy: String
+    closedAt: String
+    feedback: [PostMortemFeedback!]!
+  }
+
+  type Count {
+    key: String!
+    count: Int!
+  }
+
+  type IncidentTotals {
+    total: Int!
+    open: Int!
+    resolved: Int!
+    escalated: Int!
+  }
+
+  type RemediationStats {
+    total: Int!
+    completed: Int!
+    rolledBack: Int!
+    failed: Int!
+    inProgress: Int!
+    successRate: Float
+  }
+
+  type TopResource {
+    kind: String!
+    name: String!
+    namespace: String!
+    incidents: Int!
+  }
+
+  type TrendDay {
+    day: String!
+    detected: Int!
+    resolved: Int!
+  }
+
+  type Analytics {
+    since: String
+    until: String
+    incidents: IncidentTotals!
+    bySeverity: [Count!]!
+    byState: [Count!]!
+    bySignal: [Count!]!
+    mttdSeconds: Float
+    mttrSeconds: Float
+    topResources: [TopResource!]!
+    remediations: RemediationStats!
+    trend: [TrendDay!]!
+  }
+
+  type IncidentPage {
+    items: [Incident!]!
+    "Pass as cursor for the next page; null on the last page."
+    nextCursor: String
+  }
+
+  type AnomalyPage {
+    items: [Anomaly!]!
+    nextCursor: String
+  }
+
+  type RemediationPage {
+    items: [Remediation!]!
+    nextCursor: String
+  }
+
+  type PostMortemPage {
+    items: [PostMortem!]!
+    nextCursor: String
+  }
+
+  input IncidentFilter {
+    state: [String!]
+    severity: [String!]
+    signal: String
+    namespace: String
+    workload: String
+    kind: String
+    acknowledged: Boolean
+    "ISO-8601, inclusive, on detection time."
+    since: String
+    "ISO-8601, exclusive."
+    until: String
+  }
+
+  input AnomalyFilter {
+    issueId: ID
+    signal: String
+    source: String
+    namespace: String
+    since: String
+    until: String
+  }
+
+  type Query {
+    incidents(filter: IncidentFilter, limit: Int, cursor: String): IncidentPage!
+    incident(id: ID!): Incident
+    anomalies(filter: AnomalyFilter, limit: Int, cursor: String): AnomalyPage!
+    insight(id: ID!): Insight
+    remediations(issueId: ID, status: String, outcome: String, limit: Int, cursor: String): RemediationPage!
+    remediation(id: ID!): Remediation
+    postmortems(state: String, outcome: String, signal: String, namespace: String, limit: Int, cursor: String): PostMortemPage!
+    "A PostMortem by its Issue's id."
+    postmortem(id: ID!): PostMortem
+    analytics(since: String, until: String): Analytics!
+  }
+
+  type Subscription {
+    "An Incident each time the read model changes it; only the one named when id is given."
+    incidentChanged(id: ID): Incident!
+  }
+`;
