@@ -196,6 +196,8 @@ export const incidentsProjection = {
         escalation_reason TEXT, updated_at TEXT NOT NULL, last_position INTEGER NOT NULL, document TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS incidents_by_state ON incidents (state, severity);
       CREATE INDEX IF NOT EXISTS incidents_by_detection ON incidents (detected_at DESC, issue_id DESC);
+      -- The list's keyset order is on COALESCE(detected_at, ''): without this index every page sorts the table.
+      CREATE INDEX IF NOT EXISTS incidents_by_list_order ON incidents (COALESCE(detected_at, '') DESC, issue_id DESC);
       CREATE INDEX IF NOT EXISTS incidents_by_workload ON incidents (workload_namespace, workload_name);
       CREATE TABLE IF NOT EXISTS incident_timeline (
         position INTEGER PRIMARY KEY, issue_id TEXT NOT NULL, stream TEXT NOT NULL, type TEXT NOT NULL,

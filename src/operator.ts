@@ -13,6 +13,7 @@ import { findAction } from './actions/registry.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { type AiServerHealthReport, createAiServerClient } from './adapters/grpc/aiops.client.ts';
 import { startAlertPoller } from './adapters/grpc/alertPoller.ts';
+import { graphqlRoutes } from './adapters/http/graphql/graphql.plugin.ts';
 import { buildHttpApp } from './adapters/http/httpApp.ts';
 import {
   fileKeySource,
@@ -49,6 +50,7 @@ import { issueCorrelationReactor } from './application/detection/issueCorrelatio
 import { startEscalationRelease } from './application/escalationRelease.ts';
 import { createProjectionRunner } from './application/projectionRunner.ts';
 import { type ReactorCheckpoints, type RunningReactor, runReactor } from './application/reactor.ts';
+import { createReadModelChanges } from './application/readModelChanges.ts';
 import { createAgenticLoop } from './application/remediation/agenticLoop.ts';
 import { type ApprovalService, createApprovalService } from './application/remediation/approvals.ts';
 import { issuePipelineReactor } from './application/remediation/issuePipeline.reactor.ts';
@@ -186,6 +188,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       body === undefined ? '' : ` ${(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 600)}`;
     log(`error: ${what}: ${error instanceof Error ? error.message : String(error)}${detail}`);
   };
+  // GraphQL subscribers hear of every read-model commit of this replica's projections.
+  const changes = createReadModelChanges((error) => onError('read model listener', error));
   // Every replica follows the log for the metrics it serves, leader or not.
   const metricsFeed = metrics.follow(store);
   metricsFeed.done.catch((error) => onError('metrics feed stopped', error));
@@ -394,7 +398,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     target: readModel.target,
     projections: readModelProjections,
     onError: (error, name) => onError(`projection ${name}`, error),
-    onProjected: (name, event) => metrics.observeProjectionLag(name, lagSeconds(event)),
+    onProjected: (name, event) => {
+      metrics.observeProjectionLag(name, lagSeconds(event));
+      changes.publish(name, event);
+    },
   });
   let projectionsStarted = false;
   projections
@@ -437,6 +444,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         now: () => new Date(),
         log,
         metrics,
+        securedPlugins: [graphqlRoutes({ queries: createReadModelQueries(readModel.db), changes, log })],
         security: { keys: () => ring.current(), ...(devKey !== undefined ? { devKey } : {}) },
         api: {
           queries: createReadModelQueries(readModel.db),

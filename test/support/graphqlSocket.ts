@@ -20,9 +20,14 @@ export interface SubscriptionClient {
 export async function subscribe(
   url: string,
   query: string,
-  options: { variables?: Record<string, unknown>; initPayload?: Record<string, unknown> } = {},
+  options: {
+    variables?: Record<string, unknown>;
+    initPayload?: Record<string, unknown>;
+    /** Sent with the upgrade request: where the API key goes. */
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<SubscriptionClient> {
-  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: options.headers ?? {} });
   const received: { data?: GraphqlData; errors?: unknown[] }[] = [];
   const waiters = new Set<() => void>();
   const acked = new Promise<void>((resolve, reject) => {
@@ -42,6 +47,11 @@ export async function subscribe(
       }
     });
     socket.on('close', (code, reason) => reject(new Error(`socket closed before ack: ${code} ${String(reason)}`)));
+    socket.on('unexpected-response', (request, response) => {
+      // ws leaves the refused request open; end it, or the server waits for it when closing.
+      request.destroy();
+      reject(new Error(`upgrade refused: HTTP ${response.statusCode}`));
+    });
     socket.on('error', reject);
   });
   await acked;

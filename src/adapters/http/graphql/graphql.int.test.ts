@@ -17,11 +17,14 @@ afterAll(async () => {
 
 describe('GraphQL subscription incidentChanged', () => {
   it('delivers every change of an incident live, and only the named one to a filtered subscriber', async () => {
-    const all = await subscribe(`${side.url}/graphql`, 'subscription { incidentChanged { id state severity } }');
+    const viewer = side.keys.header('viewer');
+    const all = await subscribe(`${side.url}/graphql`, 'subscription { incidentChanged { id state severity } }', {
+      headers: viewer,
+    });
     const onlyB = await subscribe(
       `${side.url}/graphql`,
       'subscription ($id: ID) { incidentChanged(id: $id) { id state remediation { status actions { status } } } }',
-      { variables: { id: 'live-b' } },
+      { variables: { id: 'live-b' }, headers: viewer },
     );
 
     await writePipelineIncident(side.store, { issueId: 'live-a', outcome: 'open' });
@@ -42,5 +45,31 @@ describe('GraphQL subscription incidentChanged', () => {
     await all.waitFor((p) => p.data?.incidentChanged.id === 'live-b' && p.data.incidentChanged.state === 'Resolved');
     await all.close();
     await onlyB.close();
+  });
+
+  it('asks a websocket for an API key like any other request', async () => {
+    const query = 'subscription { incidentChanged { id } }';
+    await expect(subscribe(`${side.url}/graphql`, query)).rejects.toThrow(/HTTP 401/);
+    await expect(subscribe(`${side.url}/graphql`, query, { headers: { 'x-api-key': 'nope' } })).rejects.toThrow(
+      /HTTP 401/,
+    );
+  });
+
+  it('answers queries over HTTP for a viewer key, and refuses a request without one', async () => {
+    const body = JSON.stringify({ query: '{ incidents { items { id } } }' });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${side.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const refused = await post({});
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { code: string }).code).toBe('auth.required');
+    const answered = await post(side.keys.header('viewer'));
+    expect(answered.status).toBe(200);
+    expect(
+      ((await answered.json()) as { data: { incidents: { items: unknown[] } } }).data.incidents.items,
+    ).toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { GraphQLError } from 'graphql';
-import mercurius, { type IResolvers, type MercuriusLoaders, withFilter } from 'mercurius';
+import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
 import { isCairnError } from '../../../../domain/errors.ts';
 import { parseStreamName, StreamCategory } from '../../../../domain/streams.ts';
 import type { ReadModelChanges } from '../../../application/readModelChanges.ts';
@@ -18,13 +18,6 @@ export interface GraphqlOptions {
   readonly queries: ReadModelQueries;
   /** Where live subscriptions learn of read-model commits; without it, subscriptions deliver nothing. */
   readonly changes?: ReadModelChanges;
-  /** Runs before every GraphQL request over HTTP (the API-key check of the REST API). */
-  readonly authenticate?: preHandlerAsyncHookHandler;
-  /**
-   * Decides whether a websocket may subscribe, from its `connection_init` payload (browsers cannot send headers on
-   * a websocket, so the key travels there). Refuses every subscription when absent and `authenticate` is set.
-   */
-  readonly authorizeSocket?: (payload: Record<string, unknown> | undefined) => boolean | Promise<boolean>;
   readonly log?: (line: string) => void;
 }
 
@@ -112,7 +105,8 @@ function resolvers(queries: ReadModelQueries): IResolvers {
     },
     Subscription: {
       incidentChanged: {
-        subscribe: withFilter(
+        // mercurius is CommonJS: its helpers are reached through the default export under plain Node ESM.
+        subscribe: mercurius.withFilter(
           (_root, _args, { pubsub }) => pubsub.subscribe(INCIDENT_CHANGED),
           (payload: { incidentChanged: IncidentView }, args: { id?: string | null }) =>
             args.id === undefined || args.id === null || payload.incidentChanged.id === args.id,
@@ -138,35 +132,33 @@ function formatError(error: GraphQLError, log: (line: string) => void) {
 
 /**
  * GraphQL at /graphql (queries over HTTP, the `incidentChanged` subscription over a websocket), read-only over the
- * read model. Registered in a scope of its own so the API-key check applies to its route and nowhere else.
+ * read model. Registered in the API's secured scope, its route asks for the viewer role like the REST reads: the
+ * key travels in the X-API-Key (or Authorization: Bearer) header, on a websocket's upgrade request too.
  */
 export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOptions): Promise<void> {
   const { queries, changes } = options;
   const log = options.log ?? (() => {});
-  if (options.authenticate) {
-    const authenticate = options.authenticate;
-    // A websocket upgrade carries its key in connection_init (checked in onConnect), not in a header.
-    app.addHook('preHandler', async function (request, reply) {
-      if (request.headers.upgrade?.toLowerCase() === 'websocket') return;
-      return authenticate.call(this, request, reply);
-    });
-  }
+  // An upgrade refused before it reaches the websocket plugin (no key: 401) skips that plugin's own cleanup, and its
+  // socket would stay open for ever, holding the server open on shutdown. End it once the refusal is sent.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.headers.upgrade?.toLowerCase() === 'websocket' && reply.statusCode >= 400) {
+      request.raw.socket?.destroy();
+    }
+  });
   await app.register(mercurius, {
     schema: graphqlSchema,
     resolvers: resolvers(queries),
     loaders: loaders(queries),
     graphiql: false,
     queryDepth: 8,
+    // Compile a query to JavaScript once it has been seen: the dashboard and tools repeat the same few.
+    jit: 1,
     errorFormatter: (execution) => ({
       statusCode: 200,
       response: { data: execution.data ?? null, errors: execution.errors.map((e) => formatError(e, log)) },
     }),
-    subscription: {
-      onConnect: async ({ payload }) => {
-        if (options.authenticate === undefined) return true;
-        return (await options.authorizeSocket?.(payload as Record<string, unknown> | undefined)) ?? false;
-      },
-    },
+    subscription: true,
+    additionalRouteOptions: { config: { role: 'viewer' } },
   });
 
   if (changes !== undefined) {
@@ -190,3 +182,10 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
     });
   }
 }
+
+/** The plugin bound to its options, for `buildHttpApp`'s secured plugins. */
+export const graphqlRoutes =
+  (options: GraphqlOptions): FastifyPluginAsync =>
+  async (app) => {
+    await app.register(graphqlPlugin, options);
+  };
