@@ -13,6 +13,7 @@ import { findAction } from './actions/registry.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { type AiServerHealthReport, createAiServerClient } from './adapters/grpc/aiops.client.ts';
 import { startAlertPoller } from './adapters/grpc/alertPoller.ts';
+import { dashboardPlugin } from './adapters/http/dashboard.plugin.ts';
 import { graphqlRoutes } from './adapters/http/graphql/graphql.plugin.ts';
 import { buildHttpApp } from './adapters/http/httpApp.ts';
 import {
@@ -445,6 +446,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         log,
         metrics,
         securedPlugins: [graphqlRoutes({ queries: createReadModelQueries(readModel.db), changes, log })],
+        publicPlugins: [dashboardPlugin],
         security: { keys: () => ring.current(), ...(devKey !== undefined ? { devKey } : {}) },
         api: {
           queries: createReadModelQueries(readModel.db),

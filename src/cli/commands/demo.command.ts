@@ -47,6 +47,7 @@ const sampleApp = () =>
 
 interface DemoOptions {
   exit?: boolean;
+  keepRunning?: boolean;
   clusterName: string;
   httpPort: number;
   timeout: number;
@@ -59,6 +60,10 @@ export function registerDemoCommand(program: Command): void {
       'run Cairn end to end: a local control plane, a sample app, two injected faults, the loop to resolved incidents',
     )
     .option('--exit', 'stop everything once the incidents have ended (the default when not on a terminal)')
+    .option(
+      '--keep-running',
+      'keep the cluster, operator, API and dashboard running after the incidents end, until Ctrl-C or SIGTERM, even when not on a terminal',
+    )
     .option('--cluster-name <name>', 'name of the local cluster', 'cairn-demo')
     .option('--http-port <port>', 'port of the HTTP API (0 picks a free one)', (v) => Number.parseInt(v, 10), 8090)
     .option(
@@ -164,15 +169,22 @@ async function runDemo(opts: DemoOptions): Promise<number> {
     const issueId = [...ended.keys()][0];
     say(`  kubectl:   export KUBECONFIG=${cluster.kubeconfig}`);
     say(`             kubectl get anomalies,issues,aiinsights,remediationplans -n ${DemoNamespace}`);
-    if (operator.httpUrl)
+    if (operator.httpUrl) {
+      // The key rides in the fragment, which the browser keeps to itself: the dashboard reads it and forgets it.
+      say(`  dashboard: ${operator.httpUrl}/#key=${devApiKey}`);
       say(`  REST:      ${operator.httpUrl}/api/v1/incidents   (OpenAPI: ${operator.httpUrl}/api/v1/openapi.json)`);
+      say(
+        `  GraphQL:   ${operator.httpUrl}/graphql   (e.g. curl -H 'X-API-Key: ${devApiKey}' -H 'content-type: application/json' -d '{"query":"{ incidents { items { id state severity } } }"}' ${operator.httpUrl}/graphql)`,
+      );
+      say(`  metrics:   ${operator.httpUrl}/metrics   (Prometheus format, no key)`);
+    }
     say(
       `  API key:   ${devApiKey}   (development mode; e.g. curl -H 'X-API-Key: ${devApiKey}' ${operator.httpUrl}/api/v1/incidents)`,
     );
     if (issueId) say(`  replay:    npx cairn replay ${issueId} --store ${storeUrl}`);
     say(`  audit:     npx cairn audit verify --store ${storeUrl}`);
 
-    if (!opts.exit && process.stdout.isTTY) {
+    if (opts.keepRunning || (!opts.exit && process.stdout.isTTY)) {
       step('Cairn keeps watching the cluster; press Ctrl-C to stop it and remove the cluster');
       await interrupted;
     }

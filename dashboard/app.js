@@ -1,0 +1,237 @@
+// Cairn's dashboard: plain modules, no build. It reads everything through /graphql with the API key the user
+// gives (or the one in the URL fragment `#key=...`, which the development mode prints and which never reaches
+// the server), and refreshes every few seconds: a browser cannot put the key header on a websocket.
+
+const POLL_MS = 2000;
+const KEY_STORAGE = 'cairn.apiKey';
+
+const $ = (selector) => document.querySelector(selector);
+const state = { key: null, selected: null, stateFilter: '', timer: null };
+
+const text = (value) => (value === null || value === undefined ? '' : String(value));
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === 'class') node.className = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(text(child)));
+  return node;
+};
+const badge = (kind, value) => el('span', { class: `badge ${kind}-${value}` }, value);
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+const seconds = (s) =>
+  s === null || s === undefined ? 'n/a' : s < 120 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`;
+
+class AuthError extends Error {}
+
+async function graphql(query, variables = {}) {
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': state.key },
+    body: JSON.stringify({ query, variables }),
+  });
+  if (response.status === 401 || response.status === 403) {
+    const problem = await response.json().catch(() => ({}));
+    throw new AuthError(problem.detail || `the API refused the key (${response.status})`);
+  }
+  if (!response.ok) throw new Error(`the API answered ${response.status}`);
+  const body = await response.json();
+  if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
+  return body.data;
+}
+
+const LIST = `query ($state: [String!]) {
+  incidents(filter: { state: $state }, limit: 100) {
+    items { id name state severity riskScore signal detectedAt workload { kind name namespace } }
+  }
+  analytics {
+    incidents { total open resolved escalated }
+    mttdSeconds mttrSeconds
+    remediations { successRate }
+  }
+}`;
+
+const DETAIL = `query ($id: ID!) {
+  incident(id: $id) {
+    id name state severity riskScore signals acknowledgedBy snoozedUntil detectedAt endedAt attempts maxAttempts
+    workload { kind name namespace }
+    timeline { occurredAt type actor summary }
+    insight { status analysis confidence provider recommendations suggestedActions { type description } }
+    remediation { status outcome source actions { type status detail params { name value } } }
+    postmortem { state summary rootCause durationSeconds }
+  }
+}`;
+
+function renderSummary(analytics) {
+  const { incidents, remediations } = analytics;
+  const rate = remediations.successRate === null ? 'n/a' : `${Math.round(remediations.successRate * 100)} %`;
+  const cards = [
+    ['Open', incidents.open],
+    ['Resolved', incidents.resolved],
+    ['Escalated', incidents.escalated],
+    ['Total', incidents.total],
+    ['MTTD', seconds(analytics.mttdSeconds)],
+    ['MTTR', seconds(analytics.mttrSeconds)],
+    ['Remediation success', rate],
+  ];
+  $('#summary').replaceChildren(
+    ...cards.map(([label, value]) => el('div', { class: 'card' }, el('b', {}, value), label)),
+  );
+}
+
+function renderList(items) {
+  const rows = items.map((incident) => {
+    const w = incident.workload;
+    const row = el(
+      'tr',
+      { 'data-id': incident.id, class: incident.id === state.selected ? 'selected' : '' },
+      el('td', {}, badge('sev', incident.severity)),
+      el('td', {}, badge('state', incident.state)),
+      el('td', {}, `${w.namespace}/${w.kind.toLowerCase()}/${w.name}`),
+      el('td', {}, incident.signal),
+      el('td', {}, incident.riskScore),
+      el('td', {}, when(incident.detectedAt)),
+    );
+    row.addEventListener('click', () => select(incident.id));
+    return row;
+  });
+  $('#incidents tbody').replaceChildren(...rows);
+  $('#empty').hidden = items.length > 0;
+}
+
+function renderDetail(incident) {
+  const detail = $('#detail');
+  if (!incident) {
+    detail.hidden = true;
+    return;
+  }
+  const w = incident.workload;
+  const parts = [
+    el('h2', {}, `${w.kind}/${w.name} in ${w.namespace}`),
+    el(
+      'p',
+      {},
+      badge('sev', incident.severity),
+      ' ',
+      badge('state', incident.state),
+      ` risk ${incident.riskScore} · signals ${incident.signals.join(', ')} · attempt ${incident.attempts} of ${incident.maxAttempts}`,
+      incident.acknowledgedBy ? ` · acknowledged by ${incident.acknowledgedBy}` : '',
+    ),
+  ];
+  if (incident.insight) {
+    const i = incident.insight;
+    parts.push(
+      el('h3', {}, 'Insight'),
+      el(
+        'p',
+        { class: 'insight' },
+        i.analysis ?? i.status,
+        i.confidence !== null ? ` (confidence ${i.confidence}, ${i.provider})` : '',
+      ),
+      el('ul', {}, ...i.recommendations.map((r) => el('li', {}, r))),
+    );
+  }
+  if (incident.remediation) {
+    const r = incident.remediation;
+    parts.push(
+      el('h3', {}, `Remediation: ${r.status}${r.outcome ? ` (${r.outcome})` : ''}`),
+      el(
+        'ol',
+        { class: 'actions' },
+        ...r.actions.map((a) =>
+          el(
+            'li',
+            {},
+            `${a.type}(${a.params.map((p) => `${p.name}=${p.value}`).join(', ')}) `,
+            badge('action', a.status),
+            a.detail ? `: ${a.detail}` : '',
+          ),
+        ),
+      ),
+    );
+  }
+  if (incident.postmortem) {
+    const pm = incident.postmortem;
+    parts.push(
+      el('h3', {}, `Postmortem (${pm.state})`),
+      el('p', {}, pm.summary),
+      el('p', { class: 'muted' }, pm.rootCause),
+    );
+  }
+  parts.push(
+    el('h3', {}, 'Timeline'),
+    el(
+      'ol',
+      { class: 'timeline' },
+      ...incident.timeline.map((t) =>
+        el('li', {}, el('time', {}, when(t.occurredAt)), t.summary, t.actor ? ` (${t.actor})` : ''),
+      ),
+    ),
+  );
+  detail.replaceChildren(...parts);
+  detail.hidden = false;
+}
+
+async function refresh() {
+  try {
+    const data = await graphql(LIST, { state: state.stateFilter ? [state.stateFilter] : null });
+    renderSummary(data.analytics);
+    renderList(data.incidents.items);
+    if (state.selected) renderDetail((await graphql(DETAIL, { id: state.selected })).incident);
+    $('#error').textContent = '';
+    $('#live').textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    if (error instanceof AuthError) return logout(error.message);
+    $('#error').textContent = error.message;
+  }
+}
+
+function select(id) {
+  state.selected = id;
+  for (const row of document.querySelectorAll('#incidents tbody tr')) {
+    row.classList.toggle('selected', row.dataset.id === id);
+  }
+  void refresh();
+}
+
+function start() {
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  $('#forget').hidden = false;
+  void refresh();
+  clearInterval(state.timer);
+  state.timer = setInterval(refresh, POLL_MS);
+}
+
+function logout(reason = '') {
+  clearInterval(state.timer);
+  state.key = null;
+  sessionStorage.removeItem(KEY_STORAGE);
+  $('#app').hidden = true;
+  $('#forget').hidden = true;
+  $('#login').hidden = false;
+  $('#login-error').textContent = reason;
+}
+
+$('#login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  state.key = $('#key').value.trim();
+  sessionStorage.setItem(KEY_STORAGE, state.key);
+  start();
+});
+$('#forget').addEventListener('click', () => logout());
+$('#state').addEventListener('change', (event) => {
+  state.stateFilter = event.target.value;
+  void refresh();
+});
+
+// A key in the fragment (the development mode's link) is taken once and removed from the address bar.
+const fromFragment = new URLSearchParams(location.hash.slice(1)).get('key');
+if (fromFragment) {
+  sessionStorage.setItem(KEY_STORAGE, fromFragment);
+  history.replaceState(null, '', location.pathname);
+}
+state.key = sessionStorage.getItem(KEY_STORAGE);
+if (state.key) start();
+else logout();
