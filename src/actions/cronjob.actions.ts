@@ -269,7 +269,7 @@ export const deleteCronJobActiveJobs = defineAction({
         }),
       );
     }
-    const names = running.map((j) => j.metadata?.name ?? '');
+    const names = running.map((j) => j.metadata?.name ?? '').sort();
     return {
       detail: `deleted ${names.length} running Job(s) of ${display(target)} and their pods: ${names.join(', ')}`,
       touched: names.map((name) => ({ kind: 'Job', name, namespace: target.namespace })),
