@@ -1,13 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { CairnError, ErrorCategory, isCairnError } from '../../domain/errors.ts';
+import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import { SuggestedAction } from '../../domain/events/analysis.events.ts';
 import type { ActionCall, FailureEvidence, Severity } from '../../domain/events/common.schema.ts';
 import { AgenticConclusion } from '../../domain/events/remediation.events.ts';
 import { actionFingerprint } from '../../domain/remediation/action.fingerprint.ts';
+import { firstAnswer, type ProviderFailure } from './fallback.ts';
 import { formatMemoryBytes, parseMemoryBytes } from './memoryQuantity.ts';
-import { AnalysisErrorCode, type ProviderFailure } from './provider.ts';
-import { redactSecrets } from './redaction.ts';
+import { AnalysisErrorCode } from './provider.ts';
 import type {
   ContainerFacts,
   KubernetesContext,
@@ -149,46 +149,6 @@ export const assertAgenticStepResult = (provider: string, result: unknown): Agen
 
 const DEFAULT_STEP_TIMEOUT_MS = 60_000;
 
-const aborted = (signal: AbortSignal) =>
-  new CairnError(AnalysisErrorCode.Aborted, ErrorCategory.Transient, 'agentic step was cancelled', {
-    cause: signal.reason,
-  });
-
-async function stepWithDeadline(
-  provider: AgenticProvider,
-  request: AgenticStepRequest,
-  timeoutMs: number,
-  outer: AbortSignal | undefined,
-): Promise<AgenticStepResult> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let onOuterAbort: (() => void) | undefined;
-  // A provider that ignores its signal must not hold the loop: the race settles on the abort regardless.
-  const stopped = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new CairnError(
-        AnalysisErrorCode.Timeout,
-        ErrorCategory.Transient,
-        `provider ${provider.name} did not decide a step within ${timeoutMs} ms`,
-      );
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-    onOuterAbort = () => {
-      controller.abort(outer?.reason);
-      reject(aborted(outer as AbortSignal));
-    };
-    outer?.addEventListener('abort', onOuterAbort, { once: true });
-  });
-  try {
-    const answer = await Promise.race([provider.agenticStep(request, { signal: controller.signal }), stopped]);
-    return assertAgenticStepResult(provider.name, answer);
-  } finally {
-    clearTimeout(timer);
-    if (onOuterAbort) outer?.removeEventListener('abort', onOuterAbort);
-  }
-}
-
 /** Asks each provider in turn until one answers a valid step, like `chainProviders` does for analyses. */
 export function chainAgenticProviders(
   providers: readonly AgenticProvider[],
@@ -200,31 +160,16 @@ export function chainAgenticProviders(
   const timeoutMs = options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   return {
     name: providers.map((p) => p.name).join('>'),
-    async agenticStep(request, callOptions = {}) {
-      const outer = callOptions.signal;
-      const failures: ProviderFailure[] = [];
-      for (const provider of providers) {
-        if (outer?.aborted) throw aborted(outer);
-        try {
-          return await stepWithDeadline(provider, request, timeoutMs, outer);
-        } catch (error) {
-          if (outer?.aborted) throw aborted(outer);
-          const failure: ProviderFailure = {
-            provider: provider.name,
-            error: redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500),
-            timedOut: isCairnError(error) && error.code === AnalysisErrorCode.Timeout,
-          };
-          failures.push(failure);
-          options.onFallback?.(failure);
-        }
-      }
-      throw new CairnError(
-        AgenticErrorCode.Unavailable,
-        ErrorCategory.Transient,
-        `no agentic provider answered: ${failures.map((f) => `${f.provider}: ${f.error}`).join('; ')}`,
-        { details: { failures } },
-      );
-    },
+    agenticStep: (request, callOptions = {}) =>
+      firstAnswer(providers, {
+        what: 'agentic step',
+        timeoutMs,
+        ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+        ask: (provider, options) => provider.agenticStep(request, { signal: options.signal }),
+        check: assertAgenticStepResult,
+        unavailableCode: AgenticErrorCode.Unavailable,
+        ...(options.onFallback ? { onFallback: options.onFallback } : {}),
+      }),
   };
 }
 
@@ -540,7 +485,11 @@ export function createRulesAgenticProvider(): AgenticProvider {
   return {
     name: RULES_AGENTIC_PROVIDER,
     async agenticStep(request, options = {}) {
-      if (options.signal?.aborted) throw aborted(options.signal);
+      if (options.signal?.aborted) {
+        throw new CairnError(AnalysisErrorCode.Aborted, ErrorCategory.Transient, 'agentic step was cancelled', {
+          cause: options.signal.reason,
+        });
+      }
       return decideAgenticStepWithRules(request);
     },
   };

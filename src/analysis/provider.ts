@@ -1,10 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { CairnError, ErrorCategory, isCairnError } from '../../domain/errors.ts';
+import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import { SuggestedAction } from '../../domain/events/analysis.events.ts';
 import type { FailureEvidence, Severity } from '../../domain/events/common.schema.ts';
 import type { ContextSection } from '../enrichers/enricher.ts';
-import { redactSecrets } from './redaction.ts';
+import { FallbackErrorCode, firstAnswer, type ProviderFailure } from './fallback.ts';
 import type { KubernetesContext, WorkloadRef } from './workloadFacts.ts';
 
 export type { KubernetesContext, WorkloadFacts, WorkloadRef } from './workloadFacts.ts';
@@ -56,11 +56,7 @@ export interface AnalysisProvider {
   analyze(request: AnalysisRequest, options?: AnalyzeOptions): Promise<AnalysisResult>;
 }
 
-export interface ProviderFailure {
-  readonly provider: string;
-  readonly error: string;
-  readonly timedOut: boolean;
-}
+export type { ProviderFailure } from './fallback.ts';
 
 export interface ChainOptions {
   /** Per provider; a provider still running when it expires is aborted and the next one asked. Default 60 s. */
@@ -74,21 +70,13 @@ export const AnalysisErrorCode = {
   Unavailable: 'AnalysisUnavailable',
   /** A provider answered something that is not an AnalysisResult. */
   InvalidResult: 'AnalysisResultInvalid',
-  Timeout: 'AnalysisTimeout',
-  Aborted: 'AnalysisAborted',
+  Timeout: FallbackErrorCode.Timeout,
+  Aborted: FallbackErrorCode.Aborted,
   /** The analysis cannot be had now but will be: a remote analysis server is unreachable or refusing us. */
   Waiting: 'AnalysisWaiting',
 } as const;
 
 const DEFAULT_PROVIDER_TIMEOUT_MS = 60_000;
-
-const describe = (error: unknown): string =>
-  redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500);
-
-const abortedError = (signal: AbortSignal) =>
-  new CairnError(AnalysisErrorCode.Aborted, ErrorCategory.Transient, 'analysis was cancelled', {
-    cause: signal.reason,
-  });
 
 /** Throws when a provider's answer would be refused by the AnalysisCompleted schema, naming the first problem. */
 export const assertAnalysisResult = (provider: string, result: unknown): AnalysisResult => {
@@ -100,43 +88,6 @@ export const assertAnalysisResult = (provider: string, result: unknown): Analysi
     `provider ${provider} returned an invalid analysis${first ? `: ${first.path || '/'} ${first.message}` : ''}`,
   );
 };
-
-/** Runs one provider with its own deadline, linked to the caller's signal; settles as soon as either fires. */
-async function runWithDeadline(
-  provider: AnalysisProvider,
-  request: AnalysisRequest,
-  timeoutMs: number,
-  outer: AbortSignal | undefined,
-): Promise<AnalysisResult> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let onOuterAbort: (() => void) | undefined;
-  // A provider that ignores its signal must not hold the chain: the race settles on the abort regardless.
-  const stopped = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new CairnError(
-        AnalysisErrorCode.Timeout,
-        ErrorCategory.Transient,
-        `provider ${provider.name} did not answer within ${timeoutMs} ms`,
-      );
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-    onOuterAbort = () => {
-      controller.abort(outer?.reason);
-      reject(abortedError(outer as AbortSignal));
-    };
-    outer?.addEventListener('abort', onOuterAbort, { once: true });
-  });
-  try {
-    const deadline = Date.now() + timeoutMs;
-    const answer = await Promise.race([provider.analyze(request, { signal: controller.signal, deadline }), stopped]);
-    return assertAnalysisResult(provider.name, answer);
-  } finally {
-    clearTimeout(timer);
-    if (onOuterAbort) outer?.removeEventListener('abort', onOuterAbort);
-  }
-}
 
 /**
  * Asks each provider in turn until one answers: a failure, an invalid answer or a timeout moves on to the next one.
@@ -154,30 +105,15 @@ export function chainProviders(providers: readonly AnalysisProvider[], options: 
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   return {
     name: providers.map((p) => p.name).join('>'),
-    async analyze(request, callOptions = {}) {
-      const outer = callOptions.signal;
-      const failures: ProviderFailure[] = [];
-      for (const provider of providers) {
-        if (outer?.aborted) throw abortedError(outer);
-        try {
-          return await runWithDeadline(provider, request, timeoutMs, outer);
-        } catch (error) {
-          if (outer?.aborted) throw abortedError(outer);
-          const failure: ProviderFailure = {
-            provider: provider.name,
-            error: describe(error),
-            timedOut: isCairnError(error) && error.code === AnalysisErrorCode.Timeout,
-          };
-          failures.push(failure);
-          options.onFallback?.(failure);
-        }
-      }
-      throw new CairnError(
-        AnalysisErrorCode.Unavailable,
-        ErrorCategory.Transient,
-        `no analysis provider answered: ${failures.map((f) => `${f.provider}: ${f.error}`).join('; ')}`,
-        { details: { failures } },
-      );
-    },
+    analyze: (request, callOptions = {}) =>
+      firstAnswer(providers, {
+        what: 'analysis',
+        timeoutMs,
+        ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+        ask: (provider, options) => provider.analyze(request, options),
+        check: assertAnalysisResult,
+        unavailableCode: AnalysisErrorCode.Unavailable,
+        ...(options.onFallback ? { onFallback: options.onFallback } : {}),
+      }),
   };
 }
