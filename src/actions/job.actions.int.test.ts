@@ -208,14 +208,20 @@ describe('ForceDeleteJobPods', () => {
     const result = await run('ForceDeleteJobPods', ref('wedged'));
     expect(result.detail).toMatch(/^force-deleted 2 pod\(s\) of Job .*\/wedged: wedged-\w+, wedged-\w+$/);
     const old = new Set(before.map((p) => p.metadata?.uid));
-    await eventually('2 new running pods', async () => {
-      const pods = await livePods('wedged');
-      return pods.length === 2 && pods.every((p) => !old.has(p.metadata?.uid));
-    });
+    // The deleted pods count as two failures, so the Job controller waits out its backoff (20 s for two) before
+    // it makes new ones; a busy control plane adds to that.
+    await eventually(
+      '2 new running pods',
+      async () => {
+        const pods = await livePods('wedged');
+        return pods.length === 2 && pods.every((p) => !old.has(p.metadata?.uid));
+      },
+      150_000,
+    );
     await create('empty', { suspend: true });
     const none = await refusalOf(run('ForceDeleteJobPods', ref('empty')));
     expect(none.message).toBe(`Job ${namespace}/empty has no pods to delete`);
-  });
+  }, 240_000);
 });
 
 describe('snapshot of a Job', () => {

@@ -156,7 +156,7 @@ state: {running: {startedAt: {{ $now | Quote }}}}`)}`),
   stage(
     'pod-job-complete',
     'Pod',
-    [alive, ownedByJob, phase('Running'), condition('Ready', 'True'), healthy],
+    [alive, ownedByJob, phase('Running'), condition('Ready', 'True'), healthy, not(wedged)],
     {
       statusTemplate: template(`
 phase: Succeeded
@@ -174,7 +174,15 @@ state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote 
   stage(
     'pod-crash',
     'Pod',
-    [alive, '.status.podIP != null', phase('Pending', 'Running'), crashes, noContainerState('terminated')],
+    // An image that cannot be pulled never runs, so it cannot crash either.
+    [
+      alive,
+      '.status.podIP != null',
+      phase('Pending', 'Running'),
+      crashes,
+      not(pullFails),
+      noContainerState('terminated'),
+    ],
     {
       statusTemplate: template(`
 {{ $oom := false }}{{ with .metadata.annotations }}{{ if index . "${FaultMarks.workingSet}" }}{{ $oom = true }}{{ end }}{{ end }}

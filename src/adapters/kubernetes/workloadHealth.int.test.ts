@@ -49,7 +49,12 @@ describe('verification of the workload kinds the remediation actions touch', () 
       },
       PatchAs.json,
     );
-    expect((await becomes(target, false)).detail).toMatch(/ready|crash|restart/i);
+    // Until the controller has observed the new template the set is unhealthy for that reason alone; wait for the
+    // crash loop itself to be what makes it unhealthy.
+    await eventually('StatefulSet db unhealthy because of its crash-looping pod', async () => {
+      const h = await health(target);
+      return !h.healthy && /ready|crash|restart/i.test(h.detail);
+    });
     await run('RollbackStatefulSet', target);
     expect((await becomes(target, true)).detail).toBe('2 of 2 ready');
 

@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { FaultMarks, localClusterStages } from './stages.ts';
+
+// KWOK picks at random among the stages that match an object, so the local cluster is only deterministic if no
+// two pod stages ever match the same pod. The selectors are jq, so they are evaluated here by the real jq.
+const JQ = process.env.CAIRN_JQ ?? 'jq';
+
+function jqVersion(): string {
+  try {
+    return execFileSync(JQ, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error(`no jq at ${JQ}: \`apt-get install -y jq\` (Debian) or set CAIRN_JQ`);
+  }
+}
+
+type Pod = Record<string, unknown>;
+
+const containerStates: Record<string, unknown> = {
+  none: undefined,
+  creating: { waiting: { reason: 'ContainerCreating' } },
+  pullError: { waiting: { reason: 'ErrImagePull' } },
+  pullBackOff: { waiting: { reason: 'ImagePullBackOff' } },
+  crashBackOff: { waiting: { reason: 'CrashLoopBackOff' } },
+  running: { running: { startedAt: '2026-01-01T00:00:00Z' } },
+  terminated: { terminated: { exitCode: 1 } },
+};
+
+/** Every reachable combination of the things the pod stages look at. */
+function podMatrix(): { label: string; pod: Pod }[] {
+  const pods: { label: string; pod: Pod }[] = [];
+  const images = {
+    good: 'shop/web:1.0',
+    crashes: `shop/web:1.0-${FaultMarks.crashImage}`,
+    missing: 'shop/web:1.0-nonexistent',
+  };
+  for (const [imageName, image] of Object.entries(images))
+    for (const oom of [false, true])
+      for (const wedged of [false, true])
+        for (const job of [false, true])
+          for (const phase of ['Pending', 'Running', 'Succeeded', 'Failed'])
+            for (const scheduled of [false, true])
+              for (const hasIp of [false, true])
+                for (const ready of [undefined, 'True', 'False'])
+                  for (const [stateName, state] of Object.entries(containerStates))
+                    for (const deleting of [false, true])
+                      for (const finalizers of [[], ['batch.kubernetes.io/job-tracking']]) {
+                        // The API server creates a pod Pending with no status beyond that, and only a scheduled
+                        // pod gets an IP (from the pod-create stage, with everything else); skip what cannot be.
+                        const beforeCreateStage = phase === 'Pending' && ready === undefined && stateName === 'none';
+                        if (hasIp ? !scheduled : !beforeCreateStage) continue;
+                        const pod: Pod = {
+                          metadata: {
+                            name: 'p',
+                            labels: wedged ? { [FaultMarks.wedged]: 'true' } : {},
+                            annotations: oom ? { [FaultMarks.workingSet]: '256Mi' } : {},
+                            ...(job ? { ownerReferences: [{ kind: 'Job', name: 'j' }] } : {}),
+                            ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+                            finalizers,
+                          },
+                          spec: {
+                            ...(scheduled ? { nodeName: 'kwok-node-0' } : {}),
+                            restartPolicy: job ? 'Never' : 'Always',
+                            containers: [{ name: 'app', image, resources: { limits: { memory: '128Mi' } } }],
+                          },
+                          status: {
+                            phase,
+                            ...(hasIp ? { podIP: '10.0.0.1' } : {}),
+                            ...(ready ? { conditions: [{ type: 'Ready', status: ready }] } : {}),
+                            ...(state ? { containerStatuses: [{ name: 'app', state }] } : {}),
+                          },
+                        };
+                        const label = [
+                          imageName,
+                          oom && 'oom',
+                          wedged && 'wedged',
+                          job && 'job',
+                          phase,
+                          scheduled && 'scheduled',
+                          hasIp && 'ip',
+                          ready && `ready=${ready}`,
+                          stateName,
+                          deleting && 'deleting',
+                          finalizers.length > 0 && 'finalizer',
+                        ]
+                          .filter(Boolean)
+                          .join(' ');
+                        pods.push({ label, pod });
+                      }
+  return pods;
+}
+
+/** For each stage, whether it matches each pod: one jq run per stage over the whole matrix. */
+function matches(kind: 'Pod' | 'Node', objects: unknown[]): Map<string, boolean[]> {
+  const input = JSON.stringify(objects);
+  const result = new Map<string, boolean[]>();
+  for (const stage of localClusterStages().filter((s) => s.spec.resourceRef.kind === kind)) {
+    const all = stage.spec.selector.matchExpressions.map((e) => `((${e.jq.key}) == true)`).join(', ');
+    const out = execFileSync(JQ, ['-c', `map([${all}] | all)`], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
+    result.set(stage.metadata.name, JSON.parse(out) as boolean[]);
+  }
+  return result;
+}
+
+describe('the local cluster stages', () => {
+  it('never let two pod stages match the same pod, so every fault appears every time', () => {
+    jqVersion();
+    const pods = podMatrix();
+    const byStage = matches(
+      'Pod',
+      pods.map((p) => p.pod),
+    );
+    const overlaps: string[] = [];
+    pods.forEach(({ label }, i) => {
+      const hits = [...byStage].filter(([, m]) => m[i]).map(([name]) => name);
+      if (hits.length > 1) overlaps.push(`${label}: ${hits.join(' and ')}`);
+    });
+    expect(overlaps.length === 0 ? [] : [`${overlaps.length} overlaps`, ...overlaps.slice(0, 10)]).toEqual([]);
+    // The matrix reaches every stage, so a selector that can never match would show up here.
+    const unmatched = [...byStage].filter(([, m]) => !m.some(Boolean)).map(([name]) => name);
+    expect(unmatched).toEqual([]);
+  });
+
+  it('keep a wedged Job pod running and unready instead of completing it', () => {
+    jqVersion();
+    const pods = podMatrix().filter(({ label }) => label === 'good wedged job Running scheduled ip ready=True running');
+    expect(pods).toHaveLength(1);
+    const byStage = matches(
+      'Pod',
+      pods.map((p) => p.pod),
+    );
+    expect([...byStage].filter(([, m]) => m[0]).map(([name]) => name)).toEqual(['cairn-pod-wedge']);
+  });
+
+  it('never let two node stages match the same node', () => {
+    jqVersion();
+    const nodes = [false, true].flatMap((down) =>
+      [undefined, 'True', 'False'].map((ready) => ({
+        metadata: { name: 'n', labels: down ? { [FaultMarks.nodeDown]: 'true' } : {} },
+        status: ready ? { conditions: [{ type: 'Ready', status: ready }] } : {},
+      })),
+    );
+    const byStage = matches('Node', nodes);
+    nodes.forEach((_, i) => {
+      expect([...byStage].filter(([, m]) => m[i]).length).toBeLessThanOrEqual(1);
+    });
+  });
+});
