@@ -43,67 +43,74 @@ function podMatrix(): { label: string; pod: Pod }[] {
               for (const hasIp of [false, true])
                 for (const ready of [undefined, 'True', 'False'])
                   for (const [stateName, state] of Object.entries(containerStates))
-                    for (const deleting of [false, true])
-                      for (const finalizers of [[], ['batch.kubernetes.io/job-tracking']]) {
-                        // The API server creates a pod Pending with no status beyond that, and only a scheduled
-                        // pod gets an IP (from the pod-create stage, with everything else); skip what cannot be.
-                        const beforeCreateStage = phase === 'Pending' && ready === undefined && stateName === 'none';
-                        if (hasIp ? !scheduled : !beforeCreateStage) continue;
-                        const pod: Pod = {
-                          metadata: {
-                            name: 'p',
-                            labels: wedged ? { [FaultMarks.wedged]: 'true' } : {},
-                            annotations: oom ? { [FaultMarks.workingSet]: '256Mi' } : {},
-                            ...(job ? { ownerReferences: [{ kind: 'Job', name: 'j' }] } : {}),
-                            ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
-                            finalizers,
-                          },
-                          spec: {
-                            ...(scheduled ? { nodeName: 'kwok-node-0' } : {}),
-                            restartPolicy: job ? 'Never' : 'Always',
-                            containers: [{ name: 'app', image, resources: { limits: { memory: '128Mi' } } }],
-                          },
-                          status: {
-                            phase,
-                            ...(hasIp ? { podIP: '10.0.0.1' } : {}),
-                            ...(ready ? { conditions: [{ type: 'Ready', status: ready }] } : {}),
-                            ...(state ? { containerStatuses: [{ name: 'app', state }] } : {}),
-                          },
-                        };
-                        const label = [
-                          imageName,
-                          oom && 'oom',
-                          wedged && 'wedged',
-                          job && 'job',
+                    for (const [deleting, finalizers] of [
+                      [false, []],
+                      [true, []],
+                      [true, ['batch.kubernetes.io/job-tracking']],
+                    ] as const) {
+                      // The API server creates a pod Pending with no status beyond that, and only a scheduled
+                      // pod gets an IP (from the pod-create stage, with everything else); skip what cannot be.
+                      const beforeCreateStage = phase === 'Pending' && ready === undefined && stateName === 'none';
+                      if (hasIp ? !scheduled : !beforeCreateStage) continue;
+                      const pod: Pod = {
+                        metadata: {
+                          name: 'p',
+                          labels: wedged ? { [FaultMarks.wedged]: 'true' } : {},
+                          annotations: oom ? { [FaultMarks.workingSet]: '256Mi' } : {},
+                          ...(job ? { ownerReferences: [{ kind: 'Job', name: 'j' }] } : {}),
+                          ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+                          finalizers,
+                        },
+                        spec: {
+                          ...(scheduled ? { nodeName: 'kwok-node-0' } : {}),
+                          restartPolicy: job ? 'Never' : 'Always',
+                          containers: [{ name: 'app', image, resources: { limits: { memory: '128Mi' } } }],
+                        },
+                        status: {
                           phase,
-                          scheduled && 'scheduled',
-                          hasIp && 'ip',
-                          ready && `ready=${ready}`,
-                          stateName,
-                          deleting && 'deleting',
-                          finalizers.length > 0 && 'finalizer',
-                        ]
-                          .filter(Boolean)
-                          .join(' ');
-                        pods.push({ label, pod });
-                      }
+                          ...(hasIp ? { podIP: '10.0.0.1' } : {}),
+                          ...(ready ? { conditions: [{ type: 'Ready', status: ready }] } : {}),
+                          ...(state ? { containerStatuses: [{ name: 'app', state }] } : {}),
+                        },
+                      };
+                      const label = [
+                        imageName,
+                        oom && 'oom',
+                        wedged && 'wedged',
+                        job && 'job',
+                        phase,
+                        scheduled && 'scheduled',
+                        hasIp && 'ip',
+                        ready && `ready=${ready}`,
+                        stateName,
+                        deleting && 'deleting',
+                        finalizers.length > 0 && 'finalizer',
+                      ]
+                        .filter(Boolean)
+                        .join(' ');
+                      pods.push({ label, pod });
+                    }
   return pods;
 }
 
-/** For each stage, whether it matches each pod: one jq run per stage over the whole matrix. */
+/** For each stage, whether it matches each object: one jq run over all of them, every stage's selector per object. */
 function matches(kind: 'Pod' | 'Node', objects: unknown[]): Map<string, boolean[]> {
-  const input = JSON.stringify(objects);
-  const result = new Map<string, boolean[]>();
-  for (const stage of localClusterStages().filter((s) => s.spec.resourceRef.kind === kind)) {
-    const all = stage.spec.selector.matchExpressions.map((e) => `((${e.jq.key}) == true)`).join(', ');
-    const out = execFileSync(JQ, ['-c', `map([${all}] | all)`], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
-    result.set(stage.metadata.name, JSON.parse(out) as boolean[]);
-  }
-  return result;
+  const stages = localClusterStages().filter((s) => s.spec.resourceRef.kind === kind);
+  const perStage = stages.map(
+    (stage) => `([${stage.spec.selector.matchExpressions.map((e) => `((${e.jq.key}) == true)`).join(', ')}] | all)`,
+  );
+  const out = execFileSync(JQ, ['-c', `map([${perStage.join(', ')}])`], {
+    input: JSON.stringify(objects),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  const rows = JSON.parse(out) as boolean[][];
+  return new Map(stages.map((stage, i) => [stage.metadata.name, rows.map((row) => row[i]!)]));
 }
 
 describe('the local cluster stages', () => {
-  it('never let two pod stages match the same pod, so every fault appears every time', () => {
+  // One jq process over some ten thousand pods: seconds on a busy machine.
+  it('never let two pod stages match the same pod, so every fault appears every time', { timeout: 30_000 }, () => {
     jqVersion();
     const pods = podMatrix();
     const byStage = matches(
