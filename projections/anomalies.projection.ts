@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { AnomalyDeduplicatedData, AnomalyDetectedData } from '../domain/events/anomaly.events.ts';
 import type { AnomalyJoinedIssueData } from '../domain/events/correlation.events.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
+import { prepared } from './sqlite.statements.ts';
 
 /**
  * Anomalies as recorded by the correlation streams: one row per anomaly, the Issue it opened or joined, and how many
@@ -28,9 +29,10 @@ export interface AnomalyRow {
 }
 
 const guarded = (db: Database.Database, anomalyId: string, position: bigint): boolean => {
-  const row = db
-    .prepare<[string], { last_position: number }>('SELECT last_position FROM anomalies WHERE anomaly_id = ?')
-    .get(anomalyId);
+  const row = prepared<[string], { last_position: number }>(
+    db,
+    'SELECT last_position FROM anomalies WHERE anomaly_id = ?',
+  ).get(anomalyId);
   return row !== undefined && BigInt(row.last_position) < position;
 };
 
@@ -60,7 +62,8 @@ export const anomaliesProjection = {
     switch (event.type) {
       case 'AnomalyDetected': {
         const d = event.data as AnomalyDetectedData;
-        db.prepare(
+        prepared(
+          db,
           `INSERT OR IGNORE INTO anomalies VALUES (@anomaly_id, @signal, @source, @resource_kind, @resource_name,
              @resource_namespace, @workload_kind, @workload_name, @workload_namespace, @message, @observed_at,
              @recorded_at, NULL, 0, @labels, @last_position)`,
@@ -86,7 +89,7 @@ export const anomaliesProjection = {
       case 'AnomalyJoinedIssue': {
         const d = event.data as AnomalyJoinedIssueData;
         if (!guarded(db, d.anomalyId, event.position)) return;
-        db.prepare('UPDATE anomalies SET issue_id = ?, last_position = ? WHERE anomaly_id = ?').run(
+        prepared(db, 'UPDATE anomalies SET issue_id = ?, last_position = ? WHERE anomaly_id = ?').run(
           d.issueId,
           position,
           d.anomalyId,
@@ -96,7 +99,7 @@ export const anomaliesProjection = {
       case 'AnomalyDeduplicated': {
         const d = event.data as AnomalyDeduplicatedData;
         if (!guarded(db, d.duplicateOf, event.position)) return;
-        db.prepare('UPDATE anomalies SET duplicates = duplicates + 1, last_position = ? WHERE anomaly_id = ?').run(
+        prepared(db, 'UPDATE anomalies SET duplicates = duplicates + 1, last_position = ? WHERE anomaly_id = ?').run(
           position,
           d.duplicateOf,
         );

@@ -3,6 +3,7 @@ import { type IssueEvent, type IssueState, issueDecider } from '../domain/issue/
 import type { RecordedEvent } from '../domain/messages.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
 import { timelineDetail } from './postMortem.projection.ts';
+import { insertRowsOrIgnore, prepared } from './sqlite.statements.ts';
 
 /**
  * The incidents read model: one row per Issue, folded with the Issue decider's own `evolve` so the read side can
@@ -103,8 +104,15 @@ const summaryOf = (event: RecordedEvent): string => {
   return (timelineDetail(event) ?? event.type).slice(0, 2_000);
 };
 
-const insertTimeline = (db: Database.Database, event: RecordedEvent, issueId: string) => {
-  db.prepare('INSERT OR IGNORE INTO incident_timeline VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+/** What a batch gathers before it writes: folded incidents, timeline rows, and which plan belongs to which Issue. */
+interface Batch {
+  readonly folded: Map<string, FoldedIncident>;
+  readonly timeline: unknown[][];
+  readonly links: Map<string, string | undefined>;
+}
+
+const addToTimeline = (batch: Batch, event: RecordedEvent, issueId: string) => {
+  batch.timeline.push([
     Number(event.position),
     issueId,
     event.streamId,
@@ -112,18 +120,58 @@ const insertTimeline = (db: Database.Database, event: RecordedEvent, issueId: st
     event.metadata.occurredAt,
     event.metadata.actor ?? null,
     summaryOf(event),
-  );
+  ]);
 };
 
-const applyIssueEvent = (event: RecordedEvent, db: Database.Database) => {
+/** An incident folded in memory through a batch, written once at its end. */
+interface FoldedIncident {
+  state: IssueState;
+  lastPosition: bigint;
+  updatedAt: string;
+  resolution: string | null;
+  escalationReason: string | null;
+  dirty: boolean;
+}
+
+const loadIncident = (db: Database.Database, issueId: string): FoldedIncident => {
+  const row = prepared<[string], IncidentRow>(db, 'SELECT * FROM incidents WHERE issue_id = ?').get(issueId);
+  return {
+    state: row === undefined ? issueDecider.initialState() : JSON.parse(row.document),
+    lastPosition: row === undefined ? -1n : BigInt(row.last_position),
+    updatedAt: row?.updated_at ?? '',
+    resolution: null,
+    escalationReason: null,
+    dirty: false,
+  };
+};
+
+const foldIssueEvent = (event: RecordedEvent, db: Database.Database, batch: Batch) => {
   const issueId = parseStreamName(event.streamId).id;
-  const row = db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE issue_id = ?').get(issueId);
-  if (row !== undefined && BigInt(row.last_position) >= event.position) return;
-  const before: IssueState = row === undefined ? issueDecider.initialState() : JSON.parse(row.document);
-  const state = issueDecider.evolve(before, event as unknown as IssueEvent);
+  let incident = batch.folded.get(issueId);
+  if (incident === undefined) {
+    incident = loadIncident(db, issueId);
+    batch.folded.set(issueId, incident);
+  }
+  if (incident.lastPosition >= event.position) return;
+  const state = issueDecider.evolve(incident.state, event as unknown as IssueEvent);
   if (state.workload === null) return;
   const d = event.data as Record<string, unknown>;
-  db.prepare(
+  incident.state = state;
+  incident.lastPosition = event.position;
+  incident.updatedAt = event.metadata.occurredAt;
+  if (event.type === 'IssueResolved') incident.resolution = String(d.resolution);
+  if (event.type === 'IssueEscalated' || event.type === 'IssueEscalationPaused') {
+    incident.escalationReason = String(d.reason);
+  }
+  incident.dirty = true;
+  addToTimeline(batch, event, issueId);
+};
+
+const writeIncident = (db: Database.Database, issueId: string, incident: FoldedIncident) => {
+  const { state } = incident;
+  if (state.workload === null) return;
+  prepared(
+    db,
     `INSERT INTO incidents VALUES (@issue_id, @state, @severity, @risk_score, @signal, @signals, @workload_kind,
        @workload_name, @workload_namespace, @cluster, @source, @detected_at, @ended_at, @attempts, @max_attempts,
        @anomaly_count, @acknowledged_by, @snoozed_until, @remediation_id, @insight_id, @resolution,
@@ -158,28 +206,31 @@ const applyIssueEvent = (event: RecordedEvent, db: Database.Database) => {
     snoozed_until: state.snoozedUntil,
     remediation_id: state.remediationId,
     insight_id: state.insightId,
-    resolution: event.type === 'IssueResolved' ? String(d.resolution) : null,
-    escalation_reason:
-      event.type === 'IssueEscalated' || event.type === 'IssueEscalationPaused' ? String(d.reason) : null,
-    updated_at: event.metadata.occurredAt,
-    last_position: Number(event.position),
+    resolution: incident.resolution,
+    escalation_reason: incident.escalationReason,
+    updated_at: incident.updatedAt,
+    last_position: Number(incident.lastPosition),
     document: JSON.stringify(state),
   });
-  insertTimeline(db, event, issueId);
 };
 
 /** Remediation events reach the Issue's timeline through the plan, which names the Issue. */
-const applyRemediationEvent = (event: RecordedEvent, db: Database.Database) => {
+const applyRemediationEvent = (event: RecordedEvent, db: Database.Database, batch: Batch) => {
   const remediationId = parseStreamName(event.streamId).id;
   if (event.type === 'RemediationPlanCreated') {
     const issueId = (event.data as { issueId: string }).issueId;
-    db.prepare('INSERT OR IGNORE INTO incident_remediations VALUES (?, ?)').run(remediationId, issueId);
+    prepared(db, 'INSERT OR IGNORE INTO incident_remediations VALUES (?, ?)').run(remediationId, issueId);
+    batch.links.delete(remediationId);
   }
-  const link = db
-    .prepare<[string], { issue_id: string }>('SELECT issue_id FROM incident_remediations WHERE remediation_id = ?')
-    .get(remediationId);
-  if (link === undefined) return;
-  insertTimeline(db, event, link.issue_id);
+  if (!batch.links.has(remediationId)) {
+    const link = prepared<[string], { issue_id: string }>(
+      db,
+      'SELECT issue_id FROM incident_remediations WHERE remediation_id = ?',
+    ).get(remediationId);
+    batch.links.set(remediationId, link?.issue_id);
+  }
+  const issueId = batch.links.get(remediationId);
+  if (issueId !== undefined) addToTimeline(batch, event, issueId);
 };
 
 export const incidentsProjection = {
@@ -210,8 +261,16 @@ export const incidentsProjection = {
     db.exec('DELETE FROM incidents; DELETE FROM incident_timeline; DELETE FROM incident_remediations;');
   },
   apply(event: RecordedEvent, db: Database.Database) {
-    const category = categoryOf(event.streamId);
-    if (category === StreamCategory.Issue) applyIssueEvent(event, db);
-    else if (category === StreamCategory.Remediation) applyRemediationEvent(event, db);
+    incidentsProjection.applyBatch([event], db);
+  },
+  applyBatch(events: readonly RecordedEvent[], db: Database.Database) {
+    const batch: Batch = { folded: new Map(), timeline: [], links: new Map() };
+    for (const event of events) {
+      const category = categoryOf(event.streamId);
+      if (category === StreamCategory.Issue) foldIssueEvent(event, db, batch);
+      else if (category === StreamCategory.Remediation) applyRemediationEvent(event, db, batch);
+    }
+    for (const [issueId, incident] of batch.folded) if (incident.dirty) writeIncident(db, issueId, incident);
+    insertRowsOrIgnore(db, 'incident_timeline', batch.timeline);
   },
 };

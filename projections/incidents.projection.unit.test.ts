@@ -102,7 +102,7 @@ describe('incidents projection', () => {
       projections: [incidentsProjection],
     });
     await runner.catchUp();
-    await runner.rebuild('incidents');
+    await runner.rebuild(['incidents']);
     expect(rows(rebuilt)).toEqual(rows(once));
   });
 });

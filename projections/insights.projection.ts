@@ -6,6 +6,7 @@ import type {
 } from '../domain/events/analysis.events.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
+import { prepared } from './sqlite.statements.ts';
 
 /** One row per analysis round of an Issue (an AIInsight): requested, then completed or failed. */
 export interface InsightRow {
@@ -53,19 +54,22 @@ export const insightsProjection = {
     const position = Number(event.position);
     if (event.type === 'AnalysisRequested' || event.type === 'ReanalysisRequested') {
       const d = event.data as AnalysisRequestedData;
-      db.prepare(
+      prepared(
+        db,
         `INSERT OR IGNORE INTO insights VALUES (?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, NULL, '[]', '[]', NULL, ?)`,
       ).run(d.insightId, issueId, d.attempt, event.metadata.occurredAt, position);
       return;
     }
     const insightId = (event.data as { insightId: string }).insightId;
-    const row = db
-      .prepare<[string], { last_position: number }>('SELECT last_position FROM insights WHERE insight_id = ?')
-      .get(insightId);
+    const row = prepared<[string], { last_position: number }>(
+      db,
+      'SELECT last_position FROM insights WHERE insight_id = ?',
+    ).get(insightId);
     if (row === undefined || BigInt(row.last_position) >= event.position) return;
     if (event.type === 'AnalysisCompleted') {
       const d = event.data as AnalysisCompletedData;
-      db.prepare(
+      prepared(
+        db,
         `UPDATE insights SET status = 'completed', finished_at = ?, analysis = ?, confidence = ?, provider = ?,
            model = ?, recommendations = ?, suggested_actions = ?, last_position = ? WHERE insight_id = ?`,
       ).run(
@@ -81,7 +85,8 @@ export const insightsProjection = {
       );
     } else {
       const d = event.data as AnalysisFailedData;
-      db.prepare(
+      prepared(
+        db,
         `UPDATE insights SET status = 'failed', finished_at = ?, provider = ?, failure_reason = ?, last_position = ?
          WHERE insight_id = ?`,
       ).run(event.metadata.occurredAt, d.provider ?? null, d.reason, position, insightId);

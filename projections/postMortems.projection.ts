@@ -1,9 +1,11 @@
 import type Database from 'better-sqlite3';
+import type { ResourceRef } from '../domain/events/common.schema.ts';
 import type { IssueDetectedData } from '../domain/events/issue.events.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
 import { issueName, Labels, postMortemName } from './kubernetesResources.projection.ts';
 import { type Detection, postMortemResource, recurrencesOf } from './postMortem.projection.ts';
+import { insertRowsOrIgnore, prepared } from './sqlite.statements.ts';
 
 /**
  * PostMortems in the read model: the same document the resource writer puts in the PostMortem's status, rendered
@@ -39,47 +41,100 @@ export interface PostMortemRow {
   readonly last_position: number;
 }
 
+const workloadKey = (w: ResourceRef) => JSON.stringify([w.cluster ?? '', w.namespace, w.kind, w.name]);
+
 const categoryOf = (stream: string) => stream.slice(0, Math.max(0, stream.indexOf('-')));
 
-const stage = (db: Database.Database, event: RecordedEvent, issueId: string) => {
-  db.prepare('INSERT OR IGNORE INTO postmortem_sources VALUES (?, ?, ?, ?, ?, ?)').run(
-    Number(event.position),
-    issueId,
-    event.streamId,
-    event.type,
-    event.metadata.occurredAt,
-    JSON.stringify(event.data),
-  );
+interface StagedEvent {
+  readonly position: number;
+  readonly streamId: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: { readonly occurredAt: string };
+}
+
+/**
+ * What one batch of events has learnt: events staged in memory (written to postmortem_sources at the end of the
+ * batch only for Issues still open then), and which Issues have a PostMortem and which plans belong to which Issue.
+ */
+interface Batch {
+  readonly staged: Map<string, StagedEvent[]>;
+  readonly written: Map<string, boolean>;
+  readonly links: Map<string, string | undefined>;
+}
+
+const stage = (batch: Batch, event: RecordedEvent, issueId: string) => {
+  const list = batch.staged.get(issueId) ?? [];
+  list.push({
+    position: Number(event.position),
+    streamId: event.streamId,
+    type: event.type,
+    data: event.data,
+    metadata: { occurredAt: event.metadata.occurredAt },
+  });
+  batch.staged.set(issueId, list);
 };
 
-const render = (db: Database.Database, issueId: string, issueStream: string, position: number) => {
-  const events = db
-    .prepare<[string], { stream: string; type: string; occurred_at: string; data: string }>(
-      'SELECT stream, type, occurred_at, data FROM postmortem_sources WHERE issue_id = ? ORDER BY position',
+const persistStaged = (db: Database.Database, batch: Batch) => {
+  const rows = [...batch.staged].flatMap(([issueId, events]) =>
+    events.map((e) => [e.position, issueId, e.streamId, e.type, e.metadata.occurredAt, JSON.stringify(e.data)]),
+  );
+  insertRowsOrIgnore(db, 'postmortem_sources', rows);
+};
+
+const written = (db: Database.Database, batch: Batch, issueId: string) => {
+  let known = batch.written.get(issueId);
+  if (known === undefined) {
+    known = prepared(db, 'SELECT 1 AS n FROM postmortems WHERE issue_id = ?').get(issueId) !== undefined;
+    batch.written.set(issueId, known);
+  }
+  return known;
+};
+
+const issueOfPlan = (db: Database.Database, batch: Batch, remediationId: string) => {
+  if (!batch.links.has(remediationId)) {
+    const link = prepared<[string], { issue_id: string }>(
+      db,
+      'SELECT issue_id FROM postmortem_remediations WHERE remediation_id = ?',
+    ).get(remediationId);
+    batch.links.set(remediationId, link?.issue_id);
+  }
+  return batch.links.get(remediationId);
+};
+
+const render = (db: Database.Database, batch: Batch, issueId: string, issueStream: string, position: number) => {
+  const events: StagedEvent[] = [
+    ...prepared<[string], { position: number; stream: string; type: string; occurred_at: string; data: string }>(
+      db,
+      'SELECT position, stream, type, occurred_at, data FROM postmortem_sources WHERE issue_id = ? ORDER BY position',
     )
-    .all(issueId)
-    .map((row) => ({
-      streamId: row.stream,
-      type: row.type,
-      data: JSON.parse(row.data) as unknown,
-      metadata: { occurredAt: row.occurred_at },
-    }));
+      .all(issueId)
+      .map((row) => ({
+        position: row.position,
+        streamId: row.stream,
+        type: row.type,
+        data: JSON.parse(row.data) as unknown,
+        metadata: { occurredAt: row.occurred_at },
+      })),
+    ...(batch.staged.get(issueId) ?? []),
+  ];
   const detected = events.find((e) => e.type === 'IssueDetected' && e.streamId === issueStream);
   if (detected === undefined) return;
   const current: Detection = {
     data: detected.data as IssueDetectedData,
     metadata: detected.metadata,
   };
-  const detections = db
-    .prepare<[], { issue_id: string; data: string; occurred_at: string }>(
-      'SELECT issue_id, data, occurred_at FROM postmortem_detections',
-    )
-    .all()
+  // Only earlier Issues of the same signal on the same workload can be recurrences; the window is checked below.
+  const detections = prepared<[string, string], { data: string; occurred_at: string }>(
+    db,
+    'SELECT data, occurred_at FROM postmortem_detections WHERE signal = ? AND workload = ?',
+  )
+    .all(current.data.signal, workloadKey(current.data.workload))
     .map((row) => ({ data: JSON.parse(row.data) as IssueDetectedData, metadata: { occurredAt: row.occurred_at } }));
   const earlier = recurrencesOf(current, detections);
   const related = earlier
     .map((d) =>
-      db.prepare<[string], { name: string }>('SELECT name FROM postmortems WHERE issue_id = ?').get(d.data.issueId),
+      prepared<[string], { name: string }>(db, 'SELECT name FROM postmortems WHERE issue_id = ?').get(d.data.issueId),
     )
     .flatMap((row) => (row === undefined ? [] : [row.name]));
   const workload = current.data.workload;
@@ -94,7 +149,8 @@ const render = (db: Database.Database, issueId: string, issueStream: string, pos
   const status = rendered.status;
   const endedAt = status.resolvedAt ?? status.conditions?.[0]?.lastTransitionTime ?? '';
   const detectedAt = status.detectedAt ?? detected.metadata.occurredAt;
-  db.prepare(
+  prepared(
+    db,
     `INSERT OR IGNORE INTO postmortems VALUES (@issue_id, @name, @namespace, 'Open', @outcome, @signal, @severity,
        @workload_kind, @workload_name, @summary, @root_cause, @detected_at, @ended_at, @duration_seconds,
        @recurrences, @document, NULL, NULL, NULL, NULL, NULL, '[]', @last_position)`,
@@ -116,36 +172,39 @@ const render = (db: Database.Database, issueId: string, issueStream: string, pos
     document: JSON.stringify(status),
     last_position: position,
   });
-  db.prepare('DELETE FROM postmortem_sources WHERE issue_id = ?').run(issueId);
+  prepared(db, 'DELETE FROM postmortem_sources WHERE issue_id = ?').run(issueId);
+  batch.staged.delete(issueId);
+  batch.written.set(issueId, true);
 };
 
 /** Review events change a written PostMortem; the row's position guard makes each apply once. */
 const applyReview = (db: Database.Database, event: RecordedEvent) => {
   const issueId = parseStreamName(event.streamId).id;
-  const row = db
-    .prepare<[string], { last_position: number; feedback: string }>(
-      'SELECT last_position, feedback FROM postmortems WHERE issue_id = ?',
-    )
-    .get(issueId);
+  const row = prepared<[string], { last_position: number; feedback: string }>(
+    db,
+    'SELECT last_position, feedback FROM postmortems WHERE issue_id = ?',
+  ).get(issueId);
   if (row === undefined || BigInt(row.last_position) >= event.position) return;
   const d = event.data as Record<string, unknown>;
   const at = event.metadata.occurredAt;
   const position = Number(event.position);
   switch (event.type) {
     case 'PostMortemReviewed':
-      db.prepare(
+      prepared(
+        db,
         `UPDATE postmortems SET state = 'InReview', reviewed_by = ?, reviewed_at = ?, review_notes = ?,
            last_position = ? WHERE issue_id = ?`,
       ).run(String(d.reviewer), at, (d.notes as string | undefined) ?? null, position, issueId);
       return;
     case 'PostMortemClosed':
-      db.prepare(
+      prepared(
+        db,
         `UPDATE postmortems SET state = 'Closed', closed_by = ?, closed_at = ?, last_position = ? WHERE issue_id = ?`,
       ).run(String(d.closedBy), at, position, issueId);
       return;
     case 'PostMortemFeedbackRecorded': {
       const feedback = [...(JSON.parse(row.feedback) as unknown[]), { ...d, at }];
-      db.prepare('UPDATE postmortems SET feedback = ?, last_position = ? WHERE issue_id = ?').run(
+      prepared(db, 'UPDATE postmortems SET feedback = ?, last_position = ? WHERE issue_id = ?').run(
         JSON.stringify(feedback),
         position,
         issueId,
@@ -177,7 +236,9 @@ export const postMortemsProjection = {
         occurred_at TEXT NOT NULL, data TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS postmortem_sources_by_issue ON postmortem_sources (issue_id, position);
       CREATE TABLE IF NOT EXISTS postmortem_detections (
-        issue_id TEXT PRIMARY KEY, occurred_at TEXT NOT NULL, data TEXT NOT NULL);
+        issue_id TEXT PRIMARY KEY, occurred_at TEXT NOT NULL, signal TEXT NOT NULL, workload TEXT NOT NULL,
+        data TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS postmortem_detections_by_workload ON postmortem_detections (signal, workload);
       CREATE TABLE IF NOT EXISTS postmortem_remediations (
         remediation_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL);`);
   },
@@ -186,42 +247,48 @@ export const postMortemsProjection = {
       DELETE FROM postmortem_remediations;`);
   },
   apply(event: RecordedEvent, db: Database.Database) {
-    const category = categoryOf(event.streamId);
-    if (category === StreamCategory.PostMortem) {
-      if (REVIEW_EVENTS.has(event.type)) applyReview(db, event);
-      return;
-    }
-    if (category === StreamCategory.Remediation) {
-      const remediationId = parseStreamName(event.streamId).id;
-      if (event.type === 'RemediationPlanCreated') {
-        const issueId = (event.data as { issueId: string }).issueId;
-        db.prepare('INSERT OR IGNORE INTO postmortem_remediations VALUES (?, ?)').run(remediationId, issueId);
-      }
-      const link = db
-        .prepare<[string], { issue_id: string }>(
-          'SELECT issue_id FROM postmortem_remediations WHERE remediation_id = ?',
-        )
-        .get(remediationId);
-      // Events after the Issue ended (the PostMortem exists) are not part of it.
-      if (link !== undefined && !written(db, link.issue_id)) stage(db, event, link.issue_id);
-      return;
-    }
-    if (category !== StreamCategory.Issue) return;
-    const issueId = parseStreamName(event.streamId).id;
-    if (written(db, issueId)) return;
-    if (event.type === 'IssueDetected') {
-      db.prepare('INSERT OR IGNORE INTO postmortem_detections VALUES (?, ?, ?)').run(
-        issueId,
-        event.metadata.occurredAt,
-        JSON.stringify(event.data),
-      );
-    }
-    stage(db, event, issueId);
-    if (event.type === 'IssueResolved' || event.type === 'IssueEscalated') {
-      render(db, issueId, event.streamId, Number(event.position));
-    }
+    postMortemsProjection.applyBatch([event], db);
+  },
+  applyBatch(events: readonly RecordedEvent[], db: Database.Database) {
+    const batch: Batch = { staged: new Map(), written: new Map(), links: new Map() };
+    for (const event of events) applyOne(db, batch, event);
+    persistStaged(db, batch);
   },
 };
 
-const written = (db: Database.Database, issueId: string) =>
-  db.prepare<[string], { n: number }>('SELECT 1 AS n FROM postmortems WHERE issue_id = ?').get(issueId) !== undefined;
+const applyOne = (db: Database.Database, batch: Batch, event: RecordedEvent) => {
+  const category = categoryOf(event.streamId);
+  if (category === StreamCategory.PostMortem) {
+    if (REVIEW_EVENTS.has(event.type)) applyReview(db, event);
+    return;
+  }
+  if (category === StreamCategory.Remediation) {
+    const remediationId = parseStreamName(event.streamId).id;
+    if (event.type === 'RemediationPlanCreated') {
+      const issueId = (event.data as { issueId: string }).issueId;
+      prepared(db, 'INSERT OR IGNORE INTO postmortem_remediations VALUES (?, ?)').run(remediationId, issueId);
+      batch.links.delete(remediationId);
+    }
+    const issueId = issueOfPlan(db, batch, remediationId);
+    // Events after the Issue ended (the PostMortem exists) are not part of it.
+    if (issueId !== undefined && !written(db, batch, issueId)) stage(batch, event, issueId);
+    return;
+  }
+  if (category !== StreamCategory.Issue) return;
+  const issueId = parseStreamName(event.streamId).id;
+  if (written(db, batch, issueId)) return;
+  if (event.type === 'IssueDetected') {
+    const data = event.data as IssueDetectedData;
+    prepared(db, 'INSERT OR IGNORE INTO postmortem_detections VALUES (?, ?, ?, ?, ?)').run(
+      issueId,
+      event.metadata.occurredAt,
+      data.signal,
+      workloadKey(data.workload),
+      JSON.stringify(data),
+    );
+  }
+  stage(batch, event, issueId);
+  if (event.type === 'IssueResolved' || event.type === 'IssueEscalated') {
+    render(db, batch, issueId, event.streamId, Number(event.position));
+  }
+};

@@ -10,6 +10,7 @@ import {
 } from '../domain/remediation/remediation.decider.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
 import { timelineDetail } from './postMortem.projection.ts';
+import { insertRowsOrIgnore, prepared } from './sqlite.statements.ts';
 
 /**
  * Remediations: the plan folded with the Remediation decider's own `evolve` (status, approval, snapshot), one row per
@@ -92,7 +93,8 @@ const OUTCOME: Readonly<Record<string, string>> = {
 const isRemediationStream = (stream: string) => stream.startsWith(`${StreamCategory.Remediation}-`);
 
 const upsertActions = (db: Database.Database, remediationId: string, state: RemediationState) => {
-  const insert = db.prepare(
+  const insert = prepared(
+    db,
     `INSERT OR IGNORE INTO remediation_actions VALUES (?, ?, ?, ?, ?, ?, 'planned', NULL, NULL, NULL)`,
   );
   state.actions.forEach((action, index) => {
@@ -116,12 +118,14 @@ const setAction = (
   at: string,
 ) => {
   if (status === 'started') {
-    db.prepare(
+    prepared(
+      db,
       `UPDATE remediation_actions SET status = 'started', started_at = ? WHERE remediation_id = ? AND action_id = ?`,
     ).run(at, remediationId, actionId);
     return;
   }
-  db.prepare(
+  prepared(
+    db,
     `UPDATE remediation_actions SET status = ?, detail = ?, finished_at = ?, started_at = COALESCE(started_at, ?)
      WHERE remediation_id = ? AND action_id = ?`,
   ).run(status, detail, at, at, remediationId, actionId);
@@ -133,7 +137,10 @@ const applyApproval = (db: Database.Database, event: RecordedEvent, state: Remed
   const position = Number(event.position);
   switch (event.type) {
     case 'ApprovalRequested':
-      db.prepare(`INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, 'pending', ?, '[]', NULL, NULL, ?, ?, NULL, ?)`).run(
+      prepared(
+        db,
+        `INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, 'pending', ?, '[]', NULL, NULL, ?, ?, NULL, ?)`,
+      ).run(
         String(d.requestId),
         state.remediationId,
         state.issueId,
@@ -144,7 +151,8 @@ const applyApproval = (db: Database.Database, event: RecordedEvent, state: Remed
       );
       return;
     case 'ApprovalGranted':
-      db.prepare(
+      prepared(
+        db,
         `UPDATE approvals SET approvers = ?, state = ?, decided_at = ?, last_position = ? WHERE request_id = ?`,
       ).run(
         JSON.stringify(state.approval.approvers),
@@ -155,17 +163,17 @@ const applyApproval = (db: Database.Database, event: RecordedEvent, state: Remed
       );
       return;
     case 'ApprovalRefused':
-      db.prepare(
+      prepared(
+        db,
         `UPDATE approvals SET state = 'refused', refused_by = ?, reason = ?, decided_at = ?, last_position = ?
          WHERE request_id = ?`,
       ).run(String(d.approver), d.reason === undefined ? null : String(d.reason), at, position, String(d.requestId));
       return;
     case 'ApprovalExpired':
-      db.prepare(`UPDATE approvals SET state = 'expired', decided_at = ?, last_position = ? WHERE request_id = ?`).run(
-        at,
-        position,
-        String(d.requestId),
-      );
+      prepared(
+        db,
+        `UPDATE approvals SET state = 'expired', decided_at = ?, last_position = ? WHERE request_id = ?`,
+      ).run(at, position, String(d.requestId));
       return;
     default:
       return;
@@ -174,20 +182,149 @@ const applyApproval = (db: Database.Database, event: RecordedEvent, state: Remed
 
 const useRunbook = (db: Database.Database, plan: RemediationPlanCreatedData, at: string) => {
   if (plan.runbook === undefined) return;
-  db.prepare(
+  prepared(
+    db,
     `INSERT INTO runbook_usage VALUES (?, ?, 1, 0, 0, ?, ?)
      ON CONFLICT (namespace, name) DO UPDATE SET times_used = times_used + 1, last_used_at = excluded.last_used_at,
        last_issue_id = excluded.last_issue_id`,
   ).run(plan.target.namespace, plan.runbook, at, plan.issueId);
 };
 
-const runbookOutcome = (db: Database.Database, row: RemediationRow, outcome: string) => {
-  if (row.runbook === null) return;
+const runbookOutcome = (db: Database.Database, runbook: string | null, namespace: string, outcome: string) => {
+  if (runbook === null) return;
   const column = outcome === 'completed' ? 'successes' : 'failures';
-  db.prepare(`UPDATE runbook_usage SET ${column} = ${column} + 1 WHERE namespace = ? AND name = ?`).run(
-    row.target_namespace,
-    row.runbook,
+  prepared(db, `UPDATE runbook_usage SET ${column} = ${column} + 1 WHERE namespace = ? AND name = ?`).run(
+    namespace,
+    runbook,
   );
+};
+
+/** A plan folded in memory through a batch, written once at its end. */
+interface FoldedRemediation {
+  state: RemediationState;
+  lastPosition: bigint;
+  /** Set when the row is first written (the plan's event), kept afterwards. */
+  runbook: string | null;
+  /** The first outcome wins, as on the row. */
+  endedAt: string | null;
+  outcome: string | null;
+  outcomeDetail: string | null;
+  dirty: boolean;
+}
+
+const loadRemediation = (db: Database.Database, remediationId: string): FoldedRemediation => {
+  const row = prepared<[string], RemediationRow>(db, 'SELECT * FROM remediations WHERE remediation_id = ?').get(
+    remediationId,
+  );
+  return {
+    state: row === undefined ? remediationDecider.initialState() : JSON.parse(row.document),
+    lastPosition: row === undefined ? -1n : BigInt(row.last_position),
+    runbook: row?.runbook ?? null,
+    endedAt: row?.ended_at ?? null,
+    outcome: row?.outcome ?? null,
+    outcomeDetail: row?.outcome_detail ?? null,
+    dirty: false,
+  };
+};
+
+const foldEvent = (
+  event: RecordedEvent,
+  db: Database.Database,
+  folded: Map<string, FoldedRemediation>,
+  checkpoints: unknown[][],
+) => {
+  const remediationId = parseStreamName(event.streamId).id;
+  let plan = folded.get(remediationId);
+  if (plan === undefined) {
+    plan = loadRemediation(db, remediationId);
+    folded.set(remediationId, plan);
+  }
+  // The guard makes every write below (counters included) happen once per event.
+  if (plan.lastPosition >= event.position) return;
+  const state = remediationDecider.evolve(plan.state, event as unknown as RemediationEvent);
+  if (state.target === null || state.createdAt === null) return;
+  const existed = plan.dirty || plan.lastPosition >= 0n;
+  const at = event.metadata.occurredAt;
+  const d = event.data as Record<string, unknown>;
+  const outcome = OUTCOME[event.type] ?? null;
+  plan.state = state;
+  plan.lastPosition = event.position;
+  plan.dirty = true;
+  if (!existed && event.type === 'RemediationPlanCreated') plan.runbook = (d.runbook as string | undefined) ?? null;
+  if (plan.endedAt === null && isTerminal(state)) plan.endedAt = at;
+  if (plan.outcome === null && outcome !== null) plan.outcome = outcome;
+  if (plan.outcomeDetail === null && outcome !== null) {
+    plan.outcomeDetail =
+      event.type === 'RemediationCompleted'
+        ? `${String(d.actionsSucceeded)} action(s) succeeded`
+        : String(d.detail ?? d.reason ?? '');
+  }
+  checkpoints.push([
+    Number(event.position),
+    remediationId,
+    event.type,
+    at,
+    event.metadata.actor ?? null,
+    (timelineDetail(event) ?? event.type).slice(0, 2_000),
+  ]);
+  switch (event.type) {
+    case 'RemediationPlanCreated':
+      upsertActions(db, remediationId, state);
+      useRunbook(db, event.data as RemediationPlanCreatedData, at);
+      break;
+    case 'AgenticStepDecided':
+      upsertActions(db, remediationId, state);
+      break;
+    case 'ActionStarted':
+      setAction(db, remediationId, String(d.actionId), 'started', null, at);
+      break;
+    case 'ActionSucceeded':
+      setAction(db, remediationId, String(d.actionId), 'succeeded', String(d.result), at);
+      break;
+    case 'ActionFailed':
+      setAction(db, remediationId, String(d.actionId), 'failed', String(d.error), at);
+      break;
+    case 'ActionRefusedByPolicy':
+      setAction(db, remediationId, String(d.actionId), 'refused', `${String(d.policy)}: ${String(d.reason)}`, at);
+      break;
+    default:
+      if (event.type.startsWith('Approval')) applyApproval(db, event, state);
+      if (outcome !== null && existed) runbookOutcome(db, plan.runbook, state.target.namespace, outcome);
+  }
+};
+
+const writeRemediation = (db: Database.Database, remediationId: string, plan: FoldedRemediation) => {
+  const { state } = plan;
+  if (state.target === null || state.createdAt === null) return;
+  const target: ResourceRef = state.target;
+  prepared(
+    db,
+    `INSERT INTO remediations VALUES (@remediation_id, @issue_id, @attempt, @source, @status, @target_kind,
+       @target_name, @target_namespace, @runbook, @approval_required, @created_at, @ended_at, @outcome,
+       @outcome_detail, @last_position, @document)
+     ON CONFLICT (remediation_id) DO UPDATE SET status = excluded.status,
+       ended_at = COALESCE(remediations.ended_at, excluded.ended_at),
+       outcome = COALESCE(remediations.outcome, excluded.outcome),
+       outcome_detail = COALESCE(remediations.outcome_detail, excluded.outcome_detail),
+       last_position = excluded.last_position, document = excluded.document`,
+  ).run({
+    remediation_id: remediationId,
+    issue_id: state.issueId,
+    attempt: state.attempt,
+    source: state.source ?? '',
+    status: state.status,
+    target_kind: target.kind,
+    target_name: target.name,
+    target_namespace: target.namespace,
+    runbook: plan.runbook,
+    approval_required: state.approval.required ? 1 : 0,
+    created_at: state.createdAt,
+    ended_at: plan.endedAt,
+    outcome: plan.outcome,
+    outcome_detail: plan.outcomeDetail,
+    last_position: Number(plan.lastPosition),
+    document: JSON.stringify(state),
+  });
 };
 
 export const remediationsProjection = {
@@ -233,83 +370,13 @@ export const remediationsProjection = {
       DELETE FROM approvals; DELETE FROM runbook_usage;`);
   },
   apply(event: RecordedEvent, db: Database.Database) {
-    if (!isRemediationStream(event.streamId)) return;
-    const remediationId = parseStreamName(event.streamId).id;
-    const row = db
-      .prepare<[string], RemediationRow>('SELECT * FROM remediations WHERE remediation_id = ?')
-      .get(remediationId);
-    // The guard makes every write below (counters included) happen once per event.
-    if (row !== undefined && BigInt(row.last_position) >= event.position) return;
-    const before: RemediationState = row === undefined ? remediationDecider.initialState() : JSON.parse(row.document);
-    const state = remediationDecider.evolve(before, event as unknown as RemediationEvent);
-    if (state.target === null || state.createdAt === null) return;
-    const at = event.metadata.occurredAt;
-    const d = event.data as Record<string, unknown>;
-    const outcome = OUTCOME[event.type] ?? null;
-    const target: ResourceRef = state.target;
-    db.prepare(
-      `INSERT INTO remediations VALUES (@remediation_id, @issue_id, @attempt, @source, @status, @target_kind,
-         @target_name, @target_namespace, @runbook, @approval_required, @created_at, @ended_at, @outcome,
-         @outcome_detail, @last_position, @document)
-       ON CONFLICT (remediation_id) DO UPDATE SET status = excluded.status,
-         ended_at = COALESCE(remediations.ended_at, excluded.ended_at),
-         outcome = COALESCE(remediations.outcome, excluded.outcome),
-         outcome_detail = COALESCE(remediations.outcome_detail, excluded.outcome_detail),
-         last_position = excluded.last_position, document = excluded.document`,
-    ).run({
-      remediation_id: remediationId,
-      issue_id: state.issueId,
-      attempt: state.attempt,
-      source: state.source ?? '',
-      status: state.status,
-      target_kind: target.kind,
-      target_name: target.name,
-      target_namespace: target.namespace,
-      runbook: event.type === 'RemediationPlanCreated' ? ((d.runbook as string | undefined) ?? null) : null,
-      approval_required: state.approval.required ? 1 : 0,
-      created_at: state.createdAt,
-      ended_at: isTerminal(state) ? at : null,
-      outcome,
-      outcome_detail:
-        outcome === null
-          ? null
-          : event.type === 'RemediationCompleted'
-            ? `${String(d.actionsSucceeded)} action(s) succeeded`
-            : String(d.detail ?? d.reason ?? ''),
-      last_position: Number(event.position),
-      document: JSON.stringify(state),
-    });
-    db.prepare('INSERT OR IGNORE INTO remediation_checkpoints VALUES (?, ?, ?, ?, ?, ?)').run(
-      Number(event.position),
-      remediationId,
-      event.type,
-      at,
-      event.metadata.actor ?? null,
-      (timelineDetail(event) ?? event.type).slice(0, 2_000),
-    );
-    switch (event.type) {
-      case 'RemediationPlanCreated':
-        upsertActions(db, remediationId, state);
-        useRunbook(db, event.data as RemediationPlanCreatedData, at);
-        break;
-      case 'AgenticStepDecided':
-        upsertActions(db, remediationId, state);
-        break;
-      case 'ActionStarted':
-        setAction(db, remediationId, String(d.actionId), 'started', null, at);
-        break;
-      case 'ActionSucceeded':
-        setAction(db, remediationId, String(d.actionId), 'succeeded', String(d.result), at);
-        break;
-      case 'ActionFailed':
-        setAction(db, remediationId, String(d.actionId), 'failed', String(d.error), at);
-        break;
-      case 'ActionRefusedByPolicy':
-        setAction(db, remediationId, String(d.actionId), 'refused', `${String(d.policy)}: ${String(d.reason)}`, at);
-        break;
-      default:
-        if (event.type.startsWith('Approval')) applyApproval(db, event, state);
-        if (outcome !== null && row !== undefined) runbookOutcome(db, row, outcome);
-    }
+    remediationsProjection.applyBatch([event], db);
+  },
+  applyBatch(events: readonly RecordedEvent[], db: Database.Database) {
+    const folded = new Map<string, FoldedRemediation>();
+    const checkpoints: unknown[][] = [];
+    for (const event of events) if (isRemediationStream(event.streamId)) foldEvent(event, db, folded, checkpoints);
+    for (const [remediationId, plan] of folded) if (plan.dirty) writeRemediation(db, remediationId, plan);
+    insertRowsOrIgnore(db, 'remediation_checkpoints', checkpoints);
   },
 };

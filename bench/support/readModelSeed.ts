@@ -60,3 +60,9 @@ export async function seedIncidents(store: EventStore, count: number, firstId = 
   }
   return events;
 }
+
+/** Events one seeded incident writes, on average over the shapes. */
+export async function eventsPerIncident(): Promise<number> {
+  const all = await templates();
+  return all.reduce((n, events) => n + events.length, 0) / all.length;
+}

@@ -233,7 +233,7 @@ describe.each(backends)('projection runner: %s', (_name, make) => {
     // Damage the read model behind the runner's back.
     db.prepare("UPDATE issue_status SET status = 'garbage'").run();
     db.prepare("INSERT INTO issue_actions VALUES ('x', '9', 'stray')").run();
-    await runner.rebuild('issue_status');
+    await runner.rebuild(['issue_status']);
     expect(rows(db)).toEqual(expectedRows);
     expect(runner.status()[0]?.live).toBe(true);
     // Still live after the rebuild.
@@ -243,7 +243,7 @@ describe.each(backends)('projection runner: %s', (_name, make) => {
 
   it('refuses to rebuild a projection it does not know', async () => {
     const { runner } = setup();
-    const error = await runner.rebuild('nope').catch((e: unknown) => e);
+    const error = await runner.rebuild(['nope']).catch((e: unknown) => e);
     expect((error as { code: string }).code).toBe('projection.not_found');
   });
 });

@@ -15,6 +15,7 @@ import type {
   RemediationRow,
   RunbookUsageRow,
 } from '../../../projections/remediations.projection.ts';
+import { prepared } from '../../../projections/sqlite.statements.ts';
 
 /**
  * The typed read side over the sqlite read model, shared by REST and GraphQL: lists with filters and keyset
@@ -530,9 +531,10 @@ function keysetPage<R, V>(
     const [sortValue, id] = decodeCursor(page.cursor);
     add(clauses, `(${sortExpr} < ? OR (${sortExpr} = ? AND ${idColumn} < ?))`, sortValue, sortValue, id);
   }
-  const rows = db
-    .prepare(`SELECT * FROM ${table} ${sqlOf(clauses)} ORDER BY ${sortExpr} DESC, ${idColumn} DESC LIMIT ?`)
-    .all(...clauses.params, limit + 1) as R[];
+  const rows = prepared(
+    db,
+    `SELECT * FROM ${table} ${sqlOf(clauses)} ORDER BY ${sortExpr} DESC, ${idColumn} DESC LIMIT ?`,
+  ).all(...clauses.params, limit + 1) as R[];
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   const last = items[items.length - 1];
@@ -557,9 +559,9 @@ function batch<R, V>(
   // Below sqlite's default limit of bound parameters.
   for (let i = 0; i < unique.length; i += 500) {
     const chunk = unique.slice(i, i + 500);
-    const rows = db
-      .prepare(`SELECT * FROM ${table} WHERE ${idColumn} IN (${chunk.map(() => '?').join(', ')})`)
-      .all(...chunk) as R[];
+    const rows = prepared(db, `SELECT * FROM ${table} WHERE ${idColumn} IN (${chunk.map(() => '?').join(', ')})`).all(
+      ...chunk,
+    ) as R[];
     for (const row of rows) found.set(idOf(row), view(row));
   }
   return ids.map((id) => found.get(id));
@@ -625,26 +627,26 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
   const byIssue = <R, V>(table: string, order: string, ids: readonly string[], view: (row: R) => V) => {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return new Map<string, V[]>();
-    const rows = db
-      .prepare(`SELECT * FROM ${table} WHERE issue_id IN (${inList(unique)}) ORDER BY ${order}`)
-      .all(...unique) as (R & { issue_id: string })[];
+    const rows = prepared(db, `SELECT * FROM ${table} WHERE issue_id IN (${inList(unique)}) ORDER BY ${order}`).all(
+      ...unique,
+    ) as (R & { issue_id: string })[];
     const grouped = groupBy(unique, rows, (r) => r.issue_id);
     return new Map([...grouped].map(([k, v]) => [k, v.map(view)]));
   };
 
   const getRemediationDetail = (id: string): RemediationDetailView | undefined => {
-    const row = db.prepare<[string], RemediationRow>('SELECT * FROM remediations WHERE remediation_id = ?').get(id);
+    const row = prepared<[string], RemediationRow>(db, 'SELECT * FROM remediations WHERE remediation_id = ?').get(id);
     if (row === undefined) return undefined;
-    const actions = db
-      .prepare<[string], RemediationActionRow>(
-        'SELECT * FROM remediation_actions WHERE remediation_id = ? ORDER BY idx',
-      )
+    const actions = prepared<[string], RemediationActionRow>(
+      db,
+      'SELECT * FROM remediation_actions WHERE remediation_id = ? ORDER BY idx',
+    )
       .all(id)
       .map(toAction);
-    const checkpoints = db
-      .prepare<[string], RemediationCheckpointRow>(
-        'SELECT * FROM remediation_checkpoints WHERE remediation_id = ? ORDER BY position',
-      )
+    const checkpoints = prepared<[string], RemediationCheckpointRow>(
+      db,
+      'SELECT * FROM remediation_checkpoints WHERE remediation_id = ? ORDER BY position',
+    )
       .all(id)
       .map(toCheckpoint);
     return { ...toRemediation(row), actions, checkpoints };
@@ -675,15 +677,14 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
       );
     },
     getIncident(id) {
-      const row = db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE issue_id = ?').get(id);
+      const row = prepared<[string], IncidentRow>(db, 'SELECT * FROM incidents WHERE issue_id = ?').get(id);
       return row === undefined ? undefined : toIncident(row);
     },
     getIncidents(ids) {
       return batch<IncidentRow, IncidentView>(db, 'incidents', 'issue_id', ids, toIncident, (r) => r.issue_id);
     },
     timeline(issueId) {
-      return db
-        .prepare<[string], TimelineRow>('SELECT * FROM incident_timeline WHERE issue_id = ? ORDER BY position')
+      return prepared<[string], TimelineRow>(db, 'SELECT * FROM incident_timeline WHERE issue_id = ? ORDER BY position')
         .all(issueId)
         .map(toTimeline);
     },
@@ -711,7 +712,7 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
       );
     },
     getAnomaly(id) {
-      const row = db.prepare<[string], AnomalyRow>('SELECT * FROM anomalies WHERE anomaly_id = ?').get(id);
+      const row = prepared<[string], AnomalyRow>(db, 'SELECT * FROM anomalies WHERE anomaly_id = ?').get(id);
       return row === undefined ? undefined : toAnomaly(row);
     },
     getAnomalies(ids) {
@@ -738,7 +739,7 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
       );
     },
     getInsight(id) {
-      const row = db.prepare<[string], InsightRow>('SELECT * FROM insights WHERE insight_id = ?').get(id);
+      const row = prepared<[string], InsightRow>(db, 'SELECT * FROM insights WHERE insight_id = ?').get(id);
       return row === undefined ? undefined : toInsight(row);
     },
     getInsights(ids) {
@@ -782,9 +783,10 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
     actionsOf(remediationIds) {
       const unique = [...new Set(remediationIds)];
       if (unique.length === 0) return new Map();
-      const rows = db
-        .prepare(`SELECT * FROM remediation_actions WHERE remediation_id IN (${inList(unique)}) ORDER BY idx`)
-        .all(...unique) as RemediationActionRow[];
+      const rows = prepared(
+        db,
+        `SELECT * FROM remediation_actions WHERE remediation_id IN (${inList(unique)}) ORDER BY idx`,
+      ).all(...unique) as RemediationActionRow[];
       const grouped = groupBy(unique, rows, (r) => r.remediation_id);
       return new Map([...grouped].map(([k, v]) => [k, v.map(toAction)]));
     },
@@ -806,7 +808,7 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
       );
     },
     getApproval(id) {
-      const row = db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE request_id = ?').get(id);
+      const row = prepared<[string], ApprovalRow>(db, 'SELECT * FROM approvals WHERE request_id = ?').get(id);
       return row === undefined ? undefined : toApproval(row);
     },
     getApprovals(ids) {
@@ -832,7 +834,7 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
       );
     },
     getPostMortem(id) {
-      const row = db.prepare<[string], PostMortemRow>('SELECT * FROM postmortems WHERE issue_id = ?').get(id);
+      const row = prepared<[string], PostMortemRow>(db, 'SELECT * FROM postmortems WHERE issue_id = ?').get(id);
       return row === undefined ? undefined : { ...toPostMortem(row), document: json(row.document, {}) };
     },
     getPostMortems(ids) {
@@ -842,10 +844,11 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
     listRunbookUsage(namespace) {
       const rows =
         namespace === undefined
-          ? db.prepare<[], RunbookUsageRow>('SELECT * FROM runbook_usage ORDER BY namespace, name').all()
-          : db
-              .prepare<[string], RunbookUsageRow>('SELECT * FROM runbook_usage WHERE namespace = ? ORDER BY name')
-              .all(namespace);
+          ? prepared<[], RunbookUsageRow>(db, 'SELECT * FROM runbook_usage ORDER BY namespace, name').all()
+          : prepared<[string], RunbookUsageRow>(
+              db,
+              'SELECT * FROM runbook_usage WHERE namespace = ? ORDER BY name',
+            ).all(namespace);
       return rows.map(toRunbookUsage);
     },
 
@@ -856,24 +859,23 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
       const counts = (column: string) =>
         Object.fromEntries(
           (
-            db
-              .prepare(`SELECT ${column} AS k, COUNT(*) AS n FROM incidents i ${filter} GROUP BY ${column}`)
-              .all(...w.params) as { k: string; n: number }[]
+            prepared(db, `SELECT ${column} AS k, COUNT(*) AS n FROM incidents i ${filter} GROUP BY ${column}`).all(
+              ...w.params,
+            ) as { k: string; n: number }[]
           ).map((r) => [r.k, r.n]),
         );
       const byState = counts('i.state');
       const total = Object.values(byState).reduce((a, b) => a + b, 0);
       const bySignal = Object.fromEntries(
         (
-          db
-            .prepare(
-              `SELECT s.value AS k, COUNT(*) AS n FROM incidents i, json_each(i.signals) s ${filter} GROUP BY s.value`,
-            )
-            .all(...w.params) as { k: string; n: number }[]
+          prepared(
+            db,
+            `SELECT s.value AS k, COUNT(*) AS n FROM incidents i, json_each(i.signals) s ${filter} GROUP BY s.value`,
+          ).all(...w.params) as { k: string; n: number }[]
         ).map((r) => [r.k, r.n]),
       );
       const seconds = (sql: string) =>
-        (db.prepare(sql).get(...w.params) as { v: number | null } | undefined)?.v ?? null;
+        (prepared(db, sql).get(...w.params) as { v: number | null } | undefined)?.v ?? null;
       const mttd = seconds(
         `SELECT AVG(MAX(0, (julianday(i.detected_at) - julianday(a.first_seen)) * 86400)) AS v
          FROM incidents i JOIN (SELECT issue_id, MIN(observed_at) AS first_seen FROM anomalies
@@ -883,35 +885,31 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
       const mttr = seconds(
         `SELECT AVG((julianday(i.ended_at) - julianday(i.detected_at)) * 86400) AS v FROM incidents i ${sqlOf(resolved)}`,
       );
-      const top = db
-        .prepare(
-          `SELECT i.workload_kind AS kind, i.workload_name AS name, i.workload_namespace AS namespace, COUNT(*) AS n
+      const top = prepared(
+        db,
+        `SELECT i.workload_kind AS kind, i.workload_name AS name, i.workload_namespace AS namespace, COUNT(*) AS n
            FROM incidents i ${filter} GROUP BY 1, 2, 3 ORDER BY n DESC, kind, namespace, name LIMIT 10`,
-        )
-        .all(...w.params) as { kind: string; name: string; namespace: string; n: number }[];
+      ).all(...w.params) as { kind: string; name: string; namespace: string; n: number }[];
       const rw = where();
       rangeOn(rw, 'created_at', range);
-      const rem = db
-        .prepare(
-          `SELECT COUNT(*) AS total,
+      const rem = prepared(
+        db,
+        `SELECT COUNT(*) AS total,
              SUM(outcome = 'completed') AS completed, SUM(outcome = 'rolled_back') AS rolledBack,
              SUM(outcome = 'failed') AS failed, SUM(outcome IS NULL) AS inProgress
            FROM remediations ${sqlOf(rw)}`,
-        )
-        .get(...rw.params) as Record<string, number | null>;
+      ).get(...rw.params) as Record<string, number | null>;
       const finished = (rem.completed ?? 0) + (rem.rolledBack ?? 0) + (rem.failed ?? 0);
-      const detectedByDay = db
-        .prepare(
-          `SELECT substr(i.detected_at, 1, 10) AS day, COUNT(*) AS n FROM incidents i ${filter} GROUP BY day ORDER BY day`,
-        )
-        .all(...w.params) as { day: string; n: number }[];
+      const detectedByDay = prepared(
+        db,
+        `SELECT substr(i.detected_at, 1, 10) AS day, COUNT(*) AS n FROM incidents i ${filter} GROUP BY day ORDER BY day`,
+      ).all(...w.params) as { day: string; n: number }[];
       const resolvedByDay = new Map(
         (
-          db
-            .prepare(
-              `SELECT substr(i.ended_at, 1, 10) AS day, COUNT(*) AS n FROM incidents i ${sqlOf(resolved)} GROUP BY day`,
-            )
-            .all(...w.params) as { day: string; n: number }[]
+          prepared(
+            db,
+            `SELECT substr(i.ended_at, 1, 10) AS day, COUNT(*) AS n FROM incidents i ${sqlOf(resolved)} GROUP BY day`,
+          ).all(...w.params) as { day: string; n: number }[]
         ).map((r) => [r.day, r.n]),
       );
       const days = [...new Set([...detectedByDay.map((r) => r.day), ...resolvedByDay.keys()])].sort();

@@ -55,12 +55,14 @@ export function registerProjectionsCommand(
         return;
       }
       await withRunner(opts, async (runner) => {
-        for (const name of names.length > 0 ? names : projections.map((p) => p.name)) {
-          const started = Date.now();
-          await runner.rebuild(name);
-          const status = runner.status().find((s) => s.name === name);
-          write(`rebuilt ${name}: checkpoint ${status?.checkpoint ?? 'none'} in ${Date.now() - started} ms\n`);
+        const chosen = names.length > 0 ? names : projections.map((p) => p.name);
+        const started = Date.now();
+        await runner.rebuild(chosen);
+        const took = Date.now() - started;
+        for (const s of runner.status().filter((s) => chosen.includes(s.name))) {
+          write(`rebuilt ${s.name}: checkpoint ${s.checkpoint ?? 'none'}\n`);
         }
+        write(`replayed the log into ${chosen.length} projection(s) in ${took} ms\n`);
       });
     });
 

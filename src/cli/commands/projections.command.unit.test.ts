@@ -77,7 +77,7 @@ describe('cairn projections', () => {
     readModel.exec("INSERT INTO type_seen VALUES ('stale', 'Stale')");
 
     const out = await run([typeCounts], 'projections', 'rebuild', '--store', `sqlite:${path}`);
-    expect(out).toMatch(/^rebuilt type_counts: checkpoint 4 in \d+ ms\n$/);
+    expect(out).toMatch(/^rebuilt type_counts: checkpoint 4\nreplayed the log into 1 projection\(s\) in \d+ ms\n$/);
     expect(readModel.prepare('SELECT type FROM type_seen ORDER BY type').all()).toEqual([
       { type: 'IssueAnomalyAttached' },
       { type: 'IssueDetected' },
@@ -124,12 +124,11 @@ describe('cairn projections', () => {
     }
 
     const out = await run(readModelProjections, 'projections', 'rebuild', '--store', `sqlite:${path}`);
-    expect(
-      out
-        .trim()
-        .split('\n')
-        .map((line) => line.split(':')[0]),
-    ).toEqual(readModelProjections.map((p) => `rebuilt ${p.name}`));
+    const lines = out.trim().split('\n');
+    expect(lines.slice(0, -1).map((line) => line.split(':')[0])).toEqual(
+      readModelProjections.map((p) => `rebuilt ${p.name}`),
+    );
+    expect(lines.at(-1)).toMatch(/^replayed the log into 5 projection\(s\) in \d+ ms$/);
     expect(snapshot(readModel, tables)).toEqual(live);
     readModel.close();
   });
