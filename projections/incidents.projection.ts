@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
+import type { ResourceRef } from '../domain/events/common.schema.ts';
 import { type IssueEvent, type IssueState, issueDecider } from '../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
+import { issueName } from './kubernetesResources.projection.ts';
 import { timelineDetail } from './postMortem.projection.ts';
 import { insertRowsOrIgnore, prepared } from './sqlite.statements.ts';
 
@@ -38,6 +40,36 @@ export interface IncidentRow {
   readonly last_position: number;
   /** The folded IssueState, as JSON. */
   readonly document: string;
+  /** The IncidentView the API serves, as JSON: written here once so a page of incidents is read, not rebuilt. */
+  readonly view: string;
+}
+
+/** An incident as the REST and GraphQL APIs show it. */
+export interface IncidentView {
+  readonly id: string;
+  /** The Issue object's name, in the workload's namespace. */
+  readonly name: string;
+  readonly state: string;
+  readonly severity: string;
+  readonly riskScore: number;
+  readonly signal: string;
+  readonly signals: readonly string[];
+  readonly workload: ResourceRef;
+  readonly source: string | null;
+  readonly detectedAt: string | null;
+  readonly endedAt: string | null;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly anomalyCount: number;
+  readonly acknowledgedBy: string | null;
+  readonly snoozedUntil: string | null;
+  readonly remediationId: string | null;
+  readonly insightId: string | null;
+  readonly resolution: string | null;
+  readonly escalationReason: string | null;
+  /** An automatic escalation waiting because the Issue is acknowledged or snoozed. */
+  readonly escalationHeld: { readonly reason: string; readonly heldBecause: string } | null;
+  readonly updatedAt: string;
 }
 
 export interface TimelineRow {
@@ -139,8 +171,8 @@ const loadIncident = (db: Database.Database, issueId: string): FoldedIncident =>
     state: row === undefined ? issueDecider.initialState() : JSON.parse(row.document),
     lastPosition: row === undefined ? -1n : BigInt(row.last_position),
     updatedAt: row?.updated_at ?? '',
-    resolution: null,
-    escalationReason: null,
+    resolution: row?.resolution ?? null,
+    escalationReason: row?.escalation_reason ?? null,
     dirty: false,
   };
 };
@@ -167,6 +199,41 @@ const foldIssueEvent = (event: RecordedEvent, db: Database.Database, batch: Batc
   addToTimeline(batch, event, issueId);
 };
 
+const viewOf = (issueId: string, incident: FoldedIncident, workload: ResourceRef): IncidentView => {
+  const { state } = incident;
+  const held = (state as IssueState & { heldEscalation?: { reason: string; heldBecause: string } | null })
+    .heldEscalation;
+  return {
+    id: issueId,
+    name: issueName(issueId, workload),
+    state: state.status,
+    severity: state.severity,
+    riskScore: state.riskScore,
+    signal: state.signal,
+    signals: state.signals,
+    workload: {
+      kind: workload.kind,
+      name: workload.name,
+      namespace: workload.namespace,
+      ...(workload.cluster ? { cluster: workload.cluster } : {}),
+    },
+    source: state.source,
+    detectedAt: state.detectedAt,
+    endedAt: state.endedAt,
+    attempts: state.attempts,
+    maxAttempts: state.maxAttempts,
+    anomalyCount: state.anomalyIds.length,
+    acknowledgedBy: state.acknowledgedBy,
+    snoozedUntil: state.snoozedUntil,
+    remediationId: state.remediationId,
+    insightId: state.insightId,
+    resolution: incident.resolution,
+    escalationReason: incident.escalationReason,
+    escalationHeld: held ? { reason: held.reason, heldBecause: held.heldBecause } : null,
+    updatedAt: incident.updatedAt,
+  };
+};
+
 const writeIncident = (db: Database.Database, issueId: string, incident: FoldedIncident) => {
   const { state } = incident;
   if (state.workload === null) return;
@@ -175,16 +242,16 @@ const writeIncident = (db: Database.Database, issueId: string, incident: FoldedI
     `INSERT INTO incidents VALUES (@issue_id, @state, @severity, @risk_score, @signal, @signals, @workload_kind,
        @workload_name, @workload_namespace, @cluster, @source, @detected_at, @ended_at, @attempts, @max_attempts,
        @anomaly_count, @acknowledged_by, @snoozed_until, @remediation_id, @insight_id, @resolution,
-       @escalation_reason, @updated_at, @last_position, @document)
+       @escalation_reason, @updated_at, @last_position, @document, @view)
      ON CONFLICT (issue_id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
        risk_score = excluded.risk_score, signal = excluded.signal, signals = excluded.signals,
        detected_at = excluded.detected_at, ended_at = excluded.ended_at, attempts = excluded.attempts,
        max_attempts = excluded.max_attempts, anomaly_count = excluded.anomaly_count,
        acknowledged_by = excluded.acknowledged_by, snoozed_until = excluded.snoozed_until,
        remediation_id = excluded.remediation_id, insight_id = excluded.insight_id,
-       resolution = COALESCE(excluded.resolution, incidents.resolution),
-       escalation_reason = COALESCE(excluded.escalation_reason, incidents.escalation_reason),
-       updated_at = excluded.updated_at, last_position = excluded.last_position, document = excluded.document`,
+       resolution = excluded.resolution, escalation_reason = excluded.escalation_reason,
+       updated_at = excluded.updated_at, last_position = excluded.last_position, document = excluded.document,
+       view = excluded.view`,
   ).run({
     issue_id: issueId,
     state: state.status,
@@ -211,6 +278,7 @@ const writeIncident = (db: Database.Database, issueId: string, incident: FoldedI
     updated_at: incident.updatedAt,
     last_position: Number(incident.lastPosition),
     document: JSON.stringify(state),
+    view: JSON.stringify(viewOf(issueId, incident, state.workload)),
   });
 };
 
@@ -244,7 +312,8 @@ export const incidentsProjection = {
         workload_namespace TEXT NOT NULL, cluster TEXT NOT NULL, source TEXT, detected_at TEXT, ended_at TEXT,
         attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, anomaly_count INTEGER NOT NULL,
         acknowledged_by TEXT, snoozed_until TEXT, remediation_id TEXT, insight_id TEXT, resolution TEXT,
-        escalation_reason TEXT, updated_at TEXT NOT NULL, last_position INTEGER NOT NULL, document TEXT NOT NULL);
+        escalation_reason TEXT, updated_at TEXT NOT NULL, last_position INTEGER NOT NULL, document TEXT NOT NULL,
+        view TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS incidents_by_state ON incidents (state, severity);
       CREATE INDEX IF NOT EXISTS incidents_by_detection ON incidents (detected_at DESC, issue_id DESC);
       -- The list's keyset order is on COALESCE(detected_at, ''): without this index every page sorts the table.

@@ -1,8 +1,13 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 /** Response and request shapes of the REST API; the OpenAPI document is generated from these. */
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * `T | null` as a type list rather than `anyOf`: the response serializer writes a type list directly, while for
+ * `anyOf` it validates every value against each branch first, which made a page of incidents several times slower.
+ */
+const Nullable = <T extends TSchema>(schema: T) =>
+  Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type as string, 'null'] });
 const Str = Type.String();
 const NStr = Nullable(Type.String());
 
@@ -250,7 +255,7 @@ export const CommandResultSchema = Type.Object({
 export const pageOf = <T extends TSchema>(item: T) =>
   Type.Object({
     items: Type.Array(item),
-    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page.' }),
+    nextCursor: Nullable(Type.String({ description: 'Pass as cursor for the next page.' })),
   });
 
 export const PageQuery = {
