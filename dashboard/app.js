@@ -1,12 +1,14 @@
 // Cairn's dashboard: plain modules, no build. It reads everything through /graphql with the API key the user
 // gives (or the one in the URL fragment `#key=...`, which the development mode prints and which never reaches
-// the server), and refreshes every few seconds: a browser cannot put the key header on a websocket.
+// the server), and refreshes when the incidentChanged subscription says something changed. A browser cannot put
+// the key header on a websocket, so the key travels in connection_init; a slow poll covers a dropped socket.
 
-const POLL_MS = 2000;
+const POLL_MS = 30_000;
+const RECONNECT_MS = 3000;
 const KEY_STORAGE = 'cairn.apiKey';
 
 const $ = (selector) => document.querySelector(selector);
-const state = { key: null, selected: null, stateFilter: '', timer: null };
+const state = { key: null, selected: null, stateFilter: '', timer: null, socket: null, pending: null };
 
 const text = (value) => (value === null || value === undefined ? '' : String(value));
 const el = (tag, attrs = {}, ...children) => {
@@ -195,6 +197,41 @@ function select(id) {
   void refresh();
 }
 
+/** Many changes arrive together (a remediation's checkpoints): one refresh for a burst. */
+function refreshSoon() {
+  if (state.pending !== null) return;
+  state.pending = setTimeout(() => {
+    state.pending = null;
+    void refresh();
+  }, 150);
+}
+
+/** The incidentChanged subscription over graphql-transport-ws, the key in connection_init; reconnects if dropped. */
+function listen() {
+  const key = state.key;
+  const socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+  state.socket = socket;
+  socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init', payload: { apiKey: key } }));
+  socket.onmessage = (message) => {
+    const { type } = JSON.parse(message.data);
+    if (type === 'connection_ack') {
+      const query = 'subscription { incidentChanged { id } }';
+      socket.send(JSON.stringify({ id: 'changes', type: 'subscribe', payload: { query } }));
+      $('#live').dataset.live = 'true';
+    } else if (type === 'next') {
+      refreshSoon();
+    }
+  };
+  socket.onclose = () => {
+    $('#live').dataset.live = 'false';
+    if (state.socket !== socket || state.key !== key) return;
+    state.socket = null;
+    setTimeout(() => {
+      if (state.key === key && state.socket === null) listen();
+    }, RECONNECT_MS);
+  };
+}
+
 function start() {
   $('#login').hidden = true;
   $('#app').hidden = false;
@@ -202,10 +239,14 @@ function start() {
   void refresh();
   clearInterval(state.timer);
   state.timer = setInterval(refresh, POLL_MS);
+  listen();
 }
 
 function logout(reason = '') {
   clearInterval(state.timer);
+  const socket = state.socket;
+  state.socket = null;
+  socket?.close();
   state.key = null;
   sessionStorage.removeItem(KEY_STORAGE);
   $('#app').hidden = true;

@@ -7,6 +7,10 @@ export type GraphqlData = Record<string, any>;
 export interface SubscriptionClient {
   /** Payloads of `next` messages received so far (`{ data, errors }`). */
   readonly received: { data?: GraphqlData; errors?: unknown[] }[];
+  /** Payloads of `error` messages: the server refused the subscription after accepting the connection. */
+  readonly refusals: unknown[];
+  /** Resolves with the first refusal of the subscription (past or future). */
+  refusal(timeoutMs?: number): Promise<unknown>;
   /** Resolves with the first received payload (past or future) that `match` accepts. */
   waitFor(match: (payload: { data?: GraphqlData }) => boolean, timeoutMs?: number): Promise<{ data?: GraphqlData }>;
   close(): Promise<void>;
@@ -29,6 +33,7 @@ export async function subscribe(
 ): Promise<SubscriptionClient> {
   const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: options.headers ?? {} });
   const received: { data?: GraphqlData; errors?: unknown[] }[] = [];
+  const refusals: unknown[] = [];
   const waiters = new Set<() => void>();
   const acked = new Promise<void>((resolve, reject) => {
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: options.initPayload })));
@@ -42,8 +47,11 @@ export async function subscribe(
       } else if (message.type === 'next') {
         if (message.payload !== undefined) received.push(message.payload);
         for (const wake of waiters) wake();
-      } else if (message.type === 'error' || message.type === 'connection_error') {
-        reject(new Error(`subscription refused: ${JSON.stringify(message.payload)}`));
+      } else if (message.type === 'error') {
+        refusals.push(message.payload);
+        for (const wake of waiters) wake();
+      } else if (message.type === 'connection_error') {
+        reject(new Error(`connection refused: ${JSON.stringify(message.payload)}`));
       }
     });
     socket.on('close', (code, reason) => reject(new Error(`socket closed before ack: ${code} ${String(reason)}`)));
@@ -55,24 +63,28 @@ export async function subscribe(
     socket.on('error', reject);
   });
   await acked;
+  const waitFor = <T>(what: string, find: () => T | undefined, timeoutMs: number) =>
+    new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const found = find();
+        if (found === undefined) return false;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no ${what} in ${timeoutMs} ms; got ${JSON.stringify({ received, refusals })}`));
+      }, timeoutMs);
+      if (!check()) waiters.add(check);
+    });
   return {
     received,
+    refusals,
+    refusal: (timeoutMs = 10_000) => waitFor('refusal', () => refusals[0], timeoutMs),
     waitFor(match, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = received.find(match);
-          if (found === undefined) return false;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no matching subscription message in ${timeoutMs} ms; got ${JSON.stringify(received)}`));
-        }, timeoutMs);
-        if (!check()) waiters.add(check);
-      });
+      return waitFor('matching subscription message', () => received.find(match), timeoutMs);
     },
     close: () =>
       new Promise<void>((resolve) => {

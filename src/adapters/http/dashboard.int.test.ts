@@ -87,7 +87,9 @@ describe('dashboard', () => {
     expect(detail).toContain('Postmortem');
   });
 
-  it('shows an incident projected after the page loaded, without a reload', async () => {
+  it('shows an incident projected after the page loaded, pushed by the subscription (it polls every 30 s only)', async () => {
+    // The page's websocket carries its key in connection_init and is subscribed.
+    await expect.poll(() => page.getAttribute('#live', 'data-live'), { timeout: 10_000 }).toBe('true');
     await writePipelineIncident(side.store, {
       issueId: 'search-new',
       outcome: 'open',
@@ -96,5 +98,6 @@ describe('dashboard', () => {
     });
     await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(3);
     expect(await rows().first().textContent()).toContain('shop/deployment/search');
+    expect(await page.textContent('#error')).toBe('');
   });
 });

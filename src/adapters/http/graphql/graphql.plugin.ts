@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { GraphQLError } from 'graphql';
 import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
-import { isCairnError } from '../../../../domain/errors.ts';
+import { CairnError, ErrorCategory, isCairnError } from '../../../../domain/errors.ts';
 import { parseStreamName, StreamCategory } from '../../../../domain/streams.ts';
 import type { ReadModelChanges } from '../../../application/readModelChanges.ts';
 import type {
@@ -10,6 +10,7 @@ import type {
   ReadModelQueries,
   RemediationView,
 } from '../../readmodel/readModel.queries.ts';
+import type { Identity } from '../security/apiKeys.ts';
 import { graphqlSchema } from './graphql.schema.ts';
 
 export const INCIDENT_CHANGED = 'incident.changed';
@@ -133,7 +134,8 @@ function formatError(error: GraphQLError, log: (line: string) => void) {
 /**
  * GraphQL at /graphql (queries over HTTP, the `incidentChanged` subscription over a websocket), read-only over the
  * read model. Registered in the API's secured scope, its route asks for the viewer role like the REST reads: the
- * key travels in the X-API-Key (or Authorization: Bearer) header, on a websocket's upgrade request too.
+ * key travels in the X-API-Key (or Authorization: Bearer) header, on a websocket's upgrade request too, or, for a
+ * browser, which cannot set that header on a websocket, as `apiKey` in the connection_init payload.
  */
 export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOptions): Promise<void> {
   const { queries, changes } = options;
@@ -157,8 +159,26 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
       statusCode: 200,
       response: { data: execution.data ?? null, errors: execution.errors.map((e) => formatError(e, log)) },
     }),
-    subscription: true,
-    additionalRouteOptions: { config: { role: 'viewer' } },
+    subscription: {
+      // A browser's websocket carries no header, so its key comes in connection_init's payload ({ apiKey }).
+      onConnect: ({ payload }: { payload?: { apiKey?: unknown } | null }) => {
+        if (payload?.apiKey === undefined) return true;
+        const identity = typeof payload.apiKey === 'string' ? app.verifyApiKey(payload.apiKey) : undefined;
+        return identity === undefined ? false : { identity };
+      },
+    },
+    additionalRouteOptions: { config: { role: 'viewer', keyAfterUpgrade: true } },
+  });
+  // Nothing is served on a connection that showed no valid key, on its upgrade or in connection_init.
+  app.graphql.addHook('preSubscriptionExecution', async (_schema, _document, context) => {
+    const { identity, request } = context as unknown as { identity?: Identity; request?: FastifyRequest };
+    if ((identity ?? request?.identity ?? null) === null) {
+      throw new CairnError(
+        'auth.required',
+        ErrorCategory.Forbidden,
+        'send an API key in the X-API-Key header of the upgrade, or as apiKey in the connection_init payload',
+      );
+    }
   });
 
   if (changes !== undefined) {

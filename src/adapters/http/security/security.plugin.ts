@@ -14,10 +14,17 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every secured route with the role it declares, for the route table of tests and docs. */
     securedRoutes: { method: string; url: string; role: import('./apiKeys.ts').Role }[];
+    /** The identity of a key, or undefined if it is not valid: for keys that arrive other than in a header. */
+    verifyApiKey: (key: string) => Identity | undefined;
   }
   interface FastifyContextConfig {
     /** The least role that may call the route; every secured route must declare one. */
     role?: import('./apiKeys.ts').Role;
+    /**
+     * A websocket upgrade to this route may come without a key, which then travels in the protocol's first message
+     * (a browser cannot set headers on a websocket); the route must check it there before it serves anything.
+     */
+    keyAfterUpgrade?: boolean;
   }
 }
 
@@ -69,6 +76,9 @@ export const identityOf = (request: FastifyRequest): Identity => {
 async function security(app: FastifyInstance, options: SecurityOptions) {
   if (!app.hasRequestDecorator('identity')) app.decorateRequest('identity', null);
   if (!app.hasDecorator('securedRoutes')) app.decorate('securedRoutes', []);
+  const verify = (key: string): Identity | undefined =>
+    options.devKey !== undefined && sameKey(key, options.devKey) ? DEV_IDENTITY : options.keys().verify(key);
+  if (!app.hasDecorator('verifyApiKey')) app.decorate('verifyApiKey', verify);
 
   app.addHook('onRoute', (route) => {
     const role = (route.config as { role?: string } | undefined)?.role;
@@ -97,9 +107,11 @@ async function security(app: FastifyInstance, options: SecurityOptions) {
     }
     const key = presentedKey(request);
     if (key === undefined) {
+      const upgrade = request.headers.upgrade?.toLowerCase() === 'websocket';
+      if (upgrade && request.routeOptions.config?.keyAfterUpgrade === true) return;
       return refuse(reply, 401, 'auth.required', 'send an API key in the X-API-Key header (or Authorization: Bearer)');
     }
-    const identity = options.devKey !== undefined && sameKey(key, options.devKey) ? DEV_IDENTITY : ring.verify(key);
+    const identity = verify(key);
     if (identity === undefined) return refuse(reply, 401, 'auth.invalid_key', 'the API key is not valid');
     request.identity = identity;
     const needed = request.routeOptions.config?.role;
