@@ -501,6 +501,22 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
                 ? { ok: true, detail: 'API server reachable' }
                 : { ok: false, detail: 'API server unreachable' },
           },
+          ...(aiServer
+            ? [
+                {
+                  name: 'ai-server',
+                  // Issues wait (and say so) while the server is away; the API keeps serving meanwhile.
+                  advisory: true,
+                  check: async () => {
+                    const h = aiServer.health();
+                    return {
+                      ok: h.state === 'SERVING',
+                      detail: `${h.state} at ${h.server} since ${h.since}${h.detail ? `: ${h.detail}` : ''}`,
+                    };
+                  },
+                },
+              ]
+            : []),
         ],
       });
       httpUrl = await http.listen({ host: options.http.host, port: options.http.port });

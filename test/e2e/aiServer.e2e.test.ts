@@ -60,6 +60,12 @@ const issueOf = async (workload: string) =>
     })) as { items: IssueObject[] }
   ).items.find((i) => i.spec.resource?.name === workload);
 
+const readyz = async () => {
+  const response = await fetch(`${operator!.httpUrl}/readyz`);
+  const body = (await response.json()) as { checks: { name: string; ok: boolean; detail: string }[] };
+  return { status: response.status, aiServer: body.checks.find((c) => c.name === 'ai-server') };
+};
+
 const waitingCondition = (issue: IssueObject | undefined) =>
   issue?.status?.conditions?.find((c) => c.type === 'AnalysisWaiting');
 
@@ -91,6 +97,7 @@ describe('the operator analysing through `cairn server`', () => {
       maxAttempts: 1,
       thresholds: { workloadUnavailableSeconds: 3600, podNotReadySeconds: 3 },
       aiServer: { address, tokenFile, alertPollSeconds: 0 },
+      http: { host: '127.0.0.1', port: 0 },
       log: (line) => {
         logs.push(line);
         if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[aiserver] ${line}\n`);
@@ -117,6 +124,14 @@ describe('the operator analysing through `cairn server`', () => {
       message: expect.stringContaining(`waiting for the AI server at ${address}`),
     });
     expect(operator.health().aiServer?.state).toBe('UNREACHABLE');
+    // /readyz shows it, without taking the API out of service for it.
+    const waitingReady = await readyz();
+    expect(waitingReady.status).toBe(200);
+    expect(waitingReady.aiServer).toMatchObject({
+      ok: false,
+      advisory: true,
+      detail: expect.stringMatching(new RegExp(`^UNREACHABLE at ${address} since `)),
+    });
     expect(logs.some((line) => line.startsWith(`AI server ${address}: UNREACHABLE`))).toBe(true);
 
     server = await startAiServerProcess(['--port', String(port), '--token-file', tokenFile]);
@@ -132,6 +147,7 @@ describe('the operator analysing through `cairn server`', () => {
     expect(ended.status?.state).toBe('Resolved');
     expect(waitingCondition(ended)).toMatchObject({ status: 'False', reason: 'WaitEnded' });
     expect(operator.health().aiServer?.state).toBe('SERVING');
+    expect((await readyz()).aiServer).toMatchObject({ ok: true, detail: expect.stringMatching(/^SERVING at /) });
     expect(server.output()).toMatch(/analysed Deployment\/.*\/web with rules/);
 
     // One analysis, recorded once; the wait is on record, and nothing failed.

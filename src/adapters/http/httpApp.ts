@@ -14,6 +14,11 @@ import { type SecurityOptions, securityPlugin } from './security/security.plugin
 /** One readiness check: what it is and whether it passes now. */
 export interface ReadinessCheck {
   readonly name: string;
+  /**
+   * Shown in /readyz but not deciding it: something the replica works around (Issues wait for an unreachable AI
+   * server) and that taking the API out of service would not help.
+   */
+  readonly advisory?: boolean;
   check(): Promise<{ readonly ok: boolean; readonly detail: string }>;
 }
 
@@ -45,7 +50,14 @@ export interface HttpAppDeps {
 const HealthSchema = Type.Object({ status: Type.Literal('ok') });
 const ReadySchema = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
-  checks: Type.Array(Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.String() })),
+  checks: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      ok: Type.Boolean(),
+      detail: Type.String(),
+      advisory: Type.Optional(Type.Boolean()),
+    }),
+  ),
 });
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -101,14 +113,16 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     async (_r, reply) => {
       const checks = await Promise.all(
         (deps.readiness ?? []).map(async (c) => {
+          const advisory = c.advisory ? { advisory: true } : {};
           try {
-            return { name: c.name, ...(await c.check()) };
+            return { name: c.name, ...(await c.check()), ...advisory };
           } catch (error) {
-            return { name: c.name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+            const detail = error instanceof Error ? error.message : String(error);
+            return { name: c.name, ok: false, detail, ...advisory };
           }
         }),
       );
-      const ready = checks.every((c) => c.ok);
+      const ready = checks.every((c) => c.ok || c.advisory === true);
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
     },
   );

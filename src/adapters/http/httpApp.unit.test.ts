@@ -373,3 +373,61 @@ describe('the rest of the app', () => {
     expect(allowed.json()).toEqual({ received: 0, recorded: 0, results: [] });
   });
 });
+
+describe('/readyz', () => {
+  const readyWith = async (checks: { name: string; ok: boolean; advisory?: boolean; fails?: boolean }[]) => {
+    const probe = await buildHttpApp({
+      intake: createAnomalyIntake({
+        record: createAnomalyRecorder({ store, newId: () => 'x', now: () => new Date() }),
+        store,
+      }),
+      workloads: fakeCluster(),
+      newId: () => 'x',
+      now: () => new Date(),
+      security: auth.security,
+      readiness: checks.map((c) => ({
+        name: c.name,
+        ...(c.advisory ? { advisory: true } : {}),
+        check: async () => {
+          if (c.fails) throw new Error(`${c.name} threw`);
+          return { ok: c.ok, detail: c.ok ? 'fine' : 'broken' };
+        },
+      })),
+    });
+    try {
+      const response = await probe.inject({ method: 'GET', url: '/readyz' });
+      return { status: response.statusCode, body: response.json() as { status: string; checks: unknown[] } };
+    } finally {
+      await probe.close();
+    }
+  };
+
+  it('is ready when every check passes, and not when one fails or throws, naming it; no key is needed', async () => {
+    expect((await readyWith([{ name: 'store', ok: true }])).status).toBe(200);
+    const failed = await readyWith([
+      { name: 'store', ok: true },
+      { name: 'cluster', ok: false },
+    ]);
+    expect(failed).toEqual({
+      status: 503,
+      body: {
+        status: 'not_ready',
+        checks: [
+          { name: 'store', ok: true, detail: 'fine' },
+          { name: 'cluster', ok: false, detail: 'broken' },
+        ],
+      },
+    });
+    const threw = await readyWith([{ name: 'store', ok: true, fails: true }]);
+    expect(threw.body.checks).toEqual([{ name: 'store', ok: false, detail: 'store threw' }]);
+  });
+
+  it('shows a failing advisory check without becoming unready for it', async () => {
+    const advisory = await readyWith([
+      { name: 'store', ok: true },
+      { name: 'ai-server', ok: false, advisory: true },
+    ]);
+    expect(advisory.status).toBe(200);
+    expect(advisory.body.checks[1]).toEqual({ name: 'ai-server', ok: false, detail: 'broken', advisory: true });
+  });
+});
