@@ -5,7 +5,7 @@ import Anthropic, {
   APIUserAbortError,
 } from '@anthropic-ai/sdk';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
-import { mapSdkError, ProviderErrorCode } from './remoteCall.ts';
+import { mapSdkError, ProviderErrorCode, remoteEndpoint } from './remoteCall.ts';
 import {
   createRemoteProvider,
   type ModelCall,
@@ -67,16 +67,12 @@ const replyText = (name: string, body: unknown, fallbackModel: string): ModelRep
 };
 
 export function createAnthropicClient(config: AnthropicProviderConfig): ModelClient {
-  const name = config.name ?? ANTHROPIC_PROVIDER;
-  const baseURL = config.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL;
-  if (!config.model)
-    throw new CairnError(ProviderErrorCode.Misconfigured, ErrorCategory.Validation, `${name}: a model is required`);
-  if (!config.apiKey && baseURL === ANTHROPIC_DEFAULT_BASE_URL)
-    throw new CairnError(
-      ProviderErrorCode.Misconfigured,
-      ErrorCategory.Validation,
-      `${name}: the Anthropic API needs an API key (a key file or ANTHROPIC_API_KEY)`,
-    );
+  const { name, baseURL, secrets } = remoteEndpoint(config, {
+    name: ANTHROPIC_PROVIDER,
+    defaultBaseUrl: ANTHROPIC_DEFAULT_BASE_URL,
+    api: 'Anthropic API',
+    keyVariable: 'ANTHROPIC_API_KEY',
+  });
   // Every credential source is named explicitly, so the SDK never goes looking in the environment or on disk.
   const client = new Anthropic({
     baseURL,
@@ -86,7 +82,6 @@ export function createAnthropicClient(config: AnthropicProviderConfig): ModelCli
     logLevel: 'off',
   });
   let mode = config.structuredOutput ?? AnthropicOutput.Tool;
-  const secrets = config.apiKey ? [config.apiKey] : [];
   return {
     name,
     mapError: (error) => mapSdkError(name, error, sdkErrors, secrets),

@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
-import { mapSdkError, ProviderErrorCode } from './remoteCall.ts';
+import { mapSdkError, ProviderErrorCode, remoteEndpoint } from './remoteCall.ts';
 import {
   createRemoteProvider,
   type ModelCall,
@@ -66,16 +66,12 @@ const replyText = (name: string, body: unknown, fallbackModel: string): ModelRep
 };
 
 export function createOpenAiClient(config: OpenAiProviderConfig): ModelClient {
-  const name = config.name ?? OPENAI_PROVIDER;
-  const baseURL = config.baseUrl ?? OPENAI_DEFAULT_BASE_URL;
-  if (!config.model)
-    throw new CairnError(ProviderErrorCode.Misconfigured, ErrorCategory.Validation, `${name}: a model is required`);
-  if (!config.apiKey && baseURL === OPENAI_DEFAULT_BASE_URL)
-    throw new CairnError(
-      ProviderErrorCode.Misconfigured,
-      ErrorCategory.Validation,
-      `${name}: the OpenAI API needs an API key (a key file or OPENAI_API_KEY)`,
-    );
+  const { name, baseURL, secrets } = remoteEndpoint(config, {
+    name: OPENAI_PROVIDER,
+    defaultBaseUrl: OPENAI_DEFAULT_BASE_URL,
+    api: 'OpenAI API',
+    keyVariable: 'OPENAI_API_KEY',
+  });
   const client = new OpenAI({
     baseURL,
     // Local servers ignore the key but the SDK insists on one.
@@ -86,7 +82,6 @@ export function createOpenAiClient(config: OpenAiProviderConfig): ModelClient {
     logLevel: 'off',
   });
   let mode = config.structuredOutput ?? StructuredOutput.JsonSchema;
-  const secrets = config.apiKey ? [config.apiKey] : [];
   return {
     name,
     mapError: (error) => mapSdkError(name, error, sdkErrors, secrets),

@@ -186,3 +186,37 @@ const aborted = (options: { readonly signal?: AbortSignal; readonly provider: st
   new CairnError(AnalysisErrorCode.Aborted, ErrorCategory.Transient, `${options.provider}: the request was cancelled`, {
     cause: options.signal?.reason,
   });
+
+/** What both remote adapters need before they build an SDK client. */
+export interface RemoteEndpoint {
+  readonly name: string;
+  readonly baseURL: string;
+  /** Scrubbed from every error message the adapter reports. */
+  readonly secrets: readonly string[];
+}
+
+/**
+ * The checks both remote adapters make before they build a client: a model is required, and the vendor's own
+ * endpoint needs a key (a local server on another base URL may need none).
+ */
+export function remoteEndpoint(
+  config: { readonly name?: string; readonly baseUrl?: string; readonly model: string; readonly apiKey?: string },
+  vendor: {
+    readonly name: string;
+    readonly defaultBaseUrl: string;
+    readonly api: string;
+    readonly keyVariable: string;
+  },
+): RemoteEndpoint {
+  const name = config.name ?? vendor.name;
+  const baseURL = config.baseUrl ?? vendor.defaultBaseUrl;
+  if (!config.model)
+    throw new CairnError(ProviderErrorCode.Misconfigured, ErrorCategory.Validation, `${name}: a model is required`);
+  if (!config.apiKey && baseURL === vendor.defaultBaseUrl)
+    throw new CairnError(
+      ProviderErrorCode.Misconfigured,
+      ErrorCategory.Validation,
+      `${name}: the ${vendor.api} needs an API key (a key file or ${vendor.keyVariable})`,
+    );
+  return { name, baseURL, secrets: config.apiKey ? [config.apiKey] : [] };
+}
