@@ -59,6 +59,8 @@ interface StagedEvent {
  */
 interface Batch {
   readonly staged: Map<string, StagedEvent[]>;
+  /** Issues detected in this batch: none of their events was staged in the table before it. */
+  readonly detectedHere: Set<string>;
   readonly written: Map<string, boolean>;
   readonly links: Map<string, string | undefined>;
 }
@@ -102,22 +104,23 @@ const issueOfPlan = (db: Database.Database, batch: Batch, remediationId: string)
   return batch.links.get(remediationId);
 };
 
+const stagedInTable = (db: Database.Database, issueId: string): StagedEvent[] =>
+  prepared<[string], { position: number; stream: string; type: string; occurred_at: string; data: string }>(
+    db,
+    'SELECT position, stream, type, occurred_at, data FROM postmortem_sources WHERE issue_id = ? ORDER BY position',
+  )
+    .all(issueId)
+    .map((row) => ({
+      position: row.position,
+      streamId: row.stream,
+      type: row.type,
+      data: JSON.parse(row.data) as unknown,
+      metadata: { occurredAt: row.occurred_at },
+    }));
+
 const render = (db: Database.Database, batch: Batch, issueId: string, issueStream: string, position: number) => {
-  const events: StagedEvent[] = [
-    ...prepared<[string], { position: number; stream: string; type: string; occurred_at: string; data: string }>(
-      db,
-      'SELECT position, stream, type, occurred_at, data FROM postmortem_sources WHERE issue_id = ? ORDER BY position',
-    )
-      .all(issueId)
-      .map((row) => ({
-        position: row.position,
-        streamId: row.stream,
-        type: row.type,
-        data: JSON.parse(row.data) as unknown,
-        metadata: { occurredAt: row.occurred_at },
-      })),
-    ...(batch.staged.get(issueId) ?? []),
-  ];
+  const inTable = batch.detectedHere.has(issueId) ? [] : stagedInTable(db, issueId);
+  const events: StagedEvent[] = [...inTable, ...(batch.staged.get(issueId) ?? [])];
   const detected = events.find((e) => e.type === 'IssueDetected' && e.streamId === issueStream);
   if (detected === undefined) return;
   const current: Detection = {
@@ -172,7 +175,7 @@ const render = (db: Database.Database, batch: Batch, issueId: string, issueStrea
     document: JSON.stringify(status),
     last_position: position,
   });
-  prepared(db, 'DELETE FROM postmortem_sources WHERE issue_id = ?').run(issueId);
+  if (inTable.length > 0) prepared(db, 'DELETE FROM postmortem_sources WHERE issue_id = ?').run(issueId);
   batch.staged.delete(issueId);
   batch.written.set(issueId, true);
 };
@@ -250,7 +253,7 @@ export const postMortemsProjection = {
     postMortemsProjection.applyBatch([event], db);
   },
   applyBatch(events: readonly RecordedEvent[], db: Database.Database) {
-    const batch: Batch = { staged: new Map(), written: new Map(), links: new Map() };
+    const batch: Batch = { staged: new Map(), detectedHere: new Set(), written: new Map(), links: new Map() };
     for (const event of events) applyOne(db, batch, event);
     persistStaged(db, batch);
   },
@@ -278,6 +281,7 @@ const applyOne = (db: Database.Database, batch: Batch, event: RecordedEvent) => 
   const issueId = parseStreamName(event.streamId).id;
   if (written(db, batch, issueId)) return;
   if (event.type === 'IssueDetected') {
+    batch.detectedHere.add(issueId);
     const data = event.data as IssueDetectedData;
     prepared(db, 'INSERT OR IGNORE INTO postmortem_detections VALUES (?, ?, ?, ?, ?)').run(
       issueId,
