@@ -1,4 +1,4 @@
-import { CairnError, ErrorCategory } from '../../domain/errors.ts';
+import { CairnError, ErrorCategory, isCairnError } from '../../domain/errors.ts';
 import type { RecordedEvent } from '../../domain/messages.ts';
 import type { EventStore, Subscription } from '../ports/eventStore.ts';
 
@@ -109,7 +109,7 @@ export function createProjectionRunner<Tx>(options: ProjectionRunnerOptions<Tx>)
 
   const checkpointOf = (name: string) => target.transaction((tx) => target.readCheckpoint(tx, name));
 
-  /** Applies events to `p` past its checkpoint, inside the caller's transaction; returns the new checkpoint. */
+  /** Applies events to `p` past its checkpoint and moves the checkpoint, inside the caller's transaction. */
   const applyWithin = (tx: Tx, p: Projection<Tx>, events: readonly RecordedEvent[]) => {
     // Re-read inside the transaction, so a second runner on the same read model (another process) that got there
     // first makes this a no-op instead of a replay.
@@ -138,9 +138,21 @@ export function createProjectionRunner<Tx>(options: ProjectionRunnerOptions<Tx>)
   /** Applies a page to every projection given and moves their checkpoints, all in one transaction. */
   const applyPage = (ps: readonly Projection<Tx>[], events: readonly RecordedEvent[]) => {
     if (events.length === 0) return;
-    target.transaction((tx) => {
-      for (const p of ps) applyWithin(tx, p, events);
-    });
+    try {
+      target.transaction((tx) => {
+        for (const p of ps) applyWithin(tx, p, events);
+      });
+    } catch (cause) {
+      if (isCairnError(cause)) throw cause;
+      // The writes were fine but the commit (or a checkpoint) was not: name the page, so the operator knows where.
+      const names = ps.map((p) => p.name).join(', ');
+      throw new CairnError(
+        'projection.apply_failed',
+        ErrorCategory.Internal,
+        `projections ${names} could not commit the events from position ${events[0]!.position}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause, details: { projection: names, position: String(events[0]!.position) } },
+      );
+    }
   };
 
   const catchUpTogether = async (ps: readonly Projection<Tx>[]) => {

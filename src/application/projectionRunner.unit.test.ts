@@ -210,6 +210,28 @@ describe.each(backends)('projection runner: %s', (_name, make) => {
     expect(rows(db)).toEqual(expectedRows);
   });
 
+  it('names the projections and the page when a commit fails, and keeps nothing of it', async () => {
+    const { store, db, target } = setup();
+    await seed(store);
+    let refuse = true;
+    const failingCheckpoints: typeof target = {
+      ...target,
+      writeCheckpoint: (tx, name, position) => {
+        if (refuse) throw new Error('disk full');
+        target.writeCheckpoint(tx, name, position);
+      },
+    };
+    const runner = createProjectionRunner({ store, target: failingCheckpoints, projections: [issueStatus] });
+    const error = (await runner.catchUp().catch((e: unknown) => e)) as { code: string; message: string };
+    expect(error.code).toBe('projection.apply_failed');
+    expect(error.message).toBe('projections issue_status could not commit the events from position 1: disk full');
+    issueStatus.init!(db);
+    expect(rows(db)).toEqual({ status: [], actions: [] });
+    refuse = false;
+    await runner.catchUp();
+    expect(rows(db)).toEqual(expectedRows);
+  });
+
   it('goes live after catching up and applies new events as they are appended', async () => {
     const { store, db, runner } = setup();
     await seed(store);
