@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { analysisRequest, healthyFacts, revision } from '../../../test/fixtures/analysis.fixtures.ts';
-import { type AgenticStepRequest, type AgenticStepResult, createRulesAgenticProvider } from '../../analysis/agentic.ts';
+import { agenticStepRequest } from '../../../test/fixtures/analysis.fixtures.ts';
+import { type AgenticStepResult, createRulesAgenticProvider } from '../../analysis/agentic.ts';
 import {
   agenticRequestFromWire,
   agenticRequestToWire,
@@ -15,66 +15,7 @@ const requestOverWire = (value: WireAgenticStepRequest) =>
 const responseOverWire = (value: WireAgenticStepResponse) =>
   method.responseDeserialize(method.responseSerialize(value)) as WireAgenticStepResponse;
 
-// A crash loop after a release, two steps in: the shape the agentic loop builds.
-const base = analysisRequest(
-  healthyFacts({
-    crashLooping: true,
-    notReadyPods: 2,
-    revisions: [
-      revision(2, 'registry.local/shop/web:2.0.0', {
-        current: true,
-        imageChanges: [
-          { container: 'app', from: 'registry.local/shop/web:1.0.0', to: 'registry.local/shop/web:2.0.0' },
-        ],
-      }),
-      revision(1, 'registry.local/shop/web:1.0.0', { ready: true, replicas: 1, readyReplicas: 1 }),
-    ],
-    currentRevision: 2,
-  }),
-  { signal: 'pod_restart', signals: ['pod_restart'] },
-);
-const request: AgenticStepRequest = {
-  issueId: base.issueId,
-  remediationId: 'rem-agentic-1',
-  namespace: base.namespace,
-  workload: base.workload,
-  signal: base.signal,
-  signals: base.signals,
-  severity: base.severity,
-  riskScore: base.riskScore,
-  description: base.description,
-  context: base.context,
-  insight: {
-    analysis: 'revision 2 crash-loops',
-    confidence: 0.75,
-    recommendations: ['roll back'],
-    provider: 'rules',
-    model: 'rules-v1',
-  },
-  history: [
-    {
-      step: 1,
-      reasoning: 'a pod may be stuck',
-      action: { type: 'DeletePod', params: { pod: 'web-x' }, description: 'delete one pod' },
-      outcome: 'succeeded',
-      result: 'deleted pod shop/web-x',
-      observation: 'the replacement crash-loops too',
-    },
-    { step: 2, reasoning: 'watching', observation: 'restarts 3' },
-  ],
-  budget: { step: 3, maxSteps: 5, remainingSteps: 2, remainingSeconds: 240 },
-  availableActions: [
-    {
-      type: 'RollbackDeployment',
-      description: 'roll back',
-      destructive: false,
-      params: { toRevision: { description: 'revision', required: true } },
-    },
-    { type: 'DeletePod', description: 'delete a pod', destructive: true, params: { pod: { description: 'pod name' } } },
-  ],
-  doNotRepeat: ['DeletePod(pod=web-x)'],
-  previousFailures: [],
-};
+const request = agenticStepRequest();
 
 describe('AgenticStep mapping', () => {
   it('brings the insight, history, budget and available actions across the wire unchanged', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CairnError, isCairnError } from '../../../domain/errors.ts';
-import { analysisRequest, healthyFacts } from '../../../test/fixtures/analysis.fixtures.ts';
+import { agenticStepRequest, analysisRequest, healthyFacts } from '../../../test/fixtures/analysis.fixtures.ts';
 import {
   type AiServerProcess,
   secretFile,
@@ -10,6 +10,7 @@ import {
   startAiServerProcess,
 } from '../../../test/support/aiServer.ts';
 import { eventually } from '../../../test/support/kube.ts';
+import { createRulesAgenticProvider } from '../../analysis/agentic.ts';
 import { createRulesProvider } from '../../analysis/rules.provider.ts';
 import { type AiServerClient, AiServerHealth, createAiServerClient, isWaitingForServer } from './aiops.client.ts';
 import { analyzeRequestToWire } from './aiops.mapping.ts';
@@ -96,6 +97,26 @@ describe('cairn server over plaintext', () => {
     expect(empty?.details).toMatch(/^issueId: /);
   });
 
+  it('answers AgenticStep with the step the in-process rules provider decides, history and budget included', async () => {
+    const ai = client({ address: plain.address });
+    const step = agenticStepRequest();
+    const answer = await ai.provider.agenticStep(step);
+    expect(answer).toEqual(await createRulesAgenticProvider().agenticStep(step));
+    // The crash loop after a release, with a pod delete already tried: the rules roll the release back.
+    expect(answer).toMatchObject({ decision: 'action', action: { type: 'RollbackDeployment' } });
+    // Out of steps, the rules give up rather than act.
+    const spent = await ai.provider.agenticStep({
+      ...step,
+      budget: { ...step.budget, remainingSteps: 0, remainingSeconds: 0 },
+    });
+    expect(spent).toEqual(
+      await createRulesAgenticProvider().agenticStep({
+        ...step,
+        budget: { ...step.budget, remainingSteps: 0, remainingSeconds: 0 },
+      }),
+    );
+  });
+
   it('answers GetAlerts (none without --watch) and refuses a malformed namespace', async () => {
     const ai = client({ address: plain.address });
     expect(await ai.getAlerts('shop')).toEqual([]);
@@ -109,6 +130,7 @@ describe('cairn server with TLS and a bearer token', () => {
   it('serves a client that trusts its certificate and sends the token', async () => {
     const ai = client({ address: secure.address, caFile: tls.cert, tokenFile });
     expect((await ai.provider.analyze(request)).provider).toBe('rules');
+    expect((await ai.provider.agenticStep(agenticStepRequest())).provider).toBe('rules');
   });
 
   it('makes an Issue wait, saying why, when the token is wrong', async () => {
