@@ -73,9 +73,12 @@ export function detectPod(pod: V1Pod, t: DetectionThresholds): Finding[] {
   if (pulling)
     add('image_pull', `container ${pulling.name} cannot pull ${pulling.image}: ${pulling.state?.waiting?.reason}`);
 
-  // A crashing or unpullable pod is also unready; saying so again would only inflate the risk score.
+  // A crashing or unpullable pod is also unready; saying so again would only inflate the risk score. So is a pod
+  // whose container has just exited and not yet restarted (fewer restarts than pod_restart needs): not-ready is for
+  // containers that run and fail their readiness probe.
   const ready = conditionOf(pod.status?.conditions, 'Ready');
-  if (findings.length === 0 && pod.status?.phase === 'Running' && ready?.status === 'False') {
+  const running = (pod.status?.containerStatuses ?? []).every((s) => s.state?.running !== undefined);
+  if (findings.length === 0 && pod.status?.phase === 'Running' && running && ready?.status === 'False') {
     add(
       'pod_not_ready',
       `pod has been running but not ready (${ready.reason ?? 'readiness failing'})`,

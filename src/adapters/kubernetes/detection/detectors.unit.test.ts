@@ -66,6 +66,13 @@ describe('pod detector', () => {
     expect(finding?.sustainSeconds).toBe(t.podNotReadySeconds);
   });
 
+  it('does not call a pod whose container has just exited not-ready: it is crashing, not failing a probe', () => {
+    const exited = container({ restartCount: 1, state: { terminated: { exitCode: 1, reason: 'Error' } } });
+    expect(detectPod(pod('Running', [exited], false), t)).toEqual([]);
+    const waiting = container({ restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } });
+    expect(detectPod(pod('Running', [waiting], false), t)).toEqual([]);
+  });
+
   it('ignores pods being deleted', () => {
     const p = pod('Running', [container({ state: { waiting: { reason: 'CrashLoopBackOff' } } })]);
     p.metadata = { ...p.metadata, deletionTimestamp: new Date() };
