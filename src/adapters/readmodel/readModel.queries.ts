@@ -523,6 +523,8 @@ const rangeOn = (w: Where, column: string, range: TimeRange) => {
 
 export interface ReadModelQueries {
   listIncidents(filter?: IncidentFilter): Page<IncidentView>;
+  /** The same page as JSON text, spliced from the stored views: what the REST list sends without re-encoding. */
+  listIncidentsJson(filter?: IncidentFilter): string;
   getIncident(id: string): IncidentView | undefined;
   getIncidents(ids: readonly string[]): (IncidentView | undefined)[];
   timeline(issueId: string): TimelineEntryView[];
@@ -595,31 +597,40 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
     return { ...toRemediation(row), actions, checkpoints };
   };
 
+  /** A page of incidents as the JSON text of their views, which the projection wrote. */
+  const incidentPage = (filter: IncidentFilter): Page<string> => {
+    const w = where();
+    if (filter.state?.length) add(w, `state IN (${inList(filter.state)})`, ...filter.state);
+    if (filter.severity?.length) add(w, `severity IN (${inList(filter.severity)})`, ...filter.severity);
+    if (filter.signal !== undefined) add(w, 'EXISTS (SELECT 1 FROM json_each(signals) WHERE value = ?)', filter.signal);
+    if (filter.namespace !== undefined) add(w, 'workload_namespace = ?', filter.namespace);
+    if (filter.workload !== undefined) add(w, 'workload_name = ?', filter.workload);
+    if (filter.kind !== undefined) add(w, 'workload_kind = ?', filter.kind);
+    if (filter.acknowledged !== undefined) add(w, `acknowledged_by IS ${filter.acknowledged ? 'NOT ' : ''}NULL`);
+    rangeOn(w, 'detected_at', filter);
+    return keysetPage<Pick<IncidentRow, 'issue_id' | 'detected_at' | 'view'>, string>(
+      db,
+      'incidents',
+      'detected_at',
+      'issue_id',
+      w,
+      filter,
+      (r) => r.view,
+      (r) => r.detected_at ?? '',
+      (r) => r.issue_id,
+      // Every other column is in the view; reading two dozen of them per row costs more than the rest of a page.
+      'issue_id, detected_at, view',
+    );
+  };
+
   return {
     listIncidents(filter = {}) {
-      const w = where();
-      if (filter.state?.length) add(w, `state IN (${inList(filter.state)})`, ...filter.state);
-      if (filter.severity?.length) add(w, `severity IN (${inList(filter.severity)})`, ...filter.severity);
-      if (filter.signal !== undefined)
-        add(w, 'EXISTS (SELECT 1 FROM json_each(signals) WHERE value = ?)', filter.signal);
-      if (filter.namespace !== undefined) add(w, 'workload_namespace = ?', filter.namespace);
-      if (filter.workload !== undefined) add(w, 'workload_name = ?', filter.workload);
-      if (filter.kind !== undefined) add(w, 'workload_kind = ?', filter.kind);
-      if (filter.acknowledged !== undefined) add(w, `acknowledged_by IS ${filter.acknowledged ? 'NOT ' : ''}NULL`);
-      rangeOn(w, 'detected_at', filter);
-      return keysetPage<IncidentRow, IncidentView>(
-        db,
-        'incidents',
-        'detected_at',
-        'issue_id',
-        w,
-        filter,
-        toIncident,
-        (r) => r.detected_at ?? '',
-        (r) => r.issue_id,
-        // Every other column is in the view; reading two dozen of them per row costs more than the rest of a page.
-        'issue_id, detected_at, view',
-      );
+      const page = incidentPage(filter);
+      return { items: page.items.map((json) => JSON.parse(json) as IncidentView), nextCursor: page.nextCursor };
+    },
+    listIncidentsJson(filter = {}) {
+      const page = incidentPage(filter);
+      return `{"items":[${page.items.join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
     },
     getIncident(id) {
       const row = prepared<[string], IncidentRow>(db, 'SELECT view FROM incidents WHERE issue_id = ?').get(id);
