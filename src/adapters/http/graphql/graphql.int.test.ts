@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribe } from '../../../../test/support/graphqlSocket.ts';
 import { writePipelineIncident } from '../../../../test/support/pipelineLog.ts';
@@ -68,6 +69,25 @@ describe('GraphQL subscription incidentChanged', () => {
     expect(keyless.received).toEqual([]);
     await keyless.close();
     await browser.close();
+  });
+
+  it('answers no query over HTTP to a keyless request that only claims to be an upgrade', async () => {
+    const url = new URL(`${side.url}/graphql?query=${encodeURIComponent('{ incidents { items { id } } }')}`);
+    // Without `Connection: Upgrade` this is a plain GET, which Node hands to the HTTP routes.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(url, { headers: { upgrade: 'websocket' } }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'auth.required' });
+    expect(JSON.parse(answer.body).data).toBeUndefined();
   });
 
   it('answers queries over HTTP for a viewer key, and refuses a request without one', async () => {

@@ -107,7 +107,9 @@ async function security(app: FastifyInstance, options: SecurityOptions) {
     }
     const key = presentedKey(request);
     if (key === undefined) {
-      const upgrade = request.headers.upgrade?.toLowerCase() === 'websocket';
+      // Node's own verdict that this is an upgrade (it came through the 'upgrade' event), not the header alone: a
+      // plain GET that merely says `Upgrade: websocket` is answered over HTTP and must show its key like any other.
+      const upgrade = (request.raw as { upgrade?: boolean }).upgrade === true;
       if (upgrade && request.routeOptions.config?.keyAfterUpgrade === true) return;
       return refuse(reply, 401, 'auth.required', 'send an API key in the X-API-Key header (or Authorization: Bearer)');
     }
