@@ -67,6 +67,11 @@ describe('GraphQL subscription incidentChanged', () => {
     }
     expect(browser.received[0]?.data?.incidentChanged.id).toMatch(/^live-c\d+$/);
     expect(keyless.received).toEqual([]);
+    // Only subscriptions travel over the websocket: a query there is refused, so none can slip past the key check.
+    const overSocket = await subscribe(url, '{ incidents { items { id } } }');
+    expect(JSON.stringify(await overSocket.refusal())).toMatch(/Invalid operation: query/);
+    expect(overSocket.received).toEqual([]);
+    await overSocket.close();
     await keyless.close();
     await browser.close();
   });
