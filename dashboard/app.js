@@ -209,6 +209,10 @@ function refreshSoon() {
 /** The incidentChanged subscription over graphql-transport-ws, the key in connection_init; reconnects if dropped. */
 function listen() {
   const key = state.key;
+  // One socket at a time: the one it replaces sees it is no longer current and does not reconnect.
+  const previous = state.socket;
+  state.socket = null;
+  previous?.close();
   const socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
   state.socket = socket;
   socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init', payload: { apiKey: key } }));
