@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
-import { ResourceRef, SeveritySchema, ShortText, SignalName } from '../../../domain/events/common.schema.ts';
+import { ShortText } from '../../../domain/events/common.schema.ts';
 import { issueName } from '../../../projections/kubernetesResources.projection.ts';
 import {
   AgenticActionOutcome,
@@ -17,6 +17,7 @@ import {
   failureToWire,
   firstProblem,
   GrpcErrorCode,
+  IssueOnWire,
 } from './aiops.mapping.ts';
 import type { WireAgenticHistoryEntry, WireAgenticStepRequest, WireAgenticStepResponse } from './aiops.proto.ts';
 
@@ -28,16 +29,8 @@ const invalidRequest = (message: string) =>
 const OUTCOMES = new Set<string>(Object.values(AgenticActionOutcome));
 
 const AgenticStepRequestSchema = Type.Object({
-  issueId: Type.String({ minLength: 1, maxLength: 253 }),
+  ...IssueOnWire,
   remediationId: Type.String({ minLength: 1, maxLength: 253 }),
-  namespace: ResourceRef.properties.namespace,
-  resourceKind: ResourceRef.properties.kind,
-  resourceName: ResourceRef.properties.name,
-  signalType: SignalName,
-  signals: Type.Array(SignalName, { maxItems: 100 }),
-  severity: SeveritySchema,
-  riskScore: Type.Integer({ minimum: 0, maximum: 100 }),
-  description: Type.String({ maxLength: 20_000 }),
   kubernetesContext: Type.String({ maxLength: 100_000 }),
   history: Type.Array(
     Type.Object({ step: Type.Integer({ minimum: 1 }), reasoning: Type.String({ maxLength: 20_000 }) }),

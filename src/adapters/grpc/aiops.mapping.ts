@@ -37,9 +37,9 @@ const invalidRequest = (message: string) =>
   new CairnError(GrpcErrorCode.InvalidRequest, ErrorCategory.Validation, message);
 
 /** What the server accepts; fields not listed are free-form or bounded by their proto type. */
-const AnalyzeIssueRequestSchema = Type.Object({
+/** The Issue as both AnalyzeIssue and AgenticStep requests carry it. */
+export const IssueOnWire = {
   issueId: Type.String({ minLength: 1, maxLength: 253 }),
-  issueName: Type.String({ maxLength: 253 }),
   namespace: ResourceRef.properties.namespace,
   resourceKind: ResourceRef.properties.kind,
   resourceName: ResourceRef.properties.name,
@@ -48,6 +48,11 @@ const AnalyzeIssueRequestSchema = Type.Object({
   severity: SeveritySchema,
   riskScore: Type.Integer({ minimum: 0, maximum: 100 }),
   description: Type.String({ maxLength: 20_000 }),
+};
+
+const AnalyzeIssueRequestSchema = Type.Object({
+  ...IssueOnWire,
+  issueName: Type.String({ maxLength: 253 }),
   provider: Type.String({ maxLength: 128 }),
   model: Type.String({ maxLength: 256 }),
   kubernetesContext: Type.String({ maxLength: 100_000 }),
