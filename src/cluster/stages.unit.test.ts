@@ -6,9 +6,10 @@ import { FaultMarks, localClusterStages } from './stages.ts';
 // two pod stages ever match the same pod. The selectors are jq, so they are evaluated here by the real jq.
 const JQ = process.env.CAIRN_JQ ?? 'jq';
 
-function jqVersion(): string {
+/** Stops the test with what to install when there is no jq, instead of a spawn error. */
+function requireJq(): void {
   try {
-    return execFileSync(JQ, ['--version'], { encoding: 'utf8' }).trim();
+    execFileSync(JQ, ['--version'], { encoding: 'utf8' });
   } catch {
     throw new Error(`no jq at ${JQ}: \`apt-get install -y jq\` (Debian) or set CAIRN_JQ`);
   }
@@ -111,7 +112,7 @@ function matches(kind: 'Pod' | 'Node', objects: unknown[]): Map<string, boolean[
 describe('the local cluster stages', () => {
   // One jq process over some ten thousand pods: seconds on a busy machine.
   it('never let two pod stages match the same pod, so every fault appears every time', { timeout: 30_000 }, () => {
-    jqVersion();
+    requireJq();
     const pods = podMatrix();
     const byStage = matches(
       'Pod',
@@ -129,7 +130,7 @@ describe('the local cluster stages', () => {
   });
 
   it('keep a wedged Job pod running and unready instead of completing it', () => {
-    jqVersion();
+    requireJq();
     const pods = podMatrix().filter(({ label }) => label === 'good wedged job Running scheduled ip ready=True running');
     expect(pods).toHaveLength(1);
     const byStage = matches(
@@ -140,7 +141,7 @@ describe('the local cluster stages', () => {
   });
 
   it('never let two node stages match the same node', () => {
-    jqVersion();
+    requireJq();
     const nodes = [false, true].flatMap((down) =>
       [undefined, 'True', 'False'].map((ready) => ({
         metadata: { name: 'n', labels: down ? { [FaultMarks.nodeDown]: 'true' } : {} },
