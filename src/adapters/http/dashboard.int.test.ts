@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePipelineIncident } from '../../../test/support/pipelineLog.ts';
@@ -14,6 +15,8 @@ const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium';
 let side: ReadSide;
 let browser: Browser;
 let page: Page;
+/** Every socket the server upgraded to a websocket, so a test can drop them. */
+const upgraded = new Set<Duplex>();
 
 beforeAll(async () => {
   try {
@@ -22,6 +25,10 @@ beforeAll(async () => {
     throw new Error(`no Chromium at ${CHROMIUM}: \`apt-get install -y chromium\` (Debian) or set CAIRN_CHROMIUM`);
   }
   side = await startReadSide({ publicPlugins: [dashboardPlugin] });
+  side.app.server.on('upgrade', (_request, socket: Duplex) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+  });
   await writePipelineIncident(side.store, {
     issueId: 'cart-oom',
     outcome: 'resolved',
@@ -99,5 +106,21 @@ describe('dashboard', () => {
     await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(3);
     expect(await rows().first().textContent()).toContain('shop/deployment/search');
     expect(await page.textContent('#error')).toBe('');
+  });
+
+  it('reconnects its subscription when the socket drops, and is pushed changes again', async () => {
+    await expect.poll(() => page.getAttribute('#live', 'data-live'), { timeout: 10_000 }).toBe('true');
+    expect(upgraded.size).toBe(1);
+    for (const socket of upgraded) socket.destroy();
+    await expect.poll(() => page.getAttribute('#live', 'data-live'), { timeout: 5_000 }).toBe('false');
+    // It reconnects after 3 s, well inside the 30 s poll, so the row below can only come from the new socket.
+    await expect.poll(() => page.getAttribute('#live', 'data-live'), { timeout: 10_000 }).toBe('true');
+    await writePipelineIncident(side.store, {
+      issueId: 'cart-again',
+      outcome: 'open',
+      start: 300,
+      workload: { kind: 'Deployment', name: 'cart', namespace: 'shop' },
+    });
+    await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(4);
   });
 });
