@@ -52,6 +52,7 @@ describe('event catalogue', () => {
       'IssueSnoozed',
       'IssueUnsnoozed',
       'IssueEscalationPaused',
+      'ProposalRefused',
       'RemediationPlanCreated',
       'ApprovalRequested',
       'ApprovalGranted',

@@ -141,6 +141,58 @@ export const IssueEscalationPausedSchema = strictObject({
 export type IssueEscalationPausedData = Static<typeof IssueEscalationPausedSchema>;
 export type IssueEscalationPaused = Event<'IssueEscalationPaused', IssueEscalationPausedData>;
 
+/**
+ * Where a proposed action was turned down. Derived from the refusal's code (see refusalStage), so a new code of a
+ * known family needs no change here.
+ */
+export const RefusalStage = {
+  /** The answer could not be read as an action: unknown type, malformed parameters, not the expected JSON. */
+  Parser: 'parser',
+  /** A known action that was not among those offered for this target. */
+  OfferedTypes: 'offered_types',
+  /** The remediation policy: allowed types, protected namespaces, blast radius, budgets. */
+  Policy: 'policy',
+  /** The sanity bounds of an action's parameters. */
+  Envelope: 'envelope',
+  /** The action's own safety checks (parameters, target kind). */
+  ActionCheck: 'action_check',
+  /** It already failed, or was already refused, on this Issue. */
+  DoNotRepeat: 'do_not_repeat',
+  /** People refused the plan, or let the approval expire. */
+  Approval: 'approval',
+} as const;
+export type RefusalStage = (typeof RefusalStage)[keyof typeof RefusalStage];
+
+/** A proposed action as it was turned down. The type is what was proposed, which may name no action at all. */
+export const RefusedAction = strictObject({
+  type: Type.String({ minLength: 1, maxLength: 128 }),
+  params: Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 4_096 }), { maxProperties: 32 }),
+});
+export type RefusedAction = Static<typeof RefusedAction>;
+
+/**
+ * A proposal that never ran, and why. Its fingerprint joins the Issue's do-not-repeat list, so a re-analysis or an
+ * agentic step cannot bring the same action back.
+ */
+export const ProposalRefusedSchema = strictObject({
+  /** Unique within the Issue; recording the same refusal again adds nothing. */
+  refusalId: Id,
+  /** The analysis round the proposal belongs to. */
+  insightId: Id,
+  /** Set when the refusal happened inside a remediation (the executor's admission, approval, an agentic step). */
+  remediationId: Type.Optional(Id),
+  step: Type.Optional(Type.Integer({ minimum: 1 })),
+  stage: Type.Enum(RefusalStage),
+  /** Absent when there was no action to name (an answer that was not JSON, an approval of an agentic plan). */
+  action: Type.Optional(RefusedAction),
+  code: Type.String({ minLength: 1, maxLength: 128 }),
+  reason: ShortText,
+  /** What joined the do-not-repeat list (see actionFingerprint). */
+  fingerprint: Type.Optional(ShortText),
+});
+export type ProposalRefusedData = Static<typeof ProposalRefusedSchema>;
+export type ProposalRefused = Event<'ProposalRefused', ProposalRefusedData>;
+
 export const issueEventDefinitions = [
   defineEvent('IssueDetected', IssueDetectedSchema, { audited: true }),
   defineEvent('IssueAnomalyAttached', IssueAnomalyAttachedSchema, { audited: false }),
@@ -152,4 +204,5 @@ export const issueEventDefinitions = [
   defineEvent('IssueSnoozed', IssueSnoozedSchema, { audited: true }),
   defineEvent('IssueUnsnoozed', IssueUnsnoozedSchema, { audited: true }),
   defineEvent('IssueEscalationPaused', IssueEscalationPausedSchema, { audited: true }),
+  defineEvent('ProposalRefused', ProposalRefusedSchema, { audited: true }),
 ] as const;

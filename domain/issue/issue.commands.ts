@@ -31,6 +31,18 @@ export type AttachAnomaly = Command<'AttachAnomaly', { readonly anomalyId: strin
 
 export type RequestAnalysis = Command<'RequestAnalysis', { readonly insightId: string }>;
 
+/** One proposal turned down before it ran, as the stage that refused it reports it. */
+export interface ProposalRefusal {
+  /** Derived from what caused it, so reporting the same refusal again is recognised. */
+  readonly refusalId: string;
+  /** Absent when there is no action to name. */
+  readonly action?: { readonly type: string; readonly params: Readonly<Record<string, string>> };
+  /** `policy.…`, `envelope.…`, `action.…`, `parser.…`, `offered.…`, `approval.…` or `do-not-repeat`. */
+  readonly code: string;
+  readonly reason: string;
+  readonly step?: number;
+}
+
 export type CompleteAnalysis = Command<
   'CompleteAnalysis',
   {
@@ -41,7 +53,18 @@ export type CompleteAnalysis = Command<
     readonly suggestedActions: readonly SuggestedAction[];
     readonly provider: string;
     readonly model: string;
+    /** What the provider read in the answer but could not turn into a usable action. */
+    readonly refusedProposals?: readonly ProposalRefusal[];
   }
+>;
+
+/**
+ * Proposals refused on the way to running: by the policy before a plan, by the executor inside one, by people.
+ * The refusals belong to the Issue's current analysis round.
+ */
+export type RecordProposalRefusals = Command<
+  'RecordProposalRefusals',
+  { readonly remediationId?: string; readonly refusals: readonly ProposalRefusal[] }
 >;
 
 export type FailAnalysis = Command<
@@ -117,4 +140,5 @@ export type IssueCommand =
   | SnoozeIssue
   | UnsnoozeIssue
   | ReleaseEscalation
-  | CorrelateCascade;
+  | CorrelateCascade
+  | RecordProposalRefusals;

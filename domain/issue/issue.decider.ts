@@ -26,6 +26,7 @@ import {
   type IssueSnoozed,
   IssueStatus,
   type IssueUnsnoozed,
+  type ProposalRefused,
   type ReanalysisRequested,
   type RemediationStarted,
 } from '../events/issue.events.ts';
@@ -33,7 +34,8 @@ import type { Decider } from '../messages.ts';
 import { invalid, notFound, refuse } from '../refusals.ts';
 import { actionFingerprint } from '../remediation/action.fingerprint.ts';
 import { isBefore, requireInstant, secondsBetween } from '../time.ts';
-import { DEFAULT_MAX_ATTEMPTS, type IssueCommand } from './issue.commands.ts';
+import { DEFAULT_MAX_ATTEMPTS, type IssueCommand, type ProposalRefusal } from './issue.commands.ts';
+import { boundedAction, looksLikeActionType, refusalStage } from './refusal.stage.ts';
 
 export type IssueEvent =
   | IssueDetected
@@ -50,7 +52,8 @@ export type IssueEvent =
   | IssueSnoozed
   | IssueUnsnoozed
   | IssueEscalationPaused
-  | IssueCascadeCorrelated;
+  | IssueCascadeCorrelated
+  | ProposalRefused;
 
 export const AnalysisStatus = { None: 'none', Pending: 'pending', Completed: 'completed', Failed: 'failed' } as const;
 export type AnalysisStatus = (typeof AnalysisStatus)[keyof typeof AnalysisStatus];
@@ -74,8 +77,10 @@ export interface IssueState {
   readonly insightId: string | null;
   readonly remediationId: string | null;
   readonly failures: readonly FailureEvidence[];
-  /** Fingerprints of every action that was part of a failed remediation of this Issue. */
+  /** Fingerprints of every action that was part of a failed remediation of this Issue, or was refused on it. */
   readonly doNotRepeat: readonly string[];
+  /** Ids of the refusals recorded, so a refusal reported again is recognised. */
+  readonly refusalIds: readonly string[];
   readonly acknowledgedBy: string | null;
   /** Snoozed while the current instant is before this; see isSnoozed. */
   readonly snoozedUntil: string | null;
@@ -120,6 +125,7 @@ export const initialIssueState = (): IssueState => ({
   remediationId: null,
   failures: [],
   doNotRepeat: [],
+  refusalIds: [],
   acknowledgedBy: null,
   snoozedUntil: null,
   cascade: null,
@@ -208,8 +214,20 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
         analysis: AnalysisStatus.Pending,
         insightId: event.data.insightId,
         failures: event.data.previousFailures,
-        doNotRepeat: event.data.doNotRepeat,
+        // Refusals recorded since the remediation ended stay remembered even if the event's list predates them.
+        doNotRepeat: [...new Set([...event.data.doNotRepeat, ...state.doNotRepeat])],
       };
+    case 'ProposalRefused': {
+      const { refusalId, fingerprint } = event.data;
+      return {
+        ...state,
+        refusalIds: state.refusalIds.includes(refusalId) ? state.refusalIds : [...state.refusalIds, refusalId],
+        doNotRepeat:
+          fingerprint === undefined || state.doNotRepeat.includes(fingerprint)
+            ? state.doNotRepeat
+            : [...state.doNotRepeat, fingerprint],
+      };
+    }
     case 'IssueResolved':
       return { ...state, status: IssueStatus.Resolved, endedAt: event.metadata.occurredAt, heldEscalation: null };
     case 'IssueEscalationPaused':
@@ -316,6 +334,58 @@ const released = (
   ];
 };
 
+/** At most this many refusals in one command: callers bound what a model can make them report. */
+export const MAX_REFUSALS_PER_COMMAND = 100;
+
+/** One ProposalRefused per refusal not recorded yet, in the order given. */
+const refusalEvents = (
+  state: IssueState,
+  insightId: string,
+  remediationId: string | undefined,
+  refusals: readonly ProposalRefusal[],
+  metadata: IssueCommand['metadata'],
+): IssueEvent[] => {
+  if (refusals.length > MAX_REFUSALS_PER_COMMAND) {
+    throw invalid(
+      'issue.too_many_refusals',
+      `at most ${MAX_REFUSALS_PER_COMMAND} refusals can be recorded at once, got ${refusals.length}`,
+    );
+  }
+  const seen = new Set(state.refusalIds);
+  const events: IssueEvent[] = [];
+  for (const refusal of refusals) {
+    if (refusal.refusalId.trim() === '' || refusal.refusalId.length > 253) {
+      throw invalid('issue.invalid_refusal_id', 'a refusal id must be 1 to 253 characters');
+    }
+    const code = refusal.code.trim();
+    if (code === '' || code.length > 128) {
+      throw invalid('issue.invalid_refusal_code', `refusal ${refusal.refusalId}: a code must be 1 to 128 characters`);
+    }
+    if (seen.has(refusal.refusalId)) continue; // reported again after a restart: already on the record
+    seen.add(refusal.refusalId);
+    const action = refusal.action;
+    events.push({
+      type: 'ProposalRefused',
+      data: withoutUndefined({
+        refusalId: refusal.refusalId,
+        insightId,
+        remediationId,
+        step: refusal.step,
+        stage: refusalStage(code),
+        action: action === undefined ? undefined : boundedAction(action),
+        code,
+        reason: refusal.reason.length > 2_000 ? `${refusal.reason.slice(0, 1_999)}…` : refusal.reason,
+        fingerprint:
+          action === undefined || !looksLikeActionType(action.type)
+            ? undefined
+            : actionFingerprint({ type: action.type, params: { ...action.params } }),
+      }),
+      metadata,
+    });
+  }
+  return events;
+};
+
 export const decideIssue = (command: IssueCommand, state: IssueState): readonly IssueEvent[] => {
   const metadata = command.metadata;
   const at = metadata.occurredAt;
@@ -407,6 +477,7 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
       requireOpen(state, command);
       const d = command.data;
       requirePendingAnalysis(state, d.insightId, command);
+      const refused = refusalEvents(state, d.insightId, undefined, d.refusedProposals ?? [], metadata);
       return [
         {
           type: 'AnalysisCompleted',
@@ -422,6 +493,7 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
           },
           metadata,
         },
+        ...refused,
       ];
     }
 
@@ -666,6 +738,14 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
         state.cascade.chain.every((id, index) => id === ids[index]);
       if (unchanged) return [];
       return [{ type: 'IssueCascadeCorrelated', data: { rootIssueId, chain: [...chain], windowMinutes }, metadata }];
+    }
+
+    case 'RecordProposalRefusals': {
+      requireOpen(state, command);
+      if (state.insightId === null) {
+        throw refuse('issue.not_analysed', `Issue ${state.issueId} has no analysis whose proposals could be refused`);
+      }
+      return refusalEvents(state, state.insightId, command.data.remediationId, command.data.refusals, metadata);
     }
 
     default:

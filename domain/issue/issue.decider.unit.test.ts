@@ -567,6 +567,196 @@ describe('Issue decider', () => {
     });
   });
 
+  describe('refused proposals', () => {
+    const drain = { type: 'DrainNode', params: { node: 'worker-2' } };
+    const policyRefusal = (refusalId = 'ins-1/screen/1-drainnode') => ({
+      refusalId,
+      action: drain,
+      code: 'policy.too_many_destructive',
+      reason: 'DrainNode is destructive and the plan already has 1 (at most 1)',
+    });
+    const analysed = [detected(), analysisRequested(), analysisCompleted()];
+    const { insightId: _i, attempt: _a, ...answer } = analysisCompleted().data;
+
+    it('records what the parser could not use beside the analysis, in the same decision', () => {
+      spec
+        .given(detected(), analysisRequested())
+        .when(
+          cmd('CompleteAnalysis', {
+            insightId: 'ins-1',
+            ...answer,
+            refusedProposals: [
+              {
+                refusalId: 'ins-1/answer/2',
+                action: { type: 'DeleteNamespace', params: { name: 'shop' } },
+                code: 'parser.unknown_action_type',
+                reason: 'unknown action type: DeleteNamespace',
+              },
+              { refusalId: 'ins-1/answer/3', code: 'parser.malformed_action', reason: 'malformed action: 42' },
+            ],
+          }),
+        )
+        .expectEvents([
+          { type: 'AnalysisCompleted', data: analysisCompleted().data },
+          {
+            type: 'ProposalRefused',
+            data: {
+              refusalId: 'ins-1/answer/2',
+              insightId: 'ins-1',
+              stage: 'parser',
+              action: { type: 'DeleteNamespace', params: { name: 'shop' } },
+              code: 'parser.unknown_action_type',
+              reason: 'unknown action type: DeleteNamespace',
+              fingerprint: 'DeleteNamespace(name=shop)',
+            },
+          },
+          {
+            type: 'ProposalRefused',
+            data: {
+              refusalId: 'ins-1/answer/3',
+              insightId: 'ins-1',
+              stage: 'parser',
+              code: 'parser.malformed_action',
+              reason: 'malformed action: 42',
+            },
+          },
+        ]);
+    });
+
+    it('records a policy refusal for the current analysis round and remembers the action as not to repeat', () => {
+      const when = spec.given(...analysed).when(cmd('RecordProposalRefusals', { refusals: [policyRefusal()] }));
+      when.expectEvents([
+        {
+          type: 'ProposalRefused',
+          data: {
+            refusalId: 'ins-1/screen/1-drainnode',
+            insightId: 'ins-1',
+            stage: 'policy',
+            action: drain,
+            code: 'policy.too_many_destructive',
+            reason: 'DrainNode is destructive and the plan already has 1 (at most 1)',
+            fingerprint: 'DrainNode(node=worker-2)',
+          },
+        },
+      ]);
+      expect(when.stateAfter().doNotRepeat).toEqual(['DrainNode(node=worker-2)']);
+    });
+
+    it.each([
+      ['envelope.memory_above_factor', 'envelope'],
+      ['action.invalid_params', 'action_check'],
+      ['policy.node_disruption_budget', 'policy'],
+      ['do-not-repeat', 'do_not_repeat'],
+      ['approval.refused', 'approval'],
+      ['offered.not_offered', 'offered_types'],
+      ['cluster.scoped_needs_approval', 'policy'],
+    ])('takes the stage of code %s from its family: %s', (code, stage) => {
+      const [event] = spec
+        .given(...analysed)
+        .when(cmd('RecordProposalRefusals', { refusals: [{ ...policyRefusal(), code }] }))
+        .events();
+      expect(event?.data).toMatchObject({ code, stage });
+    });
+
+    it('names the remediation and the agentic step a refusal happened in', () => {
+      const [event] = spec
+        .given(...remediating)
+        .when(
+          cmd('RecordProposalRefusals', {
+            remediationId: 'rem-1',
+            refusals: [{ ...policyRefusal('rem-1/step-2-drainnode'), step: 2 }],
+          }),
+        )
+        .events();
+      expect(event?.data).toMatchObject({ insightId: 'ins-1', remediationId: 'rem-1', step: 2 });
+    });
+
+    it('adds nothing for a refusal reported again, and records the new ones of a repeated report', () => {
+      const first = spec
+        .given(...analysed)
+        .when(cmd('RecordProposalRefusals', { refusals: [policyRefusal()] }))
+        .events();
+      const again = spec.given(...analysed, ...first).when(
+        cmd('RecordProposalRefusals', {
+          refusals: [policyRefusal(), { ...policyRefusal('ins-1/screen/2-drainnode'), action: { ...drain } }],
+        }),
+      );
+      expect(again.events().map((e) => (e.data as { refusalId: string }).refusalId)).toEqual([
+        'ins-1/screen/2-drainnode',
+      ]);
+      // The same action refused twice is one entry of the list.
+      expect(again.stateAfter().doNotRepeat).toEqual(['DrainNode(node=worker-2)']);
+    });
+
+    it('carries refused actions into the re-analysis after a failed remediation, so it cannot propose them again', () => {
+      const refused = spec
+        .given(...remediating)
+        .when(cmd('RecordProposalRefusals', { remediationId: 'rem-1', refusals: [policyRefusal('rem-1/2-drain')] }))
+        .events();
+      const [reanalysis] = spec
+        .given(...remediating, ...refused)
+        .when(failedOutcome())
+        .events();
+      expect(reanalysis?.type).toBe('ReanalysisRequested');
+      expect(reanalysis?.data).toHaveProperty('doNotRepeat', [
+        'DrainNode(node=worker-2)',
+        'RestartDeployment',
+        'AdjustResources(container=app,memory_limit=512Mi)',
+      ]);
+      const [request] = spec
+        .given(...remediating, ...refused, reanalysis as IssueEvent, analysisFailed('ins-2'))
+        .when(cmd('RequestAnalysis', { insightId: 'ins-2b' }))
+        .events();
+      expect(request?.data).toHaveProperty('doNotRepeat', expect.arrayContaining(['DrainNode(node=worker-2)']));
+    });
+
+    it('fingerprints nothing that could never run, and cuts a huge proposal to the record without failing', () => {
+      const [garbage, huge] = spec
+        .given(...analysed)
+        .when(
+          cmd('RecordProposalRefusals', {
+            refusals: [
+              { refusalId: 'r-1', action: { type: 'rm -rf /', params: {} }, code: 'parser.x', reason: 'no' },
+              {
+                refusalId: 'r-2',
+                action: {
+                  type: 'PatchConfigMap',
+                  params: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, 'v'.repeat(9_000)])),
+                },
+                code: 'policy.not_allowed',
+                reason: 'x'.repeat(10_000),
+              },
+            ],
+          }),
+        )
+        .events();
+      expect(garbage?.data).not.toHaveProperty('fingerprint');
+      const d = huge?.data as { action: { params: Record<string, string> }; reason: string; fingerprint: string };
+      expect(Object.keys(d.action.params)).toHaveLength(32);
+      expect(d.reason.length).toBeLessThanOrEqual(2_000);
+      expect(d.fingerprint.length).toBeLessThanOrEqual(1_024);
+    });
+
+    it('refuses a report without a code, too many refusals at once, or before any analysis', () => {
+      spec
+        .given(...analysed)
+        .when(cmd('RecordProposalRefusals', { refusals: [{ ...policyRefusal(), code: ' ' }] }))
+        .expectRefusal('issue.invalid_refusal_code', ErrorCategory.Validation);
+      spec
+        .given(...analysed)
+        .when(
+          cmd('RecordProposalRefusals', {
+            refusals: Array.from({ length: 101 }, (_, i) => policyRefusal(`r-${i}`)),
+          }),
+        )
+        .expectRefusal('issue.too_many_refusals', ErrorCategory.Validation);
+      spec
+        .given(detected())
+        .when(cmd('RecordProposalRefusals', { refusals: [policyRefusal()] }))
+        .expectRefusal('issue.not_analysed', ErrorCategory.IllegalState);
+    });
+  });
+
   describe('manual resolution and escalation', () => {
     it.each([
       ['Detected', [detected()]],
@@ -750,6 +940,7 @@ describe('Issue decider', () => {
       cmd('SnoozeIssue', { until: minutesAfterBase(90) }),
       cmd('UnsnoozeIssue', {}),
       cmd('CorrelateCascade', { rootIssueId: 'iss-1', chain: [], windowMinutes: 15 }),
+      cmd('RecordProposalRefusals', { refusals: [] }),
     ];
 
     it.each(commands.map((command) => [command.type, command] as const))('Resolved refuses %s', (_, command) => {
@@ -767,7 +958,7 @@ describe('Issue decider', () => {
     });
 
     it('covers every command but DetectIssue', () => {
-      expect(new Set(commands.map((command) => command.type)).size).toBe(12);
+      expect(new Set(commands.map((command) => command.type)).size).toBe(13);
     });
   });
 
