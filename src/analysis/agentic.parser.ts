@@ -1,5 +1,6 @@
 import { actionFingerprint } from '../../domain/remediation/action.fingerprint.ts';
 import { AgenticDecision, type AgenticStepRequest, type AgenticStepResult } from './agentic.ts';
+import type { RefusedProposal } from './provider.ts';
 import { clampConfidence, extractJson, parseModelAction, UNPARSED_CONFIDENCE } from './response.parser.ts';
 
 /**
@@ -51,9 +52,10 @@ export function parseAgenticAnswer(
 
   switch (decision) {
     case AgenticDecision.Action: {
-      const dropped: string[] = [];
-      const action = parseModelAction(candidate.action ?? candidate.nextAction, dropped);
-      if (!action) return observe(`the proposed action was refused: ${dropped.join('; ') || 'none given'}`);
+      const refused: RefusedProposal[] = [];
+      const action = parseModelAction(candidate.action ?? candidate.nextAction, refused);
+      if (!action)
+        return observe(`the proposed action was refused: ${refused.map((r) => r.reason).join('; ') || 'none given'}`);
       if (!request.availableActions.some((a) => a.type === action.type) || action.type === 'Custom')
         return observe(`${action.type} is not among the available actions`);
       if (request.doNotRepeat.includes(actionFingerprint(action)))

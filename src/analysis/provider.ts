@@ -29,6 +29,22 @@ export interface AnalysisRequest {
   readonly doNotRepeat: readonly string[];
 }
 
+/**
+ * Something the model proposed that the provider could not turn into a usable action, and why. The code's family
+ * (`parser.…`, `offered.…`) says at which stage it was refused; the Issue records each one.
+ */
+export const RefusedProposalSchema = Type.Object({
+  action: Type.Optional(
+    Type.Object({
+      type: Type.String({ minLength: 1, maxLength: 128 }),
+      params: Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 4_096 }), { maxProperties: 32 }),
+    }),
+  ),
+  code: Type.String({ minLength: 1, maxLength: 128 }),
+  reason: Type.String({ maxLength: 2_048 }),
+});
+export type RefusedProposal = Static<typeof RefusedProposalSchema>;
+
 /** The fields of `CompleteAnalysis`, so a result maps onto the command one to one. */
 export const AnalysisResultSchema = Type.Object({
   analysis: Type.String({ minLength: 1, maxLength: 20_000 }),
@@ -37,6 +53,8 @@ export const AnalysisResultSchema = Type.Object({
   suggestedActions: Type.Array(SuggestedAction, { maxItems: 50 }),
   provider: Type.String({ minLength: 1, maxLength: 128 }),
   model: Type.String({ maxLength: 256 }),
+  /** Absent or empty when everything the model proposed was usable (the rules provider proposes only usable ones). */
+  refusedProposals: Type.Optional(Type.Array(RefusedProposalSchema, { maxItems: 64 })),
 });
 export type AnalysisResult = Readonly<Static<typeof AnalysisResultSchema>>;
 

@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { SuggestedAction } from '../../domain/events/analysis.events.ts';
+import { RefusalCode } from '../../domain/issue/refusal.stage.ts';
 import { isActionType } from '../adapters/kubernetes/api/actionTypes.ts';
-import type { AnalysisResult } from './provider.ts';
+import type { AnalysisResult, RefusedProposal } from './provider.ts';
 
 /**
  * Turns a model's answer into the fields of an analysis. Models wrap JSON in fences, add prose around it, misspell
@@ -40,9 +41,12 @@ export interface ParsedAnswer {
   readonly suggestedActions: SuggestedAction[];
   /** False when the answer was not the expected JSON and the raw text became the analysis. */
   readonly structured: boolean;
-  /** Actions the model suggested that were refused, with why: surfaced so a prompt can be fixed. */
-  readonly dropped: string[];
+  /** What the model suggested that could not be used, with why: recorded on the Issue, so a prompt can be fixed. */
+  readonly refused: RefusedProposal[];
 }
+
+/** Refusals listed one by one; beyond this a hostile answer's flood is summed up in one more entry. */
+export const MAX_LISTED_REFUSALS = 20;
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -76,18 +80,39 @@ export const clampConfidence = (value: unknown): number => {
   return Math.min(1, Math.max(0, number));
 };
 
-const toAction = (raw: unknown, dropped: string[]): SuggestedAction | undefined => {
+/** The type a malformed item claims, if it claims one as text: the record shows what was proposed. */
+const claimedType = (raw: unknown): string | undefined => {
+  const item = raw as { type?: unknown; action?: unknown } | null;
+  const type = typeof item?.type === 'string' ? item.type : typeof item?.action === 'string' ? item.action : '';
+  return type.trim() === '' ? undefined : clip(type.trim(), 128);
+};
+
+const paramsOf = (raw: Readonly<Record<string, unknown>>): Record<string, string> => {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) params[key] = clip(String(value), Limits.param);
+  return params;
+};
+
+const toAction = (raw: unknown, refused: RefusedProposal[]): SuggestedAction | undefined => {
   if (!Value.Check(ModelAction, raw)) {
-    dropped.push(`malformed action: ${clip(JSON.stringify(raw) ?? String(raw), 200)}`);
+    const type = claimedType(raw);
+    refused.push({
+      ...(type ? { action: { type, params: {} } } : {}),
+      code: RefusalCode.MalformedAction,
+      reason: `malformed action: ${clip(JSON.stringify(raw) ?? String(raw), 200)}`,
+    });
     return undefined;
   }
   const type = (raw.type ?? raw.action ?? '').trim();
   if (!isActionType(type)) {
-    dropped.push(`unknown action type: ${clip(type || '(none)', 100)}`);
+    refused.push({
+      ...(type ? { action: { type: clip(type, 128), params: limitParams(paramsOf(raw.params ?? {})) } } : {}),
+      code: RefusalCode.UnknownActionType,
+      reason: `unknown action type: ${clip(type || '(none)', 100)}`,
+    });
     return undefined;
   }
-  const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw.params ?? {})) params[key] = clip(String(value), Limits.param);
+  const params = paramsOf(raw.params ?? {});
   return {
     name: clip(raw.name?.trim() || type, Limits.shortText),
     type,
@@ -96,32 +121,63 @@ const toAction = (raw: unknown, dropped: string[]): SuggestedAction | undefined 
   };
 };
 
+/** At most 32 parameters with short keys, as a refusal record holds them. */
+const limitParams = (params: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(params)
+      .slice(0, 32)
+      .map(([key, value]) => [clip(key, 128), value]),
+  );
+
+/** The refusals as recorded: the first ones as they are, the rest counted in one entry. */
+export const boundRefusals = (refused: readonly RefusedProposal[]): RefusedProposal[] =>
+  refused.length <= MAX_LISTED_REFUSALS
+    ? [...refused]
+    : [
+        ...refused.slice(0, MAX_LISTED_REFUSALS),
+        {
+          code: RefusalCode.TooManyActions,
+          reason: `${refused.length - MAX_LISTED_REFUSALS} more unusable proposals, not listed one by one`,
+        },
+      ];
+
 const unstructured = (raw: string): ParsedAnswer => ({
   analysis: clip(raw.trim() || '(the model returned an empty answer)', Limits.analysis),
   confidence: UNPARSED_CONFIDENCE,
   recommendations: [],
   suggestedActions: [],
   structured: false,
-  dropped: [],
+  refused: [
+    {
+      code: RefusalCode.UnstructuredAnswer,
+      reason: raw.trim()
+        ? 'the answer was not the expected JSON: its text became the analysis and no action was taken from it'
+        : 'the answer was empty: no action was taken from it',
+    },
+  ],
 });
 
 /** The JSON object in a model's answer (fenced, wrapped in prose or bare), or undefined when there is none. */
 export const extractJson = (raw: string): unknown => parseJsonObject(stripFences(raw));
 
-/** A model's action, checked as strictly as an analysis' actions; undefined (and a note in `dropped`) if refused. */
-export const parseModelAction = (raw: unknown, dropped: string[]): SuggestedAction | undefined =>
-  toAction(raw, dropped);
+/** A model's action, checked as strictly as an analysis' actions; undefined (and an entry in `refused`) if refused. */
+export const parseModelAction = (raw: unknown, refused: RefusedProposal[]): SuggestedAction | undefined =>
+  toAction(raw, refused);
 
 export function parseModelAnswer(raw: string): ParsedAnswer {
   const candidate = extractJson(raw);
   if (!Value.Check(ModelAnswer, candidate)) return unstructured(raw);
-  const dropped: string[] = [];
+  const refused: RefusedProposal[] = [];
   const rawActions = candidate.suggestedActions ?? candidate.suggested_actions ?? candidate.actions ?? [];
   const suggestedActions = rawActions
-    .map((action) => toAction(action, dropped))
+    .map((action) => toAction(action, refused))
     .filter((action): action is SuggestedAction => action !== undefined);
-  if (suggestedActions.length > Limits.items)
-    dropped.push(`${suggestedActions.length - Limits.items} actions over the limit`);
+  if (suggestedActions.length > Limits.items) {
+    refused.push({
+      code: RefusalCode.TooManyActions,
+      reason: `${suggestedActions.length - Limits.items} actions over the limit of ${Limits.items}: only the first ${Limits.items} were considered`,
+    });
+  }
   return {
     analysis: clip(candidate.analysis.trim(), Limits.analysis),
     confidence: clampConfidence(candidate.confidence),
@@ -131,7 +187,7 @@ export function parseModelAnswer(raw: string): ParsedAnswer {
       .map((r) => clip(r.trim(), Limits.shortText)),
     suggestedActions: suggestedActions.slice(0, Limits.items),
     structured: true,
-    dropped,
+    refused: boundRefusals(refused),
   };
 }
 
@@ -143,4 +199,5 @@ export const toAnalysisResult = (parsed: ParsedAnswer, provider: string, model: 
   suggestedActions: parsed.suggestedActions,
   provider,
   model,
+  ...(parsed.refused.length > 0 ? { refusedProposals: boundRefusals(parsed.refused) } : {}),
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { clampConfidence, parseModelAnswer, toAnalysisResult, UNPARSED_CONFIDENCE } from './response.parser.ts';
+import { assertAnalysisResult } from './provider.ts';
+import {
+  clampConfidence,
+  MAX_LISTED_REFUSALS,
+  parseModelAnswer,
+  toAnalysisResult,
+  UNPARSED_CONFIDENCE,
+} from './response.parser.ts';
 
 const answer = {
   analysis: 'The new image crashes on start.',
@@ -19,7 +26,7 @@ describe('parseModelAnswer', () => {
         { name: 'rollback', type: 'RollbackDeployment', description: 'go back', params: { toRevision: '2' } },
       ],
       structured: true,
-      dropped: [],
+      refused: [],
     });
   });
 
@@ -113,8 +120,54 @@ describe('parseModelAnswer', () => {
       }),
     );
     expect(parsed.suggestedActions.map((a) => a.type)).toEqual(['RollbackDeployment']);
-    expect(parsed.dropped).toHaveLength(5);
-    expect(parsed.dropped.join('\n')).toContain('DeleteNamespace');
+    expect(parsed.refused.map((r) => [r.code, r.action?.type])).toEqual([
+      ['parser.unknown_action_type', 'DeleteNamespace'],
+      ['parser.unknown_action_type', 'rollbackdeployment'],
+      ['parser.unknown_action_type', undefined],
+      ['parser.malformed_action', undefined],
+      ['parser.malformed_action', 'RestartDeployment'],
+    ]);
+    expect(parsed.refused[0]).toEqual({
+      action: { type: 'DeleteNamespace', params: { namespace: 'prod' } },
+      code: 'parser.unknown_action_type',
+      reason: 'unknown action type: DeleteNamespace',
+    });
+    expect(parsed.refused[4]?.reason).toContain('nested');
+  });
+
+  it('records an answer that is not JSON as a refusal of the whole answer, and an empty one too', () => {
+    expect(parseModelAnswer('Just delete the namespace, trust me.').refused).toEqual([
+      {
+        code: 'parser.unstructured_answer',
+        reason: 'the answer was not the expected JSON: its text became the analysis and no action was taken from it',
+      },
+    ]);
+    expect(parseModelAnswer('  ').refused[0]?.reason).toBe('the answer was empty: no action was taken from it');
+  });
+
+  it('lists the first refusals of a flood one by one and counts the rest in one entry', () => {
+    const parsed = parseModelAnswer(
+      JSON.stringify({
+        analysis: 'x',
+        actions: Array.from({ length: 5_000 }, (_, i) => ({ action: `Wipe${i}`, params: { all: 'yes' } })),
+      }),
+    );
+    expect(parsed.refused).toHaveLength(MAX_LISTED_REFUSALS + 1);
+    expect(parsed.refused.at(-1)).toEqual({
+      code: 'parser.too_many_actions',
+      reason: `${5_000 - MAX_LISTED_REFUSALS} more unusable proposals, not listed one by one`,
+    });
+    const result = toAnalysisResult(parsed, 'openai', 'm');
+    expect(result.refusedProposals).toHaveLength(MAX_LISTED_REFUSALS + 1);
+    expect(() => assertAnalysisResult('openai', result)).not.toThrow();
+  });
+
+  it('cuts a refused proposal with huge or many parameters to what the record holds', () => {
+    const params = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${i}${'k'.repeat(300)}`, 'v']));
+    const parsed = parseModelAnswer(JSON.stringify({ analysis: 'x', actions: [{ action: 'Nuke', params }] }));
+    const result = toAnalysisResult(parsed, 'openai', 'm');
+    expect(Object.keys(result.refusedProposals?.[0]?.action?.params ?? {})).toHaveLength(32);
+    expect(() => assertAnalysisResult('openai', result)).not.toThrow();
   });
 
   it('keeps only string recommendations and bounds the lists', () => {

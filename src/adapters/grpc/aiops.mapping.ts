@@ -10,8 +10,9 @@ import {
   SignalName,
 } from '../../../domain/events/common.schema.ts';
 import { issueName } from '../../../projections/kubernetesResources.projection.ts';
-import type { AnalysisRequest, AnalysisResult } from '../../analysis/provider.ts';
+import type { AnalysisRequest, AnalysisResult, RefusedProposal } from '../../analysis/provider.ts';
 import { assertAnalysisResult } from '../../analysis/provider.ts';
+import { boundRefusals } from '../../analysis/response.parser.ts';
 import { absentWorkloadFacts, type WorkloadFacts } from '../../analysis/workloadFacts.ts';
 import type { ContextSection } from '../../enrichers/enricher.ts';
 import type {
@@ -19,6 +20,7 @@ import type {
   WireAnalyzeIssueResponse,
   WireContextSection,
   WireFailureEvidence,
+  WireRefusedProposal,
   WireWorkloadFacts,
 } from './aiops.proto.ts';
 
@@ -265,8 +267,37 @@ export function analyzeResponseToWire(result: AnalysisResult): WireAnalyzeIssueR
       description: a.description,
       params: { ...a.params },
     })),
+    refusedProposals: (result.refusedProposals ?? []).map((r) => ({
+      action: r.action?.type ?? '',
+      params: { ...(r.action?.params ?? {}) },
+      code: r.code,
+      reason: r.reason,
+    })),
   };
 }
+
+const clipTo = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** A server's refusals, cut to what the Issue records: a server cannot make an answer unrecordable by them. */
+const refusalsFromWire = (wire: readonly WireRefusedProposal[] | undefined): RefusedProposal[] =>
+  boundRefusals(
+    (wire ?? []).map((r) => ({
+      ...(r.action.trim()
+        ? {
+            action: {
+              type: clipTo(r.action.trim(), 128),
+              params: Object.fromEntries(
+                Object.entries(r.params ?? {})
+                  .slice(0, 32)
+                  .map(([key, value]) => [clipTo(key, 128), clipTo(value, 4_096)]),
+              ),
+            },
+          }
+        : {}),
+      code: clipTo(r.code.trim() || 'parser.unspecified', 128),
+      reason: clipTo(r.reason, 2_048),
+    })),
+  );
 
 const SuggestedActionWire = Type.Object({ action: ActionType });
 
@@ -298,5 +329,6 @@ export function analyzeResponseFromWire(wire: WireAnalyzeIssueResponse, server: 
     })),
     provider: wire.provider,
     model: wire.model,
+    ...(wire.refusedProposals?.length ? { refusedProposals: refusalsFromWire(wire.refusedProposals) } : {}),
   });
 }

@@ -156,6 +156,7 @@ describe('AnalyzeIssue response mapping', () => {
       provider: 'p',
       model: 'm',
       suggestedActions: [],
+      refusedProposals: [],
     };
     expect(() => analyzeResponseFromWire({ ...good, analysis: '' }, 'ai:1')).toThrow(/AI server ai:1.*analysis/);
     expect(() =>
@@ -164,6 +165,59 @@ describe('AnalyzeIssue response mapping', () => {
         'ai:1',
       ),
     ).toThrow(/AI server at ai:1 answered an invalid analysis: suggestedActions\.0\.action/);
+  });
+});
+
+describe('refused proposals over the wire', () => {
+  const answer = (refusedProposals: unknown[]) =>
+    overTheWire<WireAnalyzeIssueResponse>('AnalyzeIssue', 'response', {
+      analysis: 'x',
+      confidence: 0.5,
+      recommendations: [],
+      provider: 'openai',
+      model: 'm',
+      suggestedActions: [],
+      refusedProposals,
+    });
+
+  it('brings what the server refused to the operator, with or without an action', () => {
+    const result = {
+      analysis: 'x',
+      confidence: 0.5,
+      recommendations: [],
+      suggestedActions: [],
+      provider: 'openai',
+      model: 'm',
+      refusedProposals: [
+        {
+          action: { type: 'DeleteNamespace', params: { namespace: 'prod' } },
+          code: 'parser.unknown_action_type',
+          reason: 'unknown action type: DeleteNamespace',
+        },
+        { code: 'parser.unstructured_answer', reason: 'the answer was not the expected JSON' },
+      ],
+    };
+    const wire = overTheWire<WireAnalyzeIssueResponse>('AnalyzeIssue', 'response', analyzeResponseToWire(result));
+    expect(analyzeResponseFromWire(wire, 'ai:1')).toEqual(result);
+  });
+
+  it('reads an answer of an older server, which sends none, as one without refusals', () => {
+    const { refusedProposals: _, ...older } = answer([]);
+    expect(analyzeResponseFromWire(older as WireAnalyzeIssueResponse, 'ai:1')).not.toHaveProperty('refusedProposals');
+  });
+
+  it('cuts a flood of refusals from a server to what the Issue records, instead of refusing the analysis', () => {
+    const flood = Array.from({ length: 500 }, (_, i) => ({
+      action: `Wipe${i}`.padEnd(400, 'x'),
+      params: { reason: 'y'.repeat(10_000) },
+      code: '',
+      reason: 'z'.repeat(10_000),
+    }));
+    const refused = analyzeResponseFromWire(answer(flood), 'ai:1').refusedProposals ?? [];
+    expect(refused).toHaveLength(21);
+    expect(refused[0]?.code).toBe('parser.unspecified');
+    expect(refused[0]?.action?.type.length).toBeLessThanOrEqual(128);
+    expect(refused.at(-1)?.reason).toBe('480 more unusable proposals, not listed one by one');
   });
 });
 

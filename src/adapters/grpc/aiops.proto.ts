@@ -162,6 +162,14 @@ export interface WireAnalyzeIssueResponse {
   provider: string;
   model: string;
   suggestedActions: WireSuggestedAction[];
+  refusedProposals: WireRefusedProposal[];
+}
+
+export interface WireRefusedProposal {
+  action: string;
+  params: StringMap;
+  code: string;
+  reason: string;
 }
 
 export interface WireAgenticHistoryEntry {

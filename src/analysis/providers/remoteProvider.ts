@@ -1,4 +1,5 @@
 import type { CairnError } from '../../../domain/errors.ts';
+import { RefusalCode } from '../../../domain/issue/refusal.stage.ts';
 import type { RemediationPolicy } from '../../actions/policy.ts';
 import { parseAgenticAnswer } from '../agentic.parser.ts';
 import type { AgenticProvider, AgenticStepOptions, AgenticStepRequest, AgenticStepResult } from '../agentic.ts';
@@ -106,7 +107,18 @@ export function createRemoteProvider(client: ModelClient, options: RemoteProvide
       // later and cost an attempt.
       const offered = new Set(prompt.actionTypes);
       const suggestedActions = parsed.suggestedActions.filter((action) => offered.has(action.type));
-      return toAnalysisResult({ ...parsed, suggestedActions }, client.name, reply.model.slice(0, 256));
+      const notOffered = parsed.suggestedActions
+        .filter((action) => !offered.has(action.type))
+        .map((action) => ({
+          action: { type: action.type, params: { ...action.params } },
+          code: RefusalCode.NotOffered,
+          reason: `${action.type} was not among the actions offered for ${request.workload.kind} ${request.workload.namespace}/${request.workload.name}`,
+        }));
+      return toAnalysisResult(
+        { ...parsed, suggestedActions, refused: [...parsed.refused, ...notOffered] },
+        client.name,
+        reply.model.slice(0, 256),
+      );
     },
   };
 }

@@ -174,6 +174,7 @@ describe.each(wires)('$name adapter against a local server', (wire) => {
       suggestedActions: [],
       recommendations: [],
       provider: wire.name,
+      refusedProposals: [expect.objectContaining({ code: 'parser.unstructured_answer' })],
     });
   });
 
@@ -200,6 +201,11 @@ describe.each(wires)('$name adapter against a local server', (wire) => {
     const result = await wire.create(server.origin).analyze(request);
     expect(result.confidence).toBe(1);
     expect(result.suggestedActions.map((a) => a.type)).toEqual(['RollbackDeployment']);
+    // Both are on the record with the stage that turned them down.
+    expect(result.refusedProposals?.map((r) => [r.code, r.action?.type])).toEqual([
+      ['parser.unknown_action_type', 'Reboot'],
+      ['offered.not_offered', 'Custom'],
+    ]);
   });
 
   it('fails for good on 401, without retrying and without the key in the message', async () => {
