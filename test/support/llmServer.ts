@@ -38,7 +38,8 @@ export interface LlmServer {
   readonly requests: RecordedRequest[];
   /** Replies for the next requests, in order; once they run out, `fallback` answers. */
   script(...replies: ScriptedReply[]): void;
-  fallback(reply: ScriptedReply): void;
+  /** A fixed reply, or one chosen from the request (for tests whose requests arrive concurrently, in any order). */
+  fallback(reply: ScriptedReply | ((request: RecordedRequest) => ScriptedReply)): void;
   /** Forgets the requests and the replies not yet used, and answers 500 until told otherwise. */
   reset(): void;
   close(): Promise<void>;
@@ -64,7 +65,7 @@ export async function startLlmServer(): Promise<LlmServer> {
   const requests: RecordedRequest[] = [];
   const queue: ScriptedReply[] = [];
   const unscripted: ScriptedReply = { status: 500, json: { error: { message: 'no reply scripted' } } };
-  let fallback: ScriptedReply = unscripted;
+  let fallback: ScriptedReply | ((request: RecordedRequest) => ScriptedReply) = unscripted;
   const hanging = new Set<ServerResponse>();
 
   const server = createServer(async (request, response) => {
@@ -72,15 +73,16 @@ export async function startLlmServer(): Promise<LlmServer> {
     const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(request.headers))
       headers[key] = Array.isArray(value) ? value.join(', ') : (value ?? '');
-    requests.push({
+    const recorded: RecordedRequest = {
       method: request.method ?? '',
       path: request.url ?? '',
       headers,
       rawHeaders: [...request.rawHeaders],
       body,
       json: tryJson(body),
-    });
-    const reply = queue.shift() ?? fallback;
+    };
+    requests.push(recorded);
+    const reply = queue.shift() ?? (typeof fallback === 'function' ? fallback(recorded) : fallback);
     if ('hang' in reply) {
       hanging.add(response);
       return;
