@@ -129,12 +129,29 @@ const limitParams = (params: Record<string, string>): Record<string, string> =>
       .map(([key, value]) => [clip(key, 128), value]),
   );
 
-/** The refusals as recorded: the first ones as they are, the rest counted in one entry. */
+const boundRefusal = (refusal: RefusedProposal): RefusedProposal => ({
+  ...(refusal.action
+    ? {
+        action: {
+          type: clip(refusal.action.type, 128),
+          params: limitParams(
+            Object.fromEntries(
+              Object.entries(refusal.action.params).map(([key, value]) => [key, clip(value, Limits.param)]),
+            ),
+          ),
+        },
+      }
+    : {}),
+  code: clip(refusal.code, 128),
+  reason: clip(refusal.reason, Limits.shortText),
+});
+
+/** The refusals as recorded: the first ones cut to the record's bounds, the rest counted in one entry. */
 export const boundRefusals = (refused: readonly RefusedProposal[]): RefusedProposal[] =>
   refused.length <= MAX_LISTED_REFUSALS
-    ? [...refused]
+    ? refused.map(boundRefusal)
     : [
-        ...refused.slice(0, MAX_LISTED_REFUSALS),
+        ...refused.slice(0, MAX_LISTED_REFUSALS).map(boundRefusal),
         {
           code: RefusalCode.TooManyActions,
           reason: `${refused.length - MAX_LISTED_REFUSALS} more unusable proposals, not listed one by one`,

@@ -162,6 +162,19 @@ describe('parseModelAnswer', () => {
     expect(() => assertAnalysisResult('openai', result)).not.toThrow();
   });
 
+  it('cuts an action refused later (not offered) to the record too, however many parameters it has', () => {
+    const params = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`p${i}`, 'v'.repeat(5_000)]));
+    const parsed = parseModelAnswer(JSON.stringify({ analysis: 'x', actions: [{ action: 'Custom', params }] }));
+    const notOffered = {
+      action: { type: 'Custom', params: parsed.suggestedActions[0]!.params },
+      code: 'offered.x',
+      reason: 'r',
+    };
+    const result = toAnalysisResult({ ...parsed, suggestedActions: [], refused: [notOffered] }, 'openai', 'm');
+    expect(Object.keys(result.refusedProposals?.[0]?.action?.params ?? {})).toHaveLength(32);
+    expect(() => assertAnalysisResult('openai', result)).not.toThrow();
+  });
+
   it('cuts a refused proposal with huge or many parameters to what the record holds', () => {
     const params = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${i}${'k'.repeat(300)}`, 'v']));
     const parsed = parseModelAnswer(JSON.stringify({ analysis: 'x', actions: [{ action: 'Nuke', params }] }));
