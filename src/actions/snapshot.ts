@@ -11,7 +11,8 @@ import { hpasTargeting } from './scaling.actions.ts';
 /**
  * Before the first action, the state of everything the plan may change; after a failure, that state put back.
  * The snapshot is plain JSON because it travels in the SnapshotTaken event: a rollback after a restart reads it
- * from the event store, never from memory.
+ * from the event store, never from memory. Its secret-bearing values are sealed before it is recorded
+ * (snapshotSealing.ts) and opened again before a restore; this module only ever sees them in the clear.
  */
 
 /** One object as it was. `fields` maps a dotted path to its value; a path absent from `fields` was absent. */
@@ -108,6 +109,20 @@ export const SnapshotKinds: Readonly<Record<string, KindAccess>> = {
       ),
     create: (clients, namespace, body) => clients.core.createNamespacedConfigMap({ namespace, body }),
     remove: (clients, name, namespace) => clients.core.deleteNamespacedConfigMap({ name, namespace }),
+  },
+  // RotateSecret's target: only the data is put back (stringData is write-only, type and immutable are fixed).
+  Secret: {
+    apiVersion: 'v1',
+    paths: ['data'],
+    rank: 0,
+    read: async (clients, name, namespace) => plain(await clients.core.readNamespacedSecret({ name, namespace })),
+    patch: (clients, name, namespace, ops) =>
+      clients.core.patchNamespacedSecret(
+        { name, namespace, body: ops, fieldManager: ActionFieldManager },
+        PatchAs.json,
+      ),
+    create: (clients, namespace, body) => clients.core.createNamespacedSecret({ namespace, body }),
+    remove: (clients, name, namespace) => clients.core.deleteNamespacedSecret({ name, namespace }),
   },
   Service: {
     apiVersion: 'v1',
@@ -222,6 +237,8 @@ async function namedBy(
   switch (action.type) {
     case 'PatchConfig':
       return at('ConfigMap', params.configmap);
+    case 'RotateSecret':
+      return at('Secret', params.secret);
     case 'AdjustHPA':
       if (params.hpa) return at('HorizontalPodAutoscaler', params.hpa);
       return (await hpasTargeting(clients, target)).flatMap((h) => at('HorizontalPodAutoscaler', h.metadata?.name));
