@@ -2,8 +2,9 @@ import { isCairnError } from '../../../domain/errors.ts';
 import type { AnalysisWaitCause, SuggestedAction } from '../../../domain/events/analysis.events.ts';
 import type { ActionSpec, RemediationSource, ResourceRef } from '../../../domain/events/common.schema.ts';
 import type { RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
-import type { IssueCommand } from '../../../domain/issue/issue.commands.ts';
+import type { IssueCommand, ProposalRefusal } from '../../../domain/issue/issue.commands.ts';
 import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
+import { RefusalCode } from '../../../domain/issue/refusal.stage.ts';
 import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
 import { actionFingerprint } from '../../../domain/remediation/action.fingerprint.ts';
 import {
@@ -14,7 +15,7 @@ import {
 } from '../../../domain/remediation/remediation.decider.ts';
 import { matchRunbook, type RunbookCandidate } from '../../../domain/remediation/runbook.matching.ts';
 import { parseStreamName, StreamCategory, streamName } from '../../../domain/streams.ts';
-import { AnalysisErrorCode } from '../../analysis/provider.ts';
+import { AnalysisErrorCode, type RefusedProposal } from '../../analysis/provider.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { createCommandHandler } from '../commandHandler.ts';
 import type { Reactor } from '../reactor.ts';
@@ -26,6 +27,8 @@ export interface Analysis {
   readonly suggestedActions: readonly SuggestedAction[];
   readonly provider: string;
   readonly model: string;
+  /** What the provider could not use from the model's answer; recorded on the Issue with the analysis. */
+  readonly refusedProposals?: readonly RefusedProposal[];
 }
 
 /** Where Runbooks live (the cluster): hand-written ones to match, and AI suggestions recorded for people. */
@@ -69,7 +72,11 @@ export interface PipelineDeps {
   readonly screen?: (
     actions: readonly ActionSpec[],
     target: ResourceRef,
-  ) => Promise<{ allowed: readonly ActionSpec[]; refused: readonly { action: ActionSpec; reason: string }[] }>;
+  ) => Promise<{
+    allowed: readonly ActionSpec[];
+    /** `code` is the policy's own (`policy.…`, `envelope.…`, `action.…`): the Issue records it as it comes. */
+    refused: readonly { action: ActionSpec; reason: string; code: string }[];
+  }>;
   /** Agentic mode when no runbook matches and no usable action was proposed; off (escalate instead) when absent. */
   readonly agentic?: { readonly maxSteps?: number; readonly timeLimitSeconds?: number };
   /** Whether a plan needs people to approve it first; never when absent. */
@@ -127,9 +134,30 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       log(
         `analysed ${state.workload?.name}: ${result.analysis.split('\n')[0]} (${result.provider}, confidence ${result.confidence})`,
       );
+      const refusedProposals = (result.refusedProposals ?? []).slice(0, 64).map(
+        (refusal, index): ProposalRefusal => ({
+          refusalId: `${insightId}/answer/${index + 1}`,
+          ...(refusal.action ? { action: refusal.action } : {}),
+          code: refusal.code,
+          reason: refusal.reason,
+        }),
+      );
+      for (const refusal of refusedProposals) log(`analysis of ${state.workload?.name} refused: ${refusal.reason}`);
       await tell(
         issueId,
-        { type: 'CompleteAnalysis', data: { insightId, ...result } },
+        {
+          type: 'CompleteAnalysis',
+          data: {
+            insightId,
+            analysis: result.analysis,
+            confidence: result.confidence,
+            recommendations: result.recommendations,
+            suggestedActions: result.suggestedActions,
+            provider: result.provider,
+            model: result.model,
+            ...(refusedProposals.length > 0 ? { refusedProposals } : {}),
+          },
+        },
         { ...metadata, occurredAt: deps.now().toISOString() },
       );
     } catch (error) {
@@ -172,19 +200,64 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
         params: { ...step.params },
         ...(step.description ? { description: step.description } : {}),
       }));
-      return { source: 'manual-runbook' as const, actions, runbook: runbook.name };
+      return { source: 'manual-runbook' as const, actions, runbook: runbook.name, refusals: [] };
     }
-    const proposed = toActionSpecs(suggested).filter((a) => !state.doNotRepeat.includes(actionFingerprint(a)));
+    // Keyed by the proposal, not the stage: screening again after a restart finds it refused already.
+    const refusalOf = (action: ActionSpec, code: string, reason: string): ProposalRefusal => ({
+      refusalId: `${state.insightId}/proposal/${action.actionId}`,
+      action: { type: action.type, params: action.params },
+      code,
+      reason,
+    });
+    const refusals: ProposalRefusal[] = [];
+    const fingerprints = new Set<string>();
+    const proposed: ActionSpec[] = [];
+    for (const action of toActionSpecs(suggested)) {
+      const fingerprint = actionFingerprint(action);
+      if (fingerprints.has(fingerprint)) continue; // the same action twice is one action, not a refusal
+      fingerprints.add(fingerprint);
+      if (state.doNotRepeat.includes(fingerprint)) {
+        refusals.push(
+          refusalOf(action, RefusalCode.DoNotRepeat, `${fingerprint} already failed or was refused on this Issue`),
+        );
+      } else {
+        proposed.push(action);
+      }
+    }
     let actions: readonly ActionSpec[] = proposed;
     if (deps.screen && proposed.length > 0) {
       const verdict = await deps.screen(proposed, workload);
-      for (const { action, reason } of verdict.refused) log(`analysis proposed ${action.type}, not usable: ${reason}`);
+      for (const { action, reason, code } of verdict.refused) {
+        log(`analysis proposed ${action.type}, not usable: ${reason}`);
+        refusals.push(refusalOf(action, code, reason));
+      }
       actions = verdict.allowed;
     }
-    if (actions.length > 0) return { source: 'ai-runbook' as const, actions, runbook: undefined };
+    if (actions.length > 0) return { source: 'ai-runbook' as const, actions, runbook: undefined, refusals };
     // Nothing usable was proposed: the AI decides step by step, from the live state of the cluster.
-    if (deps.agentic) return { source: 'agentic' as const, actions: [] as ActionSpec[], runbook: undefined };
-    return { source: 'ai-runbook' as const, actions, runbook: undefined };
+    if (deps.agentic) {
+      return { source: 'agentic' as const, actions: [] as ActionSpec[], runbook: undefined, refusals };
+    }
+    return { source: 'ai-runbook' as const, actions, runbook: undefined, refusals };
+  };
+
+  /** Puts refusals on the Issue's record; their actions join its do-not-repeat list. */
+  const recordRefusals = async (
+    issueId: string,
+    refusals: readonly ProposalRefusal[],
+    metadata: MessageMetadata,
+    remediationId?: string,
+  ) => {
+    for (let start = 0; start < refusals.length; start += 100) {
+      await tell(
+        issueId,
+        {
+          type: 'RecordProposalRefusals',
+          data: { ...(remediationId ? { remediationId } : {}), refusals: refusals.slice(start, start + 100) },
+        },
+        metadata,
+      );
+    }
   };
 
   const plan = async (
@@ -196,6 +269,10 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
   ) => {
     const state = await issueState(issueId);
     const chosen = await choosePlan(state, suggested);
+    // Handled again once the plan is under way, the screen may see another cluster: its refusals are not news.
+    if (state.status === 'Analyzing' && state.insightId === insightId) {
+      await recordRefusals(issueId, chosen.refusals, metadata);
+    }
     if (chosen.actions.length === 0 && chosen.source !== 'agentic') {
       const detail = 'no runbook matches and the analysis proposed no action that has not already failed';
       await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail } }, metadata);
@@ -228,7 +305,8 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
         source: chosen.source,
         target: state.workload!,
         actions: chosen.actions,
-        doNotRepeat: [...state.doNotRepeat],
+        // As the Issue has it now, refusals of this round included: an agentic loop is told not to try them.
+        doNotRepeat: [...started.doNotRepeat],
         ...(runbook ? { runbook } : {}),
         ...(deps.verificationTimeoutSeconds ? { verificationTimeoutSeconds: deps.verificationTimeoutSeconds } : {}),
         ...(chosen.source === 'agentic' ? { agentic: { ...deps.agentic } } : {}),
@@ -260,6 +338,8 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       remediationDecider.evolve,
       remediationDecider.initialState(),
     );
+    // Before the outcome: once the Issue is resolved or escalated, nothing more can be put on its record.
+    await recordRefusals(issueId, refusalsIn(history, created.data), metadata, remediationId);
     // An agentic loop's actions are the ones it decided and ran; proposals the policy refused never touched anything.
     const actions =
       remediation.agentic === null
@@ -375,6 +455,56 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       }
     },
   };
+}
+
+/** What the executor's policy and the approvers refused inside a remediation, from its stream. */
+export function refusalsIn(
+  history: readonly RecordedEvent[],
+  plan: { readonly remediationId: string; readonly actions: readonly ActionSpec[] },
+): ProposalRefusal[] {
+  const refusals: ProposalRefusal[] = [];
+  const stepOf = new Map<string, number>();
+  for (const event of history) {
+    if (event.type === 'AgenticStepDecided') {
+      const d = event.data as { step: number; action?: ActionSpec };
+      if (d.action) stepOf.set(d.action.actionId, d.step);
+    } else if (event.type === 'ActionRefusedByPolicy') {
+      const d = event.data as {
+        actionId: string;
+        type: string;
+        params: Record<string, string>;
+        policy: string;
+        reason: string;
+      };
+      const step = stepOf.get(d.actionId);
+      refusals.push({
+        refusalId: `${plan.remediationId}/${d.actionId}`,
+        action: { type: d.type, params: d.params },
+        code: d.policy,
+        reason: d.reason,
+        ...(step === undefined ? {} : { step }),
+      });
+    } else if (event.type === 'ApprovalRefused' || event.type === 'ApprovalExpired') {
+      const refused = event.type === 'ApprovalRefused';
+      const d = event.data as { approver?: string; reason?: string; approvals?: number; expiresAt?: string };
+      const code = refused ? RefusalCode.ApprovalRefused : RefusalCode.ApprovalExpired;
+      const reason = refused
+        ? `refused by ${d.approver}${d.reason ? `: ${d.reason}` : ''}`
+        : `no quorum before ${d.expiresAt} (${d.approvals} approval(s))`;
+      if (plan.actions.length === 0) {
+        refusals.push({ refusalId: `${plan.remediationId}/approval`, code, reason: `the agentic plan was ${reason}` });
+      }
+      for (const action of plan.actions) {
+        refusals.push({
+          refusalId: `${plan.remediationId}/approval/${action.actionId}`,
+          action: { type: action.type, params: action.params },
+          code,
+          reason,
+        });
+      }
+    }
+  }
+  return refusals;
 }
 
 function ignoreRepeat(error: unknown): void {
