@@ -10,6 +10,7 @@ import { registerOperatorCommand } from './commands/operator.command.ts';
 import { registerProjectionsCommand } from './commands/projections.command.ts';
 import { registerReplayCommand } from './commands/replay.command.ts';
 import { registerServerCommand } from './commands/server.command.ts';
+import { registerSnapshotKeysCommand } from './commands/snapshotKeys.command.ts';
 
 export function buildCli(): Command {
   const program = new Command('cairn')
@@ -27,6 +28,7 @@ export function buildCli(): Command {
     registerApiKeyCommand,
     (program: Command) => registerProjectionsCommand(program, readModelProjections, undefined, prepareReadModel),
     registerReplayCommand,
+    registerSnapshotKeysCommand,
   ])
     register(program);
   return program;
