@@ -190,7 +190,7 @@ describe('sealing a snapshot', () => {
     expect(() => unsealCaptured(flipped, new Map([['rem-1-snapshot', key]]))).toThrow(/does not match its hash/);
     const data = /"data":"([A-Za-z0-9+/=]{20,})"/.exec(text)![1]!;
     const box = Buffer.from(data, 'base64');
-    box[box.length - 1] ^= 1;
+    box.writeUInt8(box.readUInt8(box.length - 1) ^ 1, box.length - 1);
     const altered = JSON.parse(text.replace(data, box.toString('base64'))) as typeof stored;
     expect(() => unsealCaptured(altered, new Map([['rem-1-snapshot', key]]))).toThrow(/does not decrypt/);
     expect(() => unsealCaptured(stored, new Map())).toThrow(/no data key rem-1-snapshot/);
