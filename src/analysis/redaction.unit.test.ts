@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactDeep, redactSecrets } from './redaction.ts';
+import { envCases, keepCases, knownValueCases, leakCases } from '../../test/fixtures/redaction.corpus.ts';
+import {
+  DEFAULT_ENV_ALLOWLIST,
+  envValueShown,
+  knownValuesRedactor,
+  REDACTED,
+  redactDeep,
+  redactSecrets,
+} from './redaction.ts';
 
 // Each case plants a secret value inside realistic text; the test proves the value is gone and the rest stays.
 const planted: readonly {
@@ -10,7 +18,7 @@ const planted: readonly {
 }[] = [
   {
     what: 'postgres URL',
-    text: 'DATABASE_URL=postgres://app:Sup3rS3cret@db.prod:5432/shop',
+    text: 'url: postgres://app:Sup3rS3cret@db.prod:5432/shop',
     secret: 'Sup3rS3cret',
     keeps: 'db.prod:5432/shop',
   },
@@ -28,7 +36,7 @@ const planted: readonly {
   },
   {
     what: 'redis URL with only a password',
-    text: 'REDIS=redis://:r3d1sPW@cache:6379/0',
+    text: 'using redis://:r3d1sPW@cache:6379/0',
     secret: 'r3d1sPW',
     keeps: 'cache:6379',
   },
@@ -207,5 +215,123 @@ describe('redactDeep', () => {
     expect(JSON.stringify(out)).not.toMatch(/plain-value|deepSecret|abcdefghijklmnop/);
     expect(out.secretName).toBe('db-credentials');
     expect(out.count).toBe(3);
+  });
+});
+
+describe('the redaction corpus', () => {
+  it('holds at least 50 cases, leaks and keeps both', () => {
+    const size = leakCases.length + keepCases.length + envCases.length + knownValueCases.length;
+    expect(size).toBeGreaterThanOrEqual(50);
+    expect(keepCases.length).toBeGreaterThanOrEqual(20);
+  });
+
+  for (const c of leakCases) {
+    it(`removes ${c.what}`, () => {
+      const out = redactSecrets(c.text);
+      for (const secret of c.secrets) expect(out).not.toContain(secret);
+      for (const kept of c.keeps ?? []) expect(out).toContain(kept);
+      expect(redactSecrets(out)).toBe(out);
+    });
+  }
+
+  for (const c of keepCases) {
+    it(`keeps ${c.what} word for word`, () => {
+      expect(redactSecrets(c.text)).toBe(c.text);
+    });
+  }
+
+  for (const c of envCases) {
+    it(`${c.shown ? 'shows' : 'withholds'} the env value of ${c.what}`, () => {
+      const shown = envValueShown(c.name, c.value);
+      if (c.shown) expect(shown).toBe(c.value);
+      else expect(shown).not.toContain(c.value.split('=').pop());
+    });
+  }
+
+  for (const c of knownValueCases) {
+    it(`removes ${c.what} once the value is known, and not before`, () => {
+      expect(redactSecrets(c.text)).toContain(c.value);
+      const redact = knownValuesRedactor([c.value]);
+      const out = redact(c.text);
+      expect(out).not.toContain(c.value);
+      for (const kept of c.keeps ?? []) expect(out).toContain(kept);
+      expect(redact(out)).toBe(out);
+    });
+  }
+
+  it('leaves no planted secret in one document that holds every case', () => {
+    const document = [...leakCases, ...keepCases].map((c) => c.text).join('\n');
+    const out = redactSecrets(document);
+    for (const c of leakCases) for (const secret of c.secrets) expect(out).not.toContain(secret);
+    for (const c of keepCases) expect(out).toContain(c.text);
+  });
+});
+
+describe('env values', () => {
+  it('are withheld under any name off the allowlist, and an allowlist may use wildcards', () => {
+    expect(envValueShown('DB_PASS', 'x1')).toBe(REDACTED);
+    expect(envValueShown('FEATURE_FLAGS', 'a,b')).toBe(REDACTED);
+    expect(envValueShown('FEATURE_FLAGS', 'a,b', [...DEFAULT_ENV_ALLOWLIST, 'FEATURE_*'])).toBe('a,b');
+    expect(envValueShown('LOG_LEVEL', 'debug', [])).toBe(REDACTED);
+  });
+
+  it('an allowlisted value that holds a credential is still redacted', () => {
+    expect(envValueShown('PORT', 'postgres://u:PortPw9@db/x')).not.toContain('PortPw9');
+    expect(envValueShown('JAVA_OPTS', '-Xmx512m -Dapp.token=Tk9x')).toBe('-Xmx512m -Dapp.token=[REDACTED]');
+  });
+});
+
+describe('known values', () => {
+  it('match short values only as whole words and long ones anywhere', () => {
+    const redact = knownValuesRedactor(['admin', 'Xq9Lm2Pz7Kt4', 'abc']);
+    expect(redact('administrator admin')).toBe(`administrator ${REDACTED}`);
+    expect(redact('prefixXq9Lm2Pz7Kt4suffix')).toBe(`prefix${REDACTED}suffix`);
+    // Three characters are too few to hunt: "abc" stays.
+    expect(redact('abc')).toBe('abc');
+  });
+
+  it('never hunt a value the marker itself contains, so redacting twice changes nothing', () => {
+    const redact = knownValuesRedactor(['REDACTED', 'DACT', 'hunter22']);
+    const once = redact('pw hunter22 REDACTED');
+    expect(once).not.toContain('hunter22');
+    expect(redact(once)).toBe(once);
+  });
+
+  it('run in linear time over a large log with many values', () => {
+    const values = Array.from({ length: 500 }, (_, i) => `value-${i}-${'k'.repeat(8)}`);
+    const redact = knownValuesRedactor(values);
+    const log = `${'INFO nothing to see here 12345 '.repeat(20_000)}value-499-kkkkkkkk`;
+    const out = redact(log);
+    expect(out.endsWith(REDACTED)).toBe(true);
+  });
+});
+
+describe('redaction of large input', () => {
+  // Each input is a near miss repeated, the shape that makes a backtracking pattern quadratic; the test's own
+  // timeout is the bound, so a regression shows as a hung test rather than as a flaky figure.
+  const nearMisses = [
+    'x'.repeat(300_000),
+    'aB3'.repeat(100_000),
+    'password '.repeat(40_000),
+    'token is '.repeat(40_000),
+    '-----BEGIN PRIVATE KEY-----\n'.repeat(10_000),
+    'eyJhbGciOi.'.repeat(30_000),
+    'postgres://'.repeat(30_000),
+    `A_B=${'c'.repeat(100)}\n`.repeat(3_000),
+    '-'.repeat(300_000),
+    'secret "db-credentials" '.repeat(15_000),
+  ];
+
+  for (const text of nearMisses) {
+    it(`finishes on ${JSON.stringify(text.slice(0, 24))}… (${text.length} characters)`, () => {
+      const out = redactSecrets(text);
+      expect(redactSecrets(out)).toBe(out);
+    });
+  }
+
+  it('replaces a 1 MB base64 blob inside a log line with one marker', () => {
+    const blob = Buffer.from(Array.from({ length: 786_432 }, (_, i) => (i * 7919 + (i >> 8)) % 256)).toString('base64');
+    const out = redactSecrets(`INFO payload=${blob} end`);
+    expect(out).toBe(`INFO payload=${REDACTED} end`);
   });
 });
