@@ -8,7 +8,7 @@ import { StreamCategory, streamName } from '../domain/streams.ts';
 import { prepareReadModel, readModelProjections } from '../projections/readModel.projections.ts';
 import { createActionClients } from './actions/action.ts';
 import { availableActions } from './actions/available.ts';
-import { defaultRemediationPolicy, evaluatePlan, observeBlastRadius } from './actions/policy.ts';
+import { approvalReason, defaultRemediationPolicy, evaluatePlan, observePlanFacts } from './actions/policy.ts';
 import { findAction } from './actions/registry.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { type AiServerHealthReport, createAiServerClient } from './adapters/grpc/aiops.client.ts';
@@ -265,10 +265,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         now: () => new Date(),
         runbooks: kubernetesRunbooks(config, options.namespace),
         screen: async (actions, target) => {
-          const facts = await observeBlastRadius(actionClients, target, actions);
+          const facts = await observePlanFacts(actionClients, target, actions);
           const verdict = evaluatePlan(actions, target, policy, facts);
           return { allowed: verdict.allowed, refused: verdict.refused };
         },
+        beyondNamespace: (actions, target) => actions.flatMap((a) => approvalReason(a, target, policy) ?? []),
         ...(agenticOptions
           ? {
               agentic: {

@@ -139,7 +139,7 @@ export async function revisionsOf(clients: ActionClients, deployment: k8s.V1Depl
 }
 
 /** Some of its pods are ready now: the strongest evidence an old revision works. */
-const servedReadyPods = (rs: RawReplicaSet): boolean =>
+export const servedReadyPods = (rs: RawReplicaSet): boolean =>
   (rs.status?.readyReplicas ?? 0) > 0 || (rs.status?.availableReplicas ?? 0) > 0;
 
 /**

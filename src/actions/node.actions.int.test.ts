@@ -14,7 +14,7 @@ import {
   podsOf,
 } from '../../test/support/kube.ts';
 import { type ActionClients, createActionClients } from './action.ts';
-import { observeBlastRadius } from './policy.ts';
+import { observePlanFacts } from './policy.ts';
 import { requireAction } from './registry.ts';
 import { restoreSnapshot, takeSnapshot } from './snapshot.ts';
 
@@ -134,7 +134,7 @@ describe('DrainNode', () => {
     });
 
     // The policy's numbers for this drain: the loner is not evicted, so it is not counted.
-    const facts = await observeBlastRadius(clients, nodeTarget, [{ actionId: 'd', type: 'DrainNode', params: {} }]);
+    const facts = await observePlanFacts(clients, nodeTarget, [{ actionId: 'd', type: 'DrainNode', params: {} }]);
     expect(facts.evictablePodsByNode?.[node]).toEqual([namespace, namespace, namespace]);
 
     let error: CairnError | undefined;

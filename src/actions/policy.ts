@@ -1,6 +1,8 @@
 import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.ts';
 import type { ActionClients } from './action.ts';
 import { display, kube, readOptional } from './actionErrors.ts';
+import { checkEnvelope, EnvelopeDefaults, type EnvelopeFacts, type EnvelopeLimits } from './envelope.ts';
+import { observeEnvelope } from './envelopeFacts.ts';
 import { drainClass, podsOnNode } from './node.actions.ts';
 import { runningPodKinds, runningPods } from './podCounts.ts';
 import { checkAction, findAction, implementedActionTypes } from './registry.ts';
@@ -16,8 +18,15 @@ export interface RemediationPolicy {
   readonly protectedNamespaces: readonly string[];
   /** Destructive actions (see ActionDefinition.destructive) allowed in one plan. */
   readonly maxDestructivePerPlan: number;
-  /** Pods one action may delete, evict, restart or scale away. */
+  /** Pods one action may delete, evict, restart or scale away, in any namespace. */
   readonly maxPodsAffected: number;
+  /** Bounds on the values parametric actions may set (see envelope.ts). */
+  readonly envelope: EnvelopeLimits;
+  /**
+   * Node actions for an Issue on that very Node (node_not_ready) may run without approval. Off by default; an
+   * Issue of a namespace never disrupts a node without people, whatever this says.
+   */
+  readonly autonomousNodeActions: boolean;
 }
 
 export const SystemNamespaces = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
@@ -29,14 +38,17 @@ export const PolicyDefaults = {
 
 /** The default policy; configured namespaces are added to the system ones, never replace them. */
 export const defaultRemediationPolicy = (
-  overrides: Partial<Omit<RemediationPolicy, 'protectedNamespaces'>> & {
+  overrides: Partial<Omit<RemediationPolicy, 'protectedNamespaces' | 'envelope'>> & {
     readonly extraProtectedNamespaces?: readonly string[];
+    readonly envelope?: Partial<EnvelopeLimits>;
   } = {},
 ): RemediationPolicy => ({
   allowedActions: overrides.allowedActions ?? implementedActionTypes.filter((type) => type !== 'Custom'),
   protectedNamespaces: [...new Set([...SystemNamespaces, ...(overrides.extraProtectedNamespaces ?? [])])],
   maxDestructivePerPlan: overrides.maxDestructivePerPlan ?? PolicyDefaults.maxDestructivePerPlan,
   maxPodsAffected: overrides.maxPodsAffected ?? PolicyDefaults.maxPodsAffected,
+  envelope: { ...EnvelopeDefaults, ...overrides.envelope },
+  autonomousNodeActions: overrides.autonomousNodeActions ?? false,
 });
 
 export const PolicyCode = {
@@ -45,11 +57,13 @@ export const PolicyCode = {
   TooManyDestructive: 'policy.too_many_destructive',
   BlastRadius: 'policy.blast_radius',
   BlastRadiusUnknown: 'policy.blast_radius_unknown',
+  NeedsApproval: 'policy.needs_approval',
+  OneNodePerIssue: 'policy.one_node_per_issue',
 } as const;
 export type PolicyCode = (typeof PolicyCode)[keyof typeof PolicyCode];
 
-/** Cluster numbers the blast radius needs; gathered by `observeBlastRadius`, so the evaluation stays pure. */
-export interface BlastFacts {
+/** Cluster numbers the policy needs; gathered by `observePlanFacts`, so the evaluation stays pure. */
+export interface PlanFacts {
   /**
    * The pods the target runs: spec.replicas of a Deployment, StatefulSet or ReplicaSet, the scheduled pods of a
    * DaemonSet, the active pods of a Job or of a CronJob's running Jobs.
@@ -57,6 +71,26 @@ export interface BlastFacts {
   readonly replicas?: number;
   /** The namespace of each pod a drain would evict, by node name. */
   readonly evictablePodsByNode?: Readonly<Record<string, readonly string[]>>;
+  /** What the sanity envelope compares new values with. */
+  readonly envelope?: EnvelopeFacts;
+}
+
+/** An action that ran (or started) for the Issue before this plan, and the target it ran on. */
+export interface EarlierAction {
+  readonly target: ResourceRef;
+  readonly type: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** Where the plan stands with people and with the Issue's history. */
+export interface PlanContext {
+  /**
+   * True once people approved the plan, false for a plan running without approval. Undefined while a proposal is
+   * screened, before any plan exists: actions that need approval are then listed in `needsApproval`, not refused.
+   */
+  readonly approved?: boolean;
+  /** Actions earlier remediations of the same Issue started: a node they disrupted counts against this plan. */
+  readonly earlier?: readonly EarlierAction[];
 }
 
 export interface PlanRefusal {
@@ -68,6 +102,8 @@ export interface PlanRefusal {
 export interface PlanEvaluation {
   readonly allowed: readonly ActionSpec[];
   readonly refused: readonly PlanRefusal[];
+  /** Allowed actions that may run only once people approve the plan, with why. */
+  readonly needsApproval: readonly { readonly action: ActionSpec; readonly reason: string }[];
 }
 
 type PodsAffected = { known: true; pods: number; why: string } | { known: false; why: string };
@@ -76,7 +112,7 @@ const nodeOf = (action: ActionSpec, target: ResourceRef): string | undefined =>
   action.params.node ?? (target.kind === 'Node' ? target.name : undefined);
 
 /** How many pods one action takes down or replaces; 0 for actions that touch no pod. */
-export const podsAffected = (action: ActionSpec, target: ResourceRef, facts: BlastFacts): PodsAffected => {
+export const podsAffected = (action: ActionSpec, target: ResourceRef, facts: PlanFacts): PodsAffected => {
   const replicas = (why: string): PodsAffected =>
     facts.replicas === undefined
       ? { known: false, why: `the replica count of ${display(target)} is unknown` }
@@ -119,18 +155,55 @@ export const podsAffected = (action: ActionSpec, target: ResourceRef, facts: Bla
   }
 };
 
+/** Node actions: every namespace schedules on a node, so their effect is never the Issue's alone. */
+const NodeActions = new Set(['CordonNode', 'UncordonNode', 'DrainNode', 'CordonAndDeleteDaemonSetPod']);
+/** The node actions that take capacity away (uncordoning gives it back). */
+const NodeDisruptions = new Set(['CordonNode', 'DrainNode', 'CordonAndDeleteDaemonSetPod']);
+
+/** Why an action reaches beyond the Issue's own namespace, or undefined when it does not. */
+export const effectBeyondNamespace = (action: ActionSpec, target: ResourceRef): string | undefined => {
+  if (NodeActions.has(action.type)) {
+    return `${action.type} acts on node ${nodeOf(action, target) ?? '(unnamed)'}, which pods of every namespace share`;
+  }
+  if (action.type === 'ArgoSyncApp')
+    return 'ArgoSyncApp syncs an Argo CD Application, which may deploy into any namespace';
+  if (action.type === 'HelmRollback')
+    return 'HelmRollback rolls back a whole Helm release, whose objects may span namespaces';
+  return undefined;
+};
+
+/**
+ * Why the action may run only in a plan people approved, or undefined. Node actions for an Issue on that same Node
+ * are exempt only when the policy says so.
+ */
+export const approvalReason = (action: ActionSpec, target: ResourceRef, policy: RemediationPolicy) => {
+  const ownNode = policy.autonomousNodeActions && target.kind === 'Node' && nodeOf(action, target) === target.name;
+  return ownNode ? undefined : effectBeyondNamespace(action, target);
+};
+
+/** The node an action disrupts, if it disrupts one. */
+export const nodeDisruptedBy = (
+  action: { type: string; params: Readonly<Record<string, string>> },
+  target: ResourceRef,
+) => (NodeDisruptions.has(action.type) ? nodeOf(action as ActionSpec, target) : undefined);
+
 /**
  * Splits a plan into what may run and what may not, in order. Refused actions do not count against the
- * destructive budget; the action's own check runs too, so bad params are refused here rather than mid-plan.
+ * destructive budget; the action's own check and the sanity envelope run too, so bad params are refused here
+ * rather than mid-plan. A node disrupted by an earlier action of the Issue (or of this plan) is the only node the
+ * plan may disrupt.
  */
 export const evaluatePlan = (
   actions: readonly ActionSpec[],
   target: ResourceRef,
   policy: RemediationPolicy,
-  facts: BlastFacts = {},
+  facts: PlanFacts = {},
+  context: PlanContext = {},
 ): PlanEvaluation => {
   const allowed: ActionSpec[] = [];
   const refused: PlanRefusal[] = [];
+  const needsApproval: { action: ActionSpec; reason: string }[] = [];
+  const disrupted = new Set((context.earlier ?? []).flatMap((a) => nodeDisruptedBy(a, a.target) ?? []));
   let destructive = 0;
   const refuse = (action: ActionSpec, code: string, reason: string) => refused.push({ action, code, reason });
 
@@ -147,15 +220,15 @@ export const evaluatePlan = (
       );
       continue;
     }
-    const node = action.type === 'DrainNode' ? nodeOf(action, target) : undefined;
-    const shielded = (facts.evictablePodsByNode?.[node ?? ''] ?? []).filter((ns) =>
+    const drained = action.type === 'DrainNode' ? nodeOf(action, target) : undefined;
+    const shielded = (facts.evictablePodsByNode?.[drained ?? ''] ?? []).filter((ns) =>
       policy.protectedNamespaces.includes(ns),
     );
     if (shielded.length > 0) {
       refuse(
         action,
         PolicyCode.ProtectedNamespace,
-        `draining node ${node} would evict ${shielded.length} pod(s) of protected namespaces (${[...new Set(shielded)].join(', ')})`,
+        `draining node ${drained} would evict ${shielded.length} pod(s) of protected namespaces (${[...new Set(shielded)].join(', ')})`,
       );
       continue;
     }
@@ -163,6 +236,31 @@ export const evaluatePlan = (
     if (!checked.ok) {
       refuse(action, checked.code, checked.reason);
       continue;
+    }
+    const bounded = checkEnvelope(action, target, facts.envelope ?? {}, policy.envelope);
+    if (!bounded.ok) {
+      refuse(action, bounded.code, bounded.reason);
+      continue;
+    }
+    const beyond = approvalReason(action, target, policy);
+    if (beyond !== undefined && context.approved !== true) {
+      if (context.approved === false) {
+        refuse(action, PolicyCode.NeedsApproval, `${beyond}: it runs only in a plan people approved`);
+        continue;
+      }
+      needsApproval.push({ action, reason: beyond });
+    }
+    const node = nodeDisruptedBy(action, target);
+    if (node !== undefined) {
+      const other = [...disrupted].find((n) => n !== node);
+      if (other !== undefined) {
+        refuse(
+          action,
+          PolicyCode.OneNodePerIssue,
+          `${action.type} would disrupt node ${node}, but this Issue already disrupted node ${other}: at most one node per Issue`,
+        );
+        continue;
+      }
     }
     const blast = podsAffected(action, target, facts);
     if (!blast.known) {
@@ -192,19 +290,20 @@ export const evaluatePlan = (
       }
       destructive += 1;
     }
+    if (node !== undefined) disrupted.add(node);
     allowed.push(action);
   }
-  return { allowed, refused };
+  return { allowed, refused, needsApproval };
 };
 
 const replicaKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
 
-/** Reads the numbers `evaluatePlan` needs for these actions from the cluster. */
-export async function observeBlastRadius(
+/** Reads the numbers `evaluatePlan` needs for these actions from the cluster: blast radius and envelope. */
+export async function observePlanFacts(
   clients: ActionClients,
   target: ResourceRef,
   actions: readonly ActionSpec[],
-): Promise<BlastFacts> {
+): Promise<PlanFacts> {
   let replicas: number | undefined;
   if (replicaKinds.has(target.kind)) {
     const { name, namespace } = target;
@@ -228,5 +327,6 @@ export async function observeBlastRadius(
     const pods = await kube(`listing the pods on node ${node}`, () => podsOnNode(clients, node));
     evictablePodsByNode[node] = pods.filter((p) => drainClass(p) === 'evict').map((p) => p.metadata?.namespace ?? '');
   }
-  return { ...(replicas === undefined ? {} : { replicas }), evictablePodsByNode };
+  const envelope = await observeEnvelope(clients, target, actions);
+  return { ...(replicas === undefined ? {} : { replicas }), evictablePodsByNode, envelope };
 }

@@ -11,7 +11,14 @@ const action = (type: string, params: Record<string, string> = {}): ActionSpec =
   params,
 });
 const policy = defaultRemediationPolicy();
-const facts = { replicas: 4 };
+const history = {
+  current: 2,
+  entries: [
+    { revision: 2, healthy: false },
+    { revision: 1, healthy: true },
+  ],
+};
+const facts = { replicas: 4, envelope: { hpas: {}, replicas: 4, revisions: history } };
 
 const refusedCodes = (result: ReturnType<typeof evaluatePlan>) => result.refused.map((r) => r.code);
 
@@ -84,13 +91,13 @@ describe('evaluatePlan', () => {
   });
 
   it('refuses an action whose blast radius is over the limit', () => {
-    const big = { replicas: 25 };
+    const big = { replicas: 25, envelope: { hpas: {}, replicas: 25 } };
     const result = evaluatePlan(
       [
         action('RestartDeployment'),
         action('ScaleDeployment', { replicas: '5' }),
         action('ScaleDeployment', { replicas: '20' }),
-        action('ScaleDeployment', { replicas: '40' }),
+        action('ScaleDeployment', { replicas: '25' }),
         action('DeletePod'),
       ],
       web,
@@ -99,7 +106,7 @@ describe('evaluatePlan', () => {
     );
     expect(result.allowed.map((a) => `${a.type}${a.params.replicas ?? ''}`)).toEqual([
       'ScaleDeployment20',
-      'ScaleDeployment40',
+      'ScaleDeployment25',
       'DeletePod',
     ]);
     expect(refusedCodes(result)).toEqual([PolicyCode.BlastRadius, PolicyCode.BlastRadius]);
@@ -159,5 +166,97 @@ describe('evaluatePlan', () => {
       facts,
     );
     expect(refusedCodes(result)).toEqual(['action.unsafe', 'action.unknown']);
+  });
+});
+
+describe('effects beyond the namespace', () => {
+  const drain = (node: string) => action('DrainNode', { node });
+  const onNodes = { ...facts, evictablePodsByNode: { n1: ['shop', 'payments'], n2: ['shop'] } };
+
+  it('lists node and GitOps actions as needing approval while a proposal is screened', () => {
+    const result = evaluatePlan(
+      [drain('n1'), action('CordonNode', { node: 'n1' }), action('ArgoSyncApp'), action('RestartDeployment')],
+      web,
+      { ...policy, maxDestructivePerPlan: 2 },
+      onNodes,
+    );
+    expect(result.refused).toEqual([]);
+    expect(result.needsApproval.map((n) => n.action.type)).toEqual(['DrainNode', 'CordonNode', 'ArgoSyncApp']);
+    expect(result.needsApproval[0]?.reason).toMatch(/DrainNode acts on node n1, which pods of every namespace share/);
+  });
+
+  it('refuses them in a plan people did not approve, and allows them once approved', () => {
+    const unapproved = evaluatePlan([drain('n1'), action('HelmRollback')], web, policy, onNodes, { approved: false });
+    expect(refusedCodes(unapproved)).toEqual([PolicyCode.NeedsApproval, PolicyCode.NeedsApproval]);
+    expect(unapproved.refused[0]?.reason).toMatch(/runs only in a plan people approved/);
+    const approved = evaluatePlan([drain('n1')], web, policy, onNodes, { approved: true });
+    expect(approved.allowed.map((a) => a.type)).toEqual(['DrainNode']);
+    expect(approved.needsApproval).toEqual([]);
+  });
+
+  it('lets an Issue on a Node act on that Node alone without approval only when configured', () => {
+    const node: ResourceRef = { kind: 'Node', name: 'n2', namespace: '' };
+    const alone = defaultRemediationPolicy({ autonomousNodeActions: true });
+    expect(refusedCodes(evaluatePlan([drain('n2')], node, policy, onNodes, { approved: false }))).toEqual([
+      PolicyCode.NeedsApproval,
+    ]);
+    expect(evaluatePlan([drain('n2')], node, alone, onNodes, { approved: false }).allowed).toHaveLength(1);
+    expect(refusedCodes(evaluatePlan([drain('n1')], node, alone, onNodes, { approved: false }))).toEqual([
+      PolicyCode.NeedsApproval,
+    ]);
+  });
+
+  it('counts the pods a drain evicts in every namespace against the blast radius', () => {
+    const crowded = { ...facts, evictablePodsByNode: { n1: [...Array(6).fill('shop'), ...Array(5).fill('payments')] } };
+    const result = evaluatePlan([drain('n1')], web, policy, crowded, { approved: true });
+    expect(refusedCodes(result)).toEqual([PolicyCode.BlastRadius]);
+    expect(result.refused[0]?.reason).toMatch(/11 pods, above the limit of 10/);
+  });
+
+  it('disrupts at most one node per Issue, across its plans', () => {
+    const approved = { approved: true };
+    const sameNode = evaluatePlan(
+      [action('CordonNode', { node: 'n1' }), action('UncordonNode', { node: 'n2' })],
+      web,
+      policy,
+      onNodes,
+      approved,
+    );
+    expect(sameNode.refused).toEqual([]);
+    const two = evaluatePlan([action('CordonNode', { node: 'n1' }), drain('n2')], web, policy, onNodes, approved);
+    expect(refusedCodes(two)).toEqual([PolicyCode.OneNodePerIssue]);
+    expect(two.refused[0]?.reason).toMatch(/would disrupt node n2, but this Issue already disrupted node n1/);
+    // The drain of an earlier, rolled-back plan still counts: re-analysis cannot move on to the next node.
+    const earlier = [{ target: web, type: 'DrainNode', params: { node: 'n1' } }];
+    expect(refusedCodes(evaluatePlan([drain('n2')], web, policy, onNodes, { approved: true, earlier }))).toEqual([
+      PolicyCode.OneNodePerIssue,
+    ]);
+    expect(evaluatePlan([drain('n1')], web, policy, onNodes, { approved: true, earlier }).refused).toEqual([]);
+  });
+});
+
+describe('the sanity envelope in the plan', () => {
+  it('refuses out-of-envelope values with the bound named, before anything runs', () => {
+    const withNode = {
+      ...facts,
+      envelope: {
+        ...facts.envelope,
+        containers: { app: { requests: { memory: '256Mi' }, limits: { memory: '512Mi' } } },
+        largestNode: { cpu: 4, memory: 16 * 2 ** 30 },
+      },
+    };
+    const result = evaluatePlan(
+      [
+        action('AdjustResources', { memory_request: '4Ti', memory_limit: '4Ti' }),
+        action('ScaleDeployment', { replicas: '10000' }),
+        action('RollbackDeployment', { toRevision: '9' }),
+        action('AdjustResources', { memory_limit: '1Gi' }),
+      ],
+      web,
+      policy,
+      withNode,
+    );
+    expect(refusedCodes(result)).toEqual(['envelope.node_capacity', 'action.invalid_params', 'envelope.revision']);
+    expect(result.allowed.map((a) => a.params.memory_limit)).toEqual(['1Gi']);
   });
 });

@@ -159,6 +159,9 @@ const overrides: Sets = [
   ['thresholds.podRestarts', '5'],
   ['remediation.enabled', 'false'],
   ['remediation.verificationTimeoutSeconds', '120'],
+  ['remediation.envelope.factor', '2.5'],
+  ['remediation.envelope.replicaCeiling', '50'],
+  ['remediation.autonomousNodeActions', 'true'],
   ['leaderElection.leaseDurationMs', '20000'],
   ['http.port', '9000'],
   ['service.port', '9000'],
@@ -213,6 +216,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--http-host=0.0.0.0',
       '--http-port=8090',
       '--verification-timeout=90',
+      '--envelope-factor=4',
+      '--replica-ceiling=20',
     ]);
     expect(container).toMatchObject({
       image: 'cairn:0.1.0',
@@ -269,6 +274,9 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--http-port=9000',
       '--verification-timeout=120',
       '--no-remediate',
+      '--envelope-factor=2.5',
+      '--replica-ceiling=50',
+      '--autonomous-node-actions',
       '--watch-namespace=shop',
       '--watch-namespace=payments',
       '--threshold=podNotReadySeconds=60',
@@ -308,7 +316,10 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       httpPort: 8090,
       remediate: true,
       verificationTimeout: 90,
+      envelopeFactor: 4,
+      replicaCeiling: 20,
     });
+    expect(defaults.autonomousNodeActions).toBeUndefined();
     expect(defaults.watchNamespace).toBeUndefined();
     const custom = parseOperatorArgs(operatorContainer((await template('prod', 'ops', overrides)).manifests).args);
     expect(custom).toMatchObject({
@@ -318,6 +329,9 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       httpPort: 9000,
       remediate: false,
       verificationTimeout: 120,
+      envelopeFactor: 2.5,
+      replicaCeiling: 50,
+      autonomousNodeActions: true,
       watchNamespace: ['shop', 'payments'],
       threshold: { podNotReadySeconds: 60, podRestarts: 5 },
     });

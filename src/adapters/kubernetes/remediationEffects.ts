@@ -4,7 +4,7 @@ import { createActionClients } from '../../actions/action.ts';
 import {
   defaultRemediationPolicy,
   evaluatePlan,
-  observeBlastRadius,
+  observePlanFacts,
   type RemediationPolicy,
 } from '../../actions/policy.ts';
 import { requireAction } from '../../actions/registry.ts';
@@ -28,9 +28,9 @@ export function kubernetesRemediationEffects(
     },
     restore: async (target, captured) => (await restoreSnapshot(clients, { target, captured })).detail,
     // The whole plan is judged, not the action alone: "one destructive action per plan" needs the others.
-    admit: async (action, target, plan) => {
-      const facts = await observeBlastRadius(clients, target, plan);
-      const refusal = evaluatePlan(plan, target, policy, facts).refused.find(
+    admit: async (action, target, plan, context) => {
+      const facts = await observePlanFacts(clients, target, plan);
+      const refusal = evaluatePlan(plan, target, policy, facts, context).refused.find(
         (r) => r.action.actionId === action.actionId,
       );
       return refusal ? { policy: refusal.code, reason: refusal.reason } : null;

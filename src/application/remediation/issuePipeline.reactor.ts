@@ -81,6 +81,11 @@ export interface PipelineDeps {
   readonly agentic?: { readonly maxSteps?: number; readonly timeLimitSeconds?: number };
   /** Whether a plan needs people to approve it first; never when absent. */
   readonly approvalFor?: (plan: PlanCandidate) => Promise<ApprovalRequirement>;
+  /**
+   * Why the plan's actions reach beyond the Issue's namespace (nodes, GitOps applications), one reason each; any
+   * reason makes the plan wait for people, whatever `approvalFor` says.
+   */
+  readonly beyondNamespace?: (actions: readonly ActionSpec[], target: ResourceRef) => readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -289,12 +294,15 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       (chosen.source === 'agentic'
         ? undefined
         : await deps.runbooks?.recordSuggestion(started, started.attempts, chosen.actions));
-    const approval = await deps.approvalFor?.({
+    const ruled = await deps.approvalFor?.({
       issue: started,
       source: chosen.source,
       actions: chosen.actions,
       ...(confidence === undefined ? {} : { confidence }),
     });
+    const beyond = deps.beyondNamespace?.(chosen.actions, state.workload!) ?? [];
+    const approval: ApprovalRequirement | undefined =
+      beyond.length > 0 && !ruled?.required ? { ...ruled, required: true, rule: beyond.join('; ') } : ruled;
     if (approval?.required) log(`plan ${remediationId} needs approval (${approval.rule ?? 'policy'})`);
     await remediations(streamName(StreamCategory.Remediation, remediationId), {
       type: 'CreateRemediationPlan',

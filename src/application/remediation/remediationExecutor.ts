@@ -1,4 +1,5 @@
 import type { ActionSpec, ResourceRef } from '../../../domain/events/common.schema.ts';
+import { type IssueEvent, issueDecider } from '../../../domain/issue/issue.decider.ts';
 import type { MessageMetadata, RecordedEvent } from '../../../domain/messages.ts';
 import type { RemediationCommand } from '../../../domain/remediation/remediation.commands.ts';
 import {
@@ -8,6 +9,7 @@ import {
   remediationDecider,
 } from '../../../domain/remediation/remediation.decider.ts';
 import { nextStep } from '../../../domain/remediation/remediation.progress.ts';
+import { StreamCategory, streamName } from '../../../domain/streams.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { createCommandHandler } from '../commandHandler.ts';
 import type { Reactor } from '../reactor.ts';
@@ -30,6 +32,7 @@ export interface RemediationEffects {
     action: ActionSpec,
     target: ResourceRef,
     plan: readonly ActionSpec[],
+    context: AdmissionContext,
   ): Promise<{ policy: string; reason: string } | null>;
   /** Performs the action; throws when it fails. Returns what it did. */
   run(action: ActionSpec, target: ResourceRef): Promise<string>;
@@ -37,6 +40,17 @@ export interface RemediationEffects {
   wasApplied(action: ActionSpec, target: ResourceRef, startedAt: string): Promise<boolean>;
   /** Healthy workload and the triggering signals gone. */
   verify(target: ResourceRef, signals: readonly string[]): Promise<{ healthy: boolean; detail: string }>;
+}
+
+/** What the policy needs to know beyond the plan: whether people approved it, and what the Issue did before. */
+export interface AdmissionContext {
+  readonly approved: boolean;
+  /** Actions that earlier remediations of the same Issue started, with their targets. */
+  readonly earlier: readonly {
+    readonly target: ResourceRef;
+    readonly type: string;
+    readonly params: Readonly<Record<string, string>>;
+  }[];
 }
 
 export interface ExecutorDeps {
@@ -108,7 +122,10 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
           }
           break;
         case 'start-action': {
-          const refusal = await deps.effects.admit(step.action, target, judgedWith(state, step.action));
+          const refusal = await deps.effects.admit(step.action, target, judgedWith(state, step.action), {
+            approved: state.approval.required && state.approval.granted,
+            earlier: await earlierActions(state),
+          });
           if (refusal) {
             log(`refused ${step.action.type}: ${refusal.reason}`);
             await send({ type: 'RefuseAction', data: { actionId: step.action.actionId, ...refusal } });
@@ -210,6 +227,28 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
       log(`${action.type} on ${target.kind}/${target.name} failed: ${message(error)}`);
       await send({ type: 'RecordActionFailed', data: { actionId: action.actionId, error: message(error) } });
     }
+  }
+
+  /** The actions earlier remediations of this Issue started (the Issue's failures name them). */
+  async function earlierActions(state: RemediationState): Promise<AdmissionContext['earlier']> {
+    const issue = (await deps.store.readStream(
+      streamName(StreamCategory.Issue, state.issueId),
+    )) as unknown as RecordedEvent<IssueEvent>[];
+    const { failures } = issue.reduce(issueDecider.evolve, issueDecider.initialState());
+    const earlier: AdmissionContext['earlier'][number][] = [];
+    for (const remediationId of new Set(failures.map((f) => f.remediationId))) {
+      if (remediationId === state.remediationId) continue;
+      const history = await deps.store.readStream(streamName(StreamCategory.Remediation, remediationId));
+      const target = (history.find((e) => e.type === 'RemediationPlanCreated')?.data as { target?: ResourceRef })
+        ?.target;
+      if (!target) continue;
+      for (const e of history) {
+        if (e.type !== 'ActionStarted') continue;
+        const d = e.data as { type: string; params: Record<string, string> };
+        earlier.push({ target, type: d.type, params: d.params });
+      }
+    }
+    return earlier;
   }
 
   async function startedAt(stream: string, actionId: string) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { EnvelopeDefaults } from '../../actions/envelope.ts';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
 import { startOperator } from '../../operator.ts';
@@ -31,6 +32,12 @@ const parseAddress = (value: string): string => {
   if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value))
     throw new Error(`--ai-server takes host:port, not "${value}"`);
   return value;
+};
+
+const parsePositive = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < 1) throw new Error(`${flag} takes a number of at least 1, not "${value}"`);
+  return n;
 };
 
 const parsePort = (value: string): number => {
@@ -109,6 +116,22 @@ export function registerOperatorCommand(program: Command): void {
       90,
     )
     .option('--prometheus-url <url>', 'Prometheus to read workload metrics from during analysis (http[s]://…)')
+    .option(
+      '--envelope-factor <n>',
+      "new resource values, PVC sizes, HPA maximums and Job parallelism stay within this factor of today's",
+      parsePositive('--envelope-factor'),
+      EnvelopeDefaults.factor,
+    )
+    .option(
+      '--replica-ceiling <n>',
+      'replicas a scale may set when no HorizontalPodAutoscaler bounds the workload',
+      parsePositive('--replica-ceiling'),
+      EnvelopeDefaults.replicaCeiling,
+    )
+    .option(
+      '--autonomous-node-actions',
+      'let an Issue on a Node cordon or drain that Node without approval (never for an Issue of a namespace)',
+    )
     .option('--no-agentic', 'escalate instead of starting an agentic loop when no usable action was proposed')
     .option('--agentic-max-steps <n>', 'steps an agentic loop may take', (v) => Number.parseInt(v, 10), 10)
     .option(
@@ -141,6 +164,9 @@ export function registerOperatorCommand(program: Command): void {
           aiServerDeadline: number;
           aiServerPoll: number;
           prometheusUrl?: string;
+          envelopeFactor: number;
+          replicaCeiling: number;
+          autonomousNodeActions?: boolean;
           agentic: boolean;
           agenticMaxSteps: number;
           agenticTimeLimit: number;
@@ -159,6 +185,10 @@ export function registerOperatorCommand(program: Command): void {
           remediate: opts.remediate,
           logAnalysis: opts.logAnalysis,
           verificationTimeoutSeconds: opts.verificationTimeout,
+          policy: {
+            envelope: { factor: opts.envelopeFactor, replicaCeiling: opts.replicaCeiling },
+            autonomousNodeActions: opts.autonomousNodeActions === true,
+          },
           providers: providerConfigFromFlags(opts),
           agentic: opts.agentic ? { maxSteps: opts.agenticMaxSteps, timeLimitSeconds: opts.agenticTimeLimit } : false,
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
