@@ -14,7 +14,7 @@ import type {
   V1StatefulSet,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import { redactSecrets } from '../analysis/redaction.ts';
+import { DEFAULT_ENV_ALLOWLIST, envValueShown, redactSecrets } from '../analysis/redaction.ts';
 import type {
   ContainerFacts,
   HpaFacts,
@@ -352,7 +352,8 @@ const conditionLines = (conditions: { type: string; status: string; reason?: str
           `  - ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${oneLine(c.message, 200)}` : ''}`,
       );
 
-const containerText = (container: V1Container): string => {
+/** Env values are shown only for allowlisted names: any other value may be a credential, whatever it is called. */
+const containerText = (container: V1Container, envAllowlist: readonly string[]): string => {
   const lines = [
     `- ${container.name}: image ${container.image ?? '?'}` +
       `${container.resources?.requests ? `; requests ${quantities(container.resources.requests)}` : ''}` +
@@ -370,7 +371,7 @@ const containerText = (container: V1Container): string => {
         return `${e.name} (from configmap ${from.configMapKeyRef.name}/${from.configMapKeyRef.key})`;
       }
       if (from) return `${e.name} (from ${Object.keys(from).join(',')})`;
-      return `${e.name}=${clip(e.value ?? '', 100)}`;
+      return `${e.name}=${clip(envValueShown(e.name, e.value ?? '', envAllowlist), 100)}`;
     });
     const more = env.length > shown.length ? ` (+${env.length - shown.length} more)` : '';
     lines.push(`    env: ${shown.join(' ')}${more}`);
@@ -634,9 +635,14 @@ const fitToBound = (
 
 export function renderKubernetesContext(
   snapshot: WorkloadSnapshot,
-  options: { readonly maxChars?: number } = {},
+  options: {
+    readonly maxChars?: number;
+    /** Env names whose literal values are shown; DEFAULT_ENV_ALLOWLIST unless said otherwise. */
+    readonly envAllowlist?: readonly string[];
+  } = {},
 ): KubernetesContext {
   const maxChars = options.maxChars ?? ContextLimits.maxChars;
+  const envAllowlist = options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST;
   const { ref } = snapshot;
   const title = `${ref.kind} ${ref.namespace}/${ref.name}`;
   const notes = snapshot.notes.map((n) => `(${oneLine(n, 300)})`);
@@ -701,7 +707,12 @@ export function renderKubernetesContext(
       dropped: 0,
       noun: 'lines',
     },
-    containers: { title: 'Containers', items: containers.map(containerText), dropped: 0, noun: 'containers' },
+    containers: {
+      title: 'Containers',
+      items: containers.map((c) => containerText(c, envAllowlist)),
+      dropped: 0,
+      noun: 'containers',
+    },
     revisions: {
       title: `Revisions (newest first${sortedSources.length > revisions.length ? `, ${revisions.length} of ${sortedSources.length}` : ''})`,
       items: revisionItems,

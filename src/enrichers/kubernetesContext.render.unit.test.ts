@@ -14,6 +14,7 @@ import type {
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { analysisRequest } from '../../test/fixtures/analysis.fixtures.ts';
+import { envCases } from '../../test/fixtures/redaction.corpus.ts';
 import { analyzeWithRules } from '../analysis/rules.provider.ts';
 import { ContextLimits, renderKubernetesContext, type WorkloadSnapshot } from './kubernetesContext.render.ts';
 
@@ -391,7 +392,38 @@ describe('redaction of the context', () => {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('FROM_SECRET (from secret db-credentials/password)');
-    expect(text).toContain('db:5432/shop');
+    // A URL's host would help, but the value is an env value like any other: only its name is shown.
+    expect(text).toContain('DATABASE_URL=[REDACTED]');
+  });
+
+  const withEnv = (env: { name: string; value: string }[]) => {
+    const object = deployment(GOOD, 1);
+    object.spec = {
+      ...object.spec,
+      selector: { matchLabels: { app: 'web' } },
+      template: { spec: { containers: [{ name: 'app', image: GOOD, env }] } },
+    };
+    return crashSnapshot({ object });
+  };
+
+  it('shows env values only for allowlisted names, and never one that holds a credential', () => {
+    const { text } = renderKubernetesContext(withEnv(envCases.map(({ name, value }) => ({ name, value }))));
+    for (const c of envCases) {
+      expect(text).toContain(`${c.name}=`);
+      if (c.shown) expect(text).toContain(`${c.name}=${c.value}`);
+      else expect(text).not.toContain(c.value.split('=').pop());
+    }
+    expect(text).toContain('JAVA_OPTS=-Xmx512m -Ddb.password=[REDACTED]');
+  });
+
+  it('takes the allowlist it is given instead of the default', () => {
+    const env = [
+      { name: 'FEATURE_FLAGS', value: 'checkout-v2' },
+      { name: 'LOG_LEVEL', value: 'debug' },
+    ];
+    const { text } = renderKubernetesContext(withEnv(env), { envAllowlist: ['FEATURE_*'] });
+    expect(text).toContain('FEATURE_FLAGS=checkout-v2');
+    expect(text).toContain('LOG_LEVEL=[REDACTED]');
   });
 });
 

@@ -19,6 +19,8 @@ export interface KubernetesContextBuilder {
 export interface KubernetesContextOptions {
   /** Bound of the rendered text; 12,000 characters unless said otherwise. */
   readonly maxChars?: number;
+  /** Env names whose literal values the context shows (`*` wildcards); DEFAULT_ENV_ALLOWLIST by default. */
+  readonly envAllowlist?: readonly string[];
 }
 
 export const ContextErrorCode = { ReadFailed: 'KubernetesContextReadFailed' } as const;
@@ -54,6 +56,7 @@ export function createKubernetesContextBuilder(
   const batch = config.makeApiClient(k8s.BatchV1Api);
   const autoscaling = config.makeApiClient(k8s.AutoscalingV2Api);
   const maxChars = options.maxChars ?? ContextLimits.maxChars;
+  const render = { maxChars, ...(options.envAllowlist ? { envAllowlist: options.envAllowlist } : {}) };
 
   const readers: Record<string, (name: string, namespace: string) => Promise<k8s.KubernetesObject>> = {
     Deployment: (name, namespace) => apps.readNamespacedDeployment({ name, namespace }),
@@ -98,7 +101,7 @@ export function createKubernetesContextBuilder(
         }
       });
       const notes: string[] = [];
-      if (!object) return renderKubernetesContext({ ref: workload, pods: [], events: [], notes }, { maxChars });
+      if (!object) return renderKubernetesContext({ ref: workload, pods: [], events: [], notes }, render);
 
       const spec = (object as { spec?: { selector?: Selector } }).spec;
       const labelSelector = selectorString(spec?.selector);
@@ -207,7 +210,7 @@ export function createKubernetesContextBuilder(
           events,
           notes,
         } satisfies WorkloadSnapshot,
-        { maxChars },
+        render,
       );
     },
   };
