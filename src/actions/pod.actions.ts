@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type * as k8s from '@kubernetes/client-node';
 import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import type { ResourceRef } from '../../domain/events/common.schema.ts';
+import { envValueShown, redactSecrets } from '../analysis/redaction.ts';
 import {
   type ActionClients,
   type ActionContext,
@@ -177,20 +178,18 @@ const diagnosticCommand = (params: ActionParams): DiagnosticCommand => {
   return text as DiagnosticCommand;
 };
 
-const secretName = /(PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE|CERT|DSN|CONN|SESSION|COOKIE|SALT)/i;
-
-/** `env` output with the value of anything that looks like a credential replaced. */
+/**
+ * `env` output with every value replaced except those of the default allowlist (which still go through the
+ * credential detectors): a value can be a credential whatever its name, and this output reaches the model.
+ */
 export const maskEnvironment = (text: string): string =>
   text
     .split('\n')
     .map((line) => {
       const eq = line.indexOf('=');
-      if (eq <= 0) return line;
+      if (eq <= 0) return redactSecrets(line);
       const name = line.slice(0, eq);
-      const value = line.slice(eq + 1);
-      // URLs carry passwords too (postgres://user:pass@host).
-      if (secretName.test(name)) return `${name}=****`;
-      return `${name}=${value.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1****@')}`;
+      return `${name}=${envValueShown(name, line.slice(eq + 1))}`;
     })
     .join('\n');
 
@@ -269,7 +268,7 @@ export const execDiagnostic = defineAction({
   type: 'ExecDiagnostic',
   targetKinds: podOwnerKinds,
   destructive: false,
-  describe: `Runs one read-only diagnostic command inside a pod (${Object.keys(DiagnosticCommands).join(', ')}); env values that look secret are masked.`,
+  describe: `Runs one read-only diagnostic command inside a pod (${Object.keys(DiagnosticCommands).join(', ')}); env values are masked but for a few harmless names (LOG_LEVEL, PORT, PATH…).`,
   params: {
     command: { description: 'one command from the allowlist, exactly', required: true },
     pod: { description: 'the pod; by default the sickest pod of the target' },
