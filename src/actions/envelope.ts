@@ -115,18 +115,23 @@ function checkResources(action: ActionSpec, facts: EnvelopeFacts, limits: Envelo
   const names = Object.keys(facts.containers);
   const name = optionalParam(action.params, 'container') ?? (names.length === 1 ? names[0] : undefined);
   const container = name === undefined ? undefined : facts.containers[name];
-  // The action's own check names a missing or ambiguous container better, at execution.
-  if (container === undefined) return OK;
   for (const [param, spec] of Object.entries(resourceParams)) {
     const text = optionalParam(action.params, param);
-    if (text === undefined) continue;
-    const wanted = parseQuantity(text);
+    const wanted = text === undefined ? undefined : parseQuantity(text);
     if (wanted === undefined) continue;
     const node = facts.largestNode[spec.resource];
     if (wanted > node) {
       return refuse(
         EnvelopeCode.NodeCapacity,
         `${param} ${text} is above the largest node's allocatable ${spec.resource} (${amount(spec.resource, node)}): no pod could be scheduled`,
+      );
+    }
+    if (container === undefined) {
+      return refuse(
+        EnvelopeCode.Unknown,
+        name === undefined
+          ? `${action.type}: name the container (${names.join(', ')}), so today's values bound the new ones`
+          : `${action.type}: the target has no container ${name} (it has ${names.join(', ') || 'none'})`,
       );
     }
     // Today's value of the same field, or of its sibling (a limit is judged by the request when it has none).

@@ -61,6 +61,13 @@ describe('resources', () => {
     expect(code(act('AdjustResources', { container: 'sidecar', cpu_limit: '5' }))).toBe(EnvelopeCode.NodeCapacity);
   });
 
+  it('refuses a container the target does not have, or an unnamed one among several', () => {
+    const v = verdict(act('AdjustResources', { container: 'ghost', memory_limit: '1Gi' }));
+    expect(v.ok ? '' : v.reason).toMatch(/the target has no container ghost \(it has app, sidecar\)/);
+    expect(code(act('AdjustResources', { memory_limit: '1Gi' }))).toBe(EnvelopeCode.Unknown);
+    expect(code(act('AdjustResources', { container: 'ghost', cpu_limit: '1Mi' }))).toBe(EnvelopeCode.NodeCapacity);
+  });
+
   it('judges a limit the container lacks against its request', () => {
     const onlyRequest = { ...facts, containers: { app: { requests: { memory: '1Gi' }, limits: {} } } };
     expect(code(act('AdjustResources', { memory_limit: '4Gi' }), web, onlyRequest)).toBe('ok');
