@@ -4,9 +4,21 @@ import type {
   AnalysisFailedData,
   AnalysisRequestedData,
 } from '../domain/events/analysis.events.ts';
+import type { ProposalRefusedData } from '../domain/events/issue.events.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
 import { prepared } from './sqlite.statements.ts';
+
+/** A refused proposal as the read model serves it. */
+export interface RefusedProposalView {
+  readonly stage: string;
+  readonly action: { readonly type: string; readonly params: Readonly<Record<string, string>> } | null;
+  readonly code: string;
+  readonly reason: string;
+  readonly remediationId: string | null;
+  readonly step: number | null;
+  readonly at: string;
+}
 
 /** One row per analysis round of an Issue (an AIInsight): requested, then completed or failed. */
 export interface InsightRow {
@@ -23,6 +35,8 @@ export interface InsightRow {
   readonly recommendations: string;
   readonly suggested_actions: string;
   readonly failure_reason: string | null;
+  /** JSON: the proposals of this round refused before they ran (RefusedProposalView[]), oldest first. */
+  readonly refused_proposals: string;
   readonly last_position: number;
 }
 
@@ -34,14 +48,15 @@ export const insightsProjection = {
     type === 'AnalysisRequested' ||
     type === 'ReanalysisRequested' ||
     type === 'AnalysisCompleted' ||
-    type === 'AnalysisFailed',
+    type === 'AnalysisFailed' ||
+    type === 'ProposalRefused',
   init(db: Database.Database) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS insights (
         insight_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL,
         requested_at TEXT NOT NULL, finished_at TEXT, analysis TEXT, confidence REAL, provider TEXT, model TEXT,
         recommendations TEXT NOT NULL, suggested_actions TEXT NOT NULL, failure_reason TEXT,
-        last_position INTEGER NOT NULL);
+        refused_proposals TEXT NOT NULL, last_position INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS insights_by_issue ON insights (issue_id, attempt);
       CREATE INDEX IF NOT EXISTS insights_by_time ON insights (requested_at DESC, insight_id DESC);`);
   },
@@ -56,7 +71,7 @@ export const insightsProjection = {
       const d = event.data as AnalysisRequestedData;
       prepared(
         db,
-        `INSERT OR IGNORE INTO insights VALUES (?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, NULL, '[]', '[]', NULL, ?)`,
+        `INSERT OR IGNORE INTO insights VALUES (?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, NULL, '[]', '[]', NULL, '[]', ?)`,
       ).run(d.insightId, issueId, d.attempt, event.metadata.occurredAt, position);
       return;
     }
@@ -66,6 +81,25 @@ export const insightsProjection = {
       'SELECT last_position FROM insights WHERE insight_id = ?',
     ).get(insightId);
     if (row === undefined || BigInt(row.last_position) >= event.position) return;
+    if (event.type === 'ProposalRefused') {
+      const d = event.data as ProposalRefusedData;
+      const view: RefusedProposalView = {
+        stage: d.stage,
+        action: d.action ?? null,
+        code: d.code,
+        reason: d.reason,
+        remediationId: d.remediationId ?? null,
+        step: d.step ?? null,
+        at: event.metadata.occurredAt,
+      };
+      // The last_position guard above makes this append happen once per event, however often it is replayed.
+      prepared(
+        db,
+        `UPDATE insights SET refused_proposals = json_insert(refused_proposals, '$[#]', json(?)), last_position = ?
+         WHERE insight_id = ?`,
+      ).run(JSON.stringify(view), position, insightId);
+      return;
+    }
     if (event.type === 'AnalysisCompleted') {
       const d = event.data as AnalysisCompletedData;
       prepared(

@@ -225,7 +225,35 @@ interface AnalysisRound {
         model: string;
       }
     | { kind: 'failed'; at: string; reason: string; provider?: string };
+  /** Proposals of this round turned down before they ran, oldest first. */
+  readonly refusals?: readonly RefusalView[];
 }
+
+/** A refused proposal as the AIInsight and RemediationPlan statuses show it. */
+export interface RefusalView {
+  readonly stage: string;
+  readonly action?: string;
+  readonly params?: Record<string, string>;
+  readonly code: string;
+  readonly reason: string;
+  readonly remediation?: string;
+  readonly step?: number;
+  readonly at: string;
+}
+
+/** The statuses keep the latest refusals; the Issue's event stream keeps them all. */
+export const MAX_REFUSALS_SHOWN = 32;
+
+const refusalView = (d: ProposalRefusedData, at: string): RefusalView => ({
+  stage: d.stage,
+  ...(d.action ? { action: d.action.type } : {}),
+  ...(d.action && Object.keys(d.action.params).length > 0 ? { params: { ...d.action.params } } : {}),
+  code: d.code,
+  reason: d.reason,
+  ...(d.remediationId ? { remediation: d.remediationId } : {}),
+  ...(d.step === undefined ? {} : { step: d.step }),
+  at,
+});
 
 /** The analysis rounds of an Issue, from its stream: one AIInsight each. */
 export function analysisRounds(
@@ -258,6 +286,12 @@ export function analysisRounds(
             ? ({ kind: 'completed', at, ...(event.data as object) } as AnalysisRound['outcome'])
             : { kind: 'failed', at, reason: d.reason ?? '', ...(d.provider ? { provider: d.provider } : {}) },
       };
+    } else if (event.type === 'ProposalRefused') {
+      const index = rounds.findIndex((r) => r.insightId === d.insightId);
+      if (index < 0) continue;
+      const round = rounds[index]!;
+      const view = refusalView(event.data as ProposalRefusedData, event.metadata.occurredAt);
+      rounds[index] = { ...round, refusals: [...(round.refusals ?? []), view].slice(-MAX_REFUSALS_SHOWN) };
     }
   }
   return rounds;
@@ -269,6 +303,7 @@ export function insightResource(state: IssueState, round: AnalysisRound, owner: 
   const workload = state.workload!;
   const outcome = round.outcome;
   const provider = outcome?.kind === 'completed' ? outcome.provider : 'rules';
+  const refused = round.refusals?.length ? { refusedProposals: round.refusals.map((r) => ({ ...r })) } : {};
   return {
     doc: {
       apiVersion: ApiVersion,
@@ -292,9 +327,9 @@ export function insightResource(state: IssueState, round: AnalysisRound, owner: 
     },
     status:
       outcome === undefined
-        ? { phase: 'Analyzing' }
+        ? { phase: 'Analyzing', ...refused }
         : outcome.kind === 'failed'
-          ? { phase: 'Failed', analysis: outcome.reason, generatedAt: outcome.at }
+          ? { phase: 'Failed', analysis: outcome.reason, generatedAt: outcome.at, ...refused }
           : {
               phase: 'Completed',
               provider: PROVIDERS.has(outcome.provider) ? outcome.provider : 'rules',
@@ -309,8 +344,60 @@ export function insightResource(state: IssueState, round: AnalysisRound, owner: 
                 params: a.params,
               })),
               generatedAt: outcome.at,
+              ...refused,
             },
   };
+}
+
+/** What the executor's policy and the approvers refused inside a plan, from the remediation's stream. */
+export function planRefusals(
+  history: readonly { type: string; data: unknown; metadata: { occurredAt: string } }[],
+): RefusalView[] {
+  const stepOf = new Map<string, number>();
+  const views: RefusalView[] = [];
+  for (const event of history) {
+    const at = event.metadata.occurredAt;
+    if (event.type === 'AgenticStepDecided') {
+      const d = event.data as { step: number; action?: { actionId: string } };
+      if (d.action) stepOf.set(d.action.actionId, d.step);
+    } else if (event.type === 'ActionRefusedByPolicy') {
+      const d = event.data as {
+        actionId: string;
+        type: string;
+        params: Record<string, string>;
+        policy: string;
+        reason: string;
+      };
+      const step = stepOf.get(d.actionId);
+      views.push({
+        stage: refusalStage(d.policy),
+        action: d.type,
+        ...(Object.keys(d.params).length > 0 ? { params: boundedAction(d).params } : {}),
+        code: d.policy.slice(0, 128),
+        reason: d.reason.slice(0, 2048),
+        ...(step === undefined ? {} : { step }),
+        at,
+      });
+    } else if (event.type === 'ApprovalRefused' || event.type === 'ApprovalExpired') {
+      const d = event.data as { approver?: string; reason?: string; approvals?: number; expiresAt?: string };
+      views.push(
+        event.type === 'ApprovalRefused'
+          ? {
+              stage: refusalStage(RefusalCode.ApprovalRefused),
+              code: RefusalCode.ApprovalRefused,
+              reason: `refused by ${d.approver}${d.reason ? `: ${d.reason}` : ''}`.slice(0, 2048),
+              at,
+            }
+          : {
+              stage: refusalStage(RefusalCode.ApprovalExpired),
+              code: RefusalCode.ApprovalExpired,
+              reason: `no quorum before ${d.expiresAt} (${d.approvals} approval(s))`,
+              at,
+            },
+      );
+    }
+  }
+  return views.slice(-MAX_REFUSALS_SHOWN);
 }
 
 const PLAN_STATE: Record<string, string> = {
@@ -457,6 +544,7 @@ export function planResource(
         : {}),
     };
   });
+  const refusals = planRefusals(history);
   const snapshot = history.find((e) => e.type === 'SnapshotTaken');
   const rollbackStarted = history.find((e) => e.type === 'RollbackStarted');
   const rollbackEnded = history.find((e) => e.type === 'RollbackCompleted' || e.type === 'RollbackFailed');
@@ -493,6 +581,7 @@ export function planResource(
       state: PLAN_STATE[status] ?? 'Pending',
       actions: checkpoints,
       ...(agenticSteps.length > 0 ? { agenticSteps } : {}),
+      ...(refusals.length > 0 ? { refusals } : {}),
       ...(approvalRequested
         ? { approvalRequestRef: { name: (approvalRequested.data as { requestId: string }).requestId } }
         : {}),

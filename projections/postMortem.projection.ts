@@ -171,6 +171,17 @@ type D = Record<string, unknown>;
 const str = (d: D, key: string): string => (typeof d[key] === 'string' ? (d[key] as string) : '');
 const num = (d: D, key: string): number => (typeof d[key] === 'number' ? (d[key] as number) : 0);
 
+/** Who turned a proposal down, by refusal stage, as a reader of the timeline would say it. */
+const REFUSED_BY: Readonly<Record<string, string>> = {
+  parser: 'the answer parser',
+  offered_types: 'the offered actions',
+  policy: 'the policy',
+  envelope: 'the parameter envelope',
+  action_check: "the action's safety checks",
+  do_not_repeat: 'do-not-repeat',
+  approval: 'the approvers',
+};
+
 /** One line per event that tells the story; bookkeeping events (ActionStarted, SnapshotStarted...) are left out. */
 export function timelineDetail(event: IncidentEvent): string | undefined {
   const d = (event.data ?? {}) as D;
@@ -221,6 +232,12 @@ export function timelineDetail(event: IncidentEvent): string | undefined {
       return `${str(d, 'type')} failed: ${str(d, 'error')}`;
     case 'ActionRefusedByPolicy':
       return `${str(d, 'type')} refused by policy ${str(d, 'policy')}: ${str(d, 'reason')}`;
+    case 'ProposalRefused': {
+      const action = d.action as { type: string } | undefined;
+      const by = REFUSED_BY[str(d, 'stage')] ?? str(d, 'stage');
+      const step = d.step ? ` at agentic step ${num(d, 'step')}` : '';
+      return `${action ? action.type : 'a proposal'} refused by ${by}${step} (${str(d, 'code')}): ${str(d, 'reason')}`;
+    }
     case 'AgenticStepDecided': {
       const action = d.action as { type: string } | undefined;
       const what = action ? `runs ${action.type}` : d.resolved ? 'declares the problem resolved' : 'observes';

@@ -4,7 +4,7 @@ import type { ResourceRef } from '../../../domain/events/common.schema.ts';
 import type { RemediationState } from '../../../domain/remediation/remediation.decider.ts';
 import type { AnomalyRow } from '../../../projections/anomalies.projection.ts';
 import type { IncidentRow, IncidentView, TimelineRow } from '../../../projections/incidents.projection.ts';
-import type { InsightRow } from '../../../projections/insights.projection.ts';
+import type { InsightRow, RefusedProposalView } from '../../../projections/insights.projection.ts';
 import type { PostMortemRow } from '../../../projections/postMortems.projection.ts';
 import type {
   ApprovalRow,
@@ -68,6 +68,8 @@ export interface InsightView {
     params: Record<string, string>;
   }[];
   readonly failureReason: string | null;
+  /** Proposals of this round refused before they ran, oldest first. */
+  readonly refusedProposals: readonly RefusedProposalView[];
 }
 
 export interface RemediationActionView {
@@ -320,6 +322,7 @@ const toInsight = (row: InsightRow): InsightView => ({
   recommendations: json(row.recommendations, []),
   suggestedActions: json(row.suggested_actions, []),
   failureReason: row.failure_reason,
+  refusedProposals: json(row.refused_proposals, []),
 });
 
 const toRemediation = (row: RemediationRow): RemediationView => {

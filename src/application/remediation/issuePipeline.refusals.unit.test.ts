@@ -190,7 +190,7 @@ describe('refusals of the pipeline on the record', () => {
     await issues(issueStream, { type: 'RequestAnalysis', data: { insightId: 'ins-1' }, metadata: meta(1) });
     await issues(issueStream, {
       type: 'CompleteAnalysis',
-      data: { insightId: 'ins-1', ...answer([restart]) },
+      data: { insightId: 'ins-1', ...(answer([restart]) as Omit<Analysis, 'refusedProposals'>) },
       metadata: meta(2),
     });
     await issues(issueStream, {

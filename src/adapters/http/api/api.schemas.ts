@@ -80,6 +80,17 @@ export const InsightSchema = Type.Object({
   recommendations: Type.Array(Str),
   suggestedActions: Type.Array(Type.Object({ name: Str, type: Str, description: Str, params: Type.Record(Str, Str) })),
   failureReason: NStr,
+  refusedProposals: Type.Array(
+    Type.Object({
+      stage: Str,
+      action: Nullable(Type.Object({ type: Str, params: Type.Record(Str, Str) })),
+      code: Str,
+      reason: Str,
+      remediationId: NStr,
+      step: Nullable(Type.Integer()),
+      at: Str,
+    }),
+  ),
 });
 
 const RemediationProperties = {

@@ -116,6 +116,7 @@ function resolvers(queries: ReadModelQueries): IResolvers {
     },
     Anomaly: { labels: (anomaly) => pairs(anomaly.labels) },
     SuggestedAction: { params: (action) => pairs(action.params) },
+    RefusedAction: { params: (action) => pairs(action.params) },
     RemediationAction: { params: (action) => pairs(action.params) },
   };
 }

@@ -105,6 +105,25 @@ export const graphqlSchema = /* GraphQL */ `
     recommendations: [String!]!
     suggestedActions: [SuggestedAction!]!
     failureReason: String
+    "Proposals of this analysis refused before they ran, oldest first; each joined the Issue's do-not-repeat list."
+    refusedProposals: [RefusedProposal!]!
+  }
+
+  type RefusedProposal {
+    "parser, offered_types, policy, envelope, action_check, do_not_repeat or approval"
+    stage: String!
+    "Absent when the refusal names no action (an answer that was not JSON)."
+    action: RefusedAction
+    code: String!
+    reason: String!
+    remediationId: ID
+    step: Int
+    at: String!
+  }
+
+  type RefusedAction {
+    type: String!
+    params: [Param!]!
   }
 
   type RemediationAction {

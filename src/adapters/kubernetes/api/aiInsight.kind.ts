@@ -6,6 +6,7 @@ import {
   LlmProvider,
   LocalRef,
   MapListOf,
+  RefusedProposalSchema,
   StringEnum,
   StringMap,
   statusBase,
@@ -50,6 +51,12 @@ export const AIInsightStatusSchema = Type.Object({
   recommendations: Type.Optional(Type.Array(Text(2048), { maxItems: 32 })),
   suggestedActions: Type.Optional(MapListOf(SuggestedActionSchema, 'name', 32)),
   generatedAt: Type.Optional(Timestamp()),
+  refusedProposals: Type.Optional(
+    Type.Array(RefusedProposalSchema, {
+      maxItems: 32,
+      description: 'Proposals of this analysis refused before they ran, latest last; each joins do-not-repeat.',
+    }),
+  ),
   ...statusBase(),
 });
 

@@ -6,6 +6,7 @@ import {
   type TSchema,
   Type,
 } from '@sinclair/typebox';
+import { RefusalStage } from '../../../../domain/events/issue.events.ts';
 import { actionTypes } from './actionTypes.ts';
 import { anomalySources, signalTypes } from './signalTypes.ts';
 
@@ -152,6 +153,20 @@ export const Signal = (description = 'What was observed.') => StringEnum(signalT
 export const AnomalySource = (description = 'Which detector produced the signal.') =>
   StringEnum(anomalySources, { description });
 export const ActionTypeName = (description = 'A remediation action type.') => StringEnum(actionTypes, { description });
+
+/** A proposal turned down before it ran: by the parser, the offered types, the policy, the envelope, people. */
+export const RefusedProposalSchema = Type.Object({
+  stage: StringEnum(Object.values(RefusalStage), { description: 'Where it was refused; the code says by which rule.' }),
+  action: Type.Optional(Text(128, { description: 'What was proposed; may name no known action.' })),
+  params: Type.Optional(StringMap(32, 4096)),
+  code: Text(128, {
+    description: 'e.g. policy.blast_radius, envelope.memory_above_factor, parser.unknown_action_type.',
+  }),
+  reason: Text(2048),
+  remediation: Type.Optional(Text(253, { description: 'The remediation it was refused in, if any.' })),
+  step: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'The agentic step that proposed it.' })),
+  at: Timestamp(),
+});
 
 export const llmProviders = ['rules', 'openai', 'anthropic'] as const;
 export const LlmProvider = (description = 'rules (offline), openai (any OpenAI-compatible API) or anthropic.') =>

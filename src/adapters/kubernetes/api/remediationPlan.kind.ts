@@ -5,6 +5,7 @@ import {
   Duration,
   FreeForm,
   LocalRef,
+  RefusedProposalSchema,
   ResourceRef,
   rules,
   StringEnum,
@@ -97,6 +98,12 @@ export const RemediationPlanStatusSchema = Type.Object({
     }),
   ),
   agenticSteps: Type.Optional(Type.Array(AgenticStepSchema, { maxItems: 50 })),
+  refusals: Type.Optional(
+    Type.Array(RefusedProposalSchema, {
+      maxItems: 32,
+      description: "Actions the executor's policy or the approvers refused in this plan, latest last.",
+    }),
+  ),
   rollback: Type.Optional(
     Type.Object({
       state: StringEnum(['InProgress', 'Succeeded', 'Failed'] as const),
