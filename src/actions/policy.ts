@@ -243,12 +243,9 @@ export const evaluatePlan = (
       continue;
     }
     const beyond = approvalReason(action, target, policy);
-    if (beyond !== undefined && context.approved !== true) {
-      if (context.approved === false) {
-        refuse(action, PolicyCode.NeedsApproval, `${beyond}: it runs only in a plan people approved`);
-        continue;
-      }
-      needsApproval.push({ action, reason: beyond });
+    if (beyond !== undefined && context.approved === false) {
+      refuse(action, PolicyCode.NeedsApproval, `${beyond}: it runs only in a plan people approved`);
+      continue;
     }
     const node = nodeDisruptedBy(action, target);
     if (node !== undefined) {
@@ -291,6 +288,7 @@ export const evaluatePlan = (
       destructive += 1;
     }
     if (node !== undefined) disrupted.add(node);
+    if (beyond !== undefined && context.approved === undefined) needsApproval.push({ action, reason: beyond });
     allowed.push(action);
   }
   return { allowed, refused, needsApproval };
