@@ -17,7 +17,7 @@ const secretWord =
 const secretName = `(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{0,48}?${secretWord}[A-Za-z0-9_.-]{0,48}`;
 
 /** A value: quoted (to the closing quote) or bare (to whitespace or a separator). */
-const valuePattern = `(?!\\[REDACTED)(?:"(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*'|[^\\s"',;&}\\])]+)`;
+const valuePattern = `(?!\\[REDACTED)(?:"(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*'|[^\\s"',;&}\\[\\])]+)`;
 
 /** `secretName: db-credentials` names a Secret rather than holding one; so do file paths and refs. */
 const namesNotHolds = /(?:name|names|ref|path|file|hash|count|expir\w*|ttl)$/i;
