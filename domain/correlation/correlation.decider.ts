@@ -26,14 +26,34 @@ export interface DedupEntry {
   readonly expiresAt: string;
 }
 
+/**
+ * Every anomaly id the stream has answered (recorded or deduplicated), newest first. A chain shared from state to
+ * state rather than a set copied on every event, so folding a workload's whole history stays linear.
+ */
+export interface SeenAnomalies {
+  readonly anomalyId: string;
+  readonly earlier: SeenAnomalies | null;
+}
+
 export interface CorrelationState {
   readonly workload: ResourceRef | null;
   readonly openIssueId: string | null;
   /** By dedup key. Entries past their expiry are dropped as later events arrive. */
   readonly dedup: Readonly<Record<string, DedupEntry>>;
+  readonly seen: SeenAnomalies | null;
 }
 
-export const initialCorrelationState = (): CorrelationState => ({ workload: null, openIssueId: null, dedup: {} });
+export const initialCorrelationState = (): CorrelationState => ({
+  workload: null,
+  openIssueId: null,
+  dedup: {},
+  seen: null,
+});
+
+export const hasSeen = (seen: SeenAnomalies | null, anomalyId: string): boolean => {
+  for (let link = seen; link !== null; link = link.earlier) if (link.anomalyId === anomalyId) return true;
+  return false;
+};
 
 const activeAt = (dedup: CorrelationState['dedup'], at: string): Record<string, DedupEntry> =>
   Object.fromEntries(Object.entries(dedup).filter(([, entry]) => isBefore(at, entry.expiresAt)));
@@ -49,8 +69,11 @@ export const evolveCorrelation = (state: CorrelationState, event: CorrelationEve
           ...activeAt(state.dedup, event.metadata.occurredAt),
           [d.dedupKey]: { anomalyId: d.anomalyId, expiresAt: d.dedupExpiresAt },
         },
+        seen: { anomalyId: d.anomalyId, earlier: state.seen },
       };
     }
+    case 'AnomalyDeduplicated':
+      return { ...state, seen: { anomalyId: event.data.anomalyId, earlier: state.seen } };
     case 'CorrelationIssueOpened':
       return { ...state, workload: state.workload ?? event.data.workload, openIssueId: event.data.issueId };
     case 'CorrelationIssueClosed': {
@@ -85,9 +108,12 @@ export const decideCorrelation = (
           `this stream correlates ${state.workload.kind}/${state.workload.name}`,
         );
       }
+      // One id is one firing (an alert's fingerprint and start, a watcher's observation, an Anomaly object's uid):
+      // answered once, however often it is delivered, whether its Issue has ended or its dedup window has passed
+      // since. The caller reads what became of it from the stream.
+      if (hasSeen(state.seen, d.anomalyId)) return [];
       const entry = dedupEntry(state, d.dedupKey);
       if (entry !== undefined && at < epochMs(entry.expiresAt)) {
-        if (entry.anomalyId === d.anomalyId) return []; // the same anomaly retried
         return [
           {
             type: 'AnomalyDeduplicated',

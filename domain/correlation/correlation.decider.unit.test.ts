@@ -108,6 +108,37 @@ describe('Correlation decider', () => {
       .expectNoEvents();
   });
 
+  it('records an anomaly id once: the same alert firing delivered again after its Issue resolved opens nothing', () => {
+    // Alertmanager re-sends a firing it already sent (same fingerprint and start, so the same id) every repeat
+    // interval; recording it twice put its Anomaly twice on one Issue, which the API server refuses.
+    spec
+      .given(...run(record('alert-1', 0), close('iss-for-alert-1', 30)))
+      .when(record('alert-1', 31, { issueIdIfNew: 'iss-second' }))
+      .expectNoEvents();
+  });
+
+  it('records an anomaly id once, even after its dedup window has passed', () => {
+    spec
+      .given(...run(record('alert-1', 0)))
+      .when(record('alert-1', 3 * HOURS))
+      .expectNoEvents();
+  });
+
+  it('reports a duplicate once: delivering it again appends nothing more', () => {
+    spec
+      .given(...run(record('an-1', 0), record('an-2', 1)))
+      .when(record('an-2', 2))
+      .expectNoEvents();
+  });
+
+  it('a new firing of the same alert after resolution (a new id) is a new anomaly and a new Issue', () => {
+    const events = spec
+      .given(...run(record('alert-1', 0), close('iss-for-alert-1', 30)))
+      .when(record('alert-2', 40))
+      .events();
+    expect(events.map((event) => event.type)).toEqual(['AnomalyDetected', 'CorrelationIssueOpened']);
+  });
+
   it('closes a resolved Issue, invalidating every dedup key of the workload', () => {
     const history = run(record('an-1', 0), record('an-2', 1, { dedupKey: RESTART_KEY, signal: 'pod_restart' }));
     const when = spec.given(...history).when(close('iss-for-an-1', 30, 'resolved'));
@@ -117,7 +148,7 @@ describe('Correlation decider', () => {
         data: { issueId: 'iss-for-an-1', outcome: 'resolved', invalidatedDedupKeys: [OOM_KEY, RESTART_KEY] },
       },
     ]);
-    expect(when.stateAfter()).toEqual({ workload, openIssueId: null, dedup: {} });
+    expect(when.stateAfter()).toMatchObject({ workload, openIssueId: null, dedup: {} });
   });
 
   it('closes an escalated Issue but keeps its dedup keys: the same fault does not reopen, another signal does', () => {

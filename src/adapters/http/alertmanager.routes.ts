@@ -119,6 +119,9 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
         });
       }
       const results: AlertResult[] = [];
+      // Copies of one firing in one body (same fingerprint and start) are answered from the first: one recording,
+      // one lookup, however many times a sender repeats it.
+      const answered = new Map<string, AlertResult>();
       for (const [index, alert] of payload.alerts.entries()) {
         const base = {
           index,
@@ -134,10 +137,19 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
           results.push({ ...base, status: AlertResultStatus.Unmapped, reason: plan.reason });
           continue;
         }
+        const first = answered.get(plan.anomalyId);
+        if (first) {
+          results.push({ ...first, ...base, repeated: true });
+          continue;
+        }
+        const answer = (result: AlertResult) => {
+          answered.set(plan.anomalyId, result);
+          results.push(result);
+        };
         try {
           const target = await firstResolvable(deps.workloads, plan.candidates);
           if (!target.ok) {
-            results.push({ ...base, status: AlertResultStatus.Unmapped, signal: plan.signal, reason: target.reason });
+            answer({ ...base, status: AlertResultStatus.Unmapped, signal: plan.signal, reason: target.reason });
             continue;
           }
           const outcome = await deps.intake({
@@ -151,7 +163,7 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
             labels: plan.labels,
           });
           const issueId = outcome.issueId;
-          results.push({
+          answer({
             ...base,
             status: outcome.status === 'recorded' ? AlertResultStatus.Recorded : AlertResultStatus.Deduplicated,
             signal: plan.signal,
@@ -166,7 +178,7 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
           deps.log(
             `error: alert ${index} (${alert.labels.alertname ?? '?'}): ${error instanceof Error ? error.message : String(error)}`,
           );
-          results.push({
+          answer({
             ...base,
             status: AlertResultStatus.Failed,
             signal: plan.signal,
