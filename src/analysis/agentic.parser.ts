@@ -1,7 +1,14 @@
+import { RefusalCode } from '../../domain/issue/refusal.stage.ts';
 import { actionFingerprint } from '../../domain/remediation/action.fingerprint.ts';
 import { AgenticDecision, type AgenticStepRequest, type AgenticStepResult } from './agentic.ts';
 import type { RefusedProposal } from './provider.ts';
-import { clampConfidence, extractJson, parseModelAction, UNPARSED_CONFIDENCE } from './response.parser.ts';
+import {
+  boundRefusals,
+  clampConfidence,
+  extractJson,
+  parseModelAction,
+  UNPARSED_CONFIDENCE,
+} from './response.parser.ts';
 
 /**
  * Turns a model's answer to an agentic step into a step result. The same fallback as for analyses: an answer that
@@ -43,23 +50,33 @@ export function parseAgenticAnswer(
   }
   const confidence = clampConfidence(candidate.confidence);
   const because = clip(reasoning, Limits.reasoning);
-  const observe = (why: string) => ({
+  const observe = (why: string, refused: RefusedProposal) => ({
     ...base,
     decision: AgenticDecision.Observe,
     reasoning: clip(`${because}\n(${why}: observing instead.)`, Limits.reasoning),
     confidence,
+    refused: boundRefusals([refused])[0]!,
   });
 
   switch (decision) {
     case AgenticDecision.Action: {
       const refused: RefusedProposal[] = [];
       const action = parseModelAction(candidate.action ?? candidate.nextAction, refused);
-      if (!action)
-        return observe(`the proposed action was refused: ${refused.map((r) => r.reason).join('; ') || 'none given'}`);
-      if (!request.availableActions.some((a) => a.type === action.type) || action.type === 'Custom')
-        return observe(`${action.type} is not among the available actions`);
-      if (request.doNotRepeat.includes(actionFingerprint(action)))
-        return observe(`${actionFingerprint(action)} already failed on this Issue`);
+      if (!action) {
+        return observe(
+          `the proposed action was refused: ${refused.map((r) => r.reason).join('; ') || 'none given'}`,
+          refused[0] ?? { code: RefusalCode.MalformedAction, reason: 'the step chose an action but named none' },
+        );
+      }
+      const call = { type: action.type, params: { ...action.params } };
+      if (!request.availableActions.some((a) => a.type === action.type) || action.type === 'Custom') {
+        const why = `${action.type} is not among the available actions`;
+        return observe(why, { action: call, code: RefusalCode.NotOffered, reason: why });
+      }
+      if (request.doNotRepeat.includes(actionFingerprint(action))) {
+        const why = `${actionFingerprint(action)} already failed or was refused on this Issue`;
+        return observe(why, { action: call, code: RefusalCode.DoNotRepeat, reason: why });
+      }
       return { ...base, decision: AgenticDecision.Action, reasoning: because, confidence, action };
     }
     case AgenticDecision.Resolved: {

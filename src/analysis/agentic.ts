@@ -7,7 +7,7 @@ import { AgenticConclusion } from '../../domain/events/remediation.events.ts';
 import { actionFingerprint } from '../../domain/remediation/action.fingerprint.ts';
 import { firstAnswer, type ProviderFailure } from './fallback.ts';
 import { formatMemoryBytes, parseMemoryBytes } from './memoryQuantity.ts';
-import { AnalysisErrorCode } from './provider.ts';
+import { AnalysisErrorCode, RefusedProposalSchema } from './provider.ts';
 import type {
   ContainerFacts,
   KubernetesContext,
@@ -114,7 +114,12 @@ const common = { reasoning: Reasoning, confidence: Confidence, provider: Provide
 
 export const AgenticStepResultSchema = Type.Union([
   Type.Object({ decision: Type.Literal(AgenticDecision.Action), ...common, action: SuggestedAction }),
-  Type.Object({ decision: Type.Literal(AgenticDecision.Observe), ...common }),
+  Type.Object({
+    decision: Type.Literal(AgenticDecision.Observe),
+    ...common,
+    /** The action the model proposed instead, when it could not be used: recorded on the Issue. */
+    refused: Type.Optional(RefusedProposalSchema),
+  }),
   Type.Object({ decision: Type.Literal(AgenticDecision.Resolved), ...common, conclusion: AgenticConclusion }),
   Type.Object({ decision: Type.Literal(AgenticDecision.GiveUp), ...common }),
 ]);

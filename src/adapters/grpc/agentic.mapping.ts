@@ -18,6 +18,8 @@ import {
   firstProblem,
   GrpcErrorCode,
   IssueOnWire,
+  refusalsFromWire,
+  refusalToWire,
 } from './aiops.mapping.ts';
 import type { WireAgenticHistoryEntry, WireAgenticStepRequest, WireAgenticStepResponse } from './aiops.proto.ts';
 
@@ -188,6 +190,7 @@ export function agenticResultToWire(result: AgenticStepResult): WireAgenticStepR
           description: result.action.description,
           params: { ...result.action.params },
         },
+        refusedProposal: null,
       };
     case AgenticDecision.Resolved:
       return {
@@ -199,9 +202,18 @@ export function agenticResultToWire(result: AgenticStepResult): WireAgenticStepR
         impact: result.conclusion.impact,
         lessonsLearned: [...result.conclusion.lessonsLearned],
         preventionActions: [...result.conclusion.preventionActions],
+        refusedProposal: null,
+      };
+    case AgenticDecision.Observe:
+      return {
+        ...common,
+        ...noConclusion,
+        resolved: false,
+        nextAction: null,
+        refusedProposal: result.refused ? refusalToWire(result.refused) : null,
       };
     default:
-      return { ...common, ...noConclusion, resolved: false, nextAction: null };
+      return { ...common, ...noConclusion, resolved: false, nextAction: null, refusedProposal: null };
   }
 }
 
@@ -240,6 +252,8 @@ export function agenticResultFromWire(wire: WireAgenticStepResponse, server: str
               preventionActions: wire.preventionActions,
             },
           }
-        : common;
+        : decision === AgenticDecision.Observe && wire.refusedProposal
+          ? { ...common, refused: refusalsFromWire([wire.refusedProposal])[0] }
+          : common;
   return assertAgenticStepResult(`${wire.provider || 'unnamed'} (AI server ${server})`, result);
 }

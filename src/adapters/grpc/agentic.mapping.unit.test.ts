@@ -42,6 +42,18 @@ describe('AgenticStep mapping', () => {
     { decision: 'observe', reasoning: 'wait', confidence: 0.5, provider: 'rules', model: 'm' },
     { decision: 'give-up', reasoning: 'nothing left', confidence: 0.25, provider: 'rules', model: 'm' },
     {
+      decision: 'observe',
+      reasoning: 'drain it (not offered: observing instead.)',
+      confidence: 0.5,
+      provider: 'openai',
+      model: 'm',
+      refused: {
+        action: { type: 'DrainNode', params: { node: 'w1' } },
+        code: 'offered.not_offered',
+        reason: 'DrainNode is not among the available actions',
+      },
+    },
+    {
       decision: 'resolved',
       reasoning: 'healthy',
       confidence: 0.9,

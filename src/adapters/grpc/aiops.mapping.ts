@@ -267,19 +267,21 @@ export function analyzeResponseToWire(result: AnalysisResult): WireAnalyzeIssueR
       description: a.description,
       params: { ...a.params },
     })),
-    refusedProposals: (result.refusedProposals ?? []).map((r) => ({
-      action: r.action?.type ?? '',
-      params: { ...(r.action?.params ?? {}) },
-      code: r.code,
-      reason: r.reason,
-    })),
+    refusedProposals: (result.refusedProposals ?? []).map(refusalToWire),
   };
 }
+
+export const refusalToWire = (r: RefusedProposal): WireRefusedProposal => ({
+  action: r.action?.type ?? '',
+  params: { ...(r.action?.params ?? {}) },
+  code: r.code,
+  reason: r.reason,
+});
 
 const clipTo = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** A server's refusals, cut to what the Issue records: a server cannot make an answer unrecordable by them. */
-const refusalsFromWire = (wire: readonly WireRefusedProposal[] | undefined): RefusedProposal[] =>
+export const refusalsFromWire = (wire: readonly WireRefusedProposal[] | undefined): RefusedProposal[] =>
   boundRefusals(
     (wire ?? []).map((r) => ({
       ...(r.action.trim()

@@ -227,4 +227,5 @@ export interface WireAgenticStepResponse {
   confidence: number;
   provider: string;
   model: string;
+  refusedProposal: WireRefusedProposal | null;
 }

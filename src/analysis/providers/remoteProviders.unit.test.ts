@@ -359,11 +359,13 @@ describe.each(wires)('$name adapter against a local server', (wire) => {
       const provider = wire.create(server.origin);
       expect(await provider.agenticStep(stepRequest)).toMatchObject({
         decision: 'observe',
-        reasoning: expect.stringContaining('RestartDeployment already failed on this Issue'),
+        reasoning: expect.stringContaining('RestartDeployment already failed or was refused on this Issue'),
+        refused: { action: { type: 'RestartDeployment', params: {} }, code: 'do-not-repeat' },
       });
       expect(await provider.agenticStep(stepRequest)).toMatchObject({
         decision: 'observe',
         reasoning: expect.stringContaining('DrainNode is not among the available actions'),
+        refused: { action: { type: 'DrainNode', params: { node: 'n1' } }, code: 'offered.not_offered' },
       });
     });
 

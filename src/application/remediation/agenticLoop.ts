@@ -1,3 +1,4 @@
+import { ErrorCategory, isCairnError } from '../../../domain/errors.ts';
 import type { ActionSpec } from '../../../domain/events/common.schema.ts';
 import type { IssueEvent, IssueState } from '../../../domain/issue/issue.decider.ts';
 import { issueDecider } from '../../../domain/issue/issue.decider.ts';
@@ -17,8 +18,10 @@ import {
   type AvailableAction,
   symptomsOf,
 } from '../../analysis/agentic.ts';
+import type { RefusedProposal } from '../../analysis/provider.ts';
 import type { KubernetesContext, WorkloadRef } from '../../analysis/workloadFacts.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
+import { createCommandHandler } from '../commandHandler.ts';
 
 /** The history of an agentic loop, oldest step first, read from its remediation stream. */
 export const agenticHistory = (events: readonly RecordedEvent[]): AgenticHistoryEntry[] => {
@@ -135,6 +138,40 @@ export interface AgenticLoopDeps {
 export function createAgenticLoop(deps: AgenticLoopDeps) {
   const settleMs = deps.settleMs ?? 3_000;
 
+  const issues = createCommandHandler(deps.store, issueDecider);
+
+  /** The step's proposal, refused before it became an action, goes on the Issue's record like any refusal. */
+  const recordRefusal = async (remediation: RemediationState, step: number, refused: RefusedProposal, at: string) => {
+    try {
+      await issues(streamName(StreamCategory.Issue, remediation.issueId), {
+        type: 'RecordProposalRefusals',
+        data: {
+          remediationId: remediation.remediationId,
+          refusals: [
+            {
+              refusalId: `${remediation.remediationId}/step-${step}`,
+              ...(refused.action ? { action: refused.action } : {}),
+              code: refused.code,
+              reason: refused.reason,
+              step,
+            },
+          ],
+        },
+        metadata: { occurredAt: at, actor: 'system:agentic' },
+      });
+    } catch (error) {
+      // An Issue that has ended (or a plan run without one) takes no record; the step is observed all the same.
+      if (
+        !(
+          isCairnError(error) &&
+          (error.category === ErrorCategory.IllegalState || error.category === ErrorCategory.NotFound)
+        )
+      ) {
+        throw error;
+      }
+    }
+  };
+
   const issueOf = async (issueId: string) => {
     const events = (await deps.store.readStream(
       streamName(StreamCategory.Issue, issueId),
@@ -196,11 +233,16 @@ export function createAgenticLoop(deps: AgenticLoopDeps) {
       try {
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(), deps.timeoutMs ?? 60_000);
+        let result: AgenticStepResult;
         try {
-          return commandForStep(step, await deps.provider.agenticStep(req, { signal: controller.signal }));
+          result = await deps.provider.agenticStep(req, { signal: controller.signal });
         } finally {
           clearTimeout(timer);
         }
+        if (result.decision === AgenticDecision.Observe && result.refused) {
+          await recordRefusal(remediation, step, result.refused, at);
+        }
+        return commandForStep(step, result);
       } catch (error) {
         // A provider that cannot answer still spends a step, so a broken provider cannot hold the loop forever.
         const why = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
