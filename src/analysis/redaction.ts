@@ -144,6 +144,16 @@ const wordShare = (run: string): number => {
  */
 const publicHexContext = /(?:sha(?:1|224|256|384|512):|:\/\/|\b(?:commit|revision|rev|sha)\b[\s:=#]{0,3})$/i;
 
+const kindWord = /^[A-Z][a-z]+(?:[A-Z][a-z]+)*$/;
+
+/**
+ * `Pod/web-7d9f8b6c5d-x2k4q`, `shop/web-0`: a path of Kubernetes names, mixed case only in a kind. Base64 has
+ * slashes too, but its segments mix cases at random.
+ */
+const isObjectPath = (run: string) =>
+  run.includes('/') &&
+  run.split('/').every((segment) => segment.length < 2 || kindWord.test(segment) || !/[A-Z]/.test(segment));
+
 const isHex = (run: string) => /^[0-9a-f]+$/i.test(run) && /[0-9]/.test(run) && /[a-f]/i.test(run);
 
 /** Hex of 32 digits or more (128 bits: a key, a token) unless it is a digest, a container ID or a commit. */
@@ -163,7 +173,7 @@ const looksRandom = (match: string, preceding: string): boolean => {
   const hasUpper = /[A-Z]/.test(run);
   const hasLower = /[a-z]/.test(run);
   const digits = run.replace(/[^0-9]/g, '').length;
-  if (hasUpper && hasLower && digits > 0) {
+  if (hasUpper && hasLower && digits > 0 && !isObjectPath(run)) {
     const alnum = run.replace(/[^A-Za-z0-9]/g, '');
     // A 40-character run with a slash or plus inside is the shape of an AWS secret access key.
     const awsShape = run.length === 40 && /^[A-Za-z0-9/+]+$/.test(run) && /[/+]/.test(run.slice(1));

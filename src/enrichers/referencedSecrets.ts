@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { MIN_KNOWN_VALUE_LENGTH } from '../analysis/redaction.ts';
 import type { WorkloadRef } from '../analysis/workloadFacts.ts';
+import { normaliseMessage } from './logs/logAnalysis.ts';
 
 /**
  * The data of the Secrets a workload references (env, envFrom, volumes), so an analysis can hunt those exact
@@ -63,7 +64,13 @@ export const valuesOfSecret = (secret: k8s.V1Secret): string[] => {
   const values = new Set<string>();
   const add = (value: string) => {
     const trimmed = value.trim();
-    if (trimmed.length >= MIN_KNOWN_VALUE_LENGTH) values.add(trimmed);
+    if (trimmed.length < MIN_KNOWN_VALUE_LENGTH) return;
+    values.add(trimmed);
+    // The log section quotes repeated messages with their numbers and ids replaced (`pw-<n>`): hunt that form too,
+    // unless nothing of the value is left but placeholders.
+    const normalised = trimmed.length <= 200 ? normaliseMessage(trimmed) : trimmed;
+    const rest = normalised.replace(/<(?:n|id|hex|ip|uuid|time)>/g, '').replace(/[^A-Za-z0-9]/g, '');
+    if (normalised !== trimmed && rest.length >= MIN_KNOWN_VALUE_LENGTH) values.add(normalised);
   };
   for (const [key, encoded] of Object.entries(secret.data ?? {})) {
     if (PUBLIC_KEYS.has(key)) continue;
