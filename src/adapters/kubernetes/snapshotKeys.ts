@@ -29,6 +29,7 @@ const DataKeyLabelValue = 'data';
 const Annotations = {
   snapshotId: 'aiops.cairn.dev/snapshot-id',
   remediationId: 'aiops.cairn.dev/remediation-id',
+  issueId: 'aiops.cairn.dev/issue-id',
   target: 'aiops.cairn.dev/target',
 } as const;
 const ManagedBy = { 'app.kubernetes.io/managed-by': 'cairn' };
@@ -63,6 +64,7 @@ export interface DataKeyInfo {
   readonly secret: string;
   readonly snapshotId: string;
   readonly remediationId: string;
+  readonly issueId: string;
   readonly target: string;
   /** The key-encryption key that wraps it. */
   readonly kek: string;
@@ -81,12 +83,17 @@ export interface RotationReport {
 
 export interface SnapshotKeyStore {
   /** The data key a new snapshot seals with; made and stored wrapped on first use, the same one on a retry. */
-  dataKeyFor(snapshot: { snapshotId: string; remediationId: string; target: ResourceRef }): Promise<Buffer>;
+  dataKeyFor(snapshot: {
+    snapshotId: string;
+    remediationId: string;
+    issueId: string;
+    target: ResourceRef;
+  }): Promise<Buffer>;
   /** The data key of a recorded snapshot; throws `snapshot.key_shredded` when it was destroyed. */
   dataKey(snapshotId: string): Promise<Buffer>;
   list(): Promise<DataKeyInfo[]>;
   rotate(): Promise<RotationReport>;
-  /** Destroys the data keys of a snapshot id or of every snapshot of a remediation id; returns what was destroyed. */
+  /** Destroys the data keys of a snapshot, or of every snapshot of a remediation or an Issue; returns them. */
   shred(id: string): Promise<DataKeyInfo[]>;
 }
 
@@ -193,6 +200,7 @@ export function kubernetesSnapshotKeys(config: k8s.KubeConfig, namespace: string
       secret: secret.metadata?.name ?? '',
       snapshotId: annotations[Annotations.snapshotId] ?? '',
       remediationId: annotations[Annotations.remediationId] ?? '',
+      issueId: annotations[Annotations.issueId] ?? '',
       target: annotations[Annotations.target] ?? '',
       kek: fromBase64(secret.data?.kek).toString('utf8'),
       ...(createdAt ? { createdAt: new Date(createdAt).toISOString() } : {}),
@@ -250,7 +258,7 @@ export function kubernetesSnapshotKeys(config: k8s.KubeConfig, namespace: string
     ).items;
 
   return {
-    async dataKeyFor({ snapshotId, remediationId, target }) {
+    async dataKeyFor({ snapshotId, remediationId, issueId, target }) {
       const keks = await ensureKeks();
       const existing = await readDataKeySecret(snapshotId);
       const reusable = existing && keks.keys.some((k) => k.id === info(existing).kek);
@@ -267,6 +275,7 @@ export function kubernetesSnapshotKeys(config: k8s.KubeConfig, namespace: string
           annotations: {
             [Annotations.snapshotId]: snapshotId,
             [Annotations.remediationId]: remediationId,
+            [Annotations.issueId]: issueId,
             [Annotations.target]: display(target),
           },
           ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
@@ -395,8 +404,8 @@ export function kubernetesSnapshotKeys(config: k8s.KubeConfig, namespace: string
 
     async shred(id) {
       const matching = (await listDataKeys()).filter((secret) => {
-        const { snapshotId, remediationId } = info(secret);
-        return snapshotId === id || remediationId === id;
+        const { snapshotId, remediationId, issueId } = info(secret);
+        return snapshotId === id || remediationId === id || issueId === id;
       });
       if (matching.length === 0) {
         throw new CairnError(

@@ -18,7 +18,7 @@ interface Where {
 }
 
 const describeKey = (k: DataKeyInfo) =>
-  `snapshot ${k.snapshotId} (remediation ${k.remediationId || '?'}, ${k.target || 'unknown target'}) ` +
+  `snapshot ${k.snapshotId} (remediation ${k.remediationId || '?'}, Issue ${k.issueId || '?'}, ${k.target || 'unknown target'}) ` +
   `Secret ${k.secret}, wrapped by ${k.kek}${k.createdAt ? `, created ${k.createdAt}` : ''}`;
 
 /**
@@ -70,9 +70,9 @@ export function registerSnapshotKeysCommand(
     command
       .command('shred')
       .description(
-        'destroy the data key of a snapshot (or of every snapshot of a remediation): its secret values can never be read again, and every event stays in the log',
+        'destroy the data key of a snapshot (or of every snapshot of a remediation or an Issue): its secret values can never be read again, and every event stays in the log',
       )
-      .argument('<id>', 'a snapshot id, or a remediation id'),
+      .argument('<id>', 'a snapshot id, a remediation id or an Issue id'),
   ).action(async (id: string, opts: Where) => {
     for (const key of await openStore(opts).shred(id)) write(`destroyed the data key of ${describeKey(key)}\n`);
   });

@@ -48,7 +48,8 @@ const store: EventStore = {
   },
 };
 
-const real = kubernetesRemediationEffects(config);
+// Snapshot data keys of the test cluster live in `default`, which every cluster has.
+const real = kubernetesRemediationEffects(config, undefined, { namespace: 'default' });
 const effects: RemediationEffects = {
   ...real,
   run: async (action, target) => {
