@@ -210,7 +210,9 @@ describe('the size bound and redaction on a busy workload', () => {
       }),
     );
 
-    const context = await builder.build(ref('crowd'));
+    // The sidecars' settings are allowlisted, so their long values are shown and press on the bound.
+    const envAllowlist = ['SETTING_*'];
+    const context = await createKubernetesContextBuilder(clients.config, { envAllowlist }).build(ref('crowd'));
     expect(context.text.length).toBeLessThanOrEqual(12_000);
     expect(context.facts.podCount).toBe(20);
     expect(context.facts.pods).toHaveLength(5);
@@ -220,8 +222,11 @@ describe('the size bound and redaction on a busy workload', () => {
       expect(context.text).not.toContain(secret);
     }
     expect(context.text).toContain('DB_PASSWORD=[REDACTED]');
+    expect(context.text).toContain(`SETTING_0=value-0-${'x'.repeat(40)}`);
 
-    const tight = await createKubernetesContextBuilder(clients.config, { maxChars: 2_500 }).build(ref('crowd'));
+    const tight = await createKubernetesContextBuilder(clients.config, { maxChars: 2_500, envAllowlist }).build(
+      ref('crowd'),
+    );
     expect(tight.text.length).toBeLessThanOrEqual(2_500);
     expect(tight.text).toMatch(/omitted to fit the size limit/);
     expect(tight.text).toContain('== Deployment');
