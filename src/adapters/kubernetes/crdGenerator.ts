@@ -1,7 +1,8 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { anomalyAdmissionPolicy } from './api/anomalyAdmission.ts';
 import { apiGroup, apiVersion, type KindDefinition } from './api/kindDefinition.ts';
 import { cairnKinds } from './api/kinds.ts';
 import { findStructuralViolations, type JsonSchemaProps, toStructuralSchema } from './api/structuralSchema.ts';
@@ -92,10 +93,38 @@ export function renderCrds(kinds: readonly KindDefinition[] = cairnKinds): Map<s
   return new Map(kinds.map((kind) => [crdFileName(kind), renderCrd(kind)]));
 }
 
+/** The admission policy on Anomalies, applied with the CRDs by `kubectl apply -f crds/`. */
+export const admissionPolicyFile = 'anomalies.admission.yaml';
+
+/** In the chart it is a template, so `helm upgrade` updates it (Helm never upgrades what its crds/ folder holds). */
+export const chartAdmissionTemplate = '../templates/anomaly-admission.yaml';
+
+const renderPolicyDocuments = () =>
+  anomalyAdmissionPolicy()
+    .map((doc) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }))
+    .join('---\n');
+
+export function renderAdmissionPolicy(): string {
+  return `${generatedHeader}\n${renderPolicyDocuments()}`;
+}
+
+/** Off with `admissionPolicy.enabled=false`, for clusters older than Kubernetes 1.30. */
+export function renderChartAdmissionTemplate(): string {
+  return `${generatedHeader}\n{{- if .Values.admissionPolicy.enabled }}\n${renderPolicyDocuments()}{{- end }}\n`;
+}
+
+/** What is generated beside the CRDs of `dir`, by path relative to it: the admission policy, in the chart's form there. */
+export function renderCompanions(dir: string): Map<string, string> {
+  return resolve(dir) === resolve(chartCrdDir)
+    ? new Map([[chartAdmissionTemplate, renderChartAdmissionTemplate()]])
+    : new Map([[admissionPolicyFile, renderAdmissionPolicy()]]);
+}
+
 export function writeCrds(dir: string = defaultCrdDir): string[] {
   mkdirSync(dir, { recursive: true });
   const rendered = renderCrds();
   for (const [file, content] of rendered) writeFileSync(join(dir, file), content);
+  for (const [file, content] of renderCompanions(dir)) writeFileSync(join(dir, file), content);
   return [...rendered.keys()];
 }
 
@@ -114,6 +143,11 @@ export function checkCrds(dir: string = defaultCrdDir): CrdDrift[] {
     else if (readFileSync(join(dir, file), 'utf8') !== content) drift.push({ file, problem: 'changed' });
   }
   for (const file of onDisk) if (!rendered.has(file)) drift.push({ file, problem: 'stale' });
+  for (const [file, content] of renderCompanions(dir)) {
+    const path = join(dir, file);
+    if (!existsSync(path)) drift.push({ file, problem: 'missing' });
+    else if (readFileSync(path, 'utf8') !== content) drift.push({ file, problem: 'changed' });
+  }
   return drift;
 }
 

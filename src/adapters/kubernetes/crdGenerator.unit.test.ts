@@ -4,19 +4,23 @@ import { join, relative } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { actionTypes } from './api/actionTypes.ts';
 import { apiGroup, apiVersion, cairnCategory, type KindDefinition } from './api/kindDefinition.ts';
 import { cairnKinds, findKind } from './api/kinds.ts';
 import { findStructuralViolations, type JsonSchemaProps } from './api/structuralSchema.ts';
 import {
+  admissionPolicyFile,
   buildCrd,
+  chartAdmissionTemplate,
   chartCrdDir,
   checkCrds,
   crdDirs,
   crdFileName,
   defaultCrdDir,
   generatedHeader,
+  renderAdmissionPolicy,
+  renderChartAdmissionTemplate,
   renderCrds,
   writeCrds,
 } from './crdGenerator.ts';
@@ -354,6 +358,26 @@ describe('crds/', () => {
       { file: 'runbooks.aiops.cairn.dev.yaml', problem: 'missing' },
       { file: 'widgets.aiops.cairn.dev.yaml', problem: 'stale' },
     ]);
+  });
+
+  it('generates the admission policy on Anomalies beside the CRDs, and as a template of the chart', () => {
+    const dir = tempDir();
+    writeCrds(dir);
+    const policy = readFileSync(join(dir, admissionPolicyFile), 'utf8');
+    expect(policy).toBe(renderAdmissionPolicy());
+    expect(policy.startsWith(generatedHeader)).toBe(true);
+    const [vap, binding] = parseAllDocuments(policy).map((d) => d.toJS());
+    expect(vap).toMatchObject({ kind: 'ValidatingAdmissionPolicy', spec: { failurePolicy: 'Fail' } });
+    expect(binding).toMatchObject({
+      kind: 'ValidatingAdmissionPolicyBinding',
+      spec: { policyName: vap.metadata.name, validationActions: ['Deny'] },
+    });
+    writeFileSync(join(dir, admissionPolicyFile), policy.replace("'manual'", "'watcher'"));
+    expect(checkCrds(dir)).toEqual([{ file: admissionPolicyFile, problem: 'changed' }]);
+
+    const template = readFileSync(join(chartCrdDir, chartAdmissionTemplate), 'utf8');
+    expect(template).toBe(renderChartAdmissionTemplate());
+    expect(template).toContain('{{- if .Values.admissionPolicy.enabled }}');
   });
 });
 

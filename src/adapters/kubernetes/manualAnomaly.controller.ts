@@ -6,9 +6,13 @@ import type { AnomalyIntake, AnomalyOutcome } from '../../application/detection/
 import { createKeyedQueue } from '../../application/keyedQueue.ts';
 import type { WorkloadLookup } from '../../ports/workloadLookup.ts';
 import { type AnomalyResource, AnomalySpecSchema } from './api/anomaly.kind.ts';
+import { clusterScopedTargetKinds } from './api/anomalyAdmission.ts';
 
 /*
- * Anomalies written by hand (`kubectl apply`, spec.source usually `manual`) are recorded like any detected one.
+ * Anomalies written by hand (`kubectl apply`) are recorded like any detected one, always with source `manual`:
+ * whatever their spec says, a person is not one of Cairn's detectors. Their authority is their namespace's: one
+ * that names an object of another namespace, or a Node, is refused (the admission policy of
+ * api/anomalyAdmission.ts refuses it earlier for most writers; this holds for every writer and every install).
  *
  * Who writes an Anomaly's status, one writer per object:
  * - objects Cairn wrote (they carry the `aiops.cairn.dev/anomaly-id` label): the resource writer, from the events;
@@ -32,7 +36,31 @@ export const AcceptedReason = {
   Recorded: 'Recorded',
   Deduplicated: 'Deduplicated',
   InvalidSpec: 'InvalidSpec',
+  /** It names an object of another namespace: whoever may write Anomalies here may not act there. */
+  OutsideNamespace: 'OutsideNamespace',
+  /** It names a Node: only Cairn's own watcher raises signals on cluster-scoped objects. */
+  ClusterScopedTarget: 'ClusterScopedTarget',
 } as const;
+
+/** Why a hand-made Anomaly in `namespace` may not name `resource`, or undefined when it may. Pure. */
+export function authorityRefusal(
+  namespace: string,
+  resource: { readonly kind: string; readonly name: string; readonly namespace?: string | undefined },
+): { readonly reason: string; readonly message: string } | undefined {
+  if ((clusterScopedTargetKinds as readonly string[]).includes(resource.kind)) {
+    return {
+      reason: AcceptedReason.ClusterScopedTarget,
+      message: `${resource.kind} ${resource.name} is cluster-scoped: an Anomaly in namespace ${namespace} may only name objects of its own namespace, and only Cairn's own watcher raises signals on a ${resource.kind}`,
+    };
+  }
+  if (resource.namespace !== undefined && resource.namespace !== namespace) {
+    return {
+      reason: AcceptedReason.OutsideNamespace,
+      message: `${resource.kind} ${resource.namespace}/${resource.name} is outside namespace ${namespace}: an Anomaly may only name objects of its own namespace`,
+    };
+  }
+  return undefined;
+}
 
 type Condition = {
   type: string;
@@ -142,6 +170,7 @@ export interface ManualAnomalyController {
 export function startManualAnomalyController(options: ManualAnomalyControllerOptions): ManualAnomalyController {
   const now = options.now ?? (() => new Date());
   const custom = options.config.makeApiClient(k8s.CustomObjectsApi);
+  const core = options.config.makeApiClient(k8s.CoreV1Api);
   const selector = `!${Labels.anomalyId}`;
 
   const writeStatus = (namespace: string, name: string, status: object) =>
@@ -174,6 +203,39 @@ export function startManualAnomalyController(options: ManualAnomalyControllerOpt
     }
   };
 
+  /** A Warning Event on the Anomaly, so `kubectl describe` and event-based alerting see the refusal too. */
+  const warn = async (object: AnomalyResource, generation: number, reason: string, message: string, at: string) => {
+    const namespace = object.metadata?.namespace ?? '';
+    const name = object.metadata?.name ?? '';
+    const when = new Date(at);
+    try {
+      await core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name: `${name}.cairn-rejected-${generation}`, namespace },
+          involvedObject: {
+            apiVersion: ApiVersion,
+            kind: 'Anomaly',
+            name,
+            namespace,
+            ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
+          },
+          type: 'Warning',
+          reason,
+          message: `Cairn did not record this Anomaly: ${message}`.slice(0, 1024),
+          source: { component: 'cairn-operator' },
+          firstTimestamp: when,
+          lastTimestamp: when,
+          count: 1,
+          reportingComponent: 'cairn-operator',
+        },
+      });
+    } catch (error) {
+      // 409: an earlier attempt made it. Anything else must not keep the refusal out of the status.
+      if ((error as { code?: number }).code !== 409) options.onError?.(`event for Anomaly ${namespace}/${name}`, error);
+    }
+  };
+
   const reconcile = async (key: string) => {
     const [namespace, name] = key.split('/') as [string, string];
     const object = await read(namespace, name);
@@ -182,8 +244,11 @@ export function startManualAnomalyController(options: ManualAnomalyControllerOpt
     const generation = object.metadata?.generation ?? 1;
     if (decided(object, generation)) return;
     const at = now().toISOString();
-    const reject = (reason: string, message: string) =>
-      writeStatus(namespace, name, rejectedStatus(reason, message, generation, at));
+    const reject = async (reason: string, message: string) => {
+      // The Event first: once the status says decided, a retry would not come back to it.
+      await warn(object, generation, reason, message, at);
+      await writeStatus(namespace, name, rejectedStatus(reason, message, generation, at));
+    };
 
     // The API server validated it against the same schema; this guards against an older CRD being installed.
     if (!Value.Check(AnomalySpecSchema, object.spec)) {
@@ -192,6 +257,11 @@ export function startManualAnomalyController(options: ManualAnomalyControllerOpt
       return;
     }
     const spec = object.spec;
+    const refused = authorityRefusal(namespace, spec.resource);
+    if (refused) {
+      await reject(refused.reason, refused.message);
+      return;
+    }
     const resolution = await options.workloads.resolve({
       kind: spec.resource.kind,
       name: spec.resource.name,
@@ -208,7 +278,7 @@ export function startManualAnomalyController(options: ManualAnomalyControllerOpt
     const outcome = await options.intake({
       anomalyId: manualAnomalyId(object.metadata?.uid ?? `${namespace}/${name}`),
       signal: spec.signal,
-      source: spec.source,
+      source: 'manual',
       resource: resolution.resource,
       workload: resolution.workload,
       message: spec.message ?? `${spec.signal} reported by hand on ${display(resolution.resource)}`,

@@ -2,7 +2,9 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import { issueName } from '../../../projections/kubernetesResources.projection.ts';
 import { AnomalyStatusSchema } from './api/anomaly.kind.ts';
-import { acceptedStatus, manualAnomalyId, rejectedStatus } from './manualAnomaly.controller.ts';
+import { clusterScopedTargetKinds } from './api/anomalyAdmission.ts';
+import { acceptedStatus, authorityRefusal, manualAnomalyId, rejectedStatus } from './manualAnomaly.controller.ts';
+import { WorkloadKinds } from './workloadLookup.ts';
 
 const workload = { kind: 'Deployment', name: 'checkout', namespace: 'shop' };
 const at = '2025-03-01T12:00:00.000Z';
@@ -75,5 +77,36 @@ describe('the status of a hand-made Anomaly', () => {
   it('derives the anomaly id from the object uid alone', () => {
     expect(manualAnomalyId('0b5c-11')).toBe(manualAnomalyId('0b5c-11'));
     expect(manualAnomalyId('0b5c-11')).not.toBe(manualAnomalyId('0b5c-12'));
+  });
+});
+
+describe('the authority of a hand-made Anomaly is its namespace', () => {
+  it('may name an object of its own namespace, with or without saying the namespace', () => {
+    expect(authorityRefusal('shop', { kind: 'Deployment', name: 'web' })).toBeUndefined();
+    expect(authorityRefusal('shop', { kind: 'Pod', name: 'web-1', namespace: 'shop' })).toBeUndefined();
+  });
+
+  it('may not name an object of another namespace', () => {
+    expect(authorityRefusal('shop', { kind: 'Deployment', name: 'ledger', namespace: 'payments' })).toEqual({
+      reason: 'OutsideNamespace',
+      message:
+        'Deployment payments/ledger is outside namespace shop: an Anomaly may only name objects of its own namespace',
+    });
+  });
+
+  it('may not name a Node, even one given a namespace', () => {
+    for (const resource of [
+      { kind: 'Node', name: 'n1' },
+      { kind: 'Node', name: 'n1', namespace: 'shop' },
+    ]) {
+      expect(authorityRefusal('shop', resource)?.reason).toBe('ClusterScopedTarget');
+    }
+  });
+
+  it('knows every cluster-scoped kind Cairn correlates on', () => {
+    const clusterScoped = Object.entries(WorkloadKinds)
+      .filter(([, entry]) => !entry.namespaced)
+      .map(([kind]) => kind);
+    expect([...clusterScopedTargetKinds]).toEqual(clusterScoped);
   });
 });

@@ -19,7 +19,12 @@ import { ageColumn, cairnCategory, customResource, type KindDefinition } from '.
 export const AnomalySpecSchema = Type.Object(
   {
     signal: Signal(),
-    source: AnomalySource(),
+    source: Type.Optional(
+      AnomalySource(
+        'Which detector produced the signal. Cairn writes watcher, prometheus, grpc or kafka on the Anomalies it records itself; an Anomaly written by hand is manual (the default), may not say otherwise, and is recorded as manual whatever it says.',
+        'manual',
+      ),
+    ),
     resource: ResourceRef('The object the signal is about; a Pod is resolved to its owning workload on correlation.'),
     alertName: Type.Optional(Text(253, { description: 'The alert or reason as the source named it.' })),
     severity: Type.Optional(Severity('The severity the source suggested; correlation computes its own.')),

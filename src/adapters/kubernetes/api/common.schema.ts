@@ -8,7 +8,7 @@ import {
 } from '@sinclair/typebox';
 import { RefusalStage } from '../../../../domain/events/issue.events.ts';
 import { actionTypes } from './actionTypes.ts';
-import { anomalySources, signalTypes } from './signalTypes.ts';
+import { type AnomalySource as AnomalySourceName, anomalySources, signalTypes } from './signalTypes.ts';
 
 /*
  * Building blocks shared by every kind. They are written so that the same TypeBox schema serves two checkers:
@@ -150,8 +150,8 @@ export const IssueState = (description = 'Where the Issue is in its lifecycle.')
   StringEnum(issueStates, { description });
 
 export const Signal = (description = 'What was observed.') => StringEnum(signalTypes, { description });
-export const AnomalySource = (description = 'Which detector produced the signal.') =>
-  StringEnum(anomalySources, { description });
+export const AnomalySource = (description = 'Which detector produced the signal.', defaultValue?: AnomalySourceName) =>
+  StringEnum(anomalySources, { description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 export const ActionTypeName = (description = 'A remediation action type.') => StringEnum(actionTypes, { description });
 
 /** A proposal turned down before it ran: by the parser, the offered types, the policy, the envelope, people. */
