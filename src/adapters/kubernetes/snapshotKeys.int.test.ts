@@ -257,12 +257,22 @@ describe('snapshot secrets at rest', () => {
     });
     // What the log keeps survives JSON; nothing else of the first process does.
     const recorded = JSON.parse(JSON.stringify(snapshot.captured)) as Record<string, unknown>;
+    // The same snapshot taken again (a crash before it was recorded) reuses its data key, so either copy restores.
+    const again = await freshEffects().snapshot(target, plan, {
+      snapshotId: 'r-restart-snapshot',
+      remediationId: 'r-restart',
+      issueId: 'i-restart',
+    });
+    expect(JSON.stringify(again.captured)).not.toBe(JSON.stringify(recorded));
     for (const secret of plaintexts) expect(JSON.stringify(recorded)).not.toContain(secret);
     await badRelease('api');
     await freshEffects().run(plan[0]!, target);
     expect(await state('api')).not.toBe(before);
 
     await freshEffects().restore(target, recorded);
+    expect(await state('api')).toBe(before);
+    await badRelease('api');
+    await freshEffects().restore(target, again.captured);
     expect(await state('api')).toBe(before);
 
     // After a rotation the same recorded snapshot still restores.

@@ -260,16 +260,12 @@ export function kubernetesSnapshotKeys(config: k8s.KubeConfig, namespace: string
   return {
     async dataKeyFor({ snapshotId, remediationId, issueId, target }) {
       const keks = await ensureKeks();
-      const existing = await readDataKeySecret(snapshotId);
-      const reusable = existing && keks.keys.some((k) => k.id === info(existing).kek);
-      // The same snapshot taken again after a crash reuses its key. One wrapped by a key-encryption key that a
-      // rotation has since removed belongs to a snapshot that was never recorded (a recorded one was re-wrapped),
-      // so nothing needs it and it is replaced.
-      if (existing && reusable) return unwrap(existing, keks);
+      const name = dataKeySecretName(snapshotId);
+      const doing = `storing the data key of snapshot ${snapshotId}`;
       const dataKey = newKey();
       const body: k8s.V1Secret = {
         metadata: {
-          name: dataKeySecretName(snapshotId),
+          name,
           namespace,
           labels: { ...ManagedBy, [DataKeyLabel]: DataKeyLabelValue },
           annotations: {
@@ -278,16 +274,30 @@ export function kubernetesSnapshotKeys(config: k8s.KubeConfig, namespace: string
             [Annotations.issueId]: issueId,
             [Annotations.target]: display(target),
           },
-          ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
         },
         type: 'Opaque',
         data: wrapped(snapshotId, dataKey, keks.current),
       };
-      const stored = await kube(`storing the data key of snapshot ${snapshotId}`, () =>
-        existing
-          ? core.replaceNamespacedSecret({ name: dataKeySecretName(snapshotId), namespace, body })
-          : core.createNamespacedSecret({ namespace, body }),
-      );
+      let stored: k8s.V1Secret;
+      try {
+        stored = await core.createNamespacedSecret({ namespace, body });
+      } catch (error) {
+        if (!isConflict(error)) throw kubeFailure(error, doing);
+        // The same snapshot taken again after a crash reuses its key. One wrapped by a key-encryption key that a
+        // rotation has since removed belongs to a snapshot that was never recorded (a recorded one was
+        // re-wrapped), so nothing needs it and it is replaced.
+        const existing = await readDataKeySecret(snapshotId);
+        if (existing && keks.keys.some((k) => k.id === info(existing).kek)) return unwrap(existing, keks);
+        stored = await kube(doing, () =>
+          existing
+            ? core.replaceNamespacedSecret({
+                name,
+                namespace,
+                body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } },
+              })
+            : core.createNamespacedSecret({ namespace, body }),
+        );
+      }
       // A rotation that began while this key was being wrapped may have listed the data keys before it existed:
       // wrap it again under the key that is current now, so removing the old one cannot strand it.
       const now = await readKeks();
