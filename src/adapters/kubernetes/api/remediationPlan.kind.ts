@@ -88,7 +88,11 @@ export const RemediationPlanStatusSchema = Type.Object({
     Type.Object({
       takenAt: Timestamp(),
       resource: ResourceRef(),
-      object: FreeForm('The resource as it was before the first action; what a rollback restores.'),
+      object: FreeForm(
+        'The resources as they were before the first action, by kind/namespace/name; what a rollback restores. ' +
+          'Secret-bearing values (env values, ConfigMap and Secret data, credential-looking args) show only as ' +
+          '"[sealed hmac-sha256:<hash>]".',
+      ),
     }),
   ),
   actions: Type.Optional(
