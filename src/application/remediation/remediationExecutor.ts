@@ -20,10 +20,14 @@ import type { AgenticLoop, AgenticStepCommand } from './agenticLoop.ts';
  * `nextStep`. The Kubernetes adapter implements it with the action registry, snapshots and the policy.
  */
 export interface RemediationEffects {
-  /** Captures every resource the plan may touch; what it returns goes into the SnapshotTaken event. */
+  /**
+   * Captures every resource the plan may touch; what it returns goes into the SnapshotTaken event, so its
+   * secret-bearing values must already be sealed (the ids name the data key).
+   */
   snapshot(
     target: ResourceRef,
     plan: readonly ActionSpec[],
+    ids: { readonly snapshotId: string; readonly remediationId: string; readonly issueId: string },
   ): Promise<{ captured: Record<string, unknown>; resourceVersion?: string }>;
   /** Puts the captured resources back; returns a line for the log. */
   restore(target: ResourceRef, captured: Record<string, unknown>): Promise<string>;
@@ -35,11 +39,17 @@ export interface RemediationEffects {
     context: AdmissionContext,
   ): Promise<{ policy: string; reason: string } | null>;
   /** Performs the action; throws when it fails. Returns what it did. */
-  run(action: ActionSpec, target: ResourceRef): Promise<string>;
+  run(action: ActionSpec, target: ResourceRef): Promise<string | ActionOutcome>;
   /** After a crash between "started" and "done": does the cluster show the action applied? */
   wasApplied(action: ActionSpec, target: ResourceRef, startedAt: string): Promise<boolean>;
   /** Healthy workload and the triggering signals gone. */
   verify(target: ResourceRef, signals: readonly string[]): Promise<{ healthy: boolean; detail: string }>;
+}
+
+/** What an action did; a rollback also names the revision it left, which is then known bad. */
+export interface ActionOutcome {
+  readonly detail: string;
+  readonly revisionLeft?: string;
 }
 
 /** What the policy needs to know beyond the plan: whether people approved it, and what the Issue did before. */
@@ -115,7 +125,11 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
           break;
         case 'take-snapshot':
           try {
-            const snap = await deps.effects.snapshot(target, state.actions);
+            const snap = await deps.effects.snapshot(target, state.actions, {
+              snapshotId: step.snapshotId,
+              remediationId: state.remediationId,
+              issueId: state.issueId,
+            });
             await send({ type: 'RecordSnapshot', data: { snapshotId: step.snapshotId, ...snap } });
           } catch (error) {
             await send({ type: 'FailSnapshot', data: { snapshotId: step.snapshotId, error: message(error) } });
@@ -220,9 +234,13 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
     target: ResourceRef,
   ) {
     try {
-      const result = await deps.effects.run(action, target);
-      log(`${action.type} on ${target.kind}/${target.name}: ${result}`);
-      await send({ type: 'RecordActionSucceeded', data: { actionId: action.actionId, result: result.slice(0, 2000) } });
+      const ran = await deps.effects.run(action, target);
+      const { detail, revisionLeft } = typeof ran === 'string' ? { detail: ran, revisionLeft: undefined } : ran;
+      log(`${action.type} on ${target.kind}/${target.name}: ${detail}`);
+      await send({
+        type: 'RecordActionSucceeded',
+        data: { actionId: action.actionId, result: detail.slice(0, 2000), ...(revisionLeft ? { revisionLeft } : {}) },
+      });
     } catch (error) {
       log(`${action.type} on ${target.kind}/${target.name} failed: ${message(error)}`);
       await send({ type: 'RecordActionFailed', data: { actionId: action.actionId, error: message(error) } });
