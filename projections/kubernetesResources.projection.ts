@@ -1,7 +1,8 @@
 import type { AnomalyDetectedData } from '../domain/events/anomaly.events.ts';
 import type { ResourceRef } from '../domain/events/common.schema.ts';
-import { IssueStatus } from '../domain/events/issue.events.ts';
+import { IssueStatus, type ProposalRefusedData } from '../domain/events/issue.events.ts';
 import type { IssueState } from '../domain/issue/issue.decider.ts';
+import { boundedAction, RefusalCode, refusalStage } from '../domain/issue/refusal.stage.ts';
 
 /**
  * How the event log appears as Cairn's custom resources. Pure: the reactor that writes them to the API server
