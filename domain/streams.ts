@@ -8,6 +8,8 @@ export const StreamCategory = {
   Chaos: 'chaos',
   Anomaly: 'anomaly',
   PostMortem: 'postmortem',
+  /** What Cairn learnt of a workload's revisions; the id is `<kind>.<namespace>.<name>`. */
+  Revision: 'revision',
 } as const;
 export type StreamCategory = (typeof StreamCategory)[keyof typeof StreamCategory];
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { type IssueEvent, issueDecider } from '../domain/issue/issue.decider.ts';
+import type { ResourceRef } from '../domain/events/common.schema.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { type ApprovalRule, approvalFor } from '../domain/remediation/approval.policy.ts';
 import { StreamCategory, streamName } from '../domain/streams.ts';
@@ -50,6 +51,7 @@ import { type AnomalyReport, createAnomalyRecorder } from './application/detecti
 import { issueCorrelationReactor } from './application/detection/issueCorrelation.reactor.ts';
 import { startEscalationRelease } from './application/escalationRelease.ts';
 import { createProjectionRunner } from './application/projectionRunner.ts';
+import { judgeRevision, revisionLedgerReactor, revisionVerdicts } from './application/revisionLedger.ts';
 import { type ReactorCheckpoints, type RunningReactor, runReactor } from './application/reactor.ts';
 import { createReadModelChanges } from './application/readModelChanges.ts';
 import { createAgenticLoop } from './application/remediation/agenticLoop.ts';
@@ -221,6 +223,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     );
 
   const policy = defaultRemediationPolicy(options.policy ?? {});
+  // What Cairn recorded of each workload's revisions: rollbacks go only where a rollout is known to have worked.
+  const verdicts = (workload: ResourceRef) => revisionVerdicts(store, workload);
   const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
 
   /** Analysis (provider chain, Kubernetes context), plans, and the executor that carries them out. */
@@ -252,7 +256,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     };
     const execute = createRemediationExecutor({
       store,
-      effects: kubernetesRemediationEffects(config, policy),
+      effects: kubernetesRemediationEffects(config, policy, verdicts),
       ...(agentic ? { agentic } : {}),
       now: () => new Date(),
       newId,
@@ -265,7 +269,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         now: () => new Date(),
         runbooks: kubernetesRunbooks(config, options.namespace),
         screen: async (actions, target) => {
-          const facts = await observePlanFacts(actionClients, target, actions);
+          const facts = await observePlanFacts(actionClients, target, actions, verdicts);
           const verdict = evaluatePlan(actions, target, policy, facts);
           return { allowed: verdict.allowed, refused: verdict.refused };
         },
@@ -335,6 +339,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         onRefused: (reason) => log(`correlation: ${reason}`),
       }),
       resourceWriterReactor({ store, config, namespace: options.namespace }),
+      revisionLedgerReactor(store),
       ...(options.remediate === false ? [] : remediationReactors()),
     ].map((reactor) => {
       const running = runReactor(store, checkpoints, reactor, {
@@ -353,6 +358,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),
       ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
       onError,
+      onRevisionProven: (workload, revision) =>
+        judgeRevision(
+          store,
+          { workload, revision, verdict: 'healthy', reason: 'a rollout of it completed with every replica available' },
+          { occurredAt: new Date().toISOString(), actor: 'system:watcher' },
+        ),
     });
     const manual = startManualAnomalyController({ config, intake, workloads, onError });
     const pollSeconds = options.aiServer?.alertPollSeconds ?? 30;

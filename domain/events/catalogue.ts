@@ -10,6 +10,7 @@ import { correlationEventDefinitions } from './correlation.events.ts';
 import { issueEventDefinitions } from './issue.events.ts';
 import { postMortemEventDefinitions, postMortemReviewEventDefinitions } from './postmortem.events.ts';
 import { remediationEventDefinitions } from './remediation.events.ts';
+import { revisionEventDefinitions } from './revision.events.ts';
 
 /**
  * The one list of event types Cairn writes. Stores validate with it on append and upcast + validate on read, so
@@ -21,6 +22,7 @@ export const eventDefinitions = [
   ...issueEventDefinitions,
   ...analysisEventDefinitions,
   ...remediationEventDefinitions,
+  ...revisionEventDefinitions,
   ...postMortemEventDefinitions,
   ...postMortemReviewEventDefinitions,
 ] as const;

@@ -75,6 +75,7 @@ describe('event catalogue', () => {
       'RemediationFailed',
       'AgenticStepDecided',
       'AgenticStepObserved',
+      'RevisionJudged',
       'PostMortemGenerated',
       'PostMortemReviewed',
       'PostMortemClosed',

@@ -134,7 +134,13 @@ export const ActionStartedSchema = strictObject({
 export type ActionStartedData = Static<typeof ActionStartedSchema>;
 export type ActionStarted = Event<'ActionStarted', ActionStartedData>;
 
-export const ActionSucceededSchema = strictObject({ actionId: Id, type: ActionType, result: ShortText });
+export const ActionSucceededSchema = strictObject({
+  actionId: Id,
+  type: ActionType,
+  result: ShortText,
+  /** A rollback's: the revision (template hash) it left, which the revision ledger then records as bad. */
+  revisionLeft: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+});
 export type ActionSucceededData = Static<typeof ActionSucceededSchema>;
 export type ActionSucceeded = Event<'ActionSucceeded', ActionSucceededData>;
 

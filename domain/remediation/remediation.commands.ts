@@ -58,7 +58,12 @@ export type FailSnapshot = Command<'FailSnapshot', { readonly snapshotId: string
 export type StartAction = Command<'StartAction', { readonly actionId: string }>;
 export type RecordActionSucceeded = Command<
   'RecordActionSucceeded',
-  { readonly actionId: string; readonly result: string }
+  {
+    readonly actionId: string;
+    readonly result: string;
+    /** A rollback's: the revision (template hash) the workload ran before it, now known bad. */
+    readonly revisionLeft?: string;
+  }
 >;
 export type RecordActionFailed = Command<'RecordActionFailed', { readonly actionId: string; readonly error: string }>;
 /** The executor's safety checks (PDB, last pod, scale to zero...) said no before the action touched anything. */

@@ -531,7 +531,12 @@ export const decideRemediation = (
       return [
         {
           type: 'ActionSucceeded',
-          data: { actionId: action.actionId, type: action.type, result: clip(command.data.result) },
+          data: {
+            actionId: action.actionId,
+            type: action.type,
+            result: clip(command.data.result),
+            ...(command.data.revisionLeft === undefined ? {} : { revisionLeft: command.data.revisionLeft }),
+          },
           metadata,
         },
       ];

@@ -59,6 +59,8 @@ export interface ActionResult {
   readonly touched: readonly ResourceRef[];
   /** Longer read-only output (ExecDiagnostic), for the agentic loop's observation. Bounded. */
   readonly output?: string;
+  /** A rollback's: the revision (template hash) the workload ran before, which Cairn now knows to be bad. */
+  readonly revisionLeft?: string;
 }
 
 export interface ParamSpec {

@@ -40,7 +40,7 @@ export const rollbackDaemonSet = defineAction({
   params: { toRevision: { description: 'previous (default) or a revision number of the ControllerRevisions' } },
   validate: (params) => void revisionTarget(params),
   async execute({ clients, target, params }) {
-    const { chosen, current } = await rollBackTemplate(clients, 'DaemonSet', target, revisionTarget(params));
+    const { chosen, current, left } = await rollBackTemplate(clients, 'DaemonSet', target, revisionTarget(params));
     if (current) {
       return {
         detail: `${display(target)} already runs revision ${chosen.revision}: nothing to roll back`,
@@ -51,6 +51,7 @@ export const rollbackDaemonSet = defineAction({
     return {
       detail: `rolled ${display(target)} back to revision ${chosen.revision} (ControllerRevision ${chosen.metadata?.name}: ${images})`,
       touched: [target],
+      ...(left ? { revisionLeft: left } : {}),
     };
   },
   isDone: ({ clients, target, startedAt }) => rolledBackSince(clients, 'DaemonSet', target, startedAt),

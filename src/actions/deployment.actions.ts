@@ -108,6 +108,7 @@ const rollbackTarget = (params: ActionParams): 'previous' | 'last-healthy' | num
 export interface RawReplicaSet {
   readonly metadata?: {
     readonly name?: string;
+    readonly labels?: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, string>>;
     readonly ownerReferences?: readonly { readonly uid?: string; readonly controller?: boolean }[];
   };
@@ -119,6 +120,9 @@ export interface RawReplicaSet {
   };
   readonly status?: { readonly readyReplicas?: number; readonly availableReplicas?: number };
 }
+
+/** The hash the Deployment controller names a template by: stable when an old template comes back. */
+export const templateHashOf = (rs: RawReplicaSet): string | undefined => rs.metadata?.labels?.[PodTemplateHash];
 
 export const revisionOf = (rs: RawReplicaSet): number => {
   const value = Number(rs.metadata?.annotations?.[RevisionAnnotation]);
@@ -226,9 +230,11 @@ export const rollbackDeployment = defineAction({
         if (isConflict(error) && attempt < 3) continue;
         throw kubeFailure(error, `rolling back ${display(target)}`);
       }
+      const left = templateHashOf(revisions[0] as RawReplicaSet);
       return {
         detail: `rolled ${display(target)} back to revision ${revision} (ReplicaSet ${chosen.metadata?.name}: ${images})`,
         touched: [target],
+        ...(left ? { revisionLeft: left } : {}),
       };
     }
   },

@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.ts';
+import { RevisionVerdict } from '../../domain/events/revision.events.ts';
 import type { ActionParams } from './action.ts';
 import { display } from './actionErrors.ts';
 import { optionalParam } from './actionParams.ts';
@@ -49,11 +50,24 @@ export interface ContainerResources {
   readonly limits: Readonly<Record<string, string>>;
 }
 
+export interface RevisionEntry {
+  readonly revision: number;
+  readonly ready: boolean;
+  readonly verdict?: RevisionVerdict;
+}
+
+/** Proven by a record, or by ready pods now unless Cairn fled it: the latest evidence wins over the older. */
+export const knownHealthy = (e: RevisionEntry): boolean =>
+  e.verdict === RevisionVerdict.Healthy || (e.verdict !== RevisionVerdict.Bad && e.ready);
+
 export interface RevisionFacts {
   /** The revision the workload runs (or rolls out) now. */
   readonly current: number;
-  /** Every revision in the rollout history, newest first, and whether it is known to have run healthy. */
-  readonly entries: readonly { readonly revision: number; readonly healthy: boolean }[];
+  /**
+   * Every revision in the rollout history, newest first: whether some of its pods are ready now, and what Cairn
+   * recorded of it (healthy when a rollout of it completed, bad when Cairn rolled back away from it).
+   */
+  readonly entries: readonly RevisionEntry[];
 }
 
 /** What the envelope compares against; each part is read only when an action of the plan needs it. */
@@ -292,7 +306,11 @@ function checkMaxUnavailable(action: ActionSpec, facts: EnvelopeFacts): Envelope
     : OK;
 }
 
-/** Resolves the revision a rollback would go to, as the actions choose it, and requires it to be known-healthy. */
+/**
+ * Resolves the revision a rollback would go to, as the actions choose it, and requires it to be known healthy and
+ * never one Cairn rolled back away from. `last-healthy` is the action's own choice (the newest older revision with
+ * ready pods), refused when Cairn knows it bad.
+ */
 function checkRollback(action: ActionSpec, target: ResourceRef, facts: EnvelopeFacts): EnvelopeVerdict {
   if (facts.revisions === undefined) return unknown(action, `the rollout history of ${display(target)}`);
   const { current, entries } = facts.revisions;
@@ -302,7 +320,7 @@ function checkRollback(action: ActionSpec, target: ResourceRef, facts: EnvelopeF
     to === 'previous'
       ? older[0]
       : to === 'last-healthy'
-        ? older.find((e) => e.healthy)
+        ? older.find((e) => e.ready)
         : entries.find((e) => e.revision === Number(to));
   const history = entries.map((e) => e.revision).join(', ') || 'none';
   if (chosen === undefined) {
@@ -311,13 +329,13 @@ function checkRollback(action: ActionSpec, target: ResourceRef, facts: EnvelopeF
       `${display(target)} has no revision to go back to for toRevision=${to} (history: ${history})`,
     );
   }
-  if (chosen.revision === current) return OK;
-  return chosen.healthy
-    ? OK
-    : refuse(
-        EnvelopeCode.Revision,
-        `revision ${chosen.revision} of ${display(target)} is not known to have run healthy (no ready pod runs it now); Cairn never rolls back to an unproven revision`,
-      );
+  if (chosen.revision === current || knownHealthy(chosen)) return OK;
+  return refuse(
+    EnvelopeCode.Revision,
+    chosen.verdict === RevisionVerdict.Bad
+      ? `revision ${chosen.revision} of ${display(target)} is one Cairn rolled back away from; it never goes back there`
+      : `revision ${chosen.revision} of ${display(target)} is not known to have run healthy (no completed rollout recorded, no ready pod now); Cairn never rolls back to an unproven revision`,
+  );
 }
 
 /** The envelope's verdict on one action whose own check passed. */

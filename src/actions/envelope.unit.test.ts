@@ -22,9 +22,9 @@ const facts: EnvelopeFacts = {
   revisions: {
     current: 3,
     entries: [
-      { revision: 3, healthy: false },
-      { revision: 2, healthy: true },
-      { revision: 1, healthy: false },
+      { revision: 3, ready: false },
+      { revision: 2, ready: true },
+      { revision: 1, ready: false },
     ],
   },
 };
@@ -169,20 +169,46 @@ describe('rollbacks', () => {
       expect(code(act(type, { toRevision: '2' }))).toBe('ok');
       expect(code(act(type, { toRevision: '1' }))).toBe(EnvelopeCode.Revision);
       expect(code(act(type, { toRevision: '7' }))).toBe(EnvelopeCode.Revision);
-      expect(code(act(type), web, { revisions: { current: 1, entries: [{ revision: 1, healthy: true }] } })).toBe(
+      expect(code(act(type), web, { revisions: { current: 1, entries: [{ revision: 1, ready: true }] } })).toBe(
         EnvelopeCode.Revision,
       );
       expect(code(act(type), web, {})).toBe(EnvelopeCode.Unknown);
     },
   );
 
+  it('trusts a recorded healthy rollout of a revision scaled away, and never one Cairn rolled back from', () => {
+    const history = (older: object) => ({
+      revisions: {
+        current: 2,
+        entries: [
+          { revision: 2, ready: true },
+          { revision: 1, ready: false, ...older },
+        ],
+      },
+    });
+    expect(code(act('RollbackDeployment'), web, history({ verdict: 'healthy' }))).toBe('ok');
+    expect(code(act('RollbackDeployment', { toRevision: '1' }), web, history({ verdict: 'healthy' }))).toBe('ok');
+    const fled = {
+      revisions: {
+        current: 3,
+        entries: [
+          { revision: 3, ready: true },
+          { revision: 2, ready: true, verdict: 'bad' as const },
+        ],
+      },
+    };
+    const v = verdict(act('RollbackDeployment'), web, fled);
+    expect(v.ok ? '' : v.reason).toMatch(/revision 2 of Deployment shop\/web is one Cairn rolled back away from/);
+    expect(code(act('RollbackDeployment', { toRevision: 'last-healthy' }), web, fled)).toBe(EnvelopeCode.Revision);
+  });
+
   it('refuses "previous" when the previous revision never proved healthy, and names why', () => {
     const unproven = {
       revisions: {
         current: 2,
         entries: [
-          { revision: 2, healthy: true },
-          { revision: 1, healthy: false },
+          { revision: 2, ready: true },
+          { revision: 1, ready: false },
         ],
       },
     };

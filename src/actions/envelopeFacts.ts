@@ -1,9 +1,10 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.ts';
+import type { RevisionVerdict } from '../../domain/events/revision.events.ts';
 import type { ActionClients } from './action.ts';
 import { display, kube, readOptional } from './actionErrors.ts';
 import { optionalParam } from './actionParams.ts';
-import { type RawReplicaSet, revisionOf, revisionsOf, servedReadyPods } from './deployment.actions.ts';
+import { type RawReplicaSet, revisionOf, revisionsOf, servedReadyPods, templateHashOf } from './deployment.actions.ts';
 import type { ContainerResources, EnvelopeFacts, RevisionFacts } from './envelope.ts';
 import { factsNeeded } from './envelope.ts';
 import { parseQuantity } from './quantity.ts';
@@ -19,6 +20,7 @@ export async function observeEnvelope(
   clients: ActionClients,
   target: ResourceRef,
   actions: readonly ActionSpec[],
+  verdicts: RevisionVerdicts = async () => ({}),
 ): Promise<EnvelopeFacts> {
   const needed = new Set(actions.flatMap(factsNeeded));
   if (needed.size === 0) return {};
@@ -36,7 +38,7 @@ export async function observeEnvelope(
   }
   if (needed.has('pvcSizes')) facts.pvcSizes = await pvcSizes(clients, target, actions);
   if (needed.has('revisions') && object) {
-    const revisions = await revisionFacts(clients, target, object);
+    const revisions = await revisionFacts(clients, target, object, await verdicts(target));
     if (revisions) facts.revisions = revisions;
   }
   return facts;
@@ -123,22 +125,32 @@ async function pvcSizes(clients: ActionClients, target: ResourceRef, actions: re
   return sizes;
 }
 
+/** What Cairn recorded of the workload's revisions, by template hash (the revision ledger). */
+export type RevisionVerdicts = (workload: ResourceRef) => Promise<Readonly<Record<string, RevisionVerdict>>>;
+
 /**
- * The rollout history with, for each revision, whether it is known healthy: some of its pods are ready now. A
- * revision scaled away long ago proves nothing, so it counts as unproven.
+ * The rollout history with, for each revision, whether some of its pods are ready now and what Cairn recorded of
+ * it. A revision scaled away long ago proves nothing by itself; its record does.
  */
 async function revisionFacts(
   clients: ActionClients,
   target: ResourceRef,
   object: Json,
+  recorded: Readonly<Record<string, RevisionVerdict>>,
 ): Promise<RevisionFacts | undefined> {
+  const verdictOf = (hash: string | undefined) =>
+    hash !== undefined && Object.hasOwn(recorded, hash) ? { verdict: recorded[hash] as RevisionVerdict } : {};
   if (target.kind === 'Deployment') {
     const revisions: RawReplicaSet[] = await revisionsOf(clients, object as k8s.V1Deployment);
     const [newest] = revisions;
     if (newest === undefined) return undefined;
     return {
       current: revisionOf(newest),
-      entries: revisions.map((rs) => ({ revision: revisionOf(rs), healthy: servedReadyPods(rs) })),
+      entries: revisions.map((rs) => ({
+        revision: revisionOf(rs),
+        ready: servedReadyPods(rs),
+        ...verdictOf(templateHashOf(rs)),
+      })),
     };
   }
   if (target.kind !== 'StatefulSet' && target.kind !== 'DaemonSet') return undefined;
@@ -154,6 +166,10 @@ async function revisionFacts(
     });
   return {
     current: newest.revision ?? 0,
-    entries: revisions.map((r) => ({ revision: r.revision ?? 0, healthy: runsReady(r.metadata?.name ?? '') })),
+    entries: revisions.map((r) => ({
+      revision: r.revision ?? 0,
+      ready: runsReady(r.metadata?.name ?? ''),
+      ...verdictOf(r.metadata?.name),
+    })),
   };
 }

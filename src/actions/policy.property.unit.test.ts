@@ -67,7 +67,10 @@ const factsArb: fc.Arbitrary<PlanFacts> = fc
     nodeCpu: fc.integer({ min: 1, max: 64 }),
     hpa: fc.option(fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 5, max: 40 }))),
     pvcGi: fc.integer({ min: 1, max: 100 }),
-    healthy: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+    history: fc.array(fc.record({ ready: fc.boolean(), verdict: fc.constantFrom(undefined, 'healthy', 'bad') }), {
+      minLength: 1,
+      maxLength: 4,
+    }),
     evictable: fc.array(fc.constantFrom('shop', 'payments'), { maxLength: 15 }),
   })
   .map((f) => {
@@ -78,8 +81,12 @@ const factsArb: fc.Arbitrary<PlanFacts> = fc
       hpas: f.hpa ? { web: { min: f.hpa[0], max: f.hpa[1], targetsTarget: true } } : {},
       pvcSizes: { data: f.pvcGi * 1024 * Mi },
       revisions: {
-        current: f.healthy.length,
-        entries: f.healthy.map((healthy, i) => ({ revision: f.healthy.length - i, healthy })),
+        current: f.history.length,
+        entries: f.history.map(({ ready, verdict }, i) => ({
+          revision: f.history.length - i,
+          ready,
+          ...(verdict ? { verdict } : {}),
+        })),
       },
     };
     return { replicas: f.replicas, evictablePodsByNode: { n1: f.evictable, n2: [] }, envelope };
@@ -102,8 +109,7 @@ function withinBounds(action: ActionSpec, facts: PlanFacts): string | undefined 
       if (value > node[resource]) return `${param} above the node`;
       const now = parseQuantity(current ?? '') ?? 0;
       if (action.params.container === 'other') return 'a container the target does not have';
-      if (now > 0 && (value > 4 * now || value * 4 < now))
-        return `${param} beyond 4x`;
+      if (now > 0 && (value > 4 * now || value * 4 < now)) return `${param} beyond 4x`;
     }
   }
   if (action.type === 'ScaleDeployment') {
@@ -125,9 +131,11 @@ function withinBounds(action: ActionSpec, facts: PlanFacts): string | undefined 
       to === 'previous'
         ? older[0]
         : to === 'last-healthy'
-          ? older.find((e) => e.healthy)
+          ? older.find((e) => e.ready)
           : revisions?.entries.find((e) => e.revision === Number(to));
-    if (!chosen?.healthy && chosen?.revision !== revisions?.current) return 'rollback to an unproven revision';
+    if (chosen?.revision === revisions?.current) return undefined;
+    if (chosen?.verdict === 'bad') return 'rollback to a revision Cairn fled';
+    if (chosen?.verdict !== 'healthy' && !chosen?.ready) return 'rollback to an unproven revision';
   }
   if (nodeDisruptedBy(action, web) !== undefined) return 'a node disrupted without approval';
   return undefined;

@@ -2,7 +2,7 @@ import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.
 import type { ActionClients } from './action.ts';
 import { display, kube, readOptional } from './actionErrors.ts';
 import { checkEnvelope, EnvelopeDefaults, type EnvelopeFacts, type EnvelopeLimits } from './envelope.ts';
-import { observeEnvelope } from './envelopeFacts.ts';
+import { observeEnvelope, type RevisionVerdicts } from './envelopeFacts.ts';
 import { drainClass, podsOnNode } from './node.actions.ts';
 import { runningPodKinds, runningPods } from './podCounts.ts';
 import { checkAction, findAction, implementedActionTypes } from './registry.ts';
@@ -301,6 +301,7 @@ export async function observePlanFacts(
   clients: ActionClients,
   target: ResourceRef,
   actions: readonly ActionSpec[],
+  verdicts?: RevisionVerdicts,
 ): Promise<PlanFacts> {
   let replicas: number | undefined;
   if (replicaKinds.has(target.kind)) {
@@ -325,6 +326,6 @@ export async function observePlanFacts(
     const pods = await kube(`listing the pods on node ${node}`, () => podsOnNode(clients, node));
     evictablePodsByNode[node] = pods.filter((p) => drainClass(p) === 'evict').map((p) => p.metadata?.namespace ?? '');
   }
-  const envelope = await observeEnvelope(clients, target, actions);
+  const envelope = await observeEnvelope(clients, target, actions, verdicts);
   return { ...(replicas === undefined ? {} : { replicas }), evictablePodsByNode, envelope };
 }

@@ -14,8 +14,8 @@ const policy = defaultRemediationPolicy();
 const history = {
   current: 2,
   entries: [
-    { revision: 2, healthy: false },
-    { revision: 1, healthy: true },
+    { revision: 2, ready: false },
+    { revision: 1, ready: true },
   ],
 };
 const facts = { replicas: 4, envelope: { hpas: {}, replicas: 4, revisions: history } };

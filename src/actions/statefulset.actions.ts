@@ -130,7 +130,7 @@ export const rollbackStatefulSet = defineAction({
   params: { toRevision: { description: 'previous (default) or a revision number of the ControllerRevisions' } },
   validate: (params) => void revisionTarget(params),
   async execute({ clients, target, params }) {
-    const { chosen, current } = await rollBackTemplate(clients, 'StatefulSet', target, revisionTarget(params));
+    const { chosen, current, left } = await rollBackTemplate(clients, 'StatefulSet', target, revisionTarget(params));
     const images = imagesOf(revisionTemplate(chosen) as { spec?: { containers?: { image?: string }[] } });
     if (current) {
       return {
@@ -142,6 +142,7 @@ export const rollbackStatefulSet = defineAction({
     return {
       detail: `rolled ${display(target)} back to revision ${chosen.revision} (ControllerRevision ${chosen.metadata?.name}: ${images})${after.note}`,
       touched: [target, ...after.touched],
+      ...(left ? { revisionLeft: left } : {}),
     };
   },
   isDone: ({ clients, target, startedAt }) => rolledBackSince(clients, 'StatefulSet', target, startedAt),

@@ -321,7 +321,7 @@ export async function rollBackTemplate(
   kind: 'StatefulSet' | 'DaemonSet',
   target: ResourceRef,
   to: 'previous' | number,
-): Promise<{ chosen: RawRevision; current: boolean }> {
+): Promise<{ chosen: RawRevision; current: boolean; left?: string }> {
   for (let attempt = 1; ; attempt++) {
     const object = await readWorkload<object>(clients, kind, target);
     const revisions = await controllerRevisions(clients, object);
@@ -339,7 +339,11 @@ export async function rollBackTemplate(
         },
         PatchAs.json,
       );
-      return { chosen, current: false };
+      return {
+        chosen,
+        current: false,
+        ...(revisions[0]?.metadata?.name ? { left: revisions[0].metadata.name } : {}),
+      };
     } catch (error) {
       if (isConflict(error) && attempt < 3) continue;
       throw kubeFailure(error, `rolling back ${display(target)}`);

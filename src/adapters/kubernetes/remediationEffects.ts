@@ -7,6 +7,7 @@ import {
   observePlanFacts,
   type RemediationPolicy,
 } from '../../actions/policy.ts';
+import type { RevisionVerdicts } from '../../actions/envelopeFacts.ts';
 import { requireAction } from '../../actions/registry.ts';
 import { restoreSnapshot, takeSnapshot } from '../../actions/snapshot.ts';
 import type { RemediationEffects } from '../../application/remediation/remediationExecutor.ts';
@@ -16,6 +17,8 @@ import { workloadHealth } from './workloadHealth.ts';
 export function kubernetesRemediationEffects(
   config: k8s.KubeConfig,
   policy: RemediationPolicy = defaultRemediationPolicy(),
+  /** What Cairn recorded of the target's revisions, for the envelope's rollback rule. */
+  verdicts?: RevisionVerdicts,
 ): RemediationEffects {
   const clients = createActionClients(config);
   return {
@@ -29,7 +32,7 @@ export function kubernetesRemediationEffects(
     restore: async (target, captured) => (await restoreSnapshot(clients, { target, captured })).detail,
     // The whole plan is judged, not the action alone: "one destructive action per plan" needs the others.
     admit: async (action, target, plan, context) => {
-      const facts = await observePlanFacts(clients, target, plan);
+      const facts = await observePlanFacts(clients, target, plan, verdicts);
       const refusal = evaluatePlan(plan, target, policy, facts, context).refused.find(
         (r) => r.action.actionId === action.actionId,
       );
@@ -38,7 +41,8 @@ export function kubernetesRemediationEffects(
     run: async (action, target) => {
       const definition = requireAction(action.type);
       definition.check(action.params, target);
-      return (await definition.execute({ clients, target, params: action.params })).detail;
+      const { detail, revisionLeft } = await definition.execute({ clients, target, params: action.params });
+      return { detail, ...(revisionLeft ? { revisionLeft } : {}) };
     },
     wasApplied: async (action, target, startedAt) => {
       const definition = requireAction(action.type);

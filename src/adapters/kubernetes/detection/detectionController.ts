@@ -1,5 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { type OwnedObject, resolveWorkload } from '../../../../domain/correlation/workload.resolver.ts';
+import type { ResourceRef } from '../../../../domain/events/common.schema.ts';
 import type { AnomalyReport } from '../../../application/detection/anomalyRecorder.ts';
 import { createKeyedQueue } from '../../../application/keyedQueue.ts';
 import { type ClusterWatch, type WatchedKind, watchCluster } from '../clusterWatch.ts';
@@ -15,6 +16,7 @@ import {
   detectStatefulSet,
   type Finding,
 } from './detectors.ts';
+import { provenDeploymentRevision, provenStatefulSetRevision } from './provenRevision.ts';
 import { emptySustainState, type SustainState, sustain } from './sustain.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: each detector takes its own kind; the table pairs them by key.
@@ -36,6 +38,8 @@ export interface DetectionControllerOptions {
   readonly namespaces?: readonly string[];
   readonly now?: () => number;
   readonly onError?: (what: string, error: unknown) => void;
+  /** A Deployment or StatefulSet completed a rollout: this revision (template hash) ran healthy. */
+  readonly onRevisionProven?: (workload: ResourceRef, revision: string) => Promise<unknown>;
 }
 
 export interface DetectionController {
@@ -62,6 +66,8 @@ export function startDetectionController(options: DetectionControllerOptions): D
   const thresholds = { ...DefaultThresholds, ...options.thresholds };
   const now = options.now ?? Date.now;
   const sustained = new Map<string, SustainState>();
+  /** The last revision reported proven per workload, so a steady Deployment is not reported at every resync. */
+  const proven = new Map<string, string>();
 
   const workloadOf = (finding: Finding, object: k8s.KubernetesObject) => {
     if (finding.subject.kind !== 'Pod') return { ...finding.subject };
@@ -85,6 +91,7 @@ export function startDetectionController(options: DetectionControllerOptions): D
     const object = watch.get(kind, namespace, name);
     if (!object) {
       sustained.delete(key);
+      proven.delete(key);
       return;
     }
     const at = now();
@@ -102,6 +109,16 @@ export function startDetectionController(options: DetectionControllerOptions): D
     }
     // Only now: a report that failed is retried by the queue and must still be due then.
     sustained.set(key, result.state);
+    const revision =
+      kind === 'Deployment'
+        ? provenDeploymentRevision(object as k8s.V1Deployment, watch.list<k8s.V1ReplicaSet>('ReplicaSet', namespace))
+        : kind === 'StatefulSet'
+          ? provenStatefulSetRevision(object as k8s.V1StatefulSet)
+          : undefined;
+    if (revision !== undefined && options.onRevisionProven && proven.get(key) !== revision) {
+      await options.onRevisionProven({ kind, name, namespace }, revision);
+      proven.set(key, revision);
+    }
   };
 
   const queue = createKeyedQueue(reconcile, {
