@@ -7,6 +7,8 @@ import { type WorkloadLookup, WorkloadRefusal, type WorkloadResolution } from '.
 import { type Candidate, planAlert } from './alertMapping.ts';
 import { problemResponses, problemWith, sendProblem } from './problem.ts';
 import { IssueLinkSchema, ResourceRefSchema } from './schemas.ts';
+import { describeReach, keyReaches } from './security/apiKeys.ts';
+import { identityOf } from './security/security.plugin.ts';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 
@@ -40,6 +42,8 @@ export const AlertResultStatus = {
   Deduplicated: 'deduplicated',
   Ignored: 'ignored',
   Unmapped: 'unmapped',
+  /** It names objects outside the namespaces the key may raise signals in. */
+  Forbidden: 'forbidden',
   Failed: 'failed',
 } as const;
 export type AlertResultStatus = (typeof AlertResultStatus)[keyof typeof AlertResultStatus];
@@ -118,6 +122,7 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
           detail: `webhook payload version ${payload.version} is not supported; Cairn reads version 4`,
         });
       }
+      const identity = identityOf(request);
       const results: AlertResult[] = [];
       // Copies of one firing in one body (same fingerprint and start) are answered from the first: one recording,
       // one lookup, however many times a sender repeats it.
@@ -146,8 +151,19 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
           answered.set(plan.anomalyId, result);
           results.push(result);
         };
+        // Only what the key reaches is looked up; a scoped key's alert about a Node or another namespace is refused.
+        const reachable = plan.candidates.filter((c) => keyReaches(identity, c.resource.namespace));
+        if (reachable.length === 0) {
+          answer({
+            ...base,
+            status: AlertResultStatus.Forbidden,
+            signal: plan.signal,
+            reason: `key ${identity.name} may raise signals in ${describeReach(identity)} only; the alert names ${plan.candidates.map((c) => `${c.resource.kind} ${c.resource.namespace ? `${c.resource.namespace}/` : ''}${c.resource.name}`).join(', ')}`,
+          });
+          continue;
+        }
         try {
-          const target = await firstResolvable(deps.workloads, plan.candidates);
+          const target = await firstResolvable(deps.workloads, reachable);
           if (!target.ok) {
             answer({ ...base, status: AlertResultStatus.Unmapped, signal: plan.signal, reason: target.reason });
             continue;
@@ -195,6 +211,16 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
           status: 503,
           code: 'alertmanager.record_failed',
           detail: `${failed} of ${payload.alerts.length} alerts could not be recorded; send them again`,
+          results,
+        });
+      }
+      const forbidden = results.filter((r) => r.status === AlertResultStatus.Forbidden).length;
+      if (forbidden > 0) {
+        // The others are recorded; Alertmanager does not resend on 403, and logs the refusal.
+        return sendProblem(reply, {
+          status: 403,
+          code: 'alertmanager.outside_key_scope',
+          detail: `${forbidden} of ${payload.alerts.length} alerts name objects outside ${describeReach(identity)}, where key ${identity.name} may not raise signals`,
           results,
         });
       }

@@ -6,6 +6,8 @@ import { type WorkloadLookup, WorkloadRefusal } from '../../ports/workloadLookup
 import { signalTypes } from '../kubernetes/api/signalTypes.ts';
 import { problemResponses, sendProblem } from './problem.ts';
 import { IssueLinkSchema, ResourceRefSchema } from './schemas.ts';
+import { describeReach, keyReaches } from './security/apiKeys.ts';
+import { identityOf } from './security/security.plugin.ts';
 
 const kindPattern = '^[A-Z][A-Za-z0-9]{0,62}$';
 const dnsSubdomain = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -90,6 +92,16 @@ export async function anomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDeps
           status: 400,
           code: 'anomaly.namespace_required',
           detail: `resource.namespace is required for a ${body.resource.kind}`,
+        });
+      }
+      // Before the lookup: a key scoped elsewhere learns nothing, not even whether the object exists.
+      const identity = identityOf(request);
+      const namespace = body.resource.kind === 'Node' ? '' : (body.resource.namespace ?? '');
+      if (!keyReaches(identity, namespace)) {
+        return sendProblem(reply, {
+          status: 403,
+          code: 'anomaly.outside_key_scope',
+          detail: `key ${identity.name} may raise signals in ${describeReach(identity)} only, not on ${body.resource.kind} ${namespace ? `${namespace}/` : ''}${body.resource.name}`,
         });
       }
       const resolution = await deps.workloads.resolve({

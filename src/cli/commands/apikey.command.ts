@@ -5,6 +5,7 @@ import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import { DEFAULT_EVENT_STORE_URL, parseEventStoreUrl } from '../../adapters/eventstore/eventStore.factory.ts';
 import {
   addKey,
+  describeReach,
   generateKey,
   type Role,
   readKeyFile,
@@ -69,22 +70,29 @@ export function registerApiKeyCommand(program: Command, write: Write = stdout): 
       .command('create')
       .description('create a key and print it once')
       .addOption(new Option('--role <role>', 'viewer < operator < admin').choices(roles).makeOptionMandatory())
-      .requiredOption('--name <name>', 'who or what holds the key; recorded as the actor of what it does'),
-  ).action(async (opts: Target & { role: Role; name: string }) => {
+      .requiredOption('--name <name>', 'who or what holds the key; recorded as the actor of what it does')
+      .option(
+        '--namespace <names>',
+        'scope the key: it may raise signals (anomalies, alerts) only on objects of these namespaces (repeatable, or comma-separated); unscoped keys reach every namespace and Nodes',
+        (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((n) => n.trim())],
+      ),
+  ).action(async (opts: Target & { role: Role; name: string; namespace?: string[] }) => {
     const target = store(opts);
-    const { key, stored } = generateKey(opts.name, opts.role);
+    const { key, stored } = generateKey(opts.name, opts.role, new Date(), opts.namespace);
     await target.save(addKey(await target.load(), stored));
     write(`${key}\n`);
     process.stderr.write(
-      `created ${opts.role} key ${opts.name} (id ${stored.id}) in ${target.where}; this is the only time it is shown\n`,
+      `created ${opts.role} key ${opts.name} (id ${stored.id}, ${describeReach(stored)}) in ${target.where}; this is the only time it is shown\n`,
     );
   });
 
-  where(command.command('list').description('list the keys (names, roles, ids; never the keys)')).action(
-    async (opts: Target) => {
-      for (const k of await store(opts).load()) write(`${k.name}\t${k.role}\t${k.id}\t${k.createdAt}\n`);
-    },
-  );
+  where(
+    command.command('list').description('list the keys (names, roles, ids, the namespaces they reach; never the keys)'),
+  ).action(async (opts: Target) => {
+    for (const k of await store(opts).load()) {
+      write(`${k.name}\t${k.role}\t${k.id}\t${k.createdAt}\t${k.namespaces?.join(',') ?? '*'}\n`);
+    }
+  });
 
   where(
     command.command('revoke').description('remove a key').requiredOption('--name <name>', 'the key to remove'),

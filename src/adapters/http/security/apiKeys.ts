@@ -19,9 +19,24 @@ export interface Identity {
   readonly name: string;
   readonly role: Role;
   readonly actor: string;
+  /** The namespaces the key may raise signals in; absent, every namespace and the cluster-scoped objects. */
+  readonly namespaces?: readonly string[];
 }
 
 const KEY_NAME = '^[a-z0-9]([-a-z0-9._@]*[a-z0-9])?$';
+const NAMESPACE = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const MAX_NAMESPACES = 256;
+
+/**
+ * Whether a key may raise a signal on an object of `namespace` ('' for a cluster-scoped one, a Node). A scoped key
+ * reaches its namespaces only, never a cluster-scoped object; an unscoped key reaches everything.
+ */
+export const keyReaches = (identity: Pick<Identity, 'namespaces'>, namespace: string): boolean =>
+  identity.namespaces === undefined || (namespace !== '' && identity.namespaces.includes(namespace));
+
+/** How a key's reach reads in messages and listings. */
+export const describeReach = (identity: Pick<Identity, 'namespaces'>): string =>
+  identity.namespaces === undefined ? 'every namespace' : `namespaces ${identity.namespaces.join(', ')}`;
 
 /**
  * A stored key: never the key itself, only its SHA-256. A key is 32 random bytes, so a fast hash is enough: there
@@ -34,6 +49,14 @@ export const StoredKeySchema = Type.Object(
     role: Type.Union(roles.map((r) => Type.Literal(r))),
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
     createdAt: Type.String(),
+    // Beside the hash, not in it: whoever can edit this file can add keys anyway.
+    namespaces: Type.Optional(
+      Type.Array(Type.String({ maxLength: 63, pattern: NAMESPACE }), {
+        minItems: 1,
+        maxItems: MAX_NAMESPACES,
+        uniqueItems: true,
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -43,6 +66,7 @@ export interface StoredKey {
   readonly role: Role;
   readonly sha256: string;
   readonly createdAt: string;
+  readonly namespaces?: readonly string[];
 }
 
 export const KeyFileSchema = Type.Object({ keys: Type.Array(StoredKeySchema) }, { additionalProperties: false });
@@ -54,11 +78,15 @@ export const hashKey = (key: string): string => createHash('sha256').update(key,
 
 export const isKeyName = (name: string) => new RegExp(KEY_NAME).test(name) && name.length <= 63;
 
-/** A new key and what to store of it. The key is shown once; only `stored` is kept. */
+/**
+ * A new key and what to store of it. The key is shown once; only `stored` is kept. With `namespaces`, the key may
+ * raise signals (anomalies, alerts) only on objects of those namespaces.
+ */
 export function generateKey(
   name: string,
   role: Role,
   now: Date = new Date(),
+  namespaces?: readonly string[],
 ): { readonly key: string; readonly stored: StoredKey } {
   if (!isKeyName(name)) {
     throw new CairnError(
@@ -67,9 +95,32 @@ export function generateKey(
       `key name "${name}" must be lower-case letters, digits, '-', '.', '_' or '@' (at most 63)`,
     );
   }
+  const scope = namespaces === undefined ? undefined : [...new Set(namespaces)];
+  if (scope !== undefined) {
+    const bad = scope.find((n) => n.length > 63 || !new RegExp(NAMESPACE).test(n));
+    if (scope.length === 0 || scope.length > MAX_NAMESPACES || bad !== undefined) {
+      throw new CairnError(
+        'apikey.invalid_namespaces',
+        ErrorCategory.Validation,
+        bad === undefined
+          ? `a scoped key names 1 to ${MAX_NAMESPACES} namespaces, got ${scope.length}`
+          : `"${bad}" is not a namespace name`,
+      );
+    }
+  }
   const id = randomBytes(6).toString('hex');
   const key = `cairn_${id}_${randomBytes(32).toString('base64url')}`;
-  return { key, stored: { id, name, role, sha256: hashKey(key), createdAt: now.toISOString() } };
+  return {
+    key,
+    stored: {
+      id,
+      name,
+      role,
+      sha256: hashKey(key),
+      createdAt: now.toISOString(),
+      ...(scope === undefined ? {} : { namespaces: scope }),
+    },
+  };
 }
 
 /** Checks presented keys against the stored hashes, in constant time per candidate. */
@@ -91,7 +142,13 @@ export function createKeyRing(keys: readonly StoredKey[]): KeyRing {
       const expected = Buffer.from(stored.sha256, 'hex');
       const actual = Buffer.from(hashKey(presented), 'hex');
       if (!timingSafeEqual(expected, actual)) return undefined;
-      return { keyId: stored.id, name: stored.name, role: stored.role, actor: `key:${stored.name}` };
+      return {
+        keyId: stored.id,
+        name: stored.name,
+        role: stored.role,
+        actor: `key:${stored.name}`,
+        ...(stored.namespaces === undefined ? {} : { namespaces: stored.namespaces }),
+      };
     },
     list: () => [...byId.values()],
   };
