@@ -1,6 +1,11 @@
 import { isCairnError } from '../../../domain/errors.ts';
 import type { AnalysisWaitCause, SuggestedAction } from '../../../domain/events/analysis.events.ts';
-import type { ActionSpec, RemediationSource, ResourceRef } from '../../../domain/events/common.schema.ts';
+import type {
+  ActionSpec,
+  AnomalySource,
+  RemediationSource,
+  ResourceRef,
+} from '../../../domain/events/common.schema.ts';
 import type { RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
 import type { IssueCommand, ProposalRefusal } from '../../../domain/issue/issue.commands.ts';
 import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
@@ -18,6 +23,7 @@ import { parseStreamName, StreamCategory, streamName } from '../../../domain/str
 import { AnalysisErrorCode, type RefusedProposal } from '../../analysis/provider.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
 import { createCommandHandler } from '../commandHandler.ts';
+import { correlationStream } from '../detection/anomalyRecorder.ts';
 import type { Reactor } from '../reactor.ts';
 
 export interface Analysis {
@@ -86,8 +92,17 @@ export interface PipelineDeps {
    * reason makes the plan wait for people, whatever `approvalFor` says.
    */
   readonly beyondNamespace?: (actions: readonly ActionSpec[], target: ResourceRef) => readonly string[];
+  /**
+   * Sources whose word alone is not enough to act: an Issue whose every anomaly came from one of these (none from
+   * Cairn's own watchers, which saw the fault on the live object, nor from a source left off this list) is
+   * remediated only once people approve, whatever `approvalFor` says. Never when absent or empty.
+   */
+  readonly unconfirmedSourcesNeedApproval?: readonly AnomalySource[];
   readonly log?: (line: string) => void;
 }
+
+/** The sources none of which is enough alone, by default: all but Cairn's own watchers. */
+export const DefaultUnconfirmedSources: readonly AnomalySource[] = ['manual', 'prometheus', 'grpc', 'kafka'];
 
 /** Refusals that mean the step was already taken: this event is being handled again after a restart. */
 const ALREADY = new Set([
@@ -265,6 +280,21 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     }
   };
 
+  /** Why the Issue's signals are not enough to act on alone, if they are not: none of them is confirmed. */
+  const unconfirmed = async (issue: IssueState): Promise<string[]> => {
+    const doubted = deps.unconfirmedSourcesNeedApproval ?? [];
+    if (doubted.length === 0 || issue.source === null || !doubted.includes(issue.source)) return [];
+    // The Issue's later anomalies may come from elsewhere; their sources are on the workload's correlation stream.
+    const ids = new Set(issue.anomalyIds);
+    const sources = new Set<AnomalySource>([issue.source]);
+    for (const event of await deps.store.readStream(correlationStream(issue.workload!))) {
+      const d = event.data as { anomalyId?: string; source?: AnomalySource };
+      if (event.type === 'AnomalyDetected' && d.anomalyId && ids.has(d.anomalyId) && d.source) sources.add(d.source);
+    }
+    if ([...sources].some((source) => !doubted.includes(source))) return [];
+    return [`its signals come from ${[...sources].sort().join(', ')} alone: no watcher of Cairn's saw them`];
+  };
+
   const plan = async (
     issueId: string,
     insightId: string,
@@ -300,7 +330,10 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       actions: chosen.actions,
       ...(confidence === undefined ? {} : { confidence }),
     });
-    const beyond = deps.beyondNamespace?.(chosen.actions, state.workload!) ?? [];
+    const beyond = [
+      ...(deps.beyondNamespace?.(chosen.actions, state.workload!) ?? []),
+      ...(await unconfirmed(started)),
+    ];
     const approval: ApprovalRequirement | undefined =
       beyond.length > 0 && !ruled?.required ? { ...ruled, required: true, rule: beyond.join('; ') } : ruled;
     if (approval?.required) log(`plan ${remediationId} needs approval (${approval.rule ?? 'policy'})`);
