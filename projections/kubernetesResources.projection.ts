@@ -3,6 +3,7 @@ import type { ResourceRef } from '../domain/events/common.schema.ts';
 import { IssueStatus, type ProposalRefusedData } from '../domain/events/issue.events.ts';
 import type { IssueState } from '../domain/issue/issue.decider.ts';
 import { boundedAction, RefusalCode, refusalStage } from '../domain/issue/refusal.stage.ts';
+import { redactedSnapshotView } from '../src/actions/snapshotSecrets.ts';
 
 /**
  * How the event log appears as Cairn's custom resources. Pure: the reactor that writes them to the API server
@@ -592,7 +593,8 @@ export function planResource(
             snapshot: {
               takenAt: snapshot.metadata.occurredAt,
               resource: resourceRef(workload),
-              object: (snapshot.data as { captured: object }).captured,
+              // Sealed values as a marker and their keyed hash, never ciphertext; old plain secrets as [REDACTED].
+              object: redactedSnapshotView((snapshot.data as { captured: Record<string, unknown> }).captured),
             },
           }
         : {}),

@@ -45,6 +45,7 @@ import {
   describeProviderChain,
   type ProviderChainConfig,
 } from './analysis/providers/providerChain.ts';
+import { withSecretValuesRedacted } from './analysis/providers/secretValues.provider.ts';
 import { createApiCommands } from './application/apiCommands.ts';
 import { createAnomalyIntake } from './application/detection/anomalyIntake.ts';
 import { type AnomalyReport, createAnomalyRecorder } from './application/detection/anomalyRecorder.ts';
@@ -65,6 +66,7 @@ import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
+import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
@@ -91,6 +93,11 @@ export interface OperatorOptions {
   readonly remediate?: boolean;
   /** Read and analyse the workload's container logs for each analysis (the default). */
   readonly logAnalysis?: boolean;
+  /**
+   * Env names whose literal values the analysis context may show (`*` wildcards); every other env value is sent
+   * as `[REDACTED]`. DEFAULT_ENV_ALLOWLIST of src/analysis/redaction.ts when absent.
+   */
+  readonly envAllowlist?: readonly string[];
   /** How long a workload has to become healthy after a plan's actions; 90 s by default. */
   readonly verificationTimeoutSeconds?: number;
   /** Which analysis providers to ask, in order (default: the offline rules provider alone). */
@@ -214,7 +221,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           log(`AI server ${report.server}: ${report.state}${report.detail ? ` (${report.detail})` : ''}`),
       })
     : undefined;
-  const analysis = aiServer?.provider ?? provider;
+  // The values of the Secrets a workload references are hunted in everything sent about it, whichever provider.
+  const analysis = withSecretValuesRedacted(
+    aiServer?.provider ?? provider,
+    createReferencedSecretValues(config, { onError: (what, error) => onError(`redaction: ${what}`, error) }),
+  );
   if (options.remediate !== false)
     log(
       aiServer
@@ -229,7 +240,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   /** Analysis (provider chain, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {
-    const context = createKubernetesContextBuilder(config);
+    const context = createKubernetesContextBuilder(config, {
+      ...(options.envAllowlist ? { envAllowlist: options.envAllowlist } : {}),
+    });
     const actionClients = createActionClients(config);
     const agenticOptions = options.agentic === false ? undefined : (options.agentic ?? {});
     const agentic = agenticOptions
@@ -256,7 +269,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     };
     const execute = createRemediationExecutor({
       store,
-      effects: kubernetesRemediationEffects(config, policy, verdicts),
+      effects: kubernetesRemediationEffects(config, policy, { namespace: options.namespace }, verdicts),
       ...(agentic ? { agentic } : {}),
       now: () => new Date(),
       newId,

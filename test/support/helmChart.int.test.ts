@@ -122,6 +122,13 @@ const operatorContainer = (manifests: Manifest[]): Container => {
   return container;
 };
 
+/** The Role whose name ends with `suffix` (the chart renders one per concern). */
+const role = (manifests: Manifest[], suffix: string): Rule[] => {
+  const found = manifests.filter((m) => m.kind === 'Role' && m.metadata.name.endsWith(suffix));
+  expect(found.map((m) => m.metadata.name)).toHaveLength(1);
+  return (found[0] as unknown as { rules: Rule[] }).rules;
+};
+
 const clusterRules = (manifests: Manifest[]): Rule[] =>
   (only(manifests, 'ClusterRole') as unknown as { rules: Rule[] }).rules;
 
@@ -201,6 +208,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
         'Deployment',
         'PersistentVolumeClaim',
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',
@@ -250,7 +259,7 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       spec: { ports: [{ name: 'http', port: 8090, targetPort: 'http' }] },
     });
     // The Lease name is the one src/operator.ts campaigns for.
-    expect((only(manifests, 'Role') as unknown as { rules: Rule[] }).rules).toEqual([
+    expect(role(manifests, '-leader-election')).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       {
         apiGroups: ['coordination.k8s.io'],
@@ -348,6 +357,23 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
     ]);
   });
 
+  it("grants get, create and update on Secrets of the operator's own namespace for the snapshot keys, only with remediation", async () => {
+    const { manifests } = await template('cairn', 'cairn-system');
+    expect(role(manifests, '-snapshot-keys')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] },
+    ]);
+    const binding = manifests.find((m) => m.kind === 'RoleBinding' && m.metadata.name.endsWith('-snapshot-keys'));
+    expect(binding).toMatchObject({
+      metadata: { namespace: 'cairn-system' },
+      roleRef: { kind: 'Role', name: 'cairn-snapshot-keys' },
+      subjects: [{ kind: 'ServiceAccount', name: 'cairn', namespace: 'cairn-system' }],
+    });
+    const without = await template('cairn', 'cairn-system', [['remediation.enabled', 'false']]);
+    expect(without.manifests.filter((m) => m.kind === 'Role').map((m) => m.metadata.name)).toEqual([
+      'cairn-leader-election',
+    ]);
+  });
+
   it('grants delete on claims only with remediation.volumeActions (RecreateStatefulSetPVC)', async () => {
     const claimGrants = (granted: Set<string>) => [...granted].filter((g) => / persistentvolumeclaims$/.test(g)).sort();
     expect(claimGrants(grants(clusterRules((await template('cairn', 'cairn-system')).manifests)))).toEqual([
@@ -438,7 +464,7 @@ describe("the chart's RBAC, applied for real", () => {
     const { manifests } = await template(release, namespace);
     const rbacKinds = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
     const rbac = manifests.filter((m) => rbacKinds.includes(m.kind));
-    expect(rbac.map((m) => m.kind).sort()).toEqual([...rbacKinds].sort());
+    expect(rbac.map((m) => m.kind).sort()).toEqual([...rbacKinds, 'Role', 'RoleBinding'].sort());
     ok('kubectl apply', await kubectl(['apply', '-f', '-'], rbac.map((m) => JSON.stringify(m)).join('\n---\n')));
     account = `system:serviceaccount:${namespace}:${only(manifests, 'ServiceAccount').metadata.name}`;
   });
@@ -473,6 +499,10 @@ describe("the chart's RBAC, applied for real", () => {
       ['patch', 'remediationplans.aiops.cairn.dev', { namespace: 'shop', subresource: 'status' }],
       ['create', 'leases.coordination.k8s.io', { namespace }],
       ['update', 'leases.coordination.k8s.io', { namespace, name: 'cairn-operator' }],
+      // Snapshot keys, in the operator's namespace.
+      ['get', 'secrets', { namespace }],
+      ['create', 'secrets', { namespace }],
+      ['update', 'secrets', { namespace }],
       ['create', 'pods', { namespace: 'shop', subresource: 'eviction' }],
       ['create', 'pods', { namespace: 'shop', subresource: 'exec' }],
       ['get', 'pods', { namespace: 'shop', subresource: 'log' }],
@@ -501,7 +531,9 @@ describe("the chart's RBAC, applied for real", () => {
       ['escalate', 'clusterroles.rbac.authorization.k8s.io'],
       ['create', 'rolebindings.rbac.authorization.k8s.io', { namespace }],
       ['get', 'secrets'],
-      ['get', 'secrets', { namespace }],
+      ['get', 'secrets', { namespace: 'shop' }],
+      ['list', 'secrets', { namespace }],
+      ['delete', 'secrets', { namespace }],
       ['impersonate', 'serviceaccounts'],
       ['create', 'serviceaccounts', { namespace: 'shop', subresource: 'token' }],
       ['create', 'pods', { namespace: 'shop' }],

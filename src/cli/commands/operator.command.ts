@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { EnvelopeDefaults } from '../../actions/envelope.ts';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
+import { DEFAULT_ENV_ALLOWLIST, isEnvAllowlistEntry } from '../../analysis/redaction.ts';
 import { startOperator } from '../../operator.ts';
 import { addProviderOptions, type ProviderFlags, providerConfigFromFlags } from '../providerOptions.ts';
 import { defaultKeyFile } from './apikey.command.ts';
@@ -38,6 +39,18 @@ const parsePositive = (flag: string) => (value: string) => {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || n < 1) throw new Error(`${flag} takes a number of at least 1, not "${value}"`);
   return n;
+};
+
+/** A comma-separated list of env names (`*` wildcards); empty allows no value at all. */
+const parseEnvAllowlist = (value: string): string[] => {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  const bad = names.find((name) => !isEnvAllowlistEntry(name));
+  if (bad !== undefined)
+    throw new Error(`--env-allowlist takes env names such as LOG_LEVEL or FEATURE_*, not "${bad}"`);
+  return names;
 };
 
 const parsePort = (value: string): number => {
@@ -115,6 +128,11 @@ export function registerOperatorCommand(program: Command): void {
       (v) => Number.parseInt(v, 10),
       90,
     )
+    .option(
+      '--env-allowlist <names>',
+      `env names whose values the analysis may see, comma-separated, * as wildcard (replaces the default: ${DEFAULT_ENV_ALLOWLIST.join(',')})`,
+      parseEnvAllowlist,
+    )
     .option('--prometheus-url <url>', 'Prometheus to read workload metrics from during analysis (http[s]://…)')
     .option(
       '--envelope-factor <n>',
@@ -157,6 +175,7 @@ export function registerOperatorCommand(program: Command): void {
           devApiKey?: string | boolean;
           remediate: boolean;
           logAnalysis: boolean;
+          envAllowlist?: string[];
           verificationTimeout: number;
           aiServer?: string;
           aiServerTokenFile?: string;
@@ -191,6 +210,7 @@ export function registerOperatorCommand(program: Command): void {
           },
           providers: providerConfigFromFlags(opts),
           agentic: opts.agentic ? { maxSteps: opts.agenticMaxSteps, timeLimitSeconds: opts.agenticTimeLimit } : false,
+          ...(opts.envAllowlist ? { envAllowlist: opts.envAllowlist } : {}),
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.aiServer
             ? {
