@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import { CairnError, ErrorCategory, isCairnError } from '../../../domain/errors.ts';
 import type { AnomalyDetected } from '../../../domain/events/anomaly.events.ts';
 import { type IssueEvent, type IssueState, issueDecider, isTerminal } from '../../../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
@@ -24,10 +25,95 @@ import { correlationStream } from '../../application/detection/anomalyRecorder.t
 import { createIncidentIndex } from '../../application/incidentIndex.ts';
 import type { Reactor } from '../../application/reactor.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
+import { findKind } from './api/kinds.ts';
+import { withUniqueListKeys } from './api/listKeys.ts';
 import { HandMadeAnomalyLabel } from './manualAnomaly.controller.ts';
 
 const FIELD_MANAGER = 'cairn';
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
+
+/** How many 500s in a row for one object (about a minute of retries) before it is reported and passed over. */
+export const SERVER_ERROR_ATTEMPTS = 8;
+
+interface ObjectRef {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+const httpStatusOf = (error: unknown): number | undefined => {
+  const status = isCairnError(error) ? error.details.status : (error as { code?: unknown } | null)?.code;
+  return typeof status === 'number' ? status : undefined;
+};
+
+/**
+ * A write the API server refused, named by the object it was about, with the server's own explanation (which the
+ * client keeps in the body of its exception) so the report says what to fix.
+ */
+export function writeFailure(object: ObjectRef, error: unknown): CairnError {
+  const status = httpStatusOf(error);
+  const body = (error as { body?: unknown } | null)?.body;
+  let explanation = error instanceof Error ? error.message : String(error);
+  try {
+    const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: unknown }) : body;
+    const message = (parsed as { message?: unknown } | undefined)?.message;
+    if (typeof message === 'string' && message) explanation = message;
+  } catch {
+    // Not JSON: the client's own message stands.
+  }
+  const category =
+    status === undefined || status === 429 || status >= 500
+      ? ErrorCategory.Transient
+      : status === 409
+        ? ErrorCategory.Conflict
+        : status === 404
+          ? ErrorCategory.NotFound
+          : ErrorCategory.Validation;
+  const where = object.namespace ? `${object.namespace}/${object.name}` : object.name;
+  return new CairnError(
+    'kubernetes.write_failed',
+    category,
+    `cannot write ${object.kind} ${where}${status ? ` (HTTP ${status})` : ''}: ${explanation.slice(0, 600)}`,
+    { cause: error, details: { ...object, ...(status ? { status } : {}) } },
+  );
+}
+
+/**
+ * 4xx other than conflicts and throttling: the document itself is wrong, and writing it again will not help. A 500
+ * is usually the server's trouble and passes, but one that answers every try for the same object is a document
+ * the server cannot take (a repeated list key did exactly that): after `serverErrorAttempts` tries it is passed
+ * over too. A later event about the same object renders it again from the log, so a 500 that did pass heals then.
+ */
+export function isPermanentWriteFailure(error: unknown, attempt: number, serverErrorAttempts = SERVER_ERROR_ATTEMPTS) {
+  const status = httpStatusOf(error);
+  if (status === undefined) return false;
+  if (status >= 400 && status < 500) return status !== 409 && status !== 429;
+  // 503 and the gateway errors say the server is away or busy; only an internal error can be about the document.
+  return status === 500 && attempt >= serverErrorAttempts;
+}
+
+/** Writes each; a failure does not stop its siblings. Throws a retryable failure before a permanent one. */
+async function writeEach(writes: readonly (() => Promise<unknown>)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const write of writes) {
+    try {
+      await write();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  const [first] = [...failures].sort(
+    (a, b) => Number(isPermanentWriteFailure(a, 1)) - Number(isPermanentWriteFailure(b, 1)),
+  );
+  if (first !== undefined) throw first;
+}
+
+/** The schema the API server holds each document to, so nothing it would refuse as a repeated key is sent. */
+const uniqueKeys = (kind: string, part: 'spec' | 'status', value: object): object => {
+  const definition = findKind(kind);
+  const schema = part === 'spec' ? definition?.spec : definition?.status;
+  return schema ? withUniqueListKeys(schema, value) : value;
+};
 
 /**
  * The single writer of Cairn's custom resources: Anomaly, Issue and the Issue's children (AIInsight,
@@ -40,26 +126,51 @@ export function resourceWriterReactor(deps: {
   config: k8s.KubeConfig;
   /** Where resources of cluster-scoped workloads (Nodes) go. */
   namespace: string;
+  /** 500s in a row for one object before it is passed over; SERVER_ERROR_ATTEMPTS by default. */
+  serverErrorAttempts?: number;
 }): Reactor {
   const objects = k8s.KubernetesObjectApi.makeApiClient(deps.config);
   const custom = deps.config.makeApiClient(k8s.CustomObjectsApi);
   const core = deps.config.makeApiClient(k8s.CoreV1Api);
   const incidents = createIncidentIndex(deps.store);
-  const apply = (doc: k8s.KubernetesObject) =>
-    objects.patch(doc, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+  const onObject = async <T>(object: ObjectRef, write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write();
+    } catch (error) {
+      throw writeFailure(object, error);
+    }
+  };
+  const apply = (doc: { kind: string; metadata: { name: string; namespace: string }; spec?: object }) =>
+    onObject({ kind: doc.kind, namespace: doc.metadata.namespace, name: doc.metadata.name }, () =>
+      objects.patch<k8s.KubernetesObject>(
+        doc.spec ? { ...doc, spec: uniqueKeys(doc.kind, 'spec', doc.spec) } : doc,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      ),
+    );
   const applyStatus = (kind: string, plural: string, name: string, namespace: string, status: object) =>
-    custom.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural,
-        namespace,
-        name,
-        body: { apiVersion: ApiVersion, kind, metadata: { name, namespace }, status },
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+    onObject({ kind, namespace, name }, () =>
+      custom.patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          plural,
+          namespace,
+          name,
+          body: {
+            apiVersion: ApiVersion,
+            kind,
+            metadata: { name, namespace },
+            status: uniqueKeys(kind, 'status', status),
+          },
+          fieldManager: FIELD_MANAGER,
+          force: true,
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+      ),
     );
 
   /**
@@ -69,7 +180,7 @@ export function resourceWriterReactor(deps: {
   const write = async (
     kind: string,
     plural: string,
-    doc: { metadata: { name: string; namespace: string } } & k8s.KubernetesObject,
+    doc: { kind: string; metadata: { name: string; namespace: string }; spec?: object } & k8s.KubernetesObject,
     status: { conditions?: object[] } & object,
   ) => {
     const written = await apply(doc);
@@ -120,15 +231,18 @@ export function resourceWriterReactor(deps: {
     const doc = issueResource(state, names, deps.namespace);
     const written = await write('Issue', 'issues', doc, issueStatus(state, changedAt));
     const owner = { name: doc.metadata.name, uid: written.metadata?.uid ?? '' };
-    for (const round of analysisRounds(history)) {
-      const insight = insightResource(state, round, owner, deps.namespace);
-      await write('AIInsight', 'aiinsights', insight.doc, insight.status);
-    }
-    // After the Issue's own status: a PostMortem that cannot be written must not hide that the Issue ended.
-    if (isTerminal(state)) {
-      const end = history.find((e) => e.type === 'IssueResolved' || e.type === 'IssueEscalated');
-      if (end) await writePostMortem(issueStream, state, end.position, owner);
-    }
+    // After the Issue's own status: a PostMortem that cannot be written must not hide that the Issue ended. Each
+    // child is written even if a sibling is refused, so one bad analysis cannot hold the rest of the incident.
+    const end = isTerminal(state)
+      ? history.find((e) => e.type === 'IssueResolved' || e.type === 'IssueEscalated')
+      : undefined;
+    await writeEach([
+      ...analysisRounds(history).map((round) => () => {
+        const insight = insightResource(state, round, owner, deps.namespace);
+        return write('AIInsight', 'aiinsights', insight.doc, insight.status);
+      }),
+      ...(end ? [() => writePostMortem(issueStream, state, end.position, owner)] : []),
+    ]);
     return { state, doc };
   };
 
@@ -160,13 +274,9 @@ export function resourceWriterReactor(deps: {
     if (state.target === null) return;
     const issue = issueName(state.issueId, state.target);
     const namespace = namespaceFor(state.target, deps.namespace);
-    const owner = (await custom.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: 'issues',
-      namespace,
-      name: issue,
-    })) as k8s.KubernetesObject;
+    const owner = (await onObject({ kind: 'Issue', namespace, name: issue }, () =>
+      custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'issues', namespace, name: issue }),
+    )) as k8s.KubernetesObject;
     const plan = planResource(history, state.status, { name: issue, uid: owner.metadata?.uid ?? '' }, deps.namespace);
     if (!plan) return;
     await write('RemediationPlan', 'remediationplans', plan.doc, plan.status);
@@ -200,17 +310,13 @@ export function resourceWriterReactor(deps: {
       });
     } catch (error) {
       // Already recorded by an earlier run of this event: the reactor is at-least-once.
-      if ((error as { code?: number }).code !== 409) throw error;
+      if ((error as { code?: number }).code !== 409) throw writeFailure({ kind: 'Event', namespace, name }, error);
     }
   };
 
   return {
     name: 'kubernetes-resources',
-    // 4xx other than conflicts and throttling: the document itself is wrong, and writing it again will not help.
-    isPermanent: (error) => {
-      const code = (error as { code?: number }).code ?? 0;
-      return code >= 400 && code < 500 && code !== 409 && code !== 429;
-    },
+    isPermanent: (error, attempt) => isPermanentWriteFailure(error, attempt, deps.serverErrorAttempts),
     filter: {
       streamPrefixes: [`${StreamCategory.Correlation}-`, `${StreamCategory.Issue}-`, `${StreamCategory.Remediation}-`],
     },

@@ -6,6 +6,7 @@ import {
   type IssueMetricsFold,
   type MetricObservation,
 } from '../../../projections/issueMetrics.projection.ts';
+import type { ReactorProgress } from '../../application/reactor.ts';
 import { type EventStore, isWrongExpectedRevisionError, type Subscription } from '../../ports/eventStore.ts';
 
 /**
@@ -26,11 +27,16 @@ export interface CairnMetrics {
   observeProjectionLag(projection: string, seconds: number): void;
   /** Follows the log from its start and keeps the issue and remediation metrics current. */
   follow(store: EventStore): Subscription;
+  /** Where the running reactors stand, asked at each scrape; none on a replica that is not leading. */
+  followReactors(progress: () => Promise<readonly ReactorProgress[]>): void;
+  /** A reactor's failed try: retried, or judged permanent and passed over. */
+  observeReactorError(reactor: string, outcome: ReactorErrorOutcome): void;
   /** The exposition text and its content type, for GET /metrics. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
 
 export const AppendOutcome = { Ok: 'ok', Conflict: 'conflict', Error: 'error' } as const;
+export type ReactorErrorOutcome = 'retried' | 'skipped';
 export type AppendOutcome = (typeof AppendOutcome)[keyof typeof AppendOutcome];
 
 export interface CairnMetricsOptions {
@@ -86,6 +92,56 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     registers,
   });
 
+  const reactorErrors = new Counter({
+    name: 'cairn_reactor_errors_total',
+    help: 'Failed tries of a reactor (the resource writer, the pipeline), retried or passed over as permanent',
+    labelNames: ['reactor', 'outcome'] as const,
+    registers,
+  });
+  let reactorProgress: () => Promise<readonly ReactorProgress[]> = async () => [];
+  // The gauges below are collected together; one reading of the log serves them all.
+  let sampling: Promise<readonly ReactorProgress[]> | undefined;
+  const sample = () => {
+    sampling ??= reactorProgress().finally(() => {
+      sampling = undefined;
+    });
+    return sampling;
+  };
+  const reactorGauge = (name: string, help: string, value: (p: ReactorProgress) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['reactor'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const p of await sample()) {
+          const v = value(p);
+          if (v !== undefined) this.set({ reactor: p.name }, v);
+        }
+      },
+    });
+  reactorGauge(
+    'cairn_reactor_behind_events',
+    'Events for a reactor after its checkpoint, counted up to 1000: 0 when it has caught up with the log',
+    (p) => p.behind,
+  );
+  reactorGauge(
+    'cairn_reactor_lag_seconds',
+    'Age of the oldest event a reactor has not finished; 0 when caught up',
+    (p) => p.lagSeconds,
+  );
+  reactorGauge(
+    'cairn_reactor_retrying',
+    '1 while a reactor is held on an event whose last try failed and will be retried',
+    (p) => (p.retrying ? 1 : 0),
+  );
+  reactorGauge(
+    'cairn_reactor_last_error_timestamp_seconds',
+    'When a reactor last failed a try (Unix time); absent if it never has',
+    (p) => (p.lastError ? Date.parse(p.lastError.at) / 1000 : undefined),
+  );
+
   const record = (observations: readonly MetricObservation[]) => {
     for (const o of observations) {
       switch (o.metric) {
@@ -113,6 +169,10 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     applyEvent,
     observeAppend: (seconds, outcome) => appendLatency.observe({ outcome }, seconds),
     observeProjectionLag: (projection, seconds) => projectionLag.observe({ projection }, Math.max(0, seconds)),
+    followReactors: (progress) => {
+      reactorProgress = progress;
+    },
+    observeReactorError: (reactor, outcome) => reactorErrors.inc({ reactor, outcome }),
     follow: (store) =>
       store.subscribeToAll({ filter: { streamPrefixes: ['issue-', 'remediation-'] } }, (event) => applyEvent(event)),
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),

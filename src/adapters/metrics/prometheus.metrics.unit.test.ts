@@ -5,6 +5,7 @@ import { writePipelineIncident } from '../../../test/support/pipelineLog.ts';
 import { createAnomalyIntake } from '../../application/detection/anomalyIntake.ts';
 import { createAnomalyRecorder } from '../../application/detection/anomalyRecorder.ts';
 import { createProjectionRunner } from '../../application/projectionRunner.ts';
+import { runReactor } from '../../application/reactor.ts';
 import { isWrongExpectedRevisionError } from '../../ports/eventStore.ts';
 import { WorkloadRefusal } from '../../ports/workloadLookup.ts';
 import { openEventStore } from '../eventstore/openEventStore.ts';
@@ -90,6 +91,54 @@ describe('Cairn metrics', () => {
     expect(count).toBe(lags.length);
     expect(count).toBeGreaterThanOrEqual(6);
     expect(lags.every((lag) => lag >= 0 && lag < 5)).toBe(true);
+    await store.close();
+  });
+
+  it('says how far each reactor is behind the log, whether it is held, and counts its failed tries', async () => {
+    const metrics = createCairnMetrics();
+    const store = openEventStore('memory:');
+    await writePipelineIncident(store, { issueId: 'held', outcome: 'open' });
+    let refusing = true;
+    let tries = 0;
+    let release: (() => void) | undefined;
+    const saved = new Map<string, bigint>();
+    const writer = runReactor(
+      store,
+      { read: (name) => saved.get(name), write: (name, position) => saved.set(name, position) },
+      {
+        name: 'kubernetes-resources',
+        filter: { streamPrefixes: ['issue-'] },
+        async handle() {
+          tries++;
+          if (refusing) throw Object.assign(new Error('HTTP 503'), { code: 503 });
+        },
+      },
+      {
+        sleep: () => new Promise<void>((resolve) => (release = resolve)),
+        onError: (_error, _event, willRetry) =>
+          metrics.observeReactorError('kubernetes-resources', willRetry ? 'retried' : 'skipped'),
+      },
+    );
+    metrics.followReactors(async () => [await writer.progress()]);
+    const text = async () => (await metrics.scrape()).body;
+    await until(async () => tries > 0);
+    const held = await text();
+    const issueEvents = (await store.readAll()).filter((e) => e.streamId.startsWith('issue-')).length;
+    expect(sample(held, 'cairn_reactor_behind_events{reactor="kubernetes-resources"}')).toBe(issueEvents);
+    expect(sample(held, 'cairn_reactor_retrying{reactor="kubernetes-resources"}')).toBe(1);
+    expect(sample(held, 'cairn_reactor_errors_total{reactor="kubernetes-resources",outcome="retried"}')).toBe(1);
+    expect(sample(held, 'cairn_reactor_lag_seconds{reactor="kubernetes-resources"}')).toBeGreaterThanOrEqual(0);
+    expect(sample(held, 'cairn_reactor_last_error_timestamp_seconds{reactor="kubernetes-resources"}')).toBeGreaterThan(
+      0,
+    );
+
+    refusing = false;
+    release?.();
+    await until(async () => sample(await text(), 'cairn_reactor_behind_events{reactor="kubernetes-resources"}') === 0);
+    const caughtUp = await text();
+    expect(sample(caughtUp, 'cairn_reactor_retrying{reactor="kubernetes-resources"}')).toBe(0);
+    expect(sample(caughtUp, 'cairn_reactor_lag_seconds{reactor="kubernetes-resources"}')).toBe(0);
+    await writer.close();
     await store.close();
   });
 
