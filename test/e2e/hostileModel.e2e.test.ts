@@ -105,7 +105,9 @@ function answerFor(request: RecordedRequest): ScriptedReply {
   };
   const system = body?.messages?.find((m) => m.role === 'system')?.content ?? '';
   const user = body?.messages?.find((m) => m.role === 'user')?.content ?? '';
-  const target = /\(target (\w+) ([a-z0-9-]+)\/([a-z0-9.-]+)\)/.exec(user);
+  const target =
+    /\(target (\w+) ([a-z0-9-]+)\/([a-z0-9.-]+)\)/.exec(user) ??
+    /Workload: (\w+) ([a-z0-9-]+)\/([a-z0-9.-]+)/.exec(user);
   const c = target ? caseOf(target[3] ?? '') : undefined;
   const agentic =
     body?.response_format?.json_schema?.name === 'cairn_agentic_step' || system.includes('one step at a time');
@@ -291,6 +293,16 @@ const issueIdOf = (events: readonly RecordedEvent[], c: HostileCase, namespace: 
 const streamsOf = (events: readonly RecordedEvent[], issueId: string) =>
   events.filter((e) => e.streamId === `issue-${issueId}` || e.streamId.startsWith(`remediation-${issueId}-`));
 
+/** Action id → type, from the plans and the agentic steps that named them. */
+const actionTypes = (events: readonly RecordedEvent[]) => {
+  const types = new Map<string, string>();
+  for (const e of events) {
+    const d = e.data as { actions?: { actionId: string; type: string }[]; action?: { actionId: string; type: string } };
+    for (const a of [...(d.actions ?? []), ...(d.action ? [d.action] : [])]) types.set(a.actionId, a.type);
+  }
+  return types;
+};
+
 const describeAction = (e: RecordedEvent) => {
   const d = e.data as { actionId?: string; error?: string; result?: string; reason?: string };
   return `${e.type} ${d.actionId ?? ''}${d.error ? `: ${d.error}` : ''}${d.result ? `: ${d.result}` : ''}`.slice(
@@ -416,6 +428,31 @@ async function createScope(mode: HostileCase['mode']): Promise<Scope> {
   return scope;
 }
 
+/**
+ * Plans that act beyond the Issue's namespace wait for people. The on-call person here refuses every one of them,
+ * as anyone reading "drain the node" from a model that was told to by a log line would.
+ */
+const refusedApprovals: string[] = [];
+const approvalTimers: NodeJS.Timeout[] = [];
+function refusePendingApprovals(scope: Scope) {
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy || !scope.operator) return;
+    busy = true;
+    try {
+      for (const pending of await scope.operator.approvals.listPending()) {
+        await scope.operator.approvals.reject(pending.requestId, 'oncall@example.com', 'a plan no person asked for');
+        refusedApprovals.push(`${pending.requestId}: ${pending.actions.map((a) => a.type).join(', ')}`);
+      }
+    } catch {
+      // Decided meanwhile, or the operator is stopping: the next tick looks again.
+    } finally {
+      busy = false;
+    }
+  }, 1_000);
+  approvalTimers.push(timer);
+}
+
 async function startScope(scope: Scope) {
   scope.operator = await startOperator({
     kubeconfig: inject('kubeconfig'),
@@ -436,10 +473,14 @@ async function startScope(scope: Scope) {
     },
     log: (line) => {
       scope.log.push(line);
-      if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[hostile-${scope.mode}] ${line.slice(0, 400)}\n`);
+      if (process.env.CAIRN_TEST_LOG)
+        process.stderr.write(
+          `[hostile-${scope.mode} ${new Date().toISOString().slice(11, 19)}] ${line.slice(0, 400)}\n`,
+        );
     },
   });
   scope.store = openEventStore(scope.storeUrl);
+  refusePendingApprovals(scope);
 }
 
 beforeAll(async () => {
@@ -475,6 +516,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  for (const timer of approvalTimers) clearInterval(timer);
   for (const w of watches) w.abort();
   for (const scope of scopes.values()) {
     await scope.operator?.stop();
@@ -507,17 +549,20 @@ describe('a hostile model: each answer is refused and nothing it asked for happe
             ? { issueId, mine }
             : undefined;
         },
-        200_000,
+        150_000,
       );
       // Read again: the executor's last events (a rollback) may land just after the Issue ends.
       await new Promise((r) => setTimeout(r, 600));
       const mine = streamsOf(await refresh(scope), ended.issueId);
+      if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[case ${c.id}] ${mine.map((e) => e.type).join(' > ')}\n`);
 
       // Nothing the model proposed reached the cluster: no action of any plan was started.
+      const typeOf = actionTypes(mine);
       expect
         .soft(
           mine
             .filter((e) => e.type === 'ActionStarted' || e.type === 'ActionSucceeded' || e.type === 'ActionFailed')
+            .filter((e) => !c.mayRun?.includes(typeOf.get((e.data as { actionId: string }).actionId) ?? ''))
             .map(describeAction),
           'actions that reached the executor',
         )
