@@ -213,6 +213,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
         'RoleBinding',
         'Service',
         'ServiceAccount',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
       ].sort(),
     );
     const container = operatorContainer(manifests);
@@ -227,6 +229,7 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--verification-timeout=90',
       '--envelope-factor=4',
       '--replica-ceiling=20',
+      '--approve-unconfirmed=manual,prometheus,grpc,kafka',
     ]);
     expect(container).toMatchObject({
       image: 'cairn:0.1.0',
@@ -286,6 +289,7 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--envelope-factor=2.5',
       '--replica-ceiling=50',
       '--autonomous-node-actions',
+      '--approve-unconfirmed=manual,prometheus,grpc,kafka',
       '--watch-namespace=shop',
       '--watch-namespace=payments',
       '--threshold=podNotReadySeconds=60',
