@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { readModelProjections } from '../../projections/readModel.projections.ts';
 import { openEventStore } from '../../src/adapters/eventstore/openEventStore.ts';
-import { graphqlRoutes } from '../../src/adapters/http/graphql/graphql.plugin.ts';
+import { type GraphqlOptions, graphqlRoutes } from '../../src/adapters/http/graphql/graphql.plugin.ts';
 import { buildHttpApp, type HttpAppDeps } from '../../src/adapters/http/httpApp.ts';
 import { createReadModelQueries, type ReadModelQueries } from '../../src/adapters/readmodel/readModel.queries.ts';
 import {
@@ -36,7 +36,10 @@ export interface ReadSide {
  * the projections live (catch-up then subscription), and the API (REST and GraphQL, API keys required) serving
  * from the read model.
  */
-export async function startReadSide(extra: Partial<HttpAppDeps> = {}): Promise<ReadSide> {
+export async function startReadSide(
+  extra: Partial<HttpAppDeps> = {},
+  graphql: Partial<GraphqlOptions> = {},
+): Promise<ReadSide> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-readside-'));
   const store = openEventStore(`sqlite:${join(dir, 'events.db')}`);
   const db = openSqliteReadModel(join(dir, 'readmodel.db'));
@@ -61,7 +64,7 @@ export async function startReadSide(extra: Partial<HttpAppDeps> = {}): Promise<R
     now,
     security: keys.security,
     api: { queries, commands: createApiCommands({ store, now }) },
-    securedPlugins: [graphqlRoutes({ queries, changes })],
+    securedPlugins: [graphqlRoutes({ queries, changes, ...graphql })],
     ...extra,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { GraphQLError } from 'graphql';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
 import { CairnError, ErrorCategory, isCairnError } from '../../../../domain/errors.ts';
 import { parseStreamName, StreamCategory } from '../../../../domain/streams.ts';
@@ -10,8 +10,12 @@ import type {
   ReadModelQueries,
   RemediationView,
 } from '../../readmodel/readModel.queries.ts';
+import { problemErrorHandler, sendProblem } from '../problem.ts';
 import type { Identity } from '../security/apiKeys.ts';
 import { graphqlSchema } from './graphql.schema.ts';
+import { graphql } from './graphqlRuntime.ts';
+import { type CostLimits, checkCost, DefaultCostLimits } from './queryCost.ts';
+import { createSocketGuard, DefaultSocketLimits, type SocketLimits } from './socketGuard.ts';
 
 export const INCIDENT_CHANGED = 'incident.changed';
 
@@ -20,7 +24,14 @@ export interface GraphqlOptions {
   /** Where live subscriptions learn of read-model commits; without it, subscriptions deliver nothing. */
   readonly changes?: ReadModelChanges;
   readonly log?: (line: string) => void;
+  /** What one query may cost; the defaults let the dashboard and paging scripts through. */
+  readonly cost?: CostLimits;
+  /** Bounds on one websocket: the init timeout and the subscriptions it may hold. */
+  readonly socket?: SocketLimits;
 }
+
+/** The longest query text accepted, checked before it is parsed. */
+export const MAX_QUERY_BYTES = 32 * 1024;
 
 type Args<T> = { readonly [K in keyof T]?: T[K] | null };
 /** GraphQL sends null for an omitted nullable argument; the query layer wants it absent. */
@@ -132,6 +143,61 @@ function formatError(error: GraphQLError, log: (line: string) => void) {
   return { message: 'internal error', path: error.path, extensions: { code: 'internal' } };
 }
 
+/** A refusal in GraphQL's own terms: the message says why, `extensions.code` is stable. */
+const refusal = (error: CairnError) =>
+  new graphql.GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
+
+/**
+ * Which errors reaching the route are the request's, not the query's: a key, a rate limit, a media type, a body
+ * that is not JSON or whose `query` is not a string. Those keep their HTTP status as a problem; the rest are
+ * GraphQL errors. Mercurius reports a body failing its schema as a GraphQL validation error wrapping fastify's.
+ */
+function requestError(error: FastifyError & { errors?: unknown[] }): FastifyError | undefined {
+  if (error instanceof graphql.GraphQLError || isCairnError(error)) return undefined;
+  if (error.code === 'MER_ERR_GQL_VALIDATION') {
+    if (error.errors === undefined) return error; // variables or extensions of a GET that are not JSON
+    const [inner] = error.errors as (FastifyError | undefined)[];
+    return error.errors.length === 1 && inner?.validation !== undefined ? inner : undefined;
+  }
+  return error.code?.startsWith('MER_ERR_') ? undefined : error;
+}
+
+/** What a POST must hold: mercurius would take a `query` that is not text as a parsed document, skipping our checks. */
+function bodyError(body: unknown): { path: string; message: string } | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return { path: 'body', message: 'must be an object' };
+  const { query, variables, operationName } = body as Record<string, unknown>;
+  if (typeof query !== 'string') return { path: 'body/query', message: 'must be a string' };
+  if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
+    return { path: 'body/variables', message: 'must be an object' };
+  }
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') {
+    return { path: 'body/operationName', message: 'must be a string' };
+  }
+  return undefined;
+}
+
+/**
+ * The body is judged as it arrived, before the route's schema coerces `{"query": 123}` into the text "123" (which
+ * mercurius would then try as a JSON document), and the verdict given after the key's rate limit, so malformed
+ * bodies count against it too.
+ */
+const malformed = new WeakMap<FastifyRequest, { path: string; message: string }>();
+async function judgeBody(request: FastifyRequest) {
+  const error = bodyError(request.body);
+  if (error !== undefined) malformed.set(request, error);
+}
+async function refuseMalformed(request: FastifyRequest, reply: FastifyReply) {
+  const error = malformed.get(request);
+  if (error === undefined) return;
+  return sendProblem(reply, {
+    status: 400,
+    code: 'request.invalid',
+    detail: 'a GraphQL request is a JSON object with query (a string) and optionally variables and operationName',
+    errors: [error],
+  });
+}
+
 /**
  * GraphQL at /graphql (queries over HTTP, the `incidentChanged` subscription over a websocket), read-only over the
  * read model. Registered in the API's secured scope, its route asks for the viewer role like the REST reads: the
@@ -141,6 +207,55 @@ function formatError(error: GraphQLError, log: (line: string) => void) {
 export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOptions): Promise<void> {
   const { queries, changes } = options;
   const log = options.log ?? (() => {});
+  const limits = options.cost ?? DefaultCostLimits;
+  const guard = createSocketGuard(app, options.socket ?? DefaultSocketLimits);
+  const problems = problemErrorHandler(log);
+  const answer = (error: FastifyError & { errors?: unknown[] }, request: FastifyRequest, reply: FastifyReply) => {
+    const http = requestError(error);
+    if (http !== undefined) return problems(http, request, reply);
+    const errors = (error.errors ?? [error]).map((e) =>
+      formatError(
+        e instanceof graphql.GraphQLError
+          ? e
+          : new graphql.GraphQLError(String((e as Error).message), { originalError: e as Error }),
+        log,
+      ),
+    );
+    return reply.code(200).send({ data: null, errors });
+  };
+  const judge = (schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null) => {
+    // Mercurius tries text that is not GraphQL as a JSON syntax tree; only what its parser produced is served.
+    if (
+      typeof document !== 'object' ||
+      document === null ||
+      document.kind !== 'Document' ||
+      document.loc === undefined
+    ) {
+      throw refusal(new CairnError('graphql.syntax', ErrorCategory.Validation, 'the query is not GraphQL text'));
+    }
+    try {
+      checkCost(schema, document, { variables, limits });
+    } catch (error) {
+      throw isCairnError(error) ? refusal(error) : error;
+    }
+  };
+  // Every websocket of the route is watched from its first message: mercurius serves the protocol, the guard bounds
+  // it. The route is mercurius', so its socket handler is wrapped as the route is added.
+  app.addHook('onRoute', (route) => {
+    if ([route.method].flat().includes('POST')) {
+      route.preValidation = [...[route.preValidation ?? []].flat(), judgeBody];
+      // After the key's rate limit, whose hook is in the list already.
+      route.preHandler = [...[route.preHandler ?? []].flat(), refuseMalformed];
+      return;
+    }
+    const socketRoute = route as typeof route & { wsHandler?: (socket: never, request: FastifyRequest) => unknown };
+    const serve = socketRoute.wsHandler;
+    if (typeof serve !== 'function') return;
+    socketRoute.wsHandler = function (this: unknown, socket, request) {
+      guard.watch(socket, request);
+      return serve.call(this, socket, request);
+    };
+  });
   // An upgrade refused before it reaches the websocket plugin (no key: 401) skips that plugin's own cleanup, and its
   // socket would stay open for ever, holding the server open on shutdown. End it once the refusal is sent.
   app.addHook('onResponse', async (request, reply) => {
@@ -154,6 +269,10 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
     loaders: loaders(queries),
     graphiql: false,
     queryDepth: 8,
+    // The request's own errors keep their status; the query's are answered in GraphQL's terms.
+    errorHandler: (error, request, reply) => {
+      answer(error as FastifyError & { errors?: unknown[] }, request, reply);
+    },
     // Compile a query to JavaScript once it has been seen: the dashboard and tools repeat the same few.
     jit: 1,
     errorFormatter: (execution) => ({
@@ -170,15 +289,53 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
     },
     additionalRouteOptions: { config: { role: 'viewer', keyAfterUpgrade: true } },
   });
-  // Nothing is served on a connection that showed no valid key, on its upgrade or in connection_init.
-  app.graphql.addHook('preSubscriptionExecution', async (_schema, _document, context) => {
-    const { identity, request } = context as unknown as { identity?: Identity; request?: FastifyRequest };
+  // A query is sized before it is parsed, estimated before it is validated (validating a thousand aliases costs
+  // more than refusing them), and estimated again with its variables before it runs.
+  app.graphql.addHook('preParsing', async (_schema, source) => {
+    if (Buffer.byteLength(source, 'utf8') > MAX_QUERY_BYTES) {
+      throw refusal(
+        new CairnError(
+          'graphql.query_too_large',
+          ErrorCategory.Validation,
+          `the query text is longer than ${MAX_QUERY_BYTES} bytes; split it into several requests`,
+        ),
+      );
+    }
+  });
+  app.graphql.addHook('preValidation', async (schema, document) => judge(schema, document));
+  app.graphql.addHook('preExecution', async (schema, document, _context, variables) => {
+    judge(schema, document, variables as Record<string, unknown> | undefined);
+  });
+  type SocketContext = { identity?: Identity; request?: FastifyRequest };
+  app.graphql.addHook('preSubscriptionParsing', async (_schema, source, context, id) => {
+    const { identity, request } = context as unknown as SocketContext;
+    // Nothing is served on a connection that showed no valid key, on its upgrade or in connection_init.
     if ((identity ?? request?.identity ?? null) === null) {
       throw new CairnError(
         'auth.required',
         ErrorCategory.Forbidden,
         'send an API key in the X-API-Key header of the upgrade, or as apiKey in the connection_init payload',
       );
+    }
+    if (Buffer.byteLength(source, 'utf8') > MAX_QUERY_BYTES) {
+      throw refusal(
+        new CairnError(
+          'graphql.query_too_large',
+          ErrorCategory.Validation,
+          `the subscription text is longer than ${MAX_QUERY_BYTES} bytes`,
+        ),
+      );
+    }
+    // Subscriptions of one connection start concurrently: the place is taken here, before anything is awaited.
+    guard.admit(request, String(id));
+  });
+  app.graphql.addHook('preSubscriptionExecution', async (schema, document, context, id) => {
+    const { request } = context as unknown as SocketContext;
+    try {
+      judge(schema, document);
+    } catch (error) {
+      guard.release(request, String(id));
+      throw error;
     }
   });
 
