@@ -104,6 +104,15 @@ const refusal = (body: ReturnType<typeof anomaly>) =>
   );
 
 describe('the admission policy on Anomalies, for a user of one namespace', () => {
+  // The API server loads admission policies a moment after they are created (here, with the CRDs at cluster start).
+  beforeAll(() =>
+    eventually(
+      'the admission policy to be in force',
+      async () => (await refusal(anomaly('probe-loaded', { resource: { kind: 'Node', name: 'n0' } }))).code === 403,
+      20_000,
+    ),
+  );
+
   it('refuses an Anomaly about another namespace, a Node, with a source of Cairn’s, or posing as Cairn’s own', async () => {
     const name = () => `probe-${randomBytes(3).toString('hex')}`;
     const elsewhere = await refusal(
