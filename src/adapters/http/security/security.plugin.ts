@@ -39,7 +39,11 @@ export interface SecurityOptions {
    */
   readonly devKey?: string;
   readonly rateLimit?: { readonly max: number; readonly timeWindowMs: number };
+  /** Requests without a valid key allowed per client address; past it they are answered 429. */
+  readonly authFailureLimit?: { readonly max: number; readonly timeWindowMs: number };
 }
+
+export const AUTH_FAILURES_PER_MINUTE = 30;
 
 const DEV_IDENTITY: Identity = { keyId: 'dev', name: 'dev', role: Role.Admin, actor: 'key:dev' };
 
@@ -95,6 +99,28 @@ async function security(app: FastifyInstance, options: SecurityOptions) {
     return sendProblem(reply, { status, code, detail });
   };
 
+  // Set once the rate-limit plugin below is registered, long before the first request.
+  let failedFrom: ReturnType<FastifyInstance['createRateLimit']> | undefined;
+  /**
+   * A 401, unless this address has sent too many requests without a valid key: then 429. A valid key is still
+   * served from that address: keys are 256 random bits, so telling a
+   * guesser that one works teaches nothing, while refusing it would let one client behind a shared address (a NAT,
+   * an ingress without forwarded addresses) lock everyone else out.
+   */
+  const refuseUnknown = async (request: FastifyRequest, reply: FastifyReply, code: string, detail: string) => {
+    const verdict = failedFrom === undefined ? undefined : await failedFrom(request);
+    if (verdict !== undefined && !verdict.isAllowed && verdict.isExceeded) {
+      reply.header('retry-after', verdict.ttlInSeconds);
+      return refuse(
+        reply,
+        429,
+        'auth.too_many_failures',
+        `more than ${verdict.max} requests without a valid API key from ${request.ip}; retry after ${verdict.ttlInSeconds} s`,
+      );
+    }
+    return refuse(reply, 401, code, detail);
+  };
+
   app.addHook('onRequest', async (request, reply) => {
     const ring = options.keys();
     if (ring.size === 0 && options.devKey === undefined) {
@@ -111,10 +137,15 @@ async function security(app: FastifyInstance, options: SecurityOptions) {
       // plain GET that merely says `Upgrade: websocket` is answered over HTTP and must show its key like any other.
       const upgrade = (request.raw as { upgrade?: boolean }).upgrade === true;
       if (upgrade && request.routeOptions.config?.keyAfterUpgrade === true) return;
-      return refuse(reply, 401, 'auth.required', 'send an API key in the X-API-Key header (or Authorization: Bearer)');
+      return refuseUnknown(
+        request,
+        reply,
+        'auth.required',
+        'send an API key in the X-API-Key header (or Authorization: Bearer)',
+      );
     }
     const identity = verify(key);
-    if (identity === undefined) return refuse(reply, 401, 'auth.invalid_key', 'the API key is not valid');
+    if (identity === undefined) return refuseUnknown(request, reply, 'auth.invalid_key', 'the API key is not valid');
     request.identity = identity;
     const needed = request.routeOptions.config?.role;
     // No role: no route matched; the 404 follows, for authenticated callers only.
@@ -142,6 +173,12 @@ async function security(app: FastifyInstance, options: SecurityOptions) {
         ),
         { statusCode: 429, code: 'CAIRN_RATE_LIMITED' },
       ),
+  });
+  const failures = options.authFailureLimit ?? { max: AUTH_FAILURES_PER_MINUTE, timeWindowMs: 60_000 };
+  failedFrom = app.createRateLimit({
+    max: failures.max,
+    timeWindow: failures.timeWindowMs,
+    keyGenerator: (request) => `unauthenticated:${request.ip}`,
   });
 }
 

@@ -51,6 +51,30 @@ describe('API security', () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).statusCode).toBe(200);
   });
 
+  it('answers a flood of requests without a valid key from one address with 429, and still serves valid keys', async () => {
+    const { security, keys } = testKeys();
+    const app = await appWith({ ...security, authFailureLimit: { max: 5, timeWindowMs: 60_000 } });
+    const from = (remoteAddress: string, key?: string) =>
+      app.inject({
+        method: 'GET',
+        url: '/api/v1/incidents',
+        remoteAddress,
+        headers: key === undefined ? {} : { 'x-api-key': key },
+      });
+    const guesses = [];
+    for (let i = 0; i < 8; i++) guesses.push(await from('203.0.113.7', i % 2 === 0 ? undefined : `cairn_${i}`));
+    expect(guesses.map((g) => g.statusCode)).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const limited = guesses.at(-1)!;
+    expect(limited.json()).toMatchObject({ status: 429, code: 'auth.too_many_failures' });
+    expect(limited.json().detail).toMatch(/203\.0\.113\.7/);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // A valid key works from elsewhere and from the flooding address itself (a shared NAT or ingress address).
+    expect((await from('198.51.100.2', keys.viewer)).statusCode).toBe(200);
+    expect((await from('203.0.113.7', keys.viewer)).statusCode).toBe(200);
+    // Another address without a key is told what is wrong, not throttled.
+    expect((await from('198.51.100.2')).json().code).toBe('auth.required');
+  });
+
   it('refuses a missing key and a wrong key with 401, and accepts Bearer as well as X-API-Key', async () => {
     const { security, keys } = testKeys();
     const app = await appWith(security);
