@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
+import type { AnomalySource, ResourceRef } from '../domain/events/common.schema.ts';
 import { type IssueEvent, issueDecider } from '../domain/issue/issue.decider.ts';
-import type { ResourceRef } from '../domain/events/common.schema.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { type ApprovalRule, approvalFor } from '../domain/remediation/approval.policy.ts';
 import { StreamCategory, streamName } from '../domain/streams.ts';
@@ -57,7 +57,7 @@ import { type ReactorCheckpoints, type RunningReactor, runReactor } from './appl
 import { createReadModelChanges } from './application/readModelChanges.ts';
 import { createAgenticLoop } from './application/remediation/agenticLoop.ts';
 import { type ApprovalService, createApprovalService } from './application/remediation/approvals.ts';
-import { issuePipelineReactor } from './application/remediation/issuePipeline.reactor.ts';
+import { DefaultUnconfirmedSources, issuePipelineReactor } from './application/remediation/issuePipeline.reactor.ts';
 import {
   createRemediationExecutor,
   remediationExecutorReactor,
@@ -113,6 +113,11 @@ export interface OperatorOptions {
   readonly policy?: PolicyOverrides;
   /** Which plans wait for people (first matching rule decides); none by default. */
   readonly approvalRules?: readonly ApprovalRule[];
+  /**
+   * Plans for an Issue whose every signal came from these sources, none seen by Cairn's own watchers on the live
+   * object, wait for people: DefaultUnconfirmedSources (manual, prometheus, grpc, kafka) when absent; [] never.
+   */
+  readonly unconfirmedSourcesNeedApproval?: readonly AnomalySource[];
   /** Serve the HTTP API (REST under /api/v1, webhooks, /healthz, /readyz, /metrics) on every replica; port 0 picks one. */
   readonly http?: { readonly host: string; readonly port: number };
   /** Prometheus to read the workload's metrics from during analysis; no metrics section without it. */
@@ -287,6 +292,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           return { allowed: verdict.allowed, refused: verdict.refused };
         },
         beyondNamespace: (actions, target) => actions.flatMap((a) => approvalReason(a, target, policy) ?? []),
+        unconfirmedSourcesNeedApproval: options.unconfirmedSourcesNeedApproval ?? DefaultUnconfirmedSources,
         ...(agenticOptions
           ? {
               agentic: {

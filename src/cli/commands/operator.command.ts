@@ -4,6 +4,7 @@ import { EnvelopeDefaults } from '../../actions/envelope.ts';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
 import { DEFAULT_ENV_ALLOWLIST, isEnvAllowlistEntry } from '../../analysis/redaction.ts';
+import { DefaultUnconfirmedSources } from '../../application/remediation/issuePipeline.reactor.ts';
 import { startOperator } from '../../operator.ts';
 import { addProviderOptions, type ProviderFlags, providerConfigFromFlags } from '../providerOptions.ts';
 import { defaultKeyFile } from './apikey.command.ts';
@@ -22,6 +23,27 @@ const collectNamespace = (name: string, previous: string[] = []): string[] => {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
     throw new Error(`--watch-namespace takes a namespace name, not "${name}"`);
   return [...previous, name];
+};
+
+const doubtableSources = ['manual', 'prometheus', 'grpc', 'kafka'] as const;
+type DoubtableSource = (typeof doubtableSources)[number];
+
+export const parseUnconfirmedSources = (value: string): DoubtableSource[] => {
+  if (value.trim() === 'none') return [];
+  const sources = value.split(',').map((s) => s.trim());
+  for (const source of sources) {
+    if (source === 'watcher') {
+      throw new Error(
+        '--approve-unconfirmed: watcher is what confirms a signal; it cannot be one that needs confirming',
+      );
+    }
+    if (!(doubtableSources as readonly string[]).includes(source)) {
+      throw new Error(
+        `--approve-unconfirmed takes none or sources from ${doubtableSources.join(', ')}, not "${source}"`,
+      );
+    }
+  }
+  return [...new Set(sources as DoubtableSource[])];
 };
 
 const parseSeconds = (flag: string) => (value: string) => {
@@ -123,15 +145,15 @@ export function registerOperatorCommand(program: Command): void {
     .option('--no-remediate', 'detect and correlate only: no analysis, no remediation')
     .option('--no-log-analysis', "analyse Issues without reading the workload's container logs")
     .option(
+      '--env-allowlist <names>',
+      `env names whose values the analysis may see, comma-separated, * as wildcard (replaces the default: ${DEFAULT_ENV_ALLOWLIST.join(',')})`,
+      parseEnvAllowlist,
+    )
+    .option(
       '--verification-timeout <seconds>',
       'how long a workload has to become healthy after a remediation',
       (v) => Number.parseInt(v, 10),
       90,
-    )
-    .option(
-      '--env-allowlist <names>',
-      `env names whose values the analysis may see, comma-separated, * as wildcard (replaces the default: ${DEFAULT_ENV_ALLOWLIST.join(',')})`,
-      parseEnvAllowlist,
     )
     .option('--prometheus-url <url>', 'Prometheus to read workload metrics from during analysis (http[s]://…)')
     .option(
@@ -149,6 +171,12 @@ export function registerOperatorCommand(program: Command): void {
     .option(
       '--autonomous-node-actions',
       'let an Issue on a Node cordon or drain that Node without approval (never for an Issue of a namespace)',
+    )
+    .option(
+      '--approve-unconfirmed <sources>',
+      `remediate only with approval an Issue whose every signal came from these sources and none from Cairn's own watchers (comma-separated; none: act on any source alone)`,
+      parseUnconfirmedSources,
+      [...DefaultUnconfirmedSources],
     )
     .option('--no-agentic', 'escalate instead of starting an agentic loop when no usable action was proposed')
     .option('--agentic-max-steps <n>', 'steps an agentic loop may take', (v) => Number.parseInt(v, 10), 10)
@@ -186,6 +214,7 @@ export function registerOperatorCommand(program: Command): void {
           envelopeFactor: number;
           replicaCeiling: number;
           autonomousNodeActions?: boolean;
+          approveUnconfirmed: DoubtableSource[];
           agentic: boolean;
           agenticMaxSteps: number;
           agenticTimeLimit: number;
@@ -203,14 +232,15 @@ export function registerOperatorCommand(program: Command): void {
           leaseDurationMs: opts.leaseDuration,
           remediate: opts.remediate,
           logAnalysis: opts.logAnalysis,
+          ...(opts.envAllowlist ? { envAllowlist: opts.envAllowlist } : {}),
           verificationTimeoutSeconds: opts.verificationTimeout,
           policy: {
             envelope: { factor: opts.envelopeFactor, replicaCeiling: opts.replicaCeiling },
             autonomousNodeActions: opts.autonomousNodeActions === true,
           },
+          unconfirmedSourcesNeedApproval: opts.approveUnconfirmed,
           providers: providerConfigFromFlags(opts),
           agentic: opts.agentic ? { maxSteps: opts.agenticMaxSteps, timeLimitSeconds: opts.agenticTimeLimit } : false,
-          ...(opts.envAllowlist ? { envAllowlist: opts.envAllowlist } : {}),
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.aiServer
             ? {
