@@ -96,6 +96,9 @@ const STATE_REASON: Record<string, string> = {
   [IssueStatus.Escalated]: 'Escalated',
 };
 
+/** The Issue CRD's bound on spec.anomalies: the first ones are kept, the event log has them all. */
+export const MAX_ISSUE_ANOMALIES = 256;
+
 export function issueResource(state: IssueState, anomalyNames: readonly string[], fallbackNamespace: string) {
   const workload = state.workload!;
   return {
@@ -109,11 +112,12 @@ export function issueResource(state: IssueState, anomalyNames: readonly string[]
     spec: {
       resource: resourceRef(workload),
       signal: state.signal,
-      signals: [...state.signals],
+      signals: [...new Set(state.signals)],
       source: state.source ?? 'watcher',
       severity: state.severity,
       riskScore: state.riskScore,
-      anomalies: [...anomalyNames],
+      // A set to the API server: a name twice (one alert recorded twice by an older Cairn) fails the whole apply.
+      anomalies: [...new Set(anomalyNames)].slice(0, MAX_ISSUE_ANOMALIES),
     },
   };
 }
