@@ -1,3 +1,4 @@
+import { judgeObservedAt } from '../../../domain/correlation/observedAt.policy.ts';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
 import { sha256Hex } from '../../application/detection/anomalyRecorder.ts';
 import { type SignalType, signalTypes } from '../kubernetes/api/signalTypes.ts';
@@ -133,10 +134,20 @@ export function candidatesOfAlert(labels: Readonly<Record<string, string>>): Tar
 
 const MAX_LABELS = 32; // the Anomaly CRD's limit on spec.labels
 const MAX_LABEL_VALUE = 1_024;
+/** A Kubernetes qualified name: a 253-character prefix, a slash and 63 characters. */
+export const MAX_LABEL_NAME = 317;
+const MAX_MESSAGE = 2_048; // the anomaly event's bound
 
-/** The alert's labels as the anomaly keeps them: alertname first, then the rest by name, within the CRD's bounds. */
+const cut = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/**
+ * The alert's labels as the anomaly keeps them: alertname first, then the rest by name, within the CRD's bounds.
+ * A name longer than any Kubernetes label name is dropped rather than cut, so two cut names cannot collide.
+ */
 export function keptLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  const names = Object.keys(labels).sort((a, b) => (a === 'alertname' ? -1 : b === 'alertname' ? 1 : a < b ? -1 : 1));
+  const names = Object.keys(labels)
+    .filter((name) => name.length > 0 && name.length <= MAX_LABEL_NAME)
+    .sort((a, b) => (a === 'alertname' ? -1 : b === 'alertname' ? 1 : a < b ? -1 : 1));
   return Object.fromEntries(
     names.slice(0, MAX_LABELS).map((name) => [name, (labels[name] ?? '').slice(0, MAX_LABEL_VALUE)]),
   );
@@ -145,13 +156,27 @@ export function keptLabels(labels: Readonly<Record<string, string>>): Record<str
 export function messageOfAlert(alert: AlertmanagerAlert): string {
   const name = alert.labels.alertname ?? 'alert';
   const text = alert.annotations?.summary ?? alert.annotations?.description ?? alert.annotations?.message;
-  return text ? `${name}: ${text}` : `${name} is firing`;
+  return cut(text ? `${name}: ${text}` : `${name} is firing`, MAX_MESSAGE);
 }
 
-/** Go's zero time (`0001-01-01T00:00:00Z`) means "not set"; anything unparsable falls back to now. */
-export function observedAtOfAlert(alert: AlertmanagerAlert, now: Date): string {
+export interface ObservedAt {
+  readonly observedAt: string;
+  /** Set when the alert's start was outside the window Cairn keeps and was brought inside it. */
+  readonly warning?: string;
+}
+
+/**
+ * Go's zero time (`0001-01-01T00:00:00Z`) means "not set" and anything unparsable falls back to now; a start far
+ * in the past or in the future is brought to the edge of the window rather than refused, because Alertmanager
+ * cannot correct it and the alert itself is real.
+ */
+export function observedAtOfAlert(alert: AlertmanagerAlert, now: Date): ObservedAt {
   const at = alert.startsAt ? Date.parse(alert.startsAt) : Number.NaN;
-  return Number.isNaN(at) || at <= 0 ? now.toISOString() : new Date(at).toISOString();
+  if (Number.isNaN(at) || at <= Date.parse('0001-01-01T00:00:00Z')) return { observedAt: now.toISOString() };
+  const judged = judgeObservedAt(alert.startsAt, now);
+  return judged.ok
+    ? { observedAt: judged.observedAt }
+    : { observedAt: judged.observedAt, warning: `startsAt ${judged.problem}; recorded as ${judged.observedAt}` };
 }
 
 /**
@@ -179,6 +204,8 @@ export type AlertPlan =
       readonly message: string;
       readonly observedAt: string;
       readonly labels: Record<string, string>;
+      /** What was changed to keep the alert within bounds (an out-of-range start). */
+      readonly warning?: string;
     };
 
 /** Everything about an alert that can be decided without the cluster. */
@@ -188,13 +215,15 @@ export function planAlert(alert: AlertmanagerAlert, now: Date): AlertPlan {
   if (!signal.ok) return { action: 'reject', reason: signal.reason };
   const target = candidatesOfAlert(alert.labels);
   if (!target.ok) return { action: 'reject', reason: target.reason };
+  const observed = observedAtOfAlert(alert, now);
   return {
     action: 'record',
     signal: signal.signal,
     candidates: target.candidates,
     anomalyId: anomalyIdOfAlert(alert),
     message: messageOfAlert(alert),
-    observedAt: observedAtOfAlert(alert, now),
+    observedAt: observed.observedAt,
     labels: keptLabels(alert.labels),
+    ...(observed.warning === undefined ? {} : { warning: observed.warning }),
   };
 }

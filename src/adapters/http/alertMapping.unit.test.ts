@@ -123,11 +123,36 @@ describe('the rest of an alert', () => {
   });
 
   it('takes the time from startsAt, and now for a missing, zero or unparsable one', () => {
-    expect(observedAtOfAlert(alert, now)).toBe('2025-03-01T11:58:00.123Z');
-    expect(observedAtOfAlert({ ...alert, startsAt: '0001-01-01T00:00:00Z' }, now)).toBe(now.toISOString());
-    expect(observedAtOfAlert({ ...alert, startsAt: 'soon' }, now)).toBe(now.toISOString());
+    expect(observedAtOfAlert(alert, now)).toEqual({ observedAt: '2025-03-01T11:58:00.123Z' });
+    expect(observedAtOfAlert({ ...alert, startsAt: '0001-01-01T00:00:00Z' }, now)).toEqual({
+      observedAt: now.toISOString(),
+    });
+    expect(observedAtOfAlert({ ...alert, startsAt: 'soon' }, now).observedAt).toBe(now.toISOString());
     const { startsAt: _, ...without } = alert;
-    expect(observedAtOfAlert(without, now)).toBe(now.toISOString());
+    expect(observedAtOfAlert(without, now).observedAt).toBe(now.toISOString());
+  });
+
+  it('brings a start from year 1 or 9999 to the edge of the kept window, with a warning saying so', () => {
+    const ancient = planAlert({ ...alert, startsAt: '0001-01-01T00:00:01Z' }, now);
+    expect(ancient).toMatchObject({
+      action: 'record',
+      observedAt: '2025-02-22T12:00:00.000Z',
+      warning: expect.stringMatching(/^startsAt 0001-01-01T00:00:01Z is more than 7 days before now/),
+    });
+    const future = planAlert({ ...alert, startsAt: '9999-12-31T23:59:59Z' }, now);
+    expect(future).toMatchObject({ observedAt: '2025-03-01T12:05:00.000Z', warning: /5 minutes after now/ });
+  });
+
+  it('bounds what it keeps of oversized labels and annotations', () => {
+    const huge = 'x'.repeat(100_000);
+    const plan = planAlert(
+      { ...alert, labels: { ...alert.labels, [huge]: 'v', note: huge }, annotations: { summary: huge } },
+      now,
+    );
+    if (plan.action !== 'record') throw new Error(`planned ${plan.action}`);
+    expect(Object.keys(plan.labels).every((name) => name.length <= 317)).toBe(true);
+    expect(plan.labels.note).toHaveLength(1_024);
+    expect(plan.message.length).toBeLessThanOrEqual(2_048);
   });
 
   it('gives the same firing the same id, and a new firing a new one', () => {

@@ -142,6 +142,8 @@ export async function alertmanagerRoutes(app: FastifyInstance, deps: Alertmanage
           results.push({ ...base, status: AlertResultStatus.Unmapped, reason: plan.reason });
           continue;
         }
+        if (plan.warning)
+          deps.log(`warning: alertmanager alert ${index} (${alert.labels.alertname ?? 'unnamed'}): ${plan.warning}`);
         const first = answered.get(plan.anomalyId);
         if (first) {
           results.push({ ...first, ...base, repeated: true });

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { judgeObservedAt } from '../../../domain/correlation/observedAt.policy.ts';
 import { issueName } from '../../../projections/kubernetesResources.projection.ts';
 import type { AnomalyIntake } from '../../application/detection/anomalyIntake.ts';
 import { type WorkloadLookup, WorkloadRefusal } from '../../ports/workloadLookup.ts';
@@ -31,9 +32,20 @@ export const ManualAnomalySchema = Type.Object(
       { additionalProperties: false },
     ),
     message: Type.String({ minLength: 1, maxLength: 2_048 }),
-    observedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Defaults to when it is received.' })),
+    observedAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'Defaults to when it is received; at most 7 days before that and 5 minutes after.',
+      }),
+    ),
     alertName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Required for custom.' })),
-    labels: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 1_024 }), { maxProperties: 32 })),
+    labels: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 1_024 }), {
+        maxProperties: 32,
+        // A Kubernetes qualified name at most: a 253-character prefix, a slash and 63 characters.
+        propertyNames: { minLength: 1, maxLength: 317 },
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -104,6 +116,15 @@ export async function anomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDeps
           detail: `key ${identity.name} may raise signals in ${describeReach(identity)} only, not on ${body.resource.kind} ${namespace ? `${namespace}/` : ''}${body.resource.name}`,
         });
       }
+      const observed = judgeObservedAt(body.observedAt, deps.now());
+      if (!observed.ok) {
+        return sendProblem(reply, {
+          status: 400,
+          code: 'anomaly.observed_at_out_of_range',
+          detail: `observedAt ${observed.problem}: send when the signal was seen, or leave it out for now`,
+          errors: [{ path: 'body/observedAt', message: observed.problem }],
+        });
+      }
       const resolution = await deps.workloads.resolve({
         kind: body.resource.kind,
         name: body.resource.name,
@@ -121,7 +142,7 @@ export async function anomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDeps
         resource: resolution.resource,
         workload: resolution.workload,
         message: body.message,
-        observedAt: new Date(body.observedAt ?? deps.now()).toISOString(),
+        observedAt: observed.observedAt,
         ...(Object.keys(labels).length > 0 ? { labels } : {}),
       });
       return reply.code(202).send({

@@ -181,6 +181,31 @@ describe('POST /api/v1/alertmanager', () => {
     expect(result.issue.id).toBeTruthy();
   });
 
+  it('records an alert that says it started in year 1 or 9999 at the edge of the kept window, not centuries away', async () => {
+    const response = await postAlerts([
+      alert({ namespace: 'shop', deployment: 'checkout' }, { startsAt: '0001-01-01T00:00:01Z', fingerprint: 'old' }),
+      alert({ namespace: 'shop', deployment: 'db' }, { startsAt: '9999-12-31T23:59:59Z', fingerprint: 'new' }),
+    ]);
+    expect(response.json().results.map((r: { status: string }) => r.status)).toEqual(['recorded', 'recorded']);
+    const [past] = await detected(checkout);
+    expect(past?.data.observedAt).toBe('2025-02-22T12:00:00.000Z');
+    const [future] = await detected({ kind: 'Deployment', name: 'db', namespace: 'shop' });
+    expect(future?.data.observedAt).toBe('2025-03-01T12:05:00.000Z');
+  });
+
+  it('keeps bounded labels and message of an alert whose labels and annotations are huge', async () => {
+    const huge = 'x'.repeat(200_000);
+    const response = await postAlerts([
+      alert({ namespace: 'shop', deployment: 'checkout', [huge]: 'v', note: huge }, { annotations: { summary: huge } }),
+    ]);
+    expect(response.json().results[0].status).toBe('recorded');
+    const [event] = await detected(checkout);
+    const labels = event?.data.labels as Record<string, string>;
+    expect(Object.keys(labels).every((name) => name.length <= 317)).toBe(true);
+    expect(labels.note).toHaveLength(1_024);
+    expect(String(event?.data.message).length).toBeLessThanOrEqual(2_048);
+  });
+
   it('answers 503 with per-alert results when the cluster cannot be read, so Alertmanager retries', async () => {
     failing.add('db');
     const response = await postAlerts([
@@ -316,12 +341,54 @@ describe('POST /api/v1/anomalies', () => {
       400,
       'request.invalid',
     ],
+    [
+      {
+        signal: 'error_rate',
+        resource: { kind: 'Deployment', name: 'checkout', namespace: 'shop' },
+        message: 'm',
+        observedAt: '0001-01-01T00:00:00Z',
+      },
+      400,
+      'anomaly.observed_at_out_of_range',
+    ],
+    [
+      {
+        signal: 'error_rate',
+        resource: { kind: 'Deployment', name: 'checkout', namespace: 'shop' },
+        message: 'm',
+        observedAt: '9999-12-31T23:59:59Z',
+      },
+      400,
+      'anomaly.observed_at_out_of_range',
+    ],
+    [
+      {
+        signal: 'error_rate',
+        resource: { kind: 'Deployment', name: 'checkout', namespace: 'shop' },
+        message: 'm',
+        labels: { ['x'.repeat(400)]: 'v' },
+      },
+      400,
+      'request.invalid',
+    ],
   ])('refuses %j with %i %s', async (payload, status, code) => {
     const response = await post(payload);
     expect(response.statusCode).toBe(status);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({ status, code, type: `urn:cairn:problem:${code}` });
     expect(await detected(checkout)).toHaveLength(0);
+  });
+
+  it('names the field when observedAt is outside the window it accepts', async () => {
+    const response = await post({
+      signal: 'error_rate',
+      resource: { kind: 'Deployment', name: 'checkout', namespace: 'shop' },
+      message: 'm',
+      observedAt: '2025-02-01T12:00:00Z',
+    });
+    expect(response.json().errors).toEqual([
+      { path: 'body/observedAt', message: expect.stringMatching(/more than 7 days before now/) },
+    ]);
   });
 
   it('answers 503 without the internal message when the cluster cannot be read', async () => {

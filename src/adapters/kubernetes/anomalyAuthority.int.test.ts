@@ -229,6 +229,26 @@ describe('the operator, for an Anomaly the policy let through (written by a clus
     expect(errors).toEqual([]);
   });
 
+  it('refuses an Anomaly observed in year 1, naming spec.observedAt, and records nothing', async () => {
+    const ancient = await createAs(
+      clients.custom,
+      anomaly('web-ancient', {
+        signal: 'latency_spike',
+        resource: { kind: 'Deployment', name: 'web' },
+        observedAt: '0001-01-01T00:00:00Z',
+      }),
+    );
+    expect(await accepted('web-ancient')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: expect.stringMatching(/^spec.observedAt 0001-01-01T00:00:00Z is more than 7 days before now/),
+    });
+    const recorded = (await store.readAll()).filter(
+      (e) => (e.data as { anomalyId?: string }).anomalyId === `manual-${ancient.metadata.uid}`,
+    );
+    expect(recorded).toEqual([]);
+  });
+
   it('records a hand-made Anomaly that claims a source of Cairn’s as manual', async () => {
     const forged = await createAs(
       clients.custom,

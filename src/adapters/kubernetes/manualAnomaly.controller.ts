@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { Value } from '@sinclair/typebox/value';
+import { judgeObservedAt } from '../../../domain/correlation/observedAt.policy.ts';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
 import { ApiVersion, issueName, Labels } from '../../../projections/kubernetesResources.projection.ts';
 import type { AnomalyIntake, AnomalyOutcome } from '../../application/detection/anomalyIntake.ts';
@@ -260,6 +261,12 @@ export function startManualAnomalyController(options: ManualAnomalyControllerOpt
     const refused = authorityRefusal(namespace, spec.resource);
     if (refused) {
       await reject(refused.reason, refused.message);
+      return;
+    }
+    // MTTD is measured from observedAt: one from year 1 or 9999 is refused, for its writer to correct.
+    const observed = spec.observedAt === undefined ? undefined : judgeObservedAt(spec.observedAt, now());
+    if (observed !== undefined && !observed.ok) {
+      await reject(AcceptedReason.InvalidSpec, `spec.observedAt ${observed.problem}`);
       return;
     }
     const resolution = await options.workloads.resolve({
