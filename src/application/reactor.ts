@@ -180,8 +180,8 @@ export function runReactor(
     return {
       name: reactor.name,
       live,
-      behind,
-      behindAtLeast: !reachedHead,
+      behind: Math.min(behind, MAX_COUNTED_LAG),
+      behindAtLeast: !reachedHead || behind > MAX_COUNTED_LAG,
       lagSeconds: oldest ? Math.max(0, (now().getTime() - Date.parse(oldest.recordedAt)) / 1000) : 0,
       ...(retrying ? { retrying } : {}),
       ...(lastError ? { lastError } : {}),
