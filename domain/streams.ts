@@ -10,6 +10,8 @@ export const StreamCategory = {
   PostMortem: 'postmortem',
   /** What Cairn learnt of a workload's revisions; the id is `<kind>.<namespace>.<name>`. */
   Revision: 'revision',
+  /** One notification group: a NotificationPolicy rule and one value of its group key (a hash of both). */
+  Notification: 'notification',
 } as const;
 export type StreamCategory = (typeof StreamCategory)[keyof typeof StreamCategory];
 

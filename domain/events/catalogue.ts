@@ -8,6 +8,7 @@ import { EventMetadataSchema } from './audit.schema.ts';
 import type { EventDefinition } from './common.schema.ts';
 import { correlationEventDefinitions } from './correlation.events.ts';
 import { issueEventDefinitions } from './issue.events.ts';
+import { notificationEventDefinitions } from './notification.events.ts';
 import { postMortemEventDefinitions, postMortemReviewEventDefinitions } from './postmortem.events.ts';
 import { remediationEventDefinitions } from './remediation.events.ts';
 import { revisionEventDefinitions } from './revision.events.ts';
@@ -25,6 +26,7 @@ export const eventDefinitions = [
   ...revisionEventDefinitions,
   ...postMortemEventDefinitions,
   ...postMortemReviewEventDefinitions,
+  ...notificationEventDefinitions,
 ] as const;
 
 type Definition = (typeof eventDefinitions)[number];

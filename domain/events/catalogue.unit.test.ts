@@ -80,6 +80,11 @@ describe('event catalogue', () => {
       'PostMortemReviewed',
       'PostMortemClosed',
       'PostMortemFeedbackRecorded',
+      'NotificationTransitionRecorded',
+      'NotificationDecided',
+      'NotificationGroupSettled',
+      'NotificationDelivered',
+      'NotificationFailed',
     ];
     expect([...eventCatalogue.types].sort()).toEqual([...expected].sort());
     for (const type of expected) expect(eventCatalogue.entry(type).schemaVersion).toBe(1);
