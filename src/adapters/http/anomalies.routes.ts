@@ -43,7 +43,7 @@ export const ManualAnomalySchema = Type.Object(
       Type.Record(Type.String(), Type.String({ maxLength: 1_024 }), {
         maxProperties: 32,
         // A Kubernetes qualified name at most: a 253-character prefix, a slash and 63 characters.
-        propertyNames: { minLength: 1, maxLength: 317 },
+        propertyNames: { maxLength: 317 },
       }),
     ),
   },

@@ -97,10 +97,14 @@ export function problemErrorHandler(log: (line: string) => void) {
         status: 400,
         code: 'request.invalid',
         detail: `the request does not match the schema of ${request.method} ${request.routeOptions.url ?? request.url}`,
-        errors: error.validation.map((v) => ({
-          path: `${error.validationContext ?? 'body'}${v.instancePath}`,
-          message: v.message ?? 'is invalid',
-        })),
+        errors: error.validation.map((v) => {
+          // An unknown field is named in the path, so `?bogus=1` says which filter was not understood.
+          const extra = (v.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
+          return {
+            path: `${error.validationContext ?? 'body'}${v.instancePath}${typeof extra === 'string' ? `/${extra}` : ''}`,
+            message: v.message ?? 'is invalid',
+          };
+        }),
       });
     }
     if (isCairnError(error)) {

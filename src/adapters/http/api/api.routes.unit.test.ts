@@ -10,6 +10,7 @@ import { createProjectionRunner } from '../../../application/projectionRunner.ts
 import type { EventStore } from '../../../ports/eventStore.ts';
 import { WorkloadRefusal } from '../../../ports/workloadLookup.ts';
 import { openEventStore } from '../../eventstore/openEventStore.ts';
+import type { CustomResources } from '../../kubernetes/customResources.ts';
 import { createReadModelQueries } from '../../readmodel/readModel.queries.ts';
 import { createSqliteProjectionTarget, openSqliteReadModel } from '../../readmodel/sqlite.projectionTarget.ts';
 import { buildHttpApp } from '../httpApp.ts';
@@ -56,6 +57,21 @@ const expectedRoutes: Record<string, Role> = {
   'GET /api/v1/audit/export': 'admin',
 };
 
+/** Objects in the cluster, for the list routes; only listing is asked of them here. */
+const listOnly = (keys: readonly string[]) =>
+  ({
+    list: async (namespace?: string) =>
+      keys
+        .map((key) => key.split('/') as [string, string])
+        .filter(([ns]) => namespace === undefined || ns === namespace)
+        .map(([ns, name]) => ({
+          apiVersion: 'aiops.cairn.dev/v1alpha1',
+          kind: 'X',
+          metadata: { namespace: ns, name },
+          spec: {},
+        })),
+  }) as unknown as CustomResources;
+
 let store: EventStore;
 let app: FastifyInstance;
 const auth = testKeys();
@@ -83,6 +99,15 @@ beforeAll(async () => {
       queries: createReadModelQueries(db),
       commands: createApiCommands({ store, now }),
       audit: store as never,
+      slos: listOnly(['shop/b', 'shop/a', 'payments/c', 'payments/a', 'shop/c']),
+      runbooks: listOnly(['shop/restart', 'payments/rollback', 'shop/scale']),
+      clusters: async () =>
+        ['east', 'west', 'north'].map((name) => ({
+          name,
+          source: 'registration' as const,
+          server: null,
+          reachable: null,
+        })),
     },
   });
 });
@@ -142,6 +167,57 @@ describe('REST API', () => {
     const bad = await call('viewer', 'GET', '/api/v1/incidents?cursor=xyz');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('query.invalid_cursor');
+  });
+
+  it('pages through SLOs, runbooks and clusters in namespace/name order, like every other list', async () => {
+    const pages = async (url: string, limit: number) => {
+      const names: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`;
+        const response = await call('viewer', 'GET', `${url}${url.includes('?') ? '&' : '?'}${query}`);
+        expect(response.statusCode, url).toBe(200);
+        const body = response.json() as {
+          items: { name?: string; metadata?: { namespace: string; name: string }; namespace?: string }[];
+          nextCursor: string | null;
+        };
+        names.push(
+          body.items.map((i) =>
+            i.metadata
+              ? `${i.metadata.namespace}/${i.metadata.name}`
+              : i.namespace
+                ? `${i.namespace}/${i.name}`
+                : String(i.name),
+          ),
+        );
+        cursor = body.nextCursor;
+      } while (cursor !== null);
+      return names;
+    };
+    expect(await pages('/api/v1/slos', 2)).toEqual([['payments/a', 'payments/c'], ['shop/a', 'shop/b'], ['shop/c']]);
+    expect(await pages('/api/v1/slos?namespace=shop', 2)).toEqual([['shop/a', 'shop/b'], ['shop/c']]);
+    expect(await pages('/api/v1/runbooks', 2)).toEqual([['payments/rollback', 'shop/restart'], ['shop/scale']]);
+    expect(await pages('/api/v1/clusters', 2)).toEqual([['east', 'north'], ['west']]);
+    const bad = await call('viewer', 'GET', '/api/v1/runbooks?cursor=nonsense');
+    expect(bad.json()).toMatchObject({ status: 400, code: 'query.invalid_cursor' });
+  });
+
+  it('refuses a filter a list route does not know with 400 naming it, instead of ignoring it', async () => {
+    const lists = Object.keys(expectedRoutes)
+      .filter((route) => route.startsWith('GET ') && !route.includes(':'))
+      .map((route) => route.slice(4));
+    expect(lists).toHaveLength(12);
+    for (const url of lists) {
+      const role = url.startsWith('/api/v1/audit') ? 'admin' : 'viewer';
+      const response = await call(role, 'GET', `${url}?${url.endsWith('export') ? 'format=jsonl&' : ''}sevrity=high`);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json(), url).toMatchObject({
+        code: 'request.invalid',
+        errors: [{ path: 'querystring/sevrity', message: expect.stringMatching(/additional properties/) }],
+      });
+    }
+    // Known filters still work.
+    expect((await call('viewer', 'GET', '/api/v1/incidents?severity=low')).statusCode).toBe(200);
   });
 
   it('answers reads of one incident, its timeline and remediation, and 404 with a stable code', async () => {
