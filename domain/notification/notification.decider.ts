@@ -47,6 +47,7 @@ interface TrackedIssue {
 
 export interface DeliveryInProgress {
   readonly notificationId: string;
+  readonly decidedAt: string;
   readonly delivery: NotificationDelivery;
   /** Attempts made so far; the next one is `attempts + 1`. */
   readonly attempts: number;
@@ -324,6 +325,7 @@ function evolve(state: NotificationGroupState, event: NotificationEvent): Notifi
       for (const delivery of event.data.deliveries) {
         deliveries[delivery.deliveryId] = {
           notificationId: event.data.notificationId,
+          decidedAt: at,
           delivery,
           attempts: 0,
           retryAt: null,

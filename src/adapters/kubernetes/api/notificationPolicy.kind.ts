@@ -1,9 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
-  Count,
   cel,
   Duration,
-  IssueState,
   KeyName,
   MapListOf,
   NamespaceName,
@@ -17,33 +15,70 @@ import {
   statusBase,
   TargetKind,
   Text,
-  Timestamp,
 } from './common.schema.ts';
 import { ageColumn, cairnCategory, customResource, type KindDefinition } from './kindDefinition.ts';
 
-export const channelTypes = ['slack', 'teams', 'webhook', 'pagerduty', 'opsgenie', 'email'] as const;
+export const channelTypes = ['slack', 'pagerduty', 'webhook'] as const;
+
+/** What a rule may ask to be told of; see NotificationTransition in domain/events/notification.events.ts. */
+export const notificationTransitions = [
+  'detected',
+  'escalated',
+  'approval_needed',
+  'acknowledged',
+  'resolved',
+] as const;
+export const groupLabels = ['namespace', 'signal', 'severity', 'workload', 'issue'] as const;
 
 const ChannelSchema = Type.Object(
   {
     name: KeyName('Referenced by rules[].channels.'),
     type: StringEnum(channelTypes),
     url: Type.Optional(
-      Text(2048, { pattern: '^https?://', description: 'Endpoint for slack, teams, webhook (non-secret URLs only).' }),
+      Text(2048, {
+        pattern: '^https?://',
+        description:
+          'webhook: the endpoint, when it is no secret; pagerduty: the Events API v2 endpoint (default https://events.pagerduty.com/v2/enqueue). A Slack webhook URL is a credential: use secretRef.',
+      }),
     ),
     secretRef: Type.Optional(
-      SecretKeyRef('A Secret key holding the URL, routing key or API key; wins over url.', 'url'),
+      SecretKeyRef(
+        'A key of a Secret in this namespace: the Slack webhook URL, the PagerDuty routing (integration) key, or the webhook URL.',
+      ),
     ),
-    to: Type.Optional(
-      Type.Array(Text(320, { pattern: '^[^@\\s]+@[^@\\s]+$' }), { maxItems: 32, description: 'email recipients.' }),
+    signingSecretRef: Type.Optional(
+      SecretKeyRef('webhook: the key that signs each request (X-Cairn-Signature, HMAC-SHA256).'),
     ),
-    config: Type.Optional(StringMap(16, 1024, 'Non-secret channel settings, e.g. channel, username, smtpHost.')),
+    timeout: Type.Optional(Duration('How long one request may take.', { default: '10s' })),
   },
   {
     ...rules(
-      cel("self.type != 'email' || (has(self.to) && size(self.to) > 0)", 'an email channel needs recipients in to'),
-      cel("self.type == 'email' || has(self.url) || has(self.secretRef)", 'this channel needs url or secretRef'),
+      cel(
+        "self.type == 'webhook' || self.type == 'pagerduty' || has(self.secretRef)",
+        'a slack channel needs secretRef',
+      ),
+      cel("self.type != 'pagerduty' || has(self.secretRef)", 'a pagerduty channel needs secretRef (the routing key)'),
+      cel("self.type != 'webhook' || has(self.url) || has(self.secretRef)", 'a webhook channel needs url or secretRef'),
+      cel("self.type == 'webhook' || !has(self.signingSecretRef)", 'signingSecretRef is for webhook channels'),
     ),
   },
+);
+
+const LabelSelectorSchema = Type.Object(
+  {
+    matchLabels: Type.Optional(StringMap(32, 63)),
+    matchExpressions: Type.Optional(
+      Type.Array(
+        Type.Object({
+          key: Text(317, { minLength: 1 }),
+          operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const),
+          values: Type.Optional(Type.Array(Text(63), { maxItems: 32 })),
+        }),
+        { maxItems: 16 },
+      ),
+    ),
+  },
+  { description: "Over the labels of the Issue's workload (Deployment, StatefulSet, ...)." },
 );
 
 const RuleSchema = Type.Object({
@@ -53,9 +88,15 @@ const RuleSchema = Type.Object({
       {
         severities: Type.Optional(SetOf(Severity(), 4)),
         signals: Type.Optional(SetOf(Signal(), 32)),
-        states: Type.Optional(SetOf(IssueState(), 5, { description: 'Issue states that notify.' })),
         namespaces: Type.Optional(SetOf(NamespaceName(), 64)),
         resourceKinds: Type.Optional(SetOf(TargetKind(), 16)),
+        labelSelector: Type.Optional(LabelSelectorSchema),
+        transitions: Type.Optional(
+          SetOf(StringEnum(notificationTransitions), 5, {
+            description:
+              'What to be told of; all when omitted. An Issue a channel was told of is always followed by its resolve (and, on PagerDuty, its acknowledgement).',
+          }),
+        ),
       },
       { description: 'Every listed criterion must match; an omitted one matches anything.' },
     ),
@@ -68,14 +109,24 @@ export const NotificationPolicySpecSchema = Type.Object(
     enabled: Type.Optional(Type.Boolean({ default: true })),
     channels: MapListOf(ChannelSchema, 'name', 16, { minItems: 1 }),
     rules: MapListOf(RuleSchema, 'name', 32, { minItems: 1 }),
-    throttle: Type.Optional(
-      Type.Object({
-        maxPerHour: Type.Optional(
-          Type.Integer({ minimum: 1, maximum: 3600, default: 20, description: 'Per Issue and channel.' }),
-        ),
-        dedupWindow: Type.Optional(Duration('Identical notifications inside it are dropped.', { default: '5m' })),
-        groupWindow: Type.Optional(Duration('Notifications inside it are sent as one.', { default: '30s' })),
-      }),
+    grouping: Type.Optional(
+      Type.Object(
+        {
+          groupBy: Type.Optional(
+            SetOf(StringEnum(groupLabels), 5, {
+              description: 'Issues with equal values share one message; default namespace and signal.',
+            }),
+          ),
+          groupWait: Type.Optional(Duration('How long a new group waits for more Issues.', { default: '30s' })),
+          groupInterval: Type.Optional(
+            Duration('How long after a message a group waits before telling of changes.', { default: '5m' }),
+          ),
+          repeatInterval: Type.Optional(
+            Duration('How long before an unchanged firing group is told again (not PagerDuty).', { default: '4h' }),
+          ),
+        },
+        { description: "Alertmanager's group_by, group_wait, group_interval and repeat_interval, per rule." },
+      ),
     ),
   },
   {
@@ -89,20 +140,9 @@ export const NotificationPolicySpecSchema = Type.Object(
 );
 
 export const NotificationPolicyStatusSchema = Type.Object({
-  sent: Type.Optional(Count('Notifications delivered.')),
-  failed: Type.Optional(Count('Deliveries that failed.')),
-  lastSentAt: Type.Optional(Timestamp()),
-  recentDeliveries: Type.Optional(
-    Type.Array(
-      Type.Object({
-        channel: KeyName('The channel.'),
-        issue: Type.Optional(Text(253)),
-        at: Timestamp(),
-        success: Type.Boolean(),
-        error: Type.Optional(Text(1024)),
-      }),
-      { maxItems: 20, description: 'The last 20 attempts.' },
-    ),
+  /** The generation Cairn routes with: the last valid one, which may be older than observedGeneration. */
+  activeGeneration: Type.Optional(
+    Type.Integer({ minimum: 0, format: 'int64', description: 'The generation notifications are routed with.' }),
   ),
   ...statusBase(),
 });
@@ -123,13 +163,12 @@ export const notificationPolicyKind: KindDefinition = {
   singular: 'notificationpolicy',
   shortNames: ['npol'],
   categories: [cairnCategory],
-  description: 'Where to send notifications about Issues: channels, matching rules and throttling.',
+  description:
+    'Where to send notifications about Issues: channels (Slack, PagerDuty, webhook), matching rules and grouping.',
   specAuthor: 'user',
   printerColumns: [
     { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled' },
-    { name: 'Sent', type: 'integer', jsonPath: '.status.sent' },
-    { name: 'Failed', type: 'integer', jsonPath: '.status.failed' },
-    { name: 'Last', type: 'date', jsonPath: '.status.lastSentAt' },
+    { name: 'Active', type: 'integer', jsonPath: '.status.activeGeneration' },
     ageColumn,
   ],
   statusSubresource: true,

@@ -1,0 +1,194 @@
+import type { NotificationPolicyRef } from '../../domain/events/notification.events.ts';
+import type { RecordedEvent } from '../../domain/messages.ts';
+import type { NotificationCommand } from '../../domain/notification/notification.commands.ts';
+import {
+  type DeliveryInProgress,
+  dueDeliveries,
+  type NotificationEvent,
+  type NotificationGroupState,
+  notificationDecider,
+} from '../../domain/notification/notification.decider.ts';
+import { StreamCategory } from '../../domain/streams.ts';
+import { createCommandHandler } from '../application/commandHandler.ts';
+import type { EventStore, Subscription } from '../ports/eventStore.ts';
+import type { ChannelMessage, SendResult } from './channels/channel.ts';
+
+export type Send = (message: ChannelMessage, channel: string) => Promise<SendResult>;
+
+export interface NotificationOutboxOptions {
+  readonly store: EventStore;
+  readonly send: Send;
+  readonly now: () => Date;
+  /** In [0, 1): the jitter of retry delays. */
+  readonly random?: () => number;
+  /** How often deadlines are looked at; they are recorded instants, so a slower tick only delays, never loses. */
+  readonly tickMs?: number;
+  /** Requests in flight per channel; a slow channel waits on itself, not on the others. */
+  readonly perChannel?: number;
+  readonly onError?: (what: string, error: unknown) => void;
+  readonly log?: (line: string) => void;
+}
+
+export interface NotificationOutbox {
+  /** Resolves once the groups' history is read and deadlines are looked at. */
+  readonly live: Promise<void>;
+  /** Fires what is due now and waits for the sends it started; for tests and shutdown. */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Group {
+  state: NotificationGroupState;
+  revision: bigint;
+}
+
+const prefix = `${StreamCategory.Notification}-`;
+
+/**
+ * The notification outbox. Every group's stream is folded into memory from the start of the log (its own
+ * projection, rebuilt at every start, so nothing lives only here): a recorded flush deadline that has passed is
+ * put to the group's decider, and a decided delivery with no outcome yet, or a failed one whose retry is due, is
+ * sent and its outcome recorded. A crash between a send and its record sends again (at least once); PagerDuty's
+ * dedup key and the webhook's delivery id make that second copy harmless.
+ */
+export function startNotificationOutbox(options: NotificationOutboxOptions): NotificationOutbox {
+  const random = options.random ?? Math.random;
+  const perChannel = options.perChannel ?? 4;
+  const handle = createCommandHandler(options.store, notificationDecider, { maxAttempts: 5 });
+  const groups = new Map<string, Group>();
+  const inFlight = new Map<string, Promise<void>>();
+  const flushing = new Set<string>();
+  const busy = new Map<string, number>();
+  let stopped = false;
+  let markLive: () => void = () => {};
+  const live = new Promise<void>((resolve) => {
+    markLive = resolve;
+  });
+
+  const fold = (stream: string, event: RecordedEvent) => {
+    const group = groups.get(stream) ?? { state: notificationDecider.initialState(), revision: -1n };
+    if (event.revision <= group.revision) return;
+    group.state = notificationDecider.evolve(group.state, event as unknown as NotificationEvent);
+    group.revision = event.revision;
+    groups.set(stream, group);
+  };
+
+  const command = async (stream: string, cmd: NotificationCommand) => {
+    const outcome = await handle(stream, cmd);
+    // What the decider just saw is newer than the fold may be: use it, and let the subscription skip what it holds.
+    if (typeof outcome.revision === 'bigint') {
+      const group = groups.get(stream);
+      if (group === undefined || outcome.revision > group.revision) {
+        groups.set(stream, { state: outcome.state, revision: outcome.revision });
+      }
+    }
+    return outcome;
+  };
+
+  const meta = () => ({ occurredAt: options.now().toISOString(), actor: 'system:notifications' });
+
+  const deliver = async (stream: string, policy: NotificationPolicyRef, groupKey: string, d: DeliveryInProgress) => {
+    const attempt = d.attempts + 1;
+    const channel = d.delivery.channel.name;
+    let result: SendResult;
+    try {
+      result = await options.send(
+        { notificationId: d.notificationId, delivery: d.delivery, policy, groupKey, decidedAt: d.decidedAt, attempt },
+        channel,
+      );
+    } catch (error) {
+      // A channel reports failures as results; anything thrown is Cairn's own fault, and told without detail.
+      options.onError?.(`notification ${d.delivery.deliveryId}`, error);
+      result = { ok: false, latencyMs: 0, error: 'Cairn could not send it (see the operator log)', retryable: true };
+    }
+    await command(stream, {
+      type: 'RecordDeliveryOutcome',
+      data: {
+        deliveryId: d.delivery.deliveryId,
+        attempt,
+        outcome: result.ok ? 'delivered' : 'failed',
+        ...(result.statusCode === undefined ? {} : { statusCode: result.statusCode }),
+        latencyMs: result.latencyMs,
+        error: result.error,
+        retryable: result.retryable,
+        ...(result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds }),
+        jitter: random(),
+      },
+      metadata: meta(),
+    });
+    if (!result.ok) {
+      options.log?.(`notification ${d.delivery.deliveryId} to ${channel} failed (attempt ${attempt}): ${result.error}`);
+    }
+  };
+
+  const tick = async () => {
+    if (stopped) return;
+    const at = options.now();
+    const iso = at.toISOString();
+    const flushes: Promise<unknown>[] = [];
+    for (const [stream, group] of groups) {
+      const { state } = group;
+      if (state.flushAt !== null && Date.parse(state.flushAt) <= at.getTime() && !flushing.has(stream)) {
+        flushing.add(stream);
+        flushes.push(
+          command(stream, { type: 'FlushGroup', data: {}, metadata: meta() })
+            .catch((error) => options.onError?.(`notification group ${stream}`, error))
+            .finally(() => flushing.delete(stream)),
+        );
+      }
+    }
+    await Promise.all(flushes);
+    for (const [stream, group] of groups) {
+      const { state } = group;
+      if (state.policy === null) continue;
+      for (const d of dueDeliveries(state, iso)) {
+        const id = d.delivery.deliveryId;
+        const channelKey = `${state.policy.namespace}/${state.policy.name}/${d.delivery.channel.name}`;
+        if (inFlight.has(id) || (busy.get(channelKey) ?? 0) >= perChannel) continue;
+        busy.set(channelKey, (busy.get(channelKey) ?? 0) + 1);
+        const policy = state.policy;
+        const running = deliver(stream, policy, state.groupKey, d)
+          .catch((error) => options.onError?.(`recording notification ${id}`, error))
+          .finally(() => {
+            inFlight.delete(id);
+            busy.set(channelKey, (busy.get(channelKey) ?? 1) - 1);
+          });
+        inFlight.set(id, running);
+      }
+    }
+  };
+
+  let ticking: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const subscription: Subscription = options.store.subscribeToAll(
+    {
+      filter: { streamPrefixes: [prefix] },
+      onLive: () => {
+        markLive();
+        timer = setInterval(() => {
+          ticking = ticking.then(tick).catch((error) => options.onError?.('notification outbox', error));
+        }, options.tickMs ?? 200);
+        timer.unref();
+      },
+    },
+    (event) => fold(event.streamId, event),
+  );
+  subscription.done.catch((error) => options.onError?.('notification outbox subscription', error));
+
+  return {
+    live,
+    tick: async () => {
+      await live;
+      await tick();
+      // The sends it started, and the flushes their outcomes may have made due, settle before it returns.
+      await Promise.all(inFlight.values());
+    },
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await subscription.close();
+      await ticking;
+      await Promise.all(inFlight.values());
+    },
+  };
+}

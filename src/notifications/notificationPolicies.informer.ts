@@ -1,0 +1,252 @@
+import * as k8s from '@kubernetes/client-node';
+import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
+import { createKeyedQueue } from '../application/keyedQueue.ts';
+import { type PolicyProblem, type ValidPolicy, validatePolicy } from './policy.validation.ts';
+
+const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
+const PLURAL = 'notificationpolicies';
+const FIELD_MANAGER = 'cairn-notifications';
+
+interface PolicyObject {
+  metadata?: { name?: string; namespace?: string; generation?: number; deletionTimestamp?: unknown };
+  spec?: unknown;
+  status?: {
+    activeGeneration?: number;
+    conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number }[];
+  };
+}
+
+export interface NotificationPolicies {
+  /** The valid, enabled policies; waits for the first listing. */
+  current(): Promise<ValidPolicy[]>;
+  find(namespace: string, name: string): ValidPolicy | undefined;
+  stop(): Promise<void>;
+}
+
+export interface NotificationPoliciesOptions {
+  readonly config: k8s.KubeConfig;
+  /** Policies here hear of every namespace; elsewhere only of their own. */
+  readonly operatorNamespace: string;
+  readonly now?: () => Date;
+  readonly onError?: (what: string, error: unknown) => void;
+  readonly log?: (line: string) => void;
+}
+
+export interface ReadyCondition {
+  readonly status: 'True' | 'False';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Ready, as the status tells a person what Cairn does with their policy. Pure. */
+export function readyCondition(
+  outcome: { ok: true } | { ok: false; problem: PolicyProblem },
+  enabled: boolean,
+  active: ValidPolicy | undefined,
+  missingSecrets: readonly string[],
+): ReadyCondition {
+  if (!outcome.ok) {
+    const still = active
+      ? `; notifications still follow generation ${active.routing.generation}`
+      : '; nothing is routed by this policy until it is fixed';
+    return {
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: `${outcome.problem.field}: ${outcome.problem.message}${still}`,
+    };
+  }
+  if (!enabled) return { status: 'False', reason: 'Disabled', message: 'spec.enabled is false: nothing is routed' };
+  if (missingSecrets.length > 0) {
+    return {
+      status: 'False',
+      reason: 'SecretNotFound',
+      message: `${missingSecrets.join('; ')}: deliveries to these channels fail and are retried until it exists`,
+    };
+  }
+  return { status: 'True', reason: 'Valid', message: 'notifications follow this generation' };
+}
+
+/**
+ * The NotificationPolicies of the cluster, read by an informer and reconciled by key (re-reading the object, never
+ * trusting the watch payload). A policy that fails validation keeps its last valid generation in force and says
+ * so in its Ready condition, naming the field.
+ */
+export function startNotificationPolicies(options: NotificationPoliciesOptions): NotificationPolicies {
+  const now = options.now ?? (() => new Date());
+  const custom = options.config.makeApiClient(k8s.CustomObjectsApi);
+  const core = options.config.makeApiClient(k8s.CoreV1Api);
+  const active = new Map<string, ValidPolicy>();
+
+  const read = async (namespace: string, name: string): Promise<PolicyObject | undefined> => {
+    try {
+      return (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      })) as PolicyObject;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  };
+
+  const secretMissing = async (namespace: string, ref: { name: string; key: string }, field: string) => {
+    try {
+      const secret = await core.readNamespacedSecret({ namespace, name: ref.name });
+      if (secret.data?.[ref.key] === undefined && secret.stringData?.[ref.key] === undefined) {
+        return `${field}: Secret ${namespace}/${ref.name} has no key ${ref.key}`;
+      }
+      return undefined;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return `${field}: Secret ${namespace}/${ref.name} not found`;
+      throw error;
+    }
+  };
+
+  const reconcile = async (key: string) => {
+    const [namespace, name] = key.split('/') as [string, string];
+    const object = await read(namespace, name);
+    if (!object || object.metadata?.deletionTimestamp) {
+      if (active.delete(key)) options.log?.(`notification policy ${key} removed`);
+      return;
+    }
+    const generation = object.metadata?.generation ?? 1;
+    const outcome = validatePolicy({ namespace, name, generation }, object.spec, options.operatorNamespace);
+    const enabled = (object.spec as { enabled?: boolean } | undefined)?.enabled !== false;
+    const missing: string[] = [];
+    if (outcome.ok) {
+      if (enabled) active.set(key, outcome.policy);
+      else active.delete(key);
+      for (const [i, c] of [...outcome.policy.channels.values()].entries()) {
+        for (const [field, ref] of [
+          ['secretRef', c.secretRef],
+          ['signingSecretRef', c.signingSecretRef],
+        ] as const) {
+          if (ref === undefined) continue;
+          const problem = await secretMissing(namespace, ref, `spec.channels[${i}].${field}`);
+          if (problem) missing.push(problem);
+        }
+      }
+    }
+    const current = active.get(key);
+    const ready = readyCondition(outcome, enabled, current, missing);
+    const previous = object.status?.conditions?.find((c) => c.type === 'Ready');
+    const activeGeneration = current?.routing.generation;
+    const unchanged =
+      previous !== undefined &&
+      previous.status === ready.status &&
+      previous.reason === ready.reason &&
+      previous.message === ready.message &&
+      previous.observedGeneration === generation &&
+      object.status?.activeGeneration === activeGeneration;
+    // Writing the same status again would come back as a watch event, and round again.
+    if (unchanged) return;
+    if (!outcome.ok) options.log?.(`notification policy ${key}: ${ready.message}`);
+    await custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: {
+          apiVersion: ApiVersion,
+          kind: 'NotificationPolicy',
+          metadata: { name, namespace },
+          status: {
+            observedGeneration: generation,
+            ...(activeGeneration === undefined ? {} : { activeGeneration }),
+            conditions: [
+              {
+                type: 'Ready',
+                ...ready,
+                observedGeneration: generation,
+                lastTransitionTime:
+                  previous && previous.status === ready.status
+                    ? ((previous as { lastTransitionTime?: string }).lastTransitionTime ?? now().toISOString())
+                    : now().toISOString(),
+              },
+            ],
+          },
+        },
+        fieldManager: FIELD_MANAGER,
+        force: true,
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+    );
+  };
+
+  const queue = createKeyedQueue(reconcile, {
+    onError: (key, error, attempt) => options.onError?.(`notification policy ${key} (attempt ${attempt})`, error),
+  });
+
+  const informer = k8s.makeInformer<k8s.KubernetesObject>(
+    options.config,
+    `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+    () =>
+      custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
+        k8s.KubernetesListObject<k8s.KubernetesObject>
+      >,
+  );
+  const keyOf = (object: k8s.KubernetesObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+  informer.on(k8s.ADD, (o) => queue.add(keyOf(o)));
+  informer.on(k8s.UPDATE, (o) => queue.add(keyOf(o)));
+  informer.on(k8s.DELETE, (o) => queue.add(keyOf(o)));
+  let stopped = false;
+  let restart: NodeJS.Timeout | undefined;
+  let failures = 0;
+  informer.on(k8s.CONNECT, () => {
+    failures = 0;
+  });
+  const restartLater = (error: unknown) => {
+    if (stopped) return;
+    failures += 1;
+    options.onError?.('watch NotificationPolicy', error);
+    clearTimeout(restart);
+    restart = setTimeout(
+      () => {
+        if (!stopped) informer.start().catch(restartLater);
+      },
+      Math.min(30_000, 500 * 2 ** Math.min(failures, 6)),
+    );
+  };
+  informer.on(k8s.ERROR, restartLater);
+
+  // Routing waits for this: every policy listed and decided once, so no Issue event meets an empty cache.
+  const synced = (async () => {
+    for (;;) {
+      try {
+        const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
+          items: k8s.KubernetesObject[];
+        };
+        await Promise.all(
+          list.items.map((o) =>
+            reconcile(keyOf(o)).catch((e) => options.onError?.(`notification policy ${keyOf(o)}`, e)),
+          ),
+        );
+        return;
+      } catch (error) {
+        if (stopped) return;
+        options.onError?.('listing NotificationPolicies', error);
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+  })();
+  informer.start().catch(restartLater);
+
+  return {
+    current: async () => {
+      await synced;
+      return [...active.values()];
+    },
+    find: (namespace, name) => active.get(`${namespace}/${name}`),
+    stop: async () => {
+      stopped = true;
+      clearTimeout(restart);
+      await informer.stop();
+      await queue.stop?.();
+    },
+  };
+}

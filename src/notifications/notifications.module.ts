@@ -1,0 +1,154 @@
+import * as k8s from '@kubernetes/client-node';
+import type { ResourceRef } from '../../domain/events/common.schema.ts';
+import { type ReactorCheckpoints, runReactor } from '../application/reactor.ts';
+import type { EventStore } from '../ports/eventStore.ts';
+import type { ChannelCredentials, ChannelMessage, SendResult } from './channels/channel.ts';
+import { sendPagerDuty } from './channels/pagerduty.channel.ts';
+import { sendSlack } from './channels/slack.channel.ts';
+import { sendWebhook } from './channels/webhook.channel.ts';
+import { type NotificationOutbox, startNotificationOutbox } from './notificationOutbox.ts';
+import { type NotificationPolicies, startNotificationPolicies } from './notificationPolicies.informer.ts';
+import { notificationRouterReactor } from './notificationRouter.reactor.ts';
+import type { ChannelSpec } from './policy.validation.ts';
+
+export interface NotificationsOptions {
+  readonly config: k8s.KubeConfig;
+  readonly store: EventStore;
+  readonly checkpoints: ReactorCheckpoints;
+  /** Cairn's own namespace: policies there hear of every namespace. */
+  readonly namespace: string;
+  readonly now?: () => Date;
+  readonly tickMs?: number;
+  readonly log?: (line: string) => void;
+  readonly onError?: (what: string, error: unknown) => void;
+}
+
+export interface RunningNotifications {
+  readonly policies: NotificationPolicies;
+  readonly outbox: NotificationOutbox;
+  stop(): Promise<void>;
+}
+
+type SecretRef = { readonly name: string; readonly key: string };
+
+/** A Secret's value, read at the moment of sending: rotating a key needs no restart, and nothing keeps it. */
+function secretReader(config: k8s.KubeConfig) {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  return async (namespace: string, ref: SecretRef): Promise<string | { problem: string }> => {
+    try {
+      const secret = await core.readNamespacedSecret({ namespace, name: ref.name });
+      const encoded = secret.data?.[ref.key];
+      if (encoded === undefined) return { problem: `Secret ${namespace}/${ref.name} has no key ${ref.key}` };
+      return Buffer.from(encoded, 'base64').toString('utf8').trim();
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (code === 404) return { problem: `Secret ${namespace}/${ref.name} not found` };
+      // The client's message may quote the request; the status code says enough.
+      return { problem: `Secret ${namespace}/${ref.name} could not be read${code ? ` (HTTP ${code})` : ''}` };
+    }
+  };
+}
+
+/** Sends one message on a channel of the policy as it is now; a channel removed since the decision fails for good. */
+export function channelSender(
+  policies: Pick<NotificationPolicies, 'find'>,
+  readSecret: (namespace: string, ref: SecretRef) => Promise<string | { problem: string }>,
+) {
+  return async (message: ChannelMessage, channelName: string): Promise<SendResult> => {
+    const { namespace, name } = message.policy;
+    const channel: ChannelSpec | undefined = policies.find(namespace, name)?.channels.get(channelName);
+    if (channel === undefined) {
+      return {
+        ok: false,
+        latencyMs: 0,
+        error: `channel ${channelName} is no longer in NotificationPolicy ${namespace}/${name}`,
+        retryable: false,
+      };
+    }
+    const secret = async (ref: SecretRef | undefined) => (ref === undefined ? undefined : readSecret(namespace, ref));
+    const target = await secret(channel.secretRef);
+    const signing = await secret(channel.signingSecretRef);
+    for (const value of [target, signing]) {
+      if (typeof value === 'object') return { ok: false, latencyMs: 0, error: value.problem, retryable: true };
+    }
+    const credentials: ChannelCredentials = {
+      target: (target as string | undefined) ?? channel.url ?? '',
+      ...(typeof signing === 'string' ? { signingKey: signing } : {}),
+      ...(channel.type === 'pagerduty' && channel.url ? { url: channel.url } : {}),
+    };
+    switch (channel.type) {
+      case 'slack':
+        return sendSlack(message, credentials, channel.timeoutMs);
+      case 'pagerduty':
+        return sendPagerDuty(message, credentials, channel.timeoutMs);
+      case 'webhook':
+        return sendWebhook(message, credentials, channel.timeoutMs);
+    }
+  };
+}
+
+/**
+ * Notifications, wired as one capability: the NotificationPolicy informer, the router that turns Issue events into
+ * group transitions, and the outbox that flushes groups at their recorded deadlines and delivers. Leader only.
+ */
+export function startNotifications(options: NotificationsOptions): RunningNotifications {
+  const now = options.now ?? (() => new Date());
+  const onError = options.onError ?? (() => {});
+  const policies = startNotificationPolicies({
+    config: options.config,
+    operatorNamespace: options.namespace,
+    now,
+    onError,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const objects = k8s.KubernetesObjectApi.makeApiClient(options.config);
+  const labelsOf = async (workload: ResourceRef) => {
+    const apiVersion = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(workload.kind)
+      ? 'apps/v1'
+      : ['Job', 'CronJob'].includes(workload.kind)
+        ? 'batch/v1'
+        : 'v1';
+    try {
+      const object = await objects.read({
+        apiVersion,
+        kind: workload.kind,
+        metadata: { name: workload.name, ...(workload.namespace ? { namespace: workload.namespace } : {}) },
+      });
+      return object.metadata?.labels ?? {};
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return {};
+      throw error;
+    }
+  };
+  const router = runReactor(
+    options.store,
+    options.checkpoints,
+    notificationRouterReactor({
+      store: options.store,
+      policies: async () => (await policies.current()).map((p) => p.routing),
+      labelsOf,
+    }),
+    {
+      onError: (error, event, willRetry) =>
+        onError(`notification router on ${event.type} at ${event.position}${willRetry ? ' (will retry)' : ''}`, error),
+    },
+  );
+  router.done.catch((error) => onError('notification router stopped', error));
+  const outbox = startNotificationOutbox({
+    store: options.store,
+    send: channelSender(policies, secretReader(options.config)),
+    now,
+    ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+    onError,
+    ...(options.log ? { log: (line: string) => options.log?.(`notifications: ${line}`) } : {}),
+  });
+  return {
+    policies,
+    outbox,
+    stop: async () => {
+      await router.close();
+      await outbox.stop();
+      await policies.stop();
+    },
+  };
+}
