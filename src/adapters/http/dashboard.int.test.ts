@@ -44,6 +44,7 @@ beforeAll(async () => {
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
   page = await browser.newPage();
+  page.on('console', (message) => console_.push(message.text()));
 });
 afterAll(async () => {
   await browser?.close();
@@ -51,8 +52,28 @@ afterAll(async () => {
 });
 
 const rows = () => page.locator('#incidents tbody tr');
+/** What the page logged: a script or connection the security policy blocked shows up here. */
+const console_: string[] = [];
 
 describe('dashboard', () => {
+  it('is served with a policy that allows its own scripts, styles and origin only, and may not be framed', async () => {
+    for (const path of ['/', '/app.js', '/style.css']) {
+      const response = await fetch(`${side.url}${path}`);
+      expect(response.status, path).toBe(200);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("default-src 'none'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).toContain("connect-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+    const api = await fetch(`${side.url}/graphql`, { method: 'POST' });
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(api.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+  });
+
   it('asks for an API key and says so when the key is refused', async () => {
     await page.goto(`${side.url}/`);
     await expect.poll(() => page.locator('#login').isVisible()).toBe(true);
@@ -122,5 +143,9 @@ describe('dashboard', () => {
       workload: { kind: 'Deployment', name: 'cart', namespace: 'shop' },
     });
     await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(4);
+  });
+
+  it('ran everything above without the security policy blocking a script, a style or its websocket', () => {
+    expect(console_.filter((line) => /Content Security Policy|Refused to/i.test(line))).toEqual([]);
   });
 });

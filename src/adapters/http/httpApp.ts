@@ -74,6 +74,16 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   // JSON only: anything else is a 415 problem rather than a string that fails validation.
   app.removeContentTypeParser('text/plain');
   app.decorate('securedRoutes', []);
+  // Every answer: never sniffed into another type, never framed, no Referer carrying a URL elsewhere; the API's
+  // answers are data, so they may load nothing (the dashboard's scope sets a policy of its own for its page).
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!reply.hasHeader('content-security-policy')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
+  });
   app.setErrorHandler(problemErrorHandler(log));
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
