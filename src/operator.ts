@@ -52,7 +52,6 @@ import { type AnomalyReport, createAnomalyRecorder } from './application/detecti
 import { issueCorrelationReactor } from './application/detection/issueCorrelation.reactor.ts';
 import { startEscalationRelease } from './application/escalationRelease.ts';
 import { createProjectionRunner } from './application/projectionRunner.ts';
-import { judgeRevision, revisionLedgerReactor, revisionVerdicts } from './application/revisionLedger.ts';
 import { type ReactorCheckpoints, type RunningReactor, runReactor } from './application/reactor.ts';
 import { createReadModelChanges } from './application/readModelChanges.ts';
 import { createAgenticLoop } from './application/remediation/agenticLoop.ts';
@@ -62,11 +61,13 @@ import {
   createRemediationExecutor,
   remediationExecutorReactor,
 } from './application/remediation/remediationExecutor.ts';
+import { judgeRevision, revisionLedgerReactor, revisionVerdicts } from './application/revisionLedger.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
 import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
+import { startNotifications } from './notifications/notifications.module.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
@@ -429,11 +430,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onError: (error) => onError('escalation release', error),
     });
     if (options.remediate !== false) approvals.startExpiry();
+    const notifications = startNotifications({
+      config,
+      store,
+      checkpoints,
+      namespace: options.namespace,
+      log,
+      onError,
+    });
     active = {
       stop: async () => {
         approvals.stopExpiry();
         release.stop();
-        await Promise.all([detection.stop(), manual.stop(), alertPoller?.stop()]);
+        await Promise.all([detection.stop(), manual.stop(), alertPoller?.stop(), notifications.stop()]);
         await Promise.all(reactors.map((r) => r.close()));
         if (leadingReactors === reactors) leadingReactors = [];
       },
