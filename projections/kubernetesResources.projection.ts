@@ -96,6 +96,9 @@ const STATE_REASON: Record<string, string> = {
   [IssueStatus.Escalated]: 'Escalated',
 };
 
+/** The AIInsight CRD's bound on its recommendations and suggested actions. */
+export const AI_INSIGHT_LIST_LIMIT = 32;
+
 /** The Issue CRD's bound on spec.anomalies: the first ones are kept, the event log has them all. */
 export const MAX_ISSUE_ANOMALIES = 256;
 
@@ -342,8 +345,9 @@ export function insightResource(state: IssueState, round: AnalysisRound, owner: 
               model: outcome.model,
               analysis: outcome.analysis,
               confidence: outcome.confidence,
-              recommendations: [...outcome.recommendations],
-              suggestedActions: outcome.suggestedActions.map((a, i) => ({
+              // The AIInsight CRD holds 32 of each; the AnalysisCompleted event keeps all of them (up to 50).
+              recommendations: outcome.recommendations.slice(0, AI_INSIGHT_LIST_LIMIT),
+              suggestedActions: outcome.suggestedActions.slice(0, AI_INSIGHT_LIST_LIMIT).map((a, i) => ({
                 name: `${i + 1}-${a.type.toLowerCase()}`,
                 action: a.type,
                 description: a.description,
