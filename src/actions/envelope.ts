@@ -42,6 +42,7 @@ export const EnvelopeCode = {
   Range: 'envelope.range',
   Schedule: 'envelope.schedule',
   Revision: 'envelope.revision',
+  Manifest: 'envelope.manifest',
   Unknown: 'envelope.unknown',
 } as const;
 
@@ -87,6 +88,13 @@ export interface EnvelopeFacts {
   readonly job?: { readonly parallelism: number };
   readonly cronSchedule?: string;
   readonly revisions?: RevisionFacts;
+  /**
+   * ApplyManifest's manifests, by `configmap/key`: applicable, or why not (another namespace, a kind Cairn never
+   * applies, not a manifest at all). Judged from what the ConfigMap holds now, before the plan is created.
+   */
+  readonly manifests?: Readonly<
+    Record<string, { readonly ok: true } | { readonly ok: false; readonly reason: string }>
+  >;
 }
 
 export type EnvelopeVerdict =
@@ -366,10 +374,23 @@ export const checkEnvelope = (
     case 'UpdateStatefulSetStrategy':
     case 'UpdateDaemonSetStrategy':
       return checkMaxUnavailable(action, facts);
+    case 'ApplyManifest':
+      return checkManifest(action, facts);
     default:
       return OK;
   }
 };
+
+export const manifestKey = (params: ActionParams) =>
+  `${optionalParam(params, 'configmap') ?? ''}/${optionalParam(params, 'key') ?? ''}`;
+
+/** A manifest for another namespace, or of a kind Cairn never applies, is refused before anything runs. */
+function checkManifest(action: ActionSpec, facts: EnvelopeFacts): EnvelopeVerdict {
+  const key = manifestKey(action.params);
+  const judged = facts.manifests?.[key];
+  if (judged === undefined) return unknown(action, `the manifest in ConfigMap key ${key}`);
+  return judged.ok ? OK : refuse(EnvelopeCode.Manifest, judged.reason);
+}
 
 /** Which facts an action needs, so the observer reads nothing a plan does not use. */
 export const factsNeeded = (action: ActionSpec): readonly (keyof EnvelopeFacts)[] => {
@@ -388,6 +409,8 @@ export const factsNeeded = (action: ActionSpec): readonly (keyof EnvelopeFacts)[
     case 'UpdateStatefulSetStrategy':
     case 'UpdateDaemonSetStrategy':
       return ['replicas'];
+    case 'ApplyManifest':
+      return ['manifests'];
     default:
       return [];
   }

@@ -234,3 +234,17 @@ it('leaves actions without values alone', () => {
   for (const type of ['RestartDeployment', 'DeletePod', 'PatchConfig', 'SuspendJob'])
     expect(code(act(type), web, {})).toBe('ok');
 });
+
+describe('manifests', () => {
+  it('ApplyManifest runs only a manifest judged applicable in the target namespace', () => {
+    const apply = act('ApplyManifest', { configmap: 'fixes', key: 'svc' });
+    expect(code(apply, web, { manifests: { 'fixes/svc': { ok: true } } })).toBe('ok');
+    const elsewhere = {
+      manifests: { 'fixes/svc': { ok: false as const, reason: 'manifest: it targets namespace "payments"' } },
+    };
+    const v = verdict(apply, web, elsewhere);
+    expect(v).toMatchObject({ ok: false, code: EnvelopeCode.Manifest });
+    expect(v.ok ? '' : v.reason).toMatch(/targets namespace "payments"/);
+    expect(code(apply, web, { manifests: {} })).toBe(EnvelopeCode.Unknown);
+  });
+});

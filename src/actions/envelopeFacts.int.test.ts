@@ -154,6 +154,38 @@ describe('the sanity envelope on a real cluster', () => {
     expect(await verdicts(act('ResizePVC', { pvc: 'data', size: '2Gi' }))).toEqual(['ok']);
   });
 
+  it('judges an ApplyManifest by the manifest its ConfigMap holds: another namespace or a ClusterRole is refused', async () => {
+    const manifest = (body: object) => JSON.stringify(body);
+    await kube.core.createNamespacedConfigMap({
+      namespace,
+      body: {
+        metadata: { name: 'fixes' },
+        data: {
+          svc: manifest({
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'web' },
+            spec: { ports: [{ port: 80 }] },
+          }),
+          elsewhere: manifest({
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'web', namespace: 'kube-system' },
+          }),
+          rbac: manifest({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'x' } }),
+        },
+      },
+    });
+    expect(
+      await verdicts(
+        act('ApplyManifest', { configmap: 'fixes', key: 'svc' }),
+        act('ApplyManifest', { configmap: 'fixes', key: 'elsewhere' }),
+        act('ApplyManifest', { configmap: 'fixes', key: 'rbac' }),
+        act('ApplyManifest', { configmap: 'fixes', key: 'absent' }),
+      ),
+    ).toEqual(['ok', 'envelope.manifest', 'envelope.manifest', 'envelope.unknown']);
+  });
+
   it('refuses a drain for an Issue of a namespace unless people approved the plan', async () => {
     const node = (await kube.core.listNode()).items[0]?.metadata?.name ?? '';
     const drain = act('DrainNode', { node });

@@ -1,12 +1,14 @@
 import type * as k8s from '@kubernetes/client-node';
+import { ErrorCategory, isCairnError } from '../../domain/errors.ts';
 import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.ts';
 import type { RevisionVerdict } from '../../domain/events/revision.events.ts';
 import type { ActionClients } from './action.ts';
 import { display, kube, readOptional } from './actionErrors.ts';
 import { optionalParam } from './actionParams.ts';
+import { parseManifest, readConfigMapKey } from './config.actions.ts';
 import { type RawReplicaSet, revisionOf, revisionsOf, servedReadyPods, templateHashOf } from './deployment.actions.ts';
 import type { ContainerResources, EnvelopeFacts, RevisionFacts } from './envelope.ts';
-import { factsNeeded } from './envelope.ts';
+import { factsNeeded, manifestKey } from './envelope.ts';
 import { parseQuantity } from './quantity.ts';
 import { controllerRevisions, type Raw, readWorkload, TemplateKinds, templateOf } from './templateWorkloads.ts';
 import { isPodReady, workloadPods } from './workloadPods.ts';
@@ -37,6 +39,7 @@ export async function observeEnvelope(
     if (schedule) facts.cronSchedule = schedule;
   }
   if (needed.has('pvcSizes')) facts.pvcSizes = await pvcSizes(clients, target, actions);
+  if (needed.has('manifests')) facts.manifests = await manifests(clients, target, actions);
   if (needed.has('revisions') && object) {
     const revisions = await revisionFacts(clients, target, object, await verdicts(target));
     if (revisions) facts.revisions = revisions;
@@ -107,6 +110,36 @@ async function hpas(clients: ActionClients, target: ResourceRef) {
       },
     ]),
   );
+}
+
+/** Each manifest an ApplyManifest names, vetted as the action will vet it; a missing ConfigMap or key stays out. */
+async function manifests(clients: ActionClients, target: ResourceRef, actions: readonly ActionSpec[]) {
+  const judged: Record<string, { ok: true } | { ok: false; reason: string }> = {};
+  for (const action of actions) {
+    if (action.type !== 'ApplyManifest') continue;
+    const key = manifestKey(action.params);
+    if (Object.hasOwn(judged, key)) continue;
+    let text: string | undefined;
+    try {
+      text = await readConfigMapKey(clients, target.namespace, action.params);
+    } catch (error) {
+      // No such ConfigMap or key: the fact stays out and the envelope refuses; an outage is retried instead.
+      if (
+        isCairnError(error) &&
+        (error.category === ErrorCategory.NotFound || error.category === ErrorCategory.Validation)
+      )
+        continue;
+      throw error;
+    }
+    try {
+      parseManifest(text, target.namespace);
+      judged[key] = { ok: true };
+    } catch (error) {
+      if (!isCairnError(error)) throw error;
+      judged[key] = { ok: false, reason: error.message };
+    }
+  }
+  return judged;
 }
 
 async function pvcSizes(clients: ActionClients, target: ResourceRef, actions: readonly ActionSpec[]) {
