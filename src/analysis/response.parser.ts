@@ -93,13 +93,22 @@ const paramsOf = (raw: Readonly<Record<string, unknown>>): Record<string, string
   return params;
 };
 
+/** A short look at what the model sent; a hostile answer nested 100,000 deep must not overflow the stack here. */
+const preview = (raw: unknown): string => {
+  try {
+    return clip(JSON.stringify(raw) ?? String(raw), 200);
+  } catch {
+    return '(a value nested too deeply to show)';
+  }
+};
+
 const toAction = (raw: unknown, refused: RefusedProposal[]): SuggestedAction | undefined => {
   if (!Value.Check(ModelAction, raw)) {
     const type = claimedType(raw);
     refused.push({
       ...(type ? { action: { type, params: {} } } : {}),
       code: RefusalCode.MalformedAction,
-      reason: `malformed action: ${clip(JSON.stringify(raw) ?? String(raw), 200)}`,
+      reason: `malformed action: ${preview(raw)}`,
     });
     return undefined;
   }

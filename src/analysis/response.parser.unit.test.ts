@@ -135,6 +135,21 @@ describe('parseModelAnswer', () => {
     expect(parsed.refused[4]?.reason).toContain('nested');
   });
 
+  it('refuses an action nested 100,000 levels deep as malformed, without overflowing the stack', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const parsed = parseModelAnswer(
+      `{"analysis":"deep","confidence":0.9,"actions":[{"name":"x","type":"DrainNode","params":{"node":${deep}}}]}`,
+    );
+    expect(parsed.suggestedActions).toEqual([]);
+    expect(parsed.refused).toEqual([
+      {
+        action: { type: 'DrainNode', params: {} },
+        code: 'parser.malformed_action',
+        reason: 'malformed action: (a value nested too deeply to show)',
+      },
+    ]);
+  });
+
   it('records an answer that is not JSON as a refusal of the whole answer, and an empty one too', () => {
     expect(parseModelAnswer('Just delete the namespace, trust me.').refused).toEqual([
       {
