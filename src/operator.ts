@@ -28,6 +28,7 @@ import { startDetectionController } from './adapters/kubernetes/detection/detect
 import type { DetectionThresholds } from './adapters/kubernetes/detection/detectors.ts';
 import { startLeaderElection } from './adapters/kubernetes/leaderElection.ts';
 import { startManualAnomalyController } from './adapters/kubernetes/manualAnomaly.controller.ts';
+import { ensureOperatorNamespace } from './adapters/kubernetes/operatorNamespace.ts';
 import { kubernetesRemediationEffects } from './adapters/kubernetes/remediationEffects.ts';
 import { resourceWriterReactor } from './adapters/kubernetes/resourceWriter.reactor.ts';
 import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
@@ -198,6 +199,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const config = new k8s.KubeConfig();
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
+  await ensureOperatorNamespace(config, options.namespace, log);
   const metrics = createCairnMetrics({ processMetrics: true });
   const store = instrumentEventStore(openEventStore(options.store), metrics);
   const readModel = openReadModel(options.store);
