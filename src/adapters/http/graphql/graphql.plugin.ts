@@ -168,6 +168,8 @@ function bodyError(body: unknown): { path: string; message: string } | undefined
     return { path: 'body', message: 'must be an object' };
   const { query, variables, operationName } = body as Record<string, unknown>;
   if (typeof query !== 'string') return { path: 'body/query', message: 'must be a string' };
+  // mercurius answers an empty query with an unexplained "internal error".
+  if (query.trim() === '') return { path: 'body/query', message: 'must not be empty' };
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
     return { path: 'body/variables', message: 'must be an object' };
   }
