@@ -676,7 +676,12 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
     },
     async (request) => {
       if (!deps.clusters) throw unavailable('clusters');
-      return pageOfObjects(await deps.clusters(), (c) => c.name, request.query as { limit?: number; cursor?: string });
+      // The cluster Cairn runs against comes first, then the registrations by name.
+      return pageOfObjects(
+        await deps.clusters(),
+        (c) => `${c.source === 'local' ? 0 : 1}/${c.name}`,
+        request.query as { limit?: number; cursor?: string },
+      );
     },
   );
 
