@@ -187,9 +187,23 @@ describe('the sanity envelope on a real cluster', () => {
   });
 
   it('refuses a drain for an Issue of a namespace unless people approved the plan', async () => {
-    const node = (await kube.core.listNode()).items[0]?.metadata?.name ?? '';
-    const drain = act('DrainNode', { node });
-    const facts = await observePlanFacts(clients, web(), [drain]);
+    // A node running few pods and none of a protected namespace (other suites of this run share the nodes): a drain
+    // of another node would be refused for that first, whatever the approval.
+    const nodes = (await kube.core.listNode()).items.map((n) => n.metadata?.name ?? '');
+    const observed = await Promise.all(
+      nodes.map(async (node) => {
+        const drain = act('DrainNode', { node });
+        return { drain, facts: await observePlanFacts(clients, web(), [drain]) };
+      }),
+    );
+    const free = observed.find(({ drain, facts }) => {
+      const evicted = facts.evictablePodsByNode?.[drain.params.node ?? ''] ?? [];
+      return (
+        evicted.length <= policy.maxPodsAffected && evicted.every((ns) => !policy.protectedNamespaces.includes(ns))
+      );
+    });
+    expect(free, 'a node with few pods, none of a protected namespace').toBeDefined();
+    const { drain, facts } = free!;
     expect(evaluatePlan([drain], web(), policy, facts, { approved: false }).refused[0]?.code).toBe(
       'policy.needs_approval',
     );
