@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
+import { customResources } from '../adapters/kubernetes/customResources.ts';
 import { createKeyedQueue } from '../application/keyedQueue.ts';
 import { type PolicyProblem, type ValidPolicy, validatePolicy } from './policy.validation.ts';
 
@@ -77,20 +78,8 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
   const core = options.config.makeApiClient(k8s.CoreV1Api);
   const active = new Map<string, ValidPolicy>();
 
-  const read = async (namespace: string, name: string): Promise<PolicyObject | undefined> => {
-    try {
-      return (await custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-      })) as PolicyObject;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return undefined;
-      throw error;
-    }
-  };
+  const objects = customResources(options.config, 'NotificationPolicy', PLURAL);
+  const read = (namespace: string, name: string) => objects.get(namespace, name) as Promise<PolicyObject | undefined>;
 
   const secretMissing = async (namespace: string, ref: { name: string; key: string }, field: string) => {
     try {

@@ -8,6 +8,7 @@ import { createKeyedQueue } from '../../application/keyedQueue.ts';
 import type { WorkloadLookup } from '../../ports/workloadLookup.ts';
 import { type AnomalyResource, AnomalySpecSchema } from './api/anomaly.kind.ts';
 import { clusterScopedTargetKinds } from './api/anomalyAdmission.ts';
+import { customResources } from './customResources.ts';
 
 /*
  * Anomalies written by hand (`kubectl apply`) are recorded like any detected one, always with source `manual`:
@@ -189,20 +190,9 @@ export function startManualAnomalyController(options: ManualAnomalyControllerOpt
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
     );
 
-  const read = async (namespace: string, name: string): Promise<AnomalyResource | undefined> => {
-    try {
-      return (await custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-      })) as AnomalyResource;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return undefined;
-      throw error;
-    }
-  };
+  const objects = customResources(options.config, 'Anomaly', PLURAL);
+  const read = (namespace: string, name: string) =>
+    objects.get(namespace, name) as Promise<AnomalyResource | undefined>;
 
   /** A Warning Event on the Anomaly, so `kubectl describe` and event-based alerting see the refusal too. */
   const warn = async (object: AnomalyResource, generation: number, reason: string, message: string, at: string) => {
