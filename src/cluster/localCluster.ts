@@ -71,7 +71,8 @@ export async function clusterUp(options: ClusterOptions = {}): Promise<LocalClus
   // A cluster left behind by a crashed run would hold ports and stale state: start from nothing every time.
   await clusterDown(name);
   mkdirSync(clusterDir(name), { recursive: true });
-  const stagesFile = join(cacheRoot(), `stages-${name}.yaml`);
+  // Inside the cluster's own directory, so `kwokctl delete cluster` removes it with the rest.
+  const stagesFile = join(clusterDir(name), 'cairn-stages.yaml');
   writeFileSync(
     stagesFile,
     localClusterStages()
