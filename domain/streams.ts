@@ -12,6 +12,8 @@ export const StreamCategory = {
   Revision: 'revision',
   /** One notification group: a NotificationPolicy rule and one value of its group key (a hash of both). */
   Notification: 'notification',
+  /** The escalation of one Issue through the levels of an EscalationPolicy; the id is the Issue's. */
+  Escalation: 'escalation',
 } as const;
 export type StreamCategory = (typeof StreamCategory)[keyof typeof StreamCategory];
 

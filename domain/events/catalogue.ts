@@ -7,6 +7,7 @@ import { anomalyEventDefinitions } from './anomaly.events.ts';
 import { EventMetadataSchema } from './audit.schema.ts';
 import type { EventDefinition } from './common.schema.ts';
 import { correlationEventDefinitions } from './correlation.events.ts';
+import { escalationEventDefinitions } from './escalation.events.ts';
 import { issueEventDefinitions } from './issue.events.ts';
 import { notificationEventDefinitions } from './notification.events.ts';
 import { postMortemEventDefinitions, postMortemReviewEventDefinitions } from './postmortem.events.ts';
@@ -27,6 +28,7 @@ export const eventDefinitions = [
   ...postMortemEventDefinitions,
   ...postMortemReviewEventDefinitions,
   ...notificationEventDefinitions,
+  ...escalationEventDefinitions,
 ] as const;
 
 type Definition = (typeof eventDefinitions)[number];

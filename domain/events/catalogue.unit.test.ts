@@ -85,6 +85,14 @@ describe('event catalogue', () => {
       'NotificationGroupSettled',
       'NotificationDelivered',
       'NotificationFailed',
+      'EscalationStarted',
+      'EscalationLevelPaged',
+      'EscalationAcknowledged',
+      'EscalationSnoozed',
+      'EscalationUnsnoozed',
+      'EscalationResolved',
+      'EscalationPageDelivered',
+      'EscalationPageFailed',
     ];
     expect([...eventCatalogue.types].sort()).toEqual([...expected].sort());
     for (const type of expected) expect(eventCatalogue.entry(type).schemaVersion).toBe(1);

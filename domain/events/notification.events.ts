@@ -29,8 +29,24 @@ export const NotificationTransition = {
 } as const;
 export type NotificationTransition = (typeof NotificationTransition)[keyof typeof NotificationTransition];
 
-export const ChannelType = { Slack: 'slack', PagerDuty: 'pagerduty', Webhook: 'webhook' } as const;
+export const ChannelType = {
+  Slack: 'slack',
+  PagerDuty: 'pagerduty',
+  Webhook: 'webhook',
+  Teams: 'teams',
+  Opsgenie: 'opsgenie',
+  Email: 'email',
+  Alertmanager: 'alertmanager',
+} as const;
 export type ChannelType = (typeof ChannelType)[keyof typeof ChannelType];
+
+/**
+ * Paging channels keep one incident (alert) per Issue on the vendor's side, keyed by the Issue: they get one
+ * delivery per Issue with a paging action (open, acknowledge, close) instead of grouped messages, and no repeats.
+ */
+export const pagingChannelTypes: readonly ChannelType[] = [ChannelType.PagerDuty, ChannelType.Opsgenie];
+export const isPagingChannel = (channel: { readonly type: ChannelType }): boolean =>
+  pagingChannelTypes.includes(channel.type);
 
 const ChannelName = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, description: 'a name' });
 
@@ -90,12 +106,13 @@ export type NotificationTransitionRecorded = Event<
   NotificationTransitionRecordedData
 >;
 
-export const PagerDutyAction = { Trigger: 'trigger', Acknowledge: 'acknowledge', Resolve: 'resolve' } as const;
-export type PagerDutyAction = (typeof PagerDutyAction)[keyof typeof PagerDutyAction];
+/** What a paging channel is asked to do with the Issue's incident: open it, acknowledge it, or close it. */
+export const PagingAction = { Trigger: 'trigger', Acknowledge: 'acknowledge', Resolve: 'resolve' } as const;
+export type PagingAction = (typeof PagingAction)[keyof typeof PagingAction];
 
 export const IssueNotice = { Firing: 'firing', Resolved: 'resolved' } as const;
 
-/** One message to one channel. PagerDuty gets one per Issue, since its dedup key is the Issue. */
+/** One message to one channel. A paging channel (PagerDuty, Opsgenie) gets one per Issue, keyed by the Issue. */
 export const NotificationDelivery = strictObject({
   deliveryId: Id,
   channel: NotificationChannelRef,
@@ -113,7 +130,8 @@ export const NotificationDelivery = strictObject({
   ),
   /** Issues beyond `issues` that the message only counts. */
   omitted: Count,
-  pagerDutyAction: Type.Optional(Type.Enum(PagerDutyAction)),
+  /** Paging channels only (schema v1 called it pagerDutyAction). */
+  pagingAction: Type.Optional(Type.Enum(PagingAction)),
 });
 export type NotificationDelivery = Static<typeof NotificationDelivery>;
 
@@ -164,9 +182,27 @@ export const NotificationFailedSchema = strictObject({
 export type NotificationFailedData = Static<typeof NotificationFailedSchema>;
 export type NotificationFailed = Event<'NotificationFailed', NotificationFailedData>;
 
+/** v1 -> v2: PagerDuty's action became the action of any paging channel. */
+function renamePagerDutyAction(data: unknown): unknown {
+  const d = data as { deliveries?: unknown };
+  if (typeof data !== 'object' || data === null || !Array.isArray(d.deliveries)) return data;
+  return {
+    ...data,
+    deliveries: d.deliveries.map((delivery: unknown) => {
+      if (typeof delivery !== 'object' || delivery === null || !('pagerDutyAction' in delivery)) return delivery;
+      const { pagerDutyAction, ...rest } = delivery as { pagerDutyAction: unknown };
+      return { ...rest, pagingAction: pagerDutyAction };
+    }),
+  };
+}
+
 export const notificationEventDefinitions = [
   defineEvent('NotificationTransitionRecorded', NotificationTransitionRecordedSchema, { audited: false }),
-  defineEvent('NotificationDecided', NotificationDecidedSchema, { audited: true }),
+  defineEvent('NotificationDecided', NotificationDecidedSchema, {
+    audited: true,
+    schemaVersion: 2,
+    upcasters: { 1: renamePagerDutyAction },
+  }),
   defineEvent('NotificationGroupSettled', NotificationGroupSettledSchema, { audited: false }),
   defineEvent('NotificationDelivered', NotificationDeliveredSchema, { audited: true }),
   defineEvent('NotificationFailed', NotificationFailedSchema, { audited: true }),

@@ -1,16 +1,17 @@
-import type {
-  NotificationChannelRef,
-  NotificationDecided,
-  NotificationDelivered,
-  NotificationDelivery,
-  NotificationFailed,
-  NotificationGrouping,
-  NotificationGroupSettled,
-  NotificationPolicyRef,
-  NotificationTransition,
-  NotificationTransitionRecorded,
-  NotificationTransitionRecordedData,
-  NotifiedIssue,
+import {
+  isPagingChannel,
+  type NotificationChannelRef,
+  type NotificationDecided,
+  type NotificationDelivered,
+  type NotificationDelivery,
+  type NotificationFailed,
+  type NotificationGrouping,
+  type NotificationGroupSettled,
+  type NotificationPolicyRef,
+  type NotificationTransition,
+  type NotificationTransitionRecorded,
+  type NotificationTransitionRecordedData,
+  type NotifiedIssue,
 } from '../events/notification.events.ts';
 import type { Decider } from '../messages.ts';
 import { invalid } from '../refusals.ts';
@@ -40,7 +41,7 @@ interface TrackedIssue {
   readonly pending: readonly string[];
   /** Channels told it was firing: each will be told it resolved. */
   readonly announcedTo: readonly string[];
-  /** PagerDuty channels told it was acknowledged. */
+  /** Paging channels (PagerDuty, Opsgenie) told it was acknowledged. */
   readonly acknowledgedTo: readonly string[];
   readonly sources: readonly string[];
 }
@@ -66,7 +67,7 @@ export interface NotificationGroupState {
   readonly issues: Readonly<Record<string, TrackedIssue>>;
   readonly flushAt: string | null;
   readonly lastFlushAt: string | null;
-  /** Per channel (Slack, webhook), when it last got a message: the repeat interval counts from it. */
+  /** Per messaging channel (not paging ones), when it last got a message: the repeat interval counts from it. */
   readonly lastSentAt: Readonly<Record<string, string>>;
   readonly deliveries: Readonly<Record<string, DeliveryInProgress>>;
   readonly decisions: number;
@@ -86,7 +87,6 @@ export const initialNotificationGroupState = (): NotificationGroupState => ({
   decisions: 0,
 });
 
-const isPagerDuty = (channel: NotificationChannelRef) => channel.type === 'pagerduty';
 const union = (list: readonly string[], add: readonly string[]) => [...new Set([...list, ...add])];
 const without = (list: readonly string[], remove: readonly string[]) => list.filter((x) => !remove.includes(x));
 const earliest = (a: string | null, b: string | null): string | null =>
@@ -99,7 +99,7 @@ function track(
   channels: readonly NotificationChannelRef[],
 ): TrackedIssue | undefined {
   const all = channels.map((c) => c.name);
-  const messaging = channels.filter((c) => !isPagerDuty(c)).map((c) => c.name);
+  const messaging = channels.filter((c) => !isPagingChannel(c)).map((c) => c.name);
   const sources = [...(entry?.sources ?? []), data.sourceEventId].slice(-REMEMBERED_SOURCES);
   const { transition, subscribed, issue } = data;
   switch (transition) {
@@ -111,7 +111,7 @@ function track(
         return { issue, firing: true, transition, pending: all, announcedTo: [], acknowledgedTo: [], sources };
       }
       if (!entry.firing) return { ...entry, sources };
-      // A change of state is news for the channels that already showed the Issue; PagerDuty's page stays open.
+      // A change of state is news for the channels that already showed the Issue; a paging channel's incident stays open.
       const news = subscribed && transition !== entry.transition && transition !== 'detected';
       const pending = news
         ? union(
@@ -123,7 +123,7 @@ function track(
     }
     case 'acknowledged': {
       if (entry === undefined || !entry.firing) return entry === undefined ? undefined : { ...entry, issue, sources };
-      const pagers = channels.filter(isPagerDuty).map((c) => c.name);
+      const pagers = channels.filter(isPagingChannel).map((c) => c.name);
       const told = entry.announcedTo.filter((c) => pagers.includes(c) || (subscribed && messaging.includes(c)));
       return {
         ...entry,
@@ -135,7 +135,7 @@ function track(
     }
     case 'resolved': {
       if (entry === undefined) {
-        // Never announced: only a rule that asked for resolutions hears of it, and PagerDuty has nothing open.
+        // Never announced: only a rule that asked for resolutions hears of it, and no paging channel has anything open.
         if (!subscribed) return undefined;
         return {
           issue,
@@ -166,7 +166,7 @@ function nextRepeat(state: NotificationGroupState): string | null {
   if (state.grouping === null) return null;
   let next: string | null = null;
   for (const channel of state.channels) {
-    if (isPagerDuty(channel)) continue;
+    if (isPagingChannel(channel)) continue;
     const last = state.lastSentAt[channel.name];
     if (last === undefined) continue;
     const firing = Object.values(state.issues).some((i) => i.firing && i.announcedTo.includes(channel.name));
@@ -213,14 +213,14 @@ function applyDecision(state: NotificationGroupState, deliveries: readonly Notif
   const lastSentAt = { ...state.lastSentAt };
   for (const delivery of deliveries) {
     const channel = delivery.channel.name;
-    if (!isPagerDuty(delivery.channel)) lastSentAt[channel] = at;
+    if (!isPagingChannel(delivery.channel)) lastSentAt[channel] = at;
     for (const told of delivery.issues) {
       const entry = issues[told.issue.issueId];
       if (entry === undefined || !told.changed) continue;
-      const acknowledged = delivery.pagerDutyAction === 'acknowledge';
-      // A trigger leaves the acknowledgement pending: PagerDuty must see them in that order, so on the next flush.
+      const acknowledged = delivery.pagingAction === 'acknowledge';
+      // A trigger leaves the acknowledgement pending: the pager must see them in that order, so on the next flush.
       const ackStillOwed =
-        delivery.pagerDutyAction === 'trigger' && entry.issue.acknowledgedBy !== undefined && entry.firing;
+        delivery.pagingAction === 'trigger' && entry.issue.acknowledgedBy !== undefined && entry.firing;
       issues[told.issue.issueId] = {
         ...entry,
         pending: ackStillOwed ? entry.pending : without(entry.pending, [channel]),
@@ -243,7 +243,7 @@ function deliveriesAt(state: NotificationGroupState, notificationId: string, at:
       Date.parse(a.issue.detectedAt) - Date.parse(b.issue.detectedAt) || (a.issue.issueId < b.issue.issueId ? -1 : 1),
   );
   for (const channel of state.channels) {
-    if (isPagerDuty(channel)) {
+    if (isPagingChannel(channel)) {
       for (const entry of entries) {
         if (!entry.pending.includes(channel.name)) continue;
         const announced = entry.announcedTo.includes(channel.name);
@@ -262,7 +262,7 @@ function deliveriesAt(state: NotificationGroupState, notificationId: string, at:
             },
           ],
           omitted: 0,
-          pagerDutyAction: action,
+          pagingAction: action,
         });
       }
       continue;
@@ -302,7 +302,7 @@ export function dueDeliveries(state: NotificationGroupState, at: string): Delive
   const due: DeliveryInProgress[] = [];
   const blocked = new Set<string>();
   for (const d of inProgress) {
-    const keys = isPagerDuty(d.delivery.channel)
+    const keys = isPagingChannel(d.delivery.channel)
       ? d.delivery.issues.map((i) => `${d.delivery.channel.name}/${i.issue.issueId}`)
       : [d.delivery.channel.name];
     const waiting = keys.some((k) => blocked.has(k));

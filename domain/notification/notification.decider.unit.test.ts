@@ -30,14 +30,19 @@ const transition = (
   id: string,
   kind: NotificationTransition,
   m: number,
-  options: { subscribed?: boolean; source?: string; issue?: Partial<NotifiedIssue> } = {},
+  options: {
+    subscribed?: boolean;
+    source?: string;
+    issue?: Partial<NotifiedIssue>;
+    channels?: RecordTransition['data']['channels'];
+  } = {},
 ): RecordTransition => ({
   type: 'RecordTransition',
   data: {
     groupId: 'g1',
     policy: { namespace: 'cairn-system', name: 'on-call', rule: 'prod' },
     groupKey: 'namespace=shop',
-    channels: [
+    channels: options.channels ?? [
       { name: 'slack', type: 'slack' },
       { name: 'pager', type: 'pagerduty' },
     ],
@@ -84,7 +89,7 @@ const decided = (events: readonly NotificationEvent[]): NotificationDecidedData 
 const summary = (data: NotificationDecidedData) =>
   data.deliveries.map((d) => ({
     channel: d.channel.name,
-    action: d.pagerDutyAction,
+    action: d.pagingAction,
     repeat: d.repeat,
     issues: d.issues.map((i) => `${i.issue.issueId}:${i.status}${i.changed ? '*' : ''}`),
   }));
@@ -421,5 +426,74 @@ describe('notification group: the outbox', () => {
     const state = spec.given(...events).state();
     expect(dueDeliveries(state, at(1)).map((d) => d.delivery.deliveryId)).toEqual(['g1-1-pager-i1']);
     expect(dueDeliveries(state, at(2)).map((d) => d.delivery.deliveryId)).toEqual(['g1-1-slack', 'g1-1-pager-i1']);
+  });
+});
+
+describe('notification group: every channel type', () => {
+  const channels: RecordTransition['data']['channels'] = [
+    { name: 'chat', type: 'teams' },
+    { name: 'pager', type: 'pagerduty' },
+    { name: 'genie', type: 'opsgenie' },
+    { name: 'mail', type: 'email' },
+    { name: 'am', type: 'alertmanager' },
+  ];
+  const on = (id: string, kind: NotificationTransition, m: number, extra: Partial<NotifiedIssue> = {}) =>
+    transition(id, kind, m, { channels, subscribed: kind !== 'acknowledged', issue: extra });
+  const actions = (events: readonly NotificationEvent[]) =>
+    summary(decided(events)).map((d) => `${d.channel}:${d.action ?? 'message'}:${d.issues.join(',')}`);
+
+  it('pages Opsgenie like PagerDuty, one alert per Issue opened, acknowledged and closed; the others get messages', () => {
+    const opened = history(on('i1', 'detected', 0), on('i2', 'detected', seconds(1)), flush(seconds(30)));
+    expect(actions(opened)).toEqual([
+      'chat:message:i1:firing*,i2:firing*',
+      'pager:trigger:i1:firing*',
+      'pager:trigger:i2:firing*',
+      'genie:trigger:i1:firing*',
+      'genie:trigger:i2:firing*',
+      'mail:message:i1:firing*,i2:firing*',
+      'am:message:i1:firing*,i2:firing*',
+    ]);
+    const acknowledged = spec
+      .given(
+        ...history(
+          on('i1', 'detected', 0),
+          on('i2', 'detected', seconds(1)),
+          flush(seconds(30)),
+          on('i1', 'acknowledged', 1, { acknowledgedBy: 'key:alice' }),
+        ),
+      )
+      .when(flush(seconds(30) + 5))
+      .events();
+    expect(actions(acknowledged)).toEqual(['pager:acknowledge:i1:firing*', 'genie:acknowledge:i1:firing*']);
+    const resolved = spec
+      .given(
+        ...history(
+          on('i1', 'detected', 0),
+          on('i2', 'detected', seconds(1)),
+          flush(seconds(30)),
+          on('i1', 'acknowledged', 1, { acknowledgedBy: 'key:alice' }),
+          flush(seconds(30) + 5),
+          on('i1', 'resolved', 6),
+        ),
+      )
+      .when(flush(11))
+      .events();
+    expect(actions(resolved)).toEqual([
+      'chat:message:i1:resolved*,i2:firing',
+      'pager:resolve:i1:resolved*',
+      'genie:resolve:i1:resolved*',
+      'mail:message:i1:resolved*,i2:firing',
+      'am:message:i1:resolved*,i2:firing',
+    ]);
+  });
+
+  it('repeats a firing group to Teams, email and Alertmanager after repeatInterval, never to a pager', () => {
+    const opened = history(on('i1', 'detected', 0), flush(seconds(30)));
+    const repeat = spec
+      .given(...opened)
+      .when(flush(seconds(30) + 4 * 60))
+      .events();
+    expect(actions(repeat)).toEqual(['chat:message:i1:firing', 'mail:message:i1:firing', 'am:message:i1:firing']);
+    expect(summary(decided(repeat)).every((d) => d.repeat)).toBe(true);
   });
 });

@@ -279,8 +279,6 @@ describe('generated schemas', () => {
     const runbook = openApiSchema(kindNamed('Runbook'));
     expect(resolvePath(runbook, '.spec.trigger')?.required).toContain('severity');
     expect(rulesOf(resolvePath(runbook, '.spec.trigger'))).toEqual(['!has(self.signal) || has(self.resourceKind)']);
-    const approvalRule = resolvePath(openApiSchema(kindNamed('ApprovalPolicy')), '.spec.rules')?.items;
-    expect(rulesOf(approvalRule).join(' ')).toContain('self.requiredApprovers >= 1');
     const slo = resolvePath(openApiSchema(kindNamed('ServiceLevelObjective')), '.spec.target');
     expect(slo).toMatchObject({ minimum: 0, exclusiveMinimum: true, maximum: 100, exclusiveMaximum: true });
     expect(rulesOf(resolvePath(openApiSchema(kindNamed('AuditEvent')), '.spec'))).toContain('self == oldSelf');

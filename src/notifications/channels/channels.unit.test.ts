@@ -31,7 +31,7 @@ const message = (delivery: Partial<NotificationDelivery> = {}, extra: Partial<No
     repeat: false,
     issues: [{ issue: issue(extra), status: 'firing', transition: 'detected', changed: true }],
     omitted: 0,
-    pagerDutyAction: 'trigger',
+    pagingAction: 'trigger',
     ...delivery,
   },
 });
@@ -54,7 +54,7 @@ describe('PagerDuty Events API v2', () => {
   it('triggers, acknowledges and resolves one incident keyed by the Issue, each answered 202', async () => {
     const url = `${pagerDuty.url}/v2/enqueue`;
     for (const action of ['trigger', 'acknowledge', 'resolve'] as const) {
-      const result = await sendPagerDuty(message({ pagerDutyAction: action }), { target: routingKey, url }, 5_000);
+      const result = await sendPagerDuty(message({ pagingAction: action }), { target: routingKey, url }, 5_000);
       expect(result).toMatchObject({ ok: true, statusCode: 202 });
     }
     const sent = pagerDuty.received.slice(-3);
@@ -154,7 +154,7 @@ describe('Slack incoming webhook', () => {
 describe('generic webhook', () => {
   const key = 'whsec-0123456789';
   const hookMessage = message({ channel: { name: 'hooks', type: 'webhook' }, deliveryId: 'g1-1-hooks' });
-  delete (hookMessage.delivery as { pagerDutyAction?: string }).pagerDutyAction;
+  delete (hookMessage.delivery as { pagingAction?: string }).pagingAction;
 
   it('signs timestamp and body, names the delivery, and a receiver verifies it', async () => {
     const now = Date.parse('2026-01-05T10:00:31Z');

@@ -26,7 +26,7 @@ export function pagerDutyEvent(message: ChannelMessage, routingKey: string): Rec
   const { delivery } = message;
   const entry = delivery.issues[0]!;
   const { issue } = entry;
-  const action = delivery.pagerDutyAction ?? 'trigger';
+  const action = delivery.pagingAction ?? 'trigger';
   const base = { routing_key: routingKey, event_action: action, dedup_key: clip(issue.issueId, 255) };
   if (action !== 'trigger') return base;
   const w = issue.workload;
