@@ -1,7 +1,9 @@
 import * as k8s from '@kubernetes/client-node';
+import type { ChannelHealth } from '../../domain/notification/channelHealth.ts';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
 import { createKeyedQueue } from '../application/keyedQueue.ts';
+import { channelStatus } from './channelStatus.ts';
 import { type PolicyProblem, type ValidPolicy, validatePolicy } from './policy.validation.ts';
 
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
@@ -13,6 +15,7 @@ interface PolicyObject {
   spec?: unknown;
   status?: {
     activeGeneration?: number;
+    channels?: unknown[];
     conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number }[];
   };
 }
@@ -21,6 +24,8 @@ export interface NotificationPolicies {
   /** The valid, enabled policies; waits for the first listing. */
   current(): Promise<ValidPolicy[]>;
   find(namespace: string, name: string): ValidPolicy | undefined;
+  /** Reconciles the policy again (its channels' health moved). */
+  refresh(namespace: string, name: string): void;
   stop(): Promise<void>;
 }
 
@@ -31,6 +36,8 @@ export interface NotificationPoliciesOptions {
   readonly now?: () => Date;
   readonly onError?: (what: string, error: unknown) => void;
   readonly log?: (line: string) => void;
+  /** The policy's channels' health by channel name, folded from the recorded delivery outcomes. */
+  readonly channelHealth?: (namespace: string, name: string) => ReadonlyMap<string, ChannelHealth>;
 }
 
 export interface ReadyCondition {
@@ -123,13 +130,23 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
     const ready = readyCondition(outcome, enabled, current, missing);
     const previous = object.status?.conditions?.find((c) => c.type === 'Ready');
     const activeGeneration = current?.routing.generation;
+    const declared = Array.isArray((object.spec as { channels?: unknown })?.channels)
+      ? ((object.spec as { channels: { name?: unknown }[] }).channels
+          .map((c) => c?.name)
+          .filter((n) => typeof n === 'string') as string[])
+      : [];
+    const health = channelStatus(declared, options.channelHealth?.(namespace, name) ?? new Map());
+    const previousDegraded = object.status?.conditions?.find((c) => c.type === 'Degraded');
     const unchanged =
       previous !== undefined &&
       previous.status === ready.status &&
       previous.reason === ready.reason &&
       previous.message === ready.message &&
       previous.observedGeneration === generation &&
-      object.status?.activeGeneration === activeGeneration;
+      object.status?.activeGeneration === activeGeneration &&
+      previousDegraded?.status === health.degraded.status &&
+      previousDegraded?.message === health.degraded.message &&
+      JSON.stringify(object.status?.channels ?? []) === JSON.stringify(health.channels);
     // Writing the same status again would come back as a watch event, and round again.
     if (unchanged) return;
     if (!outcome.ok) options.log?.(`notification policy ${key}: ${ready.message}`);
@@ -147,6 +164,7 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
           status: {
             observedGeneration: generation,
             ...(activeGeneration === undefined ? {} : { activeGeneration }),
+            channels: health.channels,
             conditions: [
               {
                 type: 'Ready',
@@ -155,6 +173,15 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
                 lastTransitionTime:
                   previous && previous.status === ready.status
                     ? ((previous as { lastTransitionTime?: string }).lastTransitionTime ?? now().toISOString())
+                    : now().toISOString(),
+              },
+              {
+                type: 'Degraded',
+                ...health.degraded,
+                observedGeneration: generation,
+                lastTransitionTime:
+                  previousDegraded && previousDegraded.status === health.degraded.status
+                    ? ((previousDegraded as { lastTransitionTime?: string }).lastTransitionTime ?? now().toISOString())
                     : now().toISOString(),
               },
             ],
@@ -231,6 +258,7 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
       return [...active.values()];
     },
     find: (namespace, name) => active.get(`${namespace}/${name}`),
+    refresh: (namespace, name) => queue.add(`${namespace}/${name}`),
     stop: async () => {
       stopped = true;
       clearTimeout(restart);

@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ResourceRef } from '../../domain/events/common.schema.ts';
 import { type ReactorCheckpoints, runReactor } from '../application/reactor.ts';
 import type { EventStore } from '../ports/eventStore.ts';
+import { type ChannelHealthBook, followChannelHealth } from './channelHealth.follower.ts';
 import type { ChannelCredentials, ChannelMessage, SendResult } from './channels/channel.ts';
 import { sendPagerDuty } from './channels/pagerduty.channel.ts';
 import { sendSlack } from './channels/slack.channel.ts';
@@ -26,6 +27,8 @@ export interface NotificationsOptions {
 export interface RunningNotifications {
   readonly policies: NotificationPolicies;
   readonly outbox: NotificationOutbox;
+  /** Each channel's health, folded from the recorded delivery outcomes (also in each policy's status). */
+  readonly channelHealth: ChannelHealthBook;
   stop(): Promise<void>;
 }
 
@@ -94,13 +97,21 @@ export function channelSender(
 export function startNotifications(options: NotificationsOptions): RunningNotifications {
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => {});
+  let book: ChannelHealthBook | undefined;
   const policies = startNotificationPolicies({
     config: options.config,
     operatorNamespace: options.namespace,
     now,
     onError,
     ...(options.log ? { log: options.log } : {}),
+    channelHealth: (namespace, name) => book?.ofPolicy(namespace, name) ?? new Map(),
   });
+  // The status writer stays the informer's: a channel whose health moved only puts its policy back in the queue.
+  const health = followChannelHealth(options.store, {
+    onChange: (namespace, name) => policies.refresh(namespace, name),
+    onError,
+  });
+  book = health.book;
   const objects = k8s.KubernetesObjectApi.makeApiClient(options.config);
   const labelsOf = async (workload: ResourceRef) => {
     const apiVersion = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(workload.kind)
@@ -145,8 +156,10 @@ export function startNotifications(options: NotificationsOptions): RunningNotifi
   return {
     policies,
     outbox,
+    channelHealth: health.book,
     stop: async () => {
       await router.close();
+      await health.close();
       await outbox.stop();
       await policies.stop();
     },

@@ -15,6 +15,7 @@ import {
   statusBase,
   TargetKind,
   Text,
+  Timestamp,
 } from './common.schema.ts';
 import { ageColumn, cairnCategory, customResource, type KindDefinition } from './kindDefinition.ts';
 
@@ -139,11 +140,25 @@ export const NotificationPolicySpecSchema = Type.Object(
   },
 );
 
+const ChannelStatusSchema = Type.Object({
+  name: KeyName('The channel, as spec.channels names it.'),
+  state: StringEnum(['Healthy', 'Degraded'] as const, {
+    description:
+      'Degraded after 3 failed attempts in a row, or when a delivery is given up; Healthy again at the next delivered message.',
+  }),
+  consecutiveFailures: Type.Integer({ minimum: 0, description: 'Failed attempts since the last delivered message.' }),
+  lastSuccessTime: Type.Optional(Timestamp('When the last message was delivered.')),
+  lastFailureTime: Type.Optional(Timestamp('When the last attempt failed.')),
+  lastError: Type.Optional(Text(2048, { description: 'What the last failed attempt came to; never a credential.' })),
+});
+
 export const NotificationPolicyStatusSchema = Type.Object({
   /** The generation Cairn routes with: the last valid one, which may be older than observedGeneration. */
   activeGeneration: Type.Optional(
     Type.Integer({ minimum: 0, format: 'int64', description: 'The generation notifications are routed with.' }),
   ),
+  /** How each channel that has had a delivery attempt is doing, folded from the recorded outcomes. */
+  channels: Type.Optional(MapListOf(ChannelStatusSchema, 'name', 16)),
   ...statusBase(),
 });
 
@@ -169,6 +184,8 @@ export const notificationPolicyKind: KindDefinition = {
   printerColumns: [
     { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled' },
     { name: 'Active', type: 'integer', jsonPath: '.status.activeGeneration' },
+    { name: 'Ready', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" },
+    { name: 'Degraded', type: 'string', jsonPath: ".status.conditions[?(@.type=='Degraded')].status" },
     ageColumn,
   ],
   statusSubresource: true,
