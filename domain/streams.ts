@@ -4,6 +4,8 @@ export const StreamCategory = {
   Remediation: 'remediation',
   Correlation: 'correlation',
   Slo: 'slo',
+  /** One Issue measured against the IncidentSLA that matched it when it was detected; the id is the Issue's. */
+  Sla: 'sla',
   Approval: 'approval',
   Chaos: 'chaos',
   Anomaly: 'anomaly',

@@ -13,6 +13,7 @@ import { notificationEventDefinitions } from './notification.events.ts';
 import { postMortemEventDefinitions, postMortemReviewEventDefinitions } from './postmortem.events.ts';
 import { remediationEventDefinitions } from './remediation.events.ts';
 import { revisionEventDefinitions } from './revision.events.ts';
+import { slaEventDefinitions } from './sla.events.ts';
 
 /**
  * The one list of event types Cairn writes. Stores validate with it on append and upcast + validate on read, so
@@ -25,6 +26,7 @@ export const eventDefinitions = [
   ...analysisEventDefinitions,
   ...remediationEventDefinitions,
   ...revisionEventDefinitions,
+  ...slaEventDefinitions,
   ...postMortemEventDefinitions,
   ...postMortemReviewEventDefinitions,
   ...notificationEventDefinitions,

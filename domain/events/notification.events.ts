@@ -142,6 +142,8 @@ export const NotificationDecidedSchema = strictObject({
   deliveries: Type.Array(NotificationDelivery, { minItems: 1, maxItems: 200 }),
   /** The next flush (a repeat); absent when the group has nothing left to tell. */
   flushAt: Type.Optional(IsoInstant),
+  /** A test message someone asked for (`cairn notify test`): no Issue is behind it. */
+  test: Type.Optional(Type.Boolean()),
 });
 export type NotificationDecidedData = Static<typeof NotificationDecidedSchema>;
 export type NotificationDecided = Event<'NotificationDecided', NotificationDecidedData>;

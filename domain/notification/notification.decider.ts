@@ -332,7 +332,10 @@ function evolve(state: NotificationGroupState, event: NotificationEvent): Notifi
           sequence,
         };
       }
-      return { ...next, deliveries, decisions: sequence, flushAt: event.data.flushAt ?? null };
+      // A test message's stream starts with its decision: the policy comes from it.
+      const policy = state.policy ?? event.data.policy;
+      const groupKey = state.groupKey || event.data.groupKey;
+      return { ...next, policy, groupKey, deliveries, decisions: sequence, flushAt: event.data.flushAt ?? null };
     }
     case 'NotificationGroupSettled':
       return { ...state, flushAt: event.data.flushAt ?? null, lastFlushAt: event.metadata.occurredAt };
