@@ -147,7 +147,7 @@ describe('SLA decider', () => {
       .given(...spec.history(start()))
       .when(at('RecordResolution', 3))
       .events();
-    expect(events.map((e) => [e.type, e.data.kind])).toEqual([
+    expect(events.map((e) => [e.type, (e.data as { kind?: string }).kind])).toEqual([
       ['SlaAchieved', 'response'],
       ['SlaAchieved', 'resolution'],
     ]);
