@@ -14,7 +14,7 @@ export type FireEscalationDeadline = Command<'FireEscalationDeadline', { readonl
  * Page the next level now (the last one again when there is none), whatever its timeout says: what a person, Cairn
  * giving up, or a violated IncidentSLA sends. The next deadline counts from this page.
  */
-export type EscalateNow = Command<'EscalateNow', { readonly reason: string }>;
+export type EscalateNow = Command<'EscalateNow', { readonly reason: string; readonly requestId?: string }>;
 
 export type AcknowledgeEscalation = Command<'AcknowledgeEscalation', { readonly acknowledgedBy: string }>;
 

@@ -76,6 +76,8 @@ export interface EscalationState {
   readonly endedAt: string | null;
   readonly deliveries: Readonly<Record<string, PageInProgress>>;
   readonly decisions: number;
+  /** The latest EscalateNow requests answered, to recognise one sent twice. */
+  readonly requests: readonly string[];
 }
 
 export const initialEscalationState = (): EscalationState => ({
@@ -98,6 +100,7 @@ export const initialEscalationState = (): EscalationState => ({
   endedAt: null,
   deliveries: {},
   decisions: 0,
+  requests: [],
 });
 
 /** Channels that keep one incident per Issue on the vendor's side and take an action instead of a message. */
@@ -123,6 +126,7 @@ function page(
   at: string,
   metadata: EscalationLevelPaged['metadata'],
   detail?: string,
+  requestId?: string,
 ): EscalationLevelPaged {
   const spec = state.levels[level - 1];
   if (spec === undefined) throw invalid('escalation.no_level', `the escalation has no level ${level}`);
@@ -145,6 +149,7 @@ function page(
       levelName: spec.name,
       reason,
       ...(detail === undefined ? {} : { detail: detail.slice(0, 2_000) }),
+      ...(requestId === undefined ? {} : { requestId }),
       deliveries,
       ...(nextDeadline === null ? {} : { nextDeadline }),
     },
@@ -225,6 +230,8 @@ function evolve(state: EscalationState, event: EscalationEvent): EscalationState
         remainingSeconds: null,
         acknowledgedBy: null,
         told,
+        requests:
+          event.data.requestId === undefined ? state.requests : [...state.requests, event.data.requestId].slice(-16),
       };
     }
     case 'EscalationAcknowledged':
@@ -312,8 +319,10 @@ function decide(command: EscalationCommand, state: EscalationState): EscalationE
     }
     case 'EscalateNow': {
       if (!running(state.status) && state.status !== EscalationStatus.Acknowledged) return [];
+      const { requestId, reason } = command.data;
+      if (requestId !== undefined && state.requests.includes(requestId)) return [];
       const next = Math.min(state.level + 1, state.levels.length);
-      return [page(state, next, 'requested', at, metadata, command.data.reason)];
+      return [page(state, next, 'requested', at, metadata, reason, requestId)];
     }
     case 'AcknowledgeEscalation': {
       if (!running(state.status)) return [];

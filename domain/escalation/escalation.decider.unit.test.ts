@@ -262,6 +262,16 @@ describe('escalation decider', () => {
     });
   });
 
+  it('the same escalate-now request pages once', () => {
+    const request: EscalationCommand = {
+      type: 'EscalateNow',
+      data: { reason: 'Cairn gave up', requestId: 'evt-9' },
+      metadata: meta(30),
+    };
+    const history = spec.history(start(), request, request);
+    expect(pages(history).map((p) => p.level)).toEqual([1, 2]);
+  });
+
   it('nothing escalates an Issue no policy took', () => {
     spec
       .given()

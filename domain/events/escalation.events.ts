@@ -86,6 +86,8 @@ export const EscalationLevelPagedSchema = strictObject({
   reason: Type.Enum(PageReason),
   /** Who asked, for `requested`. */
   detail: Type.Optional(ShortText),
+  /** The request it answers (an Issue event's id, an SLA breach): the same request pages once. */
+  requestId: Type.Optional(Id),
   deliveries: Type.Array(EscalationDelivery, { minItems: 1, maxItems: 16 }),
   /** When the next level (or the repeat) is due; absent when the last level was paged and the policy stops there. */
   nextDeadline: Type.Optional(IsoInstant),
