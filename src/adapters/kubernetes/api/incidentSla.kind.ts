@@ -4,7 +4,7 @@ import {
   cel,
   Duration,
   LocalRef,
-  ObjectName,
+  MapListOf,
   Percentage,
   rules,
   SetOf,
@@ -17,59 +17,93 @@ import {
 } from './common.schema.ts';
 import { ageColumn, cairnCategory, customResource, type KindDefinition } from './kindDefinition.ts';
 
+export const slaTargetKinds = ['response', 'resolution'] as const;
+
+const LocalTime = (description: string) => Text(5, { pattern: '^[0-9]{2}:[0-9]{2}$', description });
+
+const TargetSchema = Type.Object(
+  {
+    severity: Severity('The Issue severity these targets apply to.'),
+    response: Duration('Detection to acknowledgement (or resolution, if that comes first), e.g. 15m.'),
+    resolution: Duration('Detection to Resolved, e.g. 4h.'),
+  },
+  {
+    ...rules(cel('duration(self.response) <= duration(self.resolution)', 'response cannot be longer than resolution')),
+  },
+);
+
+const RangeSchema = Type.Object({
+  days: SetOf(StringEnum(weekdays), 7, { minItems: 1 }),
+  start: LocalTime('Opening time, HH:MM in the zone.'),
+  end: LocalTime('Closing time, HH:MM (24:00 for midnight), after start.'),
+});
+
 const BusinessHoursSchema = Type.Object(
   {
-    timezone: Type.Optional(Text(64, { default: 'UTC', description: 'An IANA zone, e.g. Europe/Paris.' })),
-    startHour: Type.Integer({ minimum: 0, maximum: 23 }),
-    endHour: Type.Integer({
-      minimum: 0,
-      maximum: 23,
-      description: 'Exclusive; smaller than startHour wraps midnight.',
+    timeZone: Text(64, { minLength: 1, description: 'An IANA zone, e.g. Europe/Paris.' }),
+    ranges: Type.Array(RangeSchema, {
+      minItems: 1,
+      maxItems: 16,
+      description: 'When the clock runs each week; a range over midnight is written as two.',
     }),
-    days: Type.Optional(
-      SetOf(StringEnum(weekdays), 7, { default: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'] }),
-    ),
   },
-  { ...rules(cel('self.startHour != self.endHour', 'business hours cannot be empty: startHour equals endHour')) },
+  { description: 'Clocks run only inside these hours; around the clock when omitted.' },
 );
 
 export const IncidentSLASpecSchema = Type.Object(
   {
-    severity: Severity('The Issue severity this SLA applies to.'),
-    responseTime: Duration('Detection to first analysis, e.g. 5m.'),
-    resolutionTime: Duration('Detection to Resolved, e.g. 1h.'),
+    targets: MapListOf(TargetSchema, 'severity', 4, {
+      minItems: 1,
+      description: 'One entry per severity; Issues of a severity not listed are not measured by this SLA.',
+    }),
     businessHours: Type.Optional(BusinessHoursSchema),
-    escalationPolicyRef: Type.Optional(LocalRef('Triggered on breach.')),
-    notificationPolicyRef: Type.Optional(LocalRef('Told about breaches.')),
-  },
-  {
-    ...rules(
-      cel(
-        'duration(self.responseTime) <= duration(self.resolutionTime)',
-        'responseTime cannot be longer than resolutionTime',
+    holidays: Type.Optional(
+      SetOf(Text(10, { pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }), 366, {
+        description: 'Dates (YYYY-MM-DD, in the business-hours zone) on which the clock does not run.',
+      }),
+    ),
+    warningAt: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        exclusiveMaximum: 1,
+        default: 0.8,
+        description: 'Share of a target after which a warning is recorded.',
+      }),
+    ),
+    escalateOn: Type.Optional(
+      SetOf(StringEnum(slaTargetKinds), 2, { description: 'Violations of these targets escalate the Issue.' }),
+    ),
+    notificationPolicyRef: Type.Optional(
+      LocalRef(
+        'Only this NotificationPolicy (same namespace) hears of warnings and violations; every matching one when omitted.',
       ),
     ),
   },
+  { ...rules(cel('!has(self.holidays) || has(self.businessHours)', 'holidays need businessHours (their zone)')) },
 );
 
+const WindowSchema = Type.Object({
+  met: Count('Targets met in the window.'),
+  violated: Count('Targets violated in the window.'),
+  compliance: Type.Optional(Percentage('Met as a share of met and violated; absent when nothing ended.')),
+});
+
 export const IncidentSLAStatusSchema = Type.Object({
-  tracked: Type.Optional(Count('Issues measured against this SLA.')),
-  activeViolations: Type.Optional(Count('Open Issues past a target.')),
-  totalViolations: Type.Optional(Count('Breaches so far.')),
-  compliance: Type.Optional(Percentage('Percentage of tracked Issues within both targets.')),
-  averageResponseTime: Type.Optional(Text(32)),
-  averageResolutionTime: Type.Optional(Text(32)),
-  recentViolations: Type.Optional(
+  /** The generation Issues are measured by: the last valid one, which may be older than observedGeneration. */
+  activeGeneration: Type.Optional(
+    Type.Integer({ minimum: 0, format: 'int64', description: 'The generation new Issues are measured by.' }),
+  ),
+  compliance: Type.Optional(
     Type.Array(
       Type.Object({
-        issue: ObjectName('The Issue.'),
-        type: StringEnum(['response', 'resolution'] as const),
-        elapsed: Text(32),
-        at: Timestamp(),
+        severity: Severity(),
+        last7Days: WindowSchema,
+        last30Days: WindowSchema,
       }),
-      { maxItems: 50 },
+      { maxItems: 4, description: 'Per severity, targets (response and resolution) that ended in each window.' },
     ),
   ),
+  activeViolations: Type.Optional(Count('Open Issues past a target.')),
   lastViolationAt: Type.Optional(Timestamp()),
   ...statusBase(),
 });
@@ -86,14 +120,13 @@ export const incidentSlaKind: KindDefinition = {
   singular: 'incidentsla',
   shortNames: ['sla'],
   categories: [cairnCategory],
-  description: 'Response and resolution targets for Issues of one severity, optionally in business hours only.',
+  description:
+    'Response and resolution targets for Issues per severity, optionally counted in business hours only, with warnings and violations.',
   specAuthor: 'user',
   printerColumns: [
-    { name: 'Severity', type: 'string', jsonPath: '.spec.severity' },
-    { name: 'Response', type: 'string', jsonPath: '.spec.responseTime' },
-    { name: 'Resolution', type: 'string', jsonPath: '.spec.resolutionTime' },
-    { name: 'Compliance', type: 'number', jsonPath: '.status.compliance' },
-    { name: 'Violations', type: 'integer', jsonPath: '.status.totalViolations' },
+    { name: 'Zone', type: 'string', jsonPath: '.spec.businessHours.timeZone' },
+    { name: 'Active', type: 'integer', jsonPath: '.status.activeGeneration' },
+    { name: 'Violating', type: 'integer', jsonPath: '.status.activeViolations' },
     ageColumn,
   ],
   statusSubresource: true,
