@@ -9,7 +9,15 @@ import { StreamCategory, streamName } from '../domain/streams.ts';
 import { prepareReadModel, readModelProjections } from '../projections/readModel.projections.ts';
 import { createActionClients } from './actions/action.ts';
 import { availableActions } from './actions/available.ts';
-import { approvalReason, defaultRemediationPolicy, evaluatePlan, observePlanFacts } from './actions/policy.ts';
+import {
+  approvalReason,
+  approvalUnderPolicy,
+  defaultRemediationPolicy,
+  evaluatePlan,
+  observeOnly,
+  observePlanFacts,
+  PolicyCode,
+} from './actions/policy.ts';
 import { findAction } from './actions/registry.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { type AiServerHealthReport, createAiServerClient } from './adapters/grpc/aiops.client.ts';
@@ -69,6 +77,7 @@ import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
 import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
 import { startNotifications } from './notifications/notifications.module.ts';
+import { describePolicy } from './policy/policyConfig.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
@@ -260,6 +269,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     );
 
   const policy = defaultRemediationPolicy(options.policy ?? {});
+  if (options.remediate !== false) log(`policy: ${describePolicy(policy)}`);
   // What Cairn recorded of each workload's revisions: rollbacks go only where a rollout is known to have worked.
   const verdicts = (workload: ResourceRef) => revisionVerdicts(store, workload);
   const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
@@ -322,21 +332,23 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
               },
             }
           : {}),
-        ...(options.approvalRules && options.approvalRules.length > 0
-          ? {
-              approvalFor: async ({ issue, source, actions, confidence }) =>
-                approvalFor(options.approvalRules ?? [], {
-                  severity: issue.severity,
-                  riskScore: issue.riskScore,
-                  namespace: issue.workload?.namespace ?? '',
-                  kind: issue.workload?.kind ?? '',
-                  source,
-                  actionTypes: actions.map((a) => a.type),
-                  destructive: actions.some((a) => findAction(a.type)?.destructive === true),
-                  ...(confidence === undefined ? {} : { confidence }),
-                }),
-            }
-          : {}),
+        observeOnly: (target) => observeOnly(policy, target),
+        observeCode: PolicyCode.ObserveMode,
+        // The approval rules decide first; the operator policy (approve mode, the default approval) has the last word.
+        approvalFor: async ({ issue, source, actions, confidence }) => {
+          const namespace = issue.workload?.namespace ?? '';
+          const verdict = approvalFor(options.approvalRules ?? [], {
+            severity: issue.severity,
+            riskScore: issue.riskScore,
+            namespace,
+            kind: issue.workload?.kind ?? '',
+            source,
+            actionTypes: actions.map((a) => a.type),
+            destructive: actions.some((a) => findAction(a.type)?.destructive === true),
+            ...(confidence === undefined ? {} : { confidence }),
+          });
+          return approvalUnderPolicy(policy, namespace, verdict);
+        },
         ...(options.verificationTimeoutSeconds
           ? { verificationTimeoutSeconds: options.verificationTimeoutSeconds }
           : {}),
@@ -560,6 +572,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
                 ? { ok: true, detail: 'caught up and live' }
                 : { ok: false, detail: `not live: ${failed.map((p) => p.name).join(', ')}` };
             },
+          },
+          {
+            name: 'policy',
+            // Shown, not deciding: what plans may do, and where Cairn only observes or waits for people.
+            advisory: true,
+            check: async () => ({
+              ok: true,
+              detail: options.remediate === false ? 'remediation is off (--no-remediate)' : describePolicy(policy),
+            }),
           },
           {
             name: 'reactors',

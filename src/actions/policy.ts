@@ -1,4 +1,5 @@
 import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.ts';
+import type { ApprovalVerdict } from '../../domain/remediation/approval.policy.ts';
 import type { ActionClients } from './action.ts';
 import { display, kube, readOptional } from './actionErrors.ts';
 import { checkEnvelope, EnvelopeDefaults, type EnvelopeFacts, type EnvelopeLimits } from './envelope.ts';
@@ -27,13 +28,45 @@ export interface RemediationPolicy {
    * Issue of a namespace never disrupts a node without people, whatever this says.
    */
   readonly autonomousNodeActions: boolean;
+  /** Action types refused whatever the allowlist says, with their own refusal code. */
+  readonly deniedActions: readonly string[];
+  /**
+   * The share (0 to 1] of a workload's replicas one action may take down or replace; 1 bounds nothing beyond
+   * `maxPodsAffected`.
+   */
+  readonly maxReplicaShare: number;
+  /** What Cairn does in a namespace that `namespaceModes` does not name (and for cluster-scoped objects). */
+  readonly mode: RemediationMode;
+  readonly namespaceModes: Readonly<Record<string, RemediationMode>>;
+  /** What a plan needs when no approval rule (ApprovalPolicy) matches it: nothing, or one person's approval. */
+  readonly defaultApproval: DefaultApproval;
 }
+
+/**
+ * observe: detect and analyse, record the plan Cairn would run and never act; approve: every plan waits for
+ * people; auto: the approval rules decide.
+ */
+export const RemediationMode = { Observe: 'observe', Approve: 'approve', Auto: 'auto' } as const;
+export type RemediationMode = (typeof RemediationMode)[keyof typeof RemediationMode];
+export const remediationModes: readonly RemediationMode[] = Object.values(RemediationMode);
+
+export const DefaultApproval = { Auto: 'auto', Single: 'single' } as const;
+export type DefaultApproval = (typeof DefaultApproval)[keyof typeof DefaultApproval];
+
+/** The mode of the namespace an action targets; cluster-scoped targets (namespace '') take the default mode. */
+export const modeFor = (policy: RemediationPolicy, namespace: string): RemediationMode =>
+  (namespace !== '' && Object.hasOwn(policy.namespaceModes, namespace)
+    ? policy.namespaceModes[namespace]
+    : undefined) ?? policy.mode;
 
 export const SystemNamespaces = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
 
 export const PolicyDefaults = {
   maxDestructivePerPlan: 1,
   maxPodsAffected: 10,
+  maxReplicaShare: 1,
+  mode: RemediationMode.Auto,
+  defaultApproval: DefaultApproval.Auto,
 } as const;
 
 /** The default policy; configured namespaces are added to the system ones, never replace them. */
@@ -49,6 +82,11 @@ export const defaultRemediationPolicy = (
   maxPodsAffected: overrides.maxPodsAffected ?? PolicyDefaults.maxPodsAffected,
   envelope: { ...EnvelopeDefaults, ...overrides.envelope },
   autonomousNodeActions: overrides.autonomousNodeActions ?? false,
+  deniedActions: [...new Set(overrides.deniedActions ?? [])],
+  maxReplicaShare: overrides.maxReplicaShare ?? PolicyDefaults.maxReplicaShare,
+  mode: overrides.mode ?? PolicyDefaults.mode,
+  namespaceModes: { ...overrides.namespaceModes },
+  defaultApproval: overrides.defaultApproval ?? PolicyDefaults.defaultApproval,
 });
 
 export const PolicyCode = {
@@ -59,6 +97,9 @@ export const PolicyCode = {
   BlastRadiusUnknown: 'policy.blast_radius_unknown',
   NeedsApproval: 'policy.needs_approval',
   OneNodePerIssue: 'policy.one_node_per_issue',
+  Denied: 'policy.denied',
+  BlastRadiusShare: 'policy.blast_radius_share',
+  ObserveMode: 'policy.observe_mode',
 } as const;
 export type PolicyCode = (typeof PolicyCode)[keyof typeof PolicyCode];
 
@@ -207,7 +248,16 @@ export const evaluatePlan = (
   let destructive = 0;
   const refuse = (action: ActionSpec, code: string, reason: string) => refused.push({ action, code, reason });
 
+  const mode = modeFor(policy, target.namespace);
   for (const action of actions) {
+    if (mode === RemediationMode.Observe) {
+      refuse(action, PolicyCode.ObserveMode, observeReason(target.namespace));
+      continue;
+    }
+    if (policy.deniedActions.includes(action.type)) {
+      refuse(action, PolicyCode.Denied, `${action.type} is on the policy's deny list`);
+      continue;
+    }
     if (!policy.allowedActions.includes(action.type)) {
       refuse(action, PolicyCode.NotAllowed, `${action.type} is not in the policy's allowed actions`);
       continue;
@@ -247,6 +297,10 @@ export const evaluatePlan = (
       refuse(action, PolicyCode.NeedsApproval, `${beyond}: it runs only in a plan people approved`);
       continue;
     }
+    if (mode === RemediationMode.Approve && context.approved === false) {
+      refuse(action, PolicyCode.NeedsApproval, `${approveReason(target.namespace)}: this plan was not approved`);
+      continue;
+    }
     const node = nodeDisruptedBy(action, target);
     if (node !== undefined) {
       const other = [...disrupted].find((n) => n !== node);
@@ -276,6 +330,15 @@ export const evaluatePlan = (
       );
       continue;
     }
+    const share = replicaShare(action, blast.pods, facts);
+    if (share !== undefined && share > policy.maxReplicaShare) {
+      refuse(
+        action,
+        PolicyCode.BlastRadiusShare,
+        `${action.type} ${blast.why}: ${blast.pods} of ${facts.replicas} replicas (${percent(share)}), above the limit of ${percent(policy.maxReplicaShare)}`,
+      );
+      continue;
+    }
     if (findAction(action.type)?.destructive) {
       if (destructive >= policy.maxDestructivePerPlan) {
         refuse(
@@ -292,6 +355,52 @@ export const evaluatePlan = (
     allowed.push(action);
   }
   return { allowed, refused, needsApproval };
+};
+
+const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
+
+/** The share of the target's replicas an action takes down, when it acts on the target's own pods. */
+const replicaShare = (action: ActionSpec, pods: number, facts: PlanFacts): number | undefined => {
+  if (action.type === 'DrainNode' || pods === 0 || facts.replicas === undefined || facts.replicas <= 0)
+    return undefined;
+  return pods / facts.replicas;
+};
+
+const observeReason = (namespace: string) =>
+  namespace === ''
+    ? 'Cairn runs in observe mode: it detects, analyses and records the plan, and never acts'
+    : `namespace ${namespace} is in observe mode: Cairn detects, analyses and records the plan, and never acts there`;
+
+const approveReason = (namespace: string) =>
+  namespace === ''
+    ? 'Cairn runs in approve mode: every plan waits for people'
+    : `namespace ${namespace} is in approve mode: every plan there waits for people`;
+
+/**
+ * Why nothing may run for this target, when its namespace is in observe mode; the pipeline records the plan it
+ * would have run as refused and hands the Issue to people.
+ */
+export const observeOnly = (policy: RemediationPolicy, target: ResourceRef): string | undefined =>
+  modeFor(policy, target.namespace) === RemediationMode.Observe ? observeReason(target.namespace) : undefined;
+
+/**
+ * Where the operator policy meets the approval rules (ApprovalPolicy objects and configured rules): approve mode
+ * makes every plan wait for people, however a rule would have let it through; a plan no rule matched takes the
+ * default approval.
+ */
+export const approvalUnderPolicy = (
+  policy: RemediationPolicy,
+  namespace: string,
+  verdict: ApprovalVerdict,
+): ApprovalVerdict => {
+  if (verdict.required) return verdict;
+  if (modeFor(policy, namespace) === RemediationMode.Approve) {
+    return { ...verdict, required: true, requiredApprovals: 1, rule: approveReason(namespace) };
+  }
+  if (verdict.rule === undefined && policy.defaultApproval === DefaultApproval.Single) {
+    return { ...verdict, required: true, requiredApprovals: 1, rule: 'the default approval: one person' };
+  }
+  return verdict;
 };
 
 const replicaKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);

@@ -98,6 +98,13 @@ export interface PipelineDeps {
    * remediated only once people approve, whatever `approvalFor` says. Never when absent or empty.
    */
   readonly unconfirmedSourcesNeedApproval?: readonly AnomalySource[];
+  /**
+   * Why Cairn may not act on this target at all (its namespace is in observe mode), or undefined. The plan it would
+   * have run is recorded as refused with `observeCode`, and the Issue goes to people; no plan is created.
+   */
+  readonly observeOnly?: (target: ResourceRef) => string | undefined;
+  /** The refusal code of observe mode (`policy.observe_mode`). */
+  readonly observeCode?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -295,6 +302,34 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     return [`its signals come from ${[...sources].sort().join(', ')} alone: no watcher of Cairn's saw them`];
   };
 
+  /**
+   * Observe mode: the plan that would have run goes on the Issue's record as refused by the policy (the screen has
+   * refused the analysis' own proposals already), and the Issue is handed to people. Nothing reaches the executor.
+   */
+  const observe = async (
+    issueId: string,
+    state: IssueState,
+    chosen: { source: RemediationSource; actions: readonly ActionSpec[]; runbook: string | undefined },
+    reason: string,
+    metadata: MessageMetadata,
+  ) => {
+    const code = deps.observeCode ?? 'policy.observe_mode';
+    if (state.status === 'Analyzing') {
+      const planned: ProposalRefusal[] = chosen.actions.map((action) => ({
+        refusalId: `${state.insightId}/observe/${action.actionId}`,
+        action: { type: action.type, params: action.params },
+        code,
+        reason: chosen.runbook ? `runbook ${chosen.runbook}: ${reason}` : reason,
+      }));
+      if (chosen.source === 'agentic') {
+        planned.push({ refusalId: `${state.insightId}/observe/agentic`, code, reason: `agentic steps: ${reason}` });
+      }
+      await recordRefusals(issueId, planned, metadata);
+    }
+    log(`${state.workload?.namespace}/${state.workload?.name}: ${reason}`);
+    await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail: reason } }, metadata);
+  };
+
   const plan = async (
     issueId: string,
     insightId: string,
@@ -307,6 +342,11 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     // Handled again once the plan is under way, the screen may see another cluster: its refusals are not news.
     if (state.status === 'Analyzing' && state.insightId === insightId) {
       await recordRefusals(issueId, chosen.refusals, metadata);
+    }
+    const observing = deps.observeOnly?.(state.workload!);
+    if (observing !== undefined) {
+      await observe(issueId, state, chosen, observing, metadata);
+      return;
     }
     if (chosen.actions.length === 0 && chosen.source !== 'agentic') {
       const detail = 'no runbook matches and the analysis proposed no action that has not already failed';

@@ -1,11 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { EnvelopeDefaults } from '../../actions/envelope.ts';
+import {
+  type DefaultApproval,
+  defaultRemediationPolicy,
+  PolicyDefaults,
+  type RemediationMode,
+  SystemNamespaces,
+} from '../../actions/policy.ts';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
 import { DEFAULT_ENV_ALLOWLIST, isEnvAllowlistEntry } from '../../analysis/redaction.ts';
 import { DefaultUnconfirmedSources } from '../../application/remediation/issuePipeline.reactor.ts';
 import { startOperator } from '../../operator.ts';
+import {
+  checkPolicyConsistency,
+  parseActionList,
+  parseCount,
+  parseDefaultApproval,
+  parseNamespaceList,
+  parseNamespaceModes,
+  parseRemediationMode,
+  parseReplicaShare,
+} from '../../policy/policyConfig.ts';
 import { addProviderOptions, type ProviderFlags, providerConfigFromFlags } from '../providerOptions.ts';
 import { defaultKeyFile } from './apikey.command.ts';
 
@@ -178,6 +195,56 @@ export function registerOperatorCommand(program: Command): void {
       parseUnconfirmedSources,
       [...DefaultUnconfirmedSources],
     )
+    .option(
+      '--protected-namespace <names>',
+      `namespaces Cairn never acts in, comma-separated or repeated (added to ${SystemNamespaces.join(', ')})`,
+      parseNamespaceList('--protected-namespace'),
+    )
+    .option(
+      '--allow-action <types>',
+      'the only action types plans may use, comma-separated or repeated (default: every built-in action but Custom)',
+      parseActionList('--allow-action'),
+    )
+    .option(
+      '--deny-action <types>',
+      'action types refused whatever the allowlist says, comma-separated or repeated',
+      parseActionList('--deny-action'),
+    )
+    .option(
+      '--max-pods-affected <n>',
+      'pods one action may delete, evict, restart or scale away',
+      parseCount('--max-pods-affected', 0),
+      PolicyDefaults.maxPodsAffected,
+    )
+    .option(
+      '--max-replica-share <share>',
+      "share of a workload's replicas one action may take down: 0.5 or 50% (1: no bound beyond --max-pods-affected)",
+      parseReplicaShare,
+      PolicyDefaults.maxReplicaShare,
+    )
+    .option(
+      '--max-destructive-per-plan <n>',
+      'destructive actions (pods deleted, values overwritten) one plan may hold',
+      parseCount('--max-destructive-per-plan', 0),
+      PolicyDefaults.maxDestructivePerPlan,
+    )
+    .option(
+      '--remediation-mode <mode>',
+      'observe (detect and analyse, never act), approve (every plan waits for people) or auto, where --namespace-mode says nothing',
+      parseRemediationMode,
+      PolicyDefaults.mode,
+    )
+    .option(
+      '--namespace-mode <namespace=mode,...>',
+      'the remediation mode of these namespaces, e.g. prod=approve,dev=auto (repeatable)',
+      parseNamespaceModes,
+    )
+    .option(
+      '--default-approval <auto|single>',
+      'what a plan needs when no approval rule matches it: nothing (auto) or one person (single)',
+      parseDefaultApproval,
+      PolicyDefaults.defaultApproval,
+    )
     .option('--no-agentic', 'escalate instead of starting an agentic loop when no usable action was proposed')
     .option('--agentic-max-steps <n>', 'steps an agentic loop may take', (v) => Number.parseInt(v, 10), 10)
     .option(
@@ -215,6 +282,15 @@ export function registerOperatorCommand(program: Command): void {
           replicaCeiling: number;
           autonomousNodeActions?: boolean;
           approveUnconfirmed: DoubtableSource[];
+          protectedNamespace?: string[];
+          allowAction?: string[];
+          denyAction?: string[];
+          maxPodsAffected: number;
+          maxReplicaShare: number;
+          maxDestructivePerPlan: number;
+          remediationMode: RemediationMode;
+          namespaceMode?: Record<string, RemediationMode>;
+          defaultApproval: DefaultApproval;
           agentic: boolean;
           agenticMaxSteps: number;
           agenticTimeLimit: number;
@@ -226,6 +302,22 @@ export function registerOperatorCommand(program: Command): void {
         ] as const) {
           if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer`);
         }
+        const policy = {
+          envelope: { factor: opts.envelopeFactor, replicaCeiling: opts.replicaCeiling },
+          autonomousNodeActions: opts.autonomousNodeActions === true,
+          ...(opts.protectedNamespace ? { extraProtectedNamespaces: opts.protectedNamespace } : {}),
+          ...(opts.allowAction ? { allowedActions: opts.allowAction } : {}),
+          ...(opts.denyAction ? { deniedActions: opts.denyAction } : {}),
+          maxPodsAffected: opts.maxPodsAffected,
+          maxReplicaShare: opts.maxReplicaShare,
+          maxDestructivePerPlan: opts.maxDestructivePerPlan,
+          mode: opts.remediationMode,
+          namespaceModes: opts.namespaceMode ?? {},
+          defaultApproval: opts.defaultApproval,
+        };
+        checkPolicyConsistency(defaultRemediationPolicy(policy), {
+          ...(opts.allowAction ? { allowedActions: opts.allowAction } : {}),
+        });
         const operator = await startOperator({
           store: opts.store,
           namespace: opts.namespace,
@@ -234,10 +326,7 @@ export function registerOperatorCommand(program: Command): void {
           logAnalysis: opts.logAnalysis,
           ...(opts.envAllowlist ? { envAllowlist: opts.envAllowlist } : {}),
           verificationTimeoutSeconds: opts.verificationTimeout,
-          policy: {
-            envelope: { factor: opts.envelopeFactor, replicaCeiling: opts.replicaCeiling },
-            autonomousNodeActions: opts.autonomousNodeActions === true,
-          },
+          policy,
           unconfirmedSourcesNeedApproval: opts.approveUnconfirmed,
           providers: providerConfigFromFlags(opts),
           agentic: opts.agentic ? { maxSteps: opts.agenticMaxSteps, timeLimitSeconds: opts.agenticTimeLimit } : false,
