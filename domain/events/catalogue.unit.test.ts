@@ -58,6 +58,7 @@ describe('event catalogue', () => {
       'ApprovalGranted',
       'ApprovalRefused',
       'ApprovalExpired',
+      'ChangeWindowOpened',
       'SnapshotStarted',
       'SnapshotTaken',
       'ActionStarted',

@@ -67,7 +67,15 @@ export const RemediationPlanCreatedSchema = strictObject({
     required: Type.Boolean(),
     requiredApprovals: Type.Integer({ minimum: 1, maximum: 10 }),
     timeoutSeconds: Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600 }),
+    /** When set, only approvers in one of these groups count. */
+    groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 16 })),
+    /** The ApprovalPolicy (`namespace/name`) and rule that asked for it. */
+    policy: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    rule: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    reason: Type.Optional(ShortText),
   }),
+  /** The plan may not start before its change window opens: the deadline, recorded with the plan. */
+  changeWindow: Type.Optional(strictObject({ opensAt: IsoInstant, reason: ShortText })),
   verificationTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3_600 }),
   agentic: Type.Optional(
     strictObject({
@@ -108,6 +116,11 @@ export type ApprovalRefused = Event<'ApprovalRefused', ApprovalRefusedData>;
 export const ApprovalExpiredSchema = strictObject({ requestId: Id, approvals: Count, expiresAt: IsoInstant });
 export type ApprovalExpiredData = Static<typeof ApprovalExpiredSchema>;
 export type ApprovalExpired = Event<'ApprovalExpired', ApprovalExpiredData>;
+
+/** The change window a plan waited for opened: it may start (once approved, if it needs approval). */
+export const ChangeWindowOpenedSchema = strictObject({ opensAt: IsoInstant });
+export type ChangeWindowOpenedData = Static<typeof ChangeWindowOpenedSchema>;
+export type ChangeWindowOpened = Event<'ChangeWindowOpened', ChangeWindowOpenedData>;
 
 export const SnapshotStartedSchema = strictObject({ snapshotId: Id, target: ResourceRef });
 export type SnapshotStartedData = Static<typeof SnapshotStartedSchema>;
@@ -236,6 +249,7 @@ export const remediationEventDefinitions = [
   defineEvent('ApprovalGranted', ApprovalGrantedSchema, { audited: true }),
   defineEvent('ApprovalRefused', ApprovalRefusedSchema, { audited: true }),
   defineEvent('ApprovalExpired', ApprovalExpiredSchema, { audited: true }),
+  defineEvent('ChangeWindowOpened', ChangeWindowOpenedSchema, { audited: true }),
   defineEvent('SnapshotStarted', SnapshotStartedSchema, { audited: false }),
   defineEvent('SnapshotTaken', SnapshotTakenSchema, { audited: true }),
   defineEvent('ActionStarted', ActionStartedSchema, { audited: true }),

@@ -28,7 +28,13 @@ export type CreateRemediationPlan = Command<
       readonly required: boolean;
       readonly requiredApprovals?: number;
       readonly timeoutSeconds?: number;
+      readonly groups?: readonly string[];
+      readonly policy?: string;
+      readonly rule?: string;
+      readonly reason?: string;
     };
+    /** The plan waits for its change window: it may not start before `opensAt`. */
+    readonly changeWindow?: { readonly opensAt: string; readonly reason: string };
     readonly verificationTimeoutSeconds?: number;
     /** Only for an agentic plan. */
     readonly agentic?: { readonly maxSteps?: number; readonly timeLimitSeconds?: number };
@@ -37,12 +43,22 @@ export type CreateRemediationPlan = Command<
 
 export type RequestApproval = Command<'RequestApproval', { readonly requestId: string }>;
 /** The approver is the authenticated caller, passed in explicitly: an approval is worth only who gave it. */
-export type GrantApproval = Command<'GrantApproval', { readonly requestId: string; readonly approver: string }>;
+export type GrantApproval = Command<
+  'GrantApproval',
+  {
+    readonly requestId: string;
+    readonly approver: string;
+    /** The approver's groups, from its API key; needed when the request names groups. */
+    readonly groups?: readonly string[];
+  }
+>;
 export type RefuseApproval = Command<
   'RefuseApproval',
   { readonly requestId: string; readonly approver: string; readonly reason?: string }
 >;
 export type ExpireApproval = Command<'ExpireApproval', { readonly requestId: string }>;
+/** Sent by the window sweeper once `opensAt` has passed; refused before, and once the window is open. */
+export type OpenChangeWindow = Command<'OpenChangeWindow', Record<string, never>>;
 
 export type StartSnapshot = Command<'StartSnapshot', { readonly snapshotId: string }>;
 export type RecordSnapshot = Command<
@@ -105,6 +121,7 @@ export type RemediationCommand =
   | GrantApproval
   | RefuseApproval
   | ExpireApproval
+  | OpenChangeWindow
   | StartSnapshot
   | RecordSnapshot
   | FailSnapshot

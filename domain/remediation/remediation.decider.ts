@@ -11,6 +11,7 @@ import {
   type ApprovalGranted,
   type ApprovalRefused,
   type ApprovalRequested,
+  type ChangeWindowOpened,
   type RemediationCompleted,
   type RemediationFailed,
   RemediationFailureReason,
@@ -39,6 +40,7 @@ export type RemediationEvent =
   | ApprovalGranted
   | ApprovalRefused
   | ApprovalExpired
+  | ChangeWindowOpened
   | SnapshotStarted
   | SnapshotTaken
   | ActionStarted
@@ -98,7 +100,13 @@ export interface RemediationState {
     readonly expiresAt: string | null;
     readonly approvers: readonly string[];
     readonly granted: boolean;
+    /** When not empty, only approvers in one of these groups count. */
+    readonly groups: readonly string[];
   };
+  /** Who asked for the plan (the actor that created it): never one of its approvers. */
+  readonly requestedBy: string | null;
+  /** The change window the plan waits for, if any. */
+  readonly window: { readonly opensAt: string; readonly reason: string; readonly opened: boolean } | null;
   readonly snapshotId: string | null;
   readonly verificationTimeoutSeconds: number;
   readonly verificationDeadline: string | null;
@@ -131,7 +139,10 @@ export const initialRemediationState = (): RemediationState => ({
     expiresAt: null,
     approvers: [],
     granted: false,
+    groups: [],
   },
+  requestedBy: null,
+  window: null,
   snapshotId: null,
   verificationTimeoutSeconds: RemediationDefaults.verificationTimeoutSeconds,
   verificationDeadline: null,
@@ -188,7 +199,15 @@ export const evolveRemediation = (state: RemediationState, event: RemediationEve
         createdAt: event.metadata.occurredAt,
         actions: d.actions,
         doNotRepeat: d.doNotRepeat,
-        approval: { ...state.approval, ...d.approval },
+        approval: {
+          ...state.approval,
+          required: d.approval.required,
+          requiredApprovals: d.approval.requiredApprovals,
+          timeoutSeconds: d.approval.timeoutSeconds,
+          groups: d.approval.groups ?? [],
+        },
+        requestedBy: event.metadata.actor ?? null,
+        window: d.changeWindow ? { ...d.changeWindow, opened: false } : null,
         verificationTimeoutSeconds: d.verificationTimeoutSeconds,
         agentic: d.agentic === undefined ? null : { ...d.agentic, deadline: null, steps: [] },
       };
@@ -208,6 +227,8 @@ export const evolveRemediation = (state: RemediationState, event: RemediationEve
       // Back to Pending, now cleared to start: the snapshot is the executor's next move, as for any plan.
       return { ...state, approval, status: event.data.quorumReached ? RemediationStatus.Pending : state.status };
     }
+    case 'ChangeWindowOpened':
+      return state.window === null ? state : { ...state, window: { ...state.window, opened: true } };
     case 'SnapshotStarted':
       return { ...state, status: RemediationStatus.Snapshotting, snapshotId: event.data.snapshotId };
     case 'SnapshotTaken': {
@@ -430,6 +451,16 @@ export const decideRemediation = (
           `${approver} has already approved; a quorum needs distinct people`,
         );
       }
+      if (approver === state.requestedBy) {
+        throw refuse('remediation.self_approval', `${approver} asked for this plan and cannot approve it`);
+      }
+      const groups = state.approval.groups;
+      if (groups.length > 0 && !(command.data.groups ?? []).some((g) => groups.includes(g))) {
+        throw refuse(
+          'remediation.approver_not_in_group',
+          `only approvers in ${groups.join(', ')} count toward this request; ${approver} is in none of them`,
+        );
+      }
       const approvals = state.approval.approvers.length + 1;
       const quorumReached = approvals >= state.approval.requiredApprovals;
       return [{ type: 'ApprovalGranted', data: { requestId, approver, approvals, quorumReached }, metadata }];
@@ -462,10 +493,26 @@ export const decideRemediation = (
       ];
     }
 
+    case 'OpenChangeWindow': {
+      if (state.status !== RemediationStatus.Pending && state.status !== RemediationStatus.WaitingApproval) {
+        throw refuse('remediation.not_waiting_window', `remediation ${state.remediationId} is ${state.status}`);
+      }
+      if (state.window === null || state.window.opened) {
+        throw refuse('remediation.not_waiting_window', `remediation ${state.remediationId} waits for no window`);
+      }
+      if (at < epochMs(state.window.opensAt)) {
+        throw refuse('remediation.window_not_open', `the change window opens at ${state.window.opensAt}`);
+      }
+      return [{ type: 'ChangeWindowOpened', data: { opensAt: state.window.opensAt }, metadata }];
+    }
+
     case 'StartSnapshot': {
       requireStatus(state, command, RemediationStatus.Pending, 'remediation.not_pending');
       if (state.approval.required && !state.approval.granted) {
         throw refuse('remediation.approval_required', `remediation ${state.remediationId} has not been approved`);
+      }
+      if (state.window !== null && !state.window.opened) {
+        throw refuse('remediation.waiting_for_window', `the change window opens at ${state.window.opensAt}`);
       }
       return [
         { type: 'SnapshotStarted', data: { snapshotId: command.data.snapshotId, target: state.target! }, metadata },
@@ -784,11 +831,18 @@ const createPlan = (
         actions: [...d.actions],
         runbook: d.runbook,
         doNotRepeat,
-        approval: {
+        approval: withoutUndefined({
           required: d.approval?.required ?? false,
           requiredApprovals: d.approval?.requiredApprovals ?? RemediationDefaults.requiredApprovals,
           timeoutSeconds: d.approval?.timeoutSeconds ?? RemediationDefaults.approvalTimeoutSeconds,
-        },
+          groups: d.approval?.groups && d.approval.groups.length > 0 ? [...d.approval.groups] : undefined,
+          policy: d.approval?.policy,
+          rule: d.approval?.rule,
+          reason: d.approval?.reason === undefined ? undefined : clip(d.approval.reason),
+        }),
+        changeWindow: d.changeWindow
+          ? { opensAt: requireIsoOpening(d.changeWindow.opensAt), reason: clip(d.changeWindow.reason) }
+          : undefined,
         verificationTimeoutSeconds: d.verificationTimeoutSeconds ?? RemediationDefaults.verificationTimeoutSeconds,
         agentic: agentic
           ? {
@@ -800,6 +854,11 @@ const createPlan = (
       metadata: command.metadata,
     },
   ];
+};
+
+const requireIsoOpening = (opensAt: string): string => {
+  requireInstant(opensAt, 'changeWindow.opensAt');
+  return new Date(epochMs(opensAt)).toISOString();
 };
 
 const requireOpenRequest = (state: RemediationState, command: RemediationCommand, requestId: string): void => {

@@ -11,6 +11,8 @@ import { budgetExhaustion, inFlightAction, nextAction, type RemediationState } f
 export type RemediationNextStep =
   | { readonly kind: 'request-approval' }
   | { readonly kind: 'await-approval'; readonly expiresAt: string }
+  /** Approved or needing no approval, the plan waits for its change window; the window sweeper opens it. */
+  | { readonly kind: 'await-window'; readonly opensAt: string }
   | { readonly kind: 'expire-approval'; readonly requestId: string }
   | { readonly kind: 'start-snapshot' }
   | { readonly kind: 'take-snapshot'; readonly snapshotId: string }
@@ -29,9 +31,9 @@ export const nextStep = (state: RemediationState, at: string): RemediationNextSt
   const now = epochMs(at);
   switch (state.status) {
     case RemediationStatus.Pending:
-      return state.approval.required && !state.approval.granted
-        ? { kind: 'request-approval' }
-        : { kind: 'start-snapshot' };
+      if (state.approval.required && !state.approval.granted) return { kind: 'request-approval' };
+      if (state.window !== null && !state.window.opened) return { kind: 'await-window', opensAt: state.window.opensAt };
+      return { kind: 'start-snapshot' };
     case RemediationStatus.WaitingApproval: {
       const expiresAt = state.approval.expiresAt ?? at;
       return now >= epochMs(expiresAt)

@@ -196,6 +196,10 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
         case 'await-approval':
           // Nothing runs until people decide: a grant brings the plan back here, expiry is the approvals' timer.
           return state;
+        case 'await-window':
+          // The window sweeper records the opening (ChangeWindowOpened), which brings the plan back here.
+          log(`plan ${state.remediationId} waits for its change window (${step.opensAt})`);
+          return state;
         case 'expire-approval':
           await send({ type: 'ExpireApproval', data: { requestId: step.requestId } });
           break;
@@ -291,8 +295,8 @@ export function createRemediationExecutor(deps: ExecutorDeps) {
 export function remediationExecutorReactor(execute: (stream: string) => Promise<RemediationState>): Reactor {
   return {
     name: 'remediation-executor',
-    // A plan resumes when its approval reaches the quorum; refusal and expiry end it by themselves.
-    filter: { eventTypes: ['RemediationPlanCreated', 'ApprovalGranted'] },
+    // A plan resumes when its approval reaches the quorum or its change window opens; refusal and expiry end it.
+    filter: { eventTypes: ['RemediationPlanCreated', 'ApprovalGranted', 'ChangeWindowOpened'] },
     handle: async (event) => {
       if (event.type === 'ApprovalGranted' && !(event.data as { quorumReached: boolean }).quorumReached) return;
       await execute(event.streamId);
