@@ -4,7 +4,7 @@ import { ApiVersion } from '../../projections/kubernetesResources.projection.ts'
 import { customResources } from '../adapters/kubernetes/customResources.ts';
 import { createKeyedQueue } from '../application/keyedQueue.ts';
 import { channelStatus } from './channelStatus.ts';
-import { type PolicyProblem, type ValidPolicy, validatePolicy } from './policy.validation.ts';
+import { channelSecretRefs, type PolicyProblem, type ValidPolicy, validatePolicy } from './policy.validation.ts';
 
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
 const PLURAL = 'notificationpolicies';
@@ -116,13 +116,9 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
       if (enabled) active.set(key, outcome.policy);
       else active.delete(key);
       for (const [i, c] of [...outcome.policy.channels.values()].entries()) {
-        for (const [field, ref] of [
-          ['secretRef', c.secretRef],
-          ['signingSecretRef', c.signingSecretRef],
-        ] as const) {
-          if (ref === undefined) continue;
+        for (const [field, ref] of channelSecretRefs(c)) {
           const problem = await secretMissing(namespace, ref, `spec.channels[${i}].${field}`);
-          if (problem) missing.push(problem);
+          if (problem && !missing.includes(problem)) missing.push(problem);
         }
       }
     }

@@ -3,9 +3,13 @@ import type { ResourceRef } from '../../domain/events/common.schema.ts';
 import { type ReactorCheckpoints, runReactor } from '../application/reactor.ts';
 import type { EventStore } from '../ports/eventStore.ts';
 import { type ChannelHealthBook, followChannelHealth } from './channelHealth.follower.ts';
+import { sendAlertmanager } from './channels/alertmanager.channel.ts';
 import type { ChannelCredentials, ChannelMessage, SendResult } from './channels/channel.ts';
+import { sendEmail } from './channels/email.channel.ts';
+import { sendOpsgenie } from './channels/opsgenie.channel.ts';
 import { sendPagerDuty } from './channels/pagerduty.channel.ts';
 import { sendSlack } from './channels/slack.channel.ts';
+import { sendTeams } from './channels/teams.channel.ts';
 import { sendWebhook } from './channels/webhook.channel.ts';
 import { type NotificationOutbox, startNotificationOutbox } from './notificationOutbox.ts';
 import { type NotificationPolicies, startNotificationPolicies } from './notificationPolicies.informer.ts';
@@ -57,9 +61,12 @@ export function channelSender(
   policies: Pick<NotificationPolicies, 'find'>,
   readSecret: (namespace: string, ref: SecretRef) => Promise<string | { problem: string }>,
 ) {
-  return async (message: ChannelMessage, channelName: string): Promise<SendResult> => {
-    const { namespace, name } = message.policy;
-    const channel: ChannelSpec | undefined = policies.find(namespace, name)?.channels.get(channelName);
+  return async (decided: ChannelMessage, channelName: string): Promise<SendResult> => {
+    const { namespace, name } = decided.policy;
+    const policy = policies.find(namespace, name);
+    const channel: ChannelSpec | undefined = policy?.channels.get(channelName);
+    const message: ChannelMessage =
+      policy?.incidentUrl === undefined ? decided : { ...decided, incidentUrl: policy.incidentUrl };
     if (channel === undefined) {
       return {
         ok: false,
@@ -71,13 +78,20 @@ export function channelSender(
     const secret = async (ref: SecretRef | undefined) => (ref === undefined ? undefined : readSecret(namespace, ref));
     const target = await secret(channel.secretRef);
     const signing = await secret(channel.signingSecretRef);
-    for (const value of [target, signing]) {
+    const username = await secret(channel.email?.usernameRef);
+    const password = await secret(channel.email?.passwordRef);
+    const ca = await secret(channel.email?.caRef);
+    for (const value of [target, signing, username, password, ca]) {
       if (typeof value === 'object') return { ok: false, latencyMs: 0, error: value.problem, retryable: true };
     }
+    const pagingUrl = (channel.type === 'pagerduty' || channel.type === 'opsgenie') && channel.url;
     const credentials: ChannelCredentials = {
       target: (target as string | undefined) ?? channel.url ?? '',
       ...(typeof signing === 'string' ? { signingKey: signing } : {}),
-      ...(channel.type === 'pagerduty' && channel.url ? { url: channel.url } : {}),
+      ...(pagingUrl ? { url: pagingUrl } : {}),
+      ...(typeof username === 'string' ? { username } : {}),
+      ...(typeof password === 'string' ? { password } : {}),
+      ...(typeof ca === 'string' ? { ca } : {}),
     };
     switch (channel.type) {
       case 'slack':
@@ -86,6 +100,17 @@ export function channelSender(
         return sendPagerDuty(message, credentials, channel.timeoutMs);
       case 'webhook':
         return sendWebhook(message, credentials, channel.timeoutMs);
+      case 'teams':
+        return sendTeams(message, credentials, channel.timeoutMs);
+      case 'opsgenie':
+        return sendOpsgenie(message, credentials, channel.timeoutMs);
+      case 'alertmanager':
+        return sendAlertmanager(message, credentials, channel.timeoutMs);
+      case 'email':
+        if (channel.email === undefined) {
+          return { ok: false, latencyMs: 0, error: `channel ${channelName} has no email settings`, retryable: false };
+        }
+        return sendEmail(message, channel.email, credentials, channel.timeoutMs);
     }
   };
 }

@@ -1,6 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import type { Severity } from '../../domain/events/common.schema.ts';
-import type { NotificationTransition } from '../../domain/events/notification.events.ts';
+import type { ChannelType, NotificationTransition } from '../../domain/events/notification.events.ts';
 import type {
   GroupLabel,
   LabelSelector,
@@ -11,20 +11,46 @@ import {
   type NotificationPolicySpec,
   NotificationPolicySpecSchema,
 } from '../adapters/kubernetes/api/notificationPolicy.kind.ts';
+import type { SmtpSettings } from './channels/email.channel.ts';
+
+type SecretKey = { readonly name: string; readonly key: string };
 
 /** A channel as the delivery needs it; credentials stay in their Secret until the moment of sending. */
 export interface ChannelSpec {
   readonly name: string;
-  readonly type: 'slack' | 'pagerduty' | 'webhook';
+  readonly type: ChannelType;
   readonly url?: string;
-  readonly secretRef?: { readonly name: string; readonly key: string };
-  readonly signingSecretRef?: { readonly name: string; readonly key: string };
+  readonly secretRef?: SecretKey;
+  readonly signingSecretRef?: SecretKey;
+  /** email channels: the server and addresses; the username and password come from authSecret at send time. */
+  readonly email?: SmtpSettings & {
+    readonly usernameRef?: SecretKey;
+    readonly passwordRef?: SecretKey;
+    readonly caRef?: SecretKey;
+  };
   readonly timeoutMs: number;
 }
+
+/** Every Secret key a channel reads, with the field that names it, for Ready to say which one is missing. */
+export function channelSecretRefs(channel: ChannelSpec): [field: string, ref: SecretKey][] {
+  const refs: [string, SecretKey | undefined][] = [
+    ['secretRef', channel.secretRef],
+    ['signingSecretRef', channel.signingSecretRef],
+    ['email.authSecretRef', channel.email?.usernameRef],
+    ['email.authSecretRef', channel.email?.passwordRef],
+    ['email.caSecretRef', channel.email?.caRef],
+  ];
+  return refs.filter((r): r is [string, SecretKey] => r[1] !== undefined);
+}
+
+/** What a policy with an alertmanager channel may repeat at most, so its alerts never lapse while firing. */
+export const ALERTMANAGER_MAX_REPEAT_SECONDS = 12 * 3600;
 
 export interface ValidPolicy {
   readonly routing: RoutingPolicy;
   readonly channels: ReadonlyMap<string, ChannelSpec>;
+  /** Where incidents are seen, with `{issueId}` / `{issue}` to fill in; see ChannelMessage.incidentUrl. */
+  readonly incidentUrl?: string;
 }
 
 /** Why a policy cannot be used: the first field at fault, in the path `kubectl explain` would show. */
@@ -86,6 +112,30 @@ export function validatePolicy(
     if (c.type !== 'webhook' && c.signingSecretRef !== undefined) {
       return fail(`${at}.signingSecretRef`, 'only webhook channels are signed');
     }
+    if (c.type === 'teams' && c.secretRef === undefined) {
+      return fail(
+        `${at}.secretRef`,
+        'a Teams workflow URL is a credential: put it in a Secret and name it in secretRef, never in the spec',
+      );
+    }
+    if (c.type === 'opsgenie' && c.secretRef === undefined) {
+      return fail(`${at}.secretRef`, 'an Opsgenie channel needs its API key in a Secret');
+    }
+    if (c.type === 'alertmanager' && c.url === undefined && c.secretRef === undefined) {
+      return fail(`${at}.url`, 'an alertmanager channel needs url (or secretRef) naming the Alertmanager');
+    }
+    if (c.type === 'email' && c.email === undefined) {
+      return fail(`${at}.email`, 'an email channel needs email (host, from, to)');
+    }
+    if (c.type !== 'email' && c.email !== undefined) {
+      return fail(`${at}.email`, 'only email channels take email settings');
+    }
+    if (c.type === 'email' && c.secretRef !== undefined) {
+      return fail(`${at}.secretRef`, 'an email channel reads its credentials from email.authSecretRef');
+    }
+    if (c.type === 'email' && c.url !== undefined) {
+      return fail(`${at}.url`, 'an email channel takes its server from email.host and email.port');
+    }
     const timeout = durationSeconds(c.timeout ?? '10s');
     if (timeout === undefined || timeout <= 0 || timeout > 120) {
       return fail(`${at}.timeout`, 'must be a duration above 0 and at most 2m');
@@ -98,6 +148,26 @@ export function validatePolicy(
       ...(c.signingSecretRef === undefined
         ? {}
         : { signingSecretRef: { name: c.signingSecretRef.name, key: c.signingSecretRef.key ?? 'signingKey' } }),
+      ...(c.email === undefined
+        ? {}
+        : {
+            email: {
+              host: c.email.host,
+              port: c.email.port ?? 587,
+              tls: c.email.tls ?? 'starttls',
+              from: c.email.from,
+              to: c.email.to,
+              ...(c.email.authSecretRef === undefined
+                ? {}
+                : {
+                    usernameRef: { name: c.email.authSecretRef.name, key: 'username' },
+                    passwordRef: { name: c.email.authSecretRef.name, key: 'password' },
+                  }),
+              ...(c.email.caSecretRef === undefined
+                ? {}
+                : { caRef: { name: c.email.caSecretRef.name, key: c.email.caSecretRef.key ?? 'ca.crt' } }),
+            },
+          }),
       timeoutMs: Math.round(timeout * 1000),
     });
   }
@@ -150,10 +220,18 @@ export function validatePolicy(
   if (seconds.repeatInterval! < seconds.groupInterval! || seconds.repeatInterval! > 2_592_000) {
     return fail('spec.grouping.repeatInterval', 'must be at least groupInterval and at most 720h');
   }
+  const alertmanager = [...channels.values()].find((c) => c.type === 'alertmanager');
+  if (alertmanager !== undefined && seconds.repeatInterval! > ALERTMANAGER_MAX_REPEAT_SECONDS) {
+    return fail(
+      'spec.grouping.repeatInterval',
+      `must be at most 12h with an alertmanager channel (${alertmanager.name}): Cairn re-sends firing alerts at this interval and Alertmanager ends them a day after the last`,
+    );
+  }
   return {
     ok: true,
     policy: {
       channels,
+      ...(s.incidentUrl === undefined ? {} : { incidentUrl: s.incidentUrl }),
       routing: {
         namespace: meta.namespace,
         name: meta.name,

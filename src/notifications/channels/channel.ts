@@ -10,6 +10,11 @@ export interface ChannelMessage {
   readonly decidedAt: string;
   /** Which attempt this is, 1 for the first. */
   readonly attempt: number;
+  /**
+   * The policy's incidentUrl: a URL with `{issueId}` (and optionally `{issue}`, the Issue object's name) that each
+   * message links to; without it messages name the Issue object instead of linking.
+   */
+  readonly incidentUrl?: string;
 }
 
 /** Credentials read from their Secrets for one send, and forgotten after it. */
@@ -17,8 +22,13 @@ export interface ChannelCredentials {
   /** The URL to post to, or PagerDuty's routing key (see the channel). */
   readonly target: string;
   readonly signingKey?: string;
-  /** PagerDuty's endpoint, when not the public one. */
+  /** PagerDuty's endpoint or Opsgenie's base URL, when not the public one. */
   readonly url?: string;
+  /** SMTP authentication, when the server asks for it. */
+  readonly username?: string;
+  readonly password?: string;
+  /** PEM certificates an SMTP server's certificate may chain to, besides the system's. */
+  readonly ca?: string;
 }
 
 export interface HttpRequest {
@@ -124,3 +134,16 @@ export const headline = (message: ChannelMessage): string => {
   const parts = [...(firing > 0 ? [`${firing} firing`] : []), ...(resolved > 0 ? [`${resolved} resolved`] : [])];
   return `${delivery.repeat ? '[still firing] ' : ''}Cairn: ${parts.join(', ')} (${message.groupKey || message.policy.rule})`;
 };
+
+/** The incident's link in a message, when the policy says where incidents are seen; undefined otherwise. */
+export function incidentLink(message: ChannelMessage, issue: { readonly issueId: string; readonly name: string }) {
+  if (message.incidentUrl === undefined) return undefined;
+  return message.incidentUrl
+    .split('{issueId}')
+    .join(encodeURIComponent(issue.issueId))
+    .split('{issue}')
+    .join(encodeURIComponent(issue.name));
+}
+
+/** Length of a string as UTF-8 bytes: vendors' size limits count bytes, not characters. */
+export const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');

@@ -5,6 +5,7 @@ import {
   KeyName,
   MapListOf,
   NamespaceName,
+  ObjectName,
   rules,
   SecretKeyRef,
   SetOf,
@@ -19,7 +20,37 @@ import {
 } from './common.schema.ts';
 import { ageColumn, cairnCategory, customResource, type KindDefinition } from './kindDefinition.ts';
 
-export const channelTypes = ['slack', 'pagerduty', 'webhook'] as const;
+export const channelTypes = ['slack', 'pagerduty', 'webhook', 'teams', 'opsgenie', 'email', 'alertmanager'] as const;
+export const smtpTlsModes = ['starttls', 'implicit', 'none'] as const;
+
+const EmailAddress = (description: string) =>
+  Text(254, { minLength: 3, pattern: '^[^\\s@<>]+@[^\\s@<>]+$', description });
+
+const EmailSchema = Type.Object(
+  {
+    host: Text(253, { minLength: 1, pattern: '^[-.a-zA-Z0-9:\\[\\]]+$', description: 'The SMTP server.' }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, default: 587 })),
+    tls: Type.Optional(
+      StringEnum(smtpTlsModes, {
+        default: 'starttls',
+        description:
+          'starttls: upgrade the connection and refuse to send without it (port 587); implicit: TLS from the first byte (port 465); none: plain SMTP (a relay on a trusted network only).',
+      }),
+    ),
+    from: EmailAddress('The sender address.'),
+    to: SetOf(EmailAddress('A recipient.'), 50, { minItems: 1 }),
+    authSecretRef: Type.Optional(
+      Type.Object(
+        { name: ObjectName('A Secret in this namespace with the keys username and password.') },
+        { description: 'SMTP authentication; omitted when the server takes mail without it.' },
+      ),
+    ),
+    caSecretRef: Type.Optional(
+      SecretKeyRef('PEM certificates the server certificate may chain to, besides the system ones.', 'ca.crt'),
+    ),
+  },
+  { description: 'email channels: the SMTP server and the addresses.' },
+);
 
 /** What a rule may ask to be told of; see NotificationTransition in domain/events/notification.events.ts. */
 export const notificationTransitions = [
@@ -39,28 +70,34 @@ const ChannelSchema = Type.Object(
       Text(2048, {
         pattern: '^https?://',
         description:
-          'webhook: the endpoint, when it is no secret; pagerduty: the Events API v2 endpoint (default https://events.pagerduty.com/v2/enqueue). A Slack webhook URL is a credential: use secretRef.',
+          'webhook: the endpoint, when it is no secret; pagerduty: the Events API v2 endpoint (default https://events.pagerduty.com/v2/enqueue); opsgenie: the API base URL (default https://api.opsgenie.com, EU accounts https://api.eu.opsgenie.com); alertmanager: the Alertmanager base URL (alerts go to its /api/v2/alerts). A Slack or Teams webhook URL is a credential: use secretRef.',
       }),
     ),
     secretRef: Type.Optional(
       SecretKeyRef(
-        'A key of a Secret in this namespace: the Slack webhook URL, the PagerDuty routing (integration) key, or the webhook URL.',
+        'A key of a Secret in this namespace: the Slack webhook URL, the PagerDuty routing (integration) key, the Teams workflow URL, the Opsgenie API key, or the webhook or Alertmanager URL.',
       ),
     ),
     signingSecretRef: Type.Optional(
       SecretKeyRef('webhook: the key that signs each request (X-Cairn-Signature, HMAC-SHA256).'),
     ),
-    timeout: Type.Optional(Duration('How long one request may take.', { default: '10s' })),
+    email: Type.Optional(EmailSchema),
+    timeout: Type.Optional(Duration('How long one request (one SMTP session) may take.', { default: '10s' })),
   },
   {
     ...rules(
-      cel(
-        "self.type == 'webhook' || self.type == 'pagerduty' || has(self.secretRef)",
-        'a slack channel needs secretRef',
-      ),
+      cel("self.type != 'slack' || has(self.secretRef)", 'a slack channel needs secretRef'),
       cel("self.type != 'pagerduty' || has(self.secretRef)", 'a pagerduty channel needs secretRef (the routing key)'),
       cel("self.type != 'webhook' || has(self.url) || has(self.secretRef)", 'a webhook channel needs url or secretRef'),
       cel("self.type == 'webhook' || !has(self.signingSecretRef)", 'signingSecretRef is for webhook channels'),
+      cel("self.type != 'teams' || has(self.secretRef)", 'a teams channel needs secretRef (the workflow URL)'),
+      cel("self.type != 'opsgenie' || has(self.secretRef)", 'an opsgenie channel needs secretRef (the API key)'),
+      cel("self.type != 'email' || has(self.email)", 'an email channel needs email'),
+      cel("self.type == 'email' || !has(self.email)", 'email is for email channels'),
+      cel(
+        "self.type != 'alertmanager' || has(self.url) || has(self.secretRef)",
+        'an alertmanager channel needs url or secretRef',
+      ),
     ),
   },
 );
@@ -108,6 +145,13 @@ const RuleSchema = Type.Object({
 export const NotificationPolicySpecSchema = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean({ default: true })),
+    incidentUrl: Type.Optional(
+      Text(2048, {
+        pattern: '^https?://.*\\{(issueId|issue)\\}',
+        description:
+          'Where people open an incident, linked from every message: {issueId} is replaced by the Issue id, {issue} by the Issue object name (e.g. https://cairn.example.com/api/v1/incidents/{issueId}).',
+      }),
+    ),
     channels: MapListOf(ChannelSchema, 'name', 16, { minItems: 1 }),
     rules: MapListOf(RuleSchema, 'name', 32, { minItems: 1 }),
     grouping: Type.Optional(
@@ -123,7 +167,9 @@ export const NotificationPolicySpecSchema = Type.Object(
             Duration('How long after a message a group waits before telling of changes.', { default: '5m' }),
           ),
           repeatInterval: Type.Optional(
-            Duration('How long before an unchanged firing group is told again (not PagerDuty).', { default: '4h' }),
+            Duration('How long before an unchanged firing group is told again (not PagerDuty or Opsgenie).', {
+              default: '4h',
+            }),
           ),
         },
         { description: "Alertmanager's group_by, group_wait, group_interval and repeat_interval, per rule." },
@@ -179,13 +225,12 @@ export const notificationPolicyKind: KindDefinition = {
   shortNames: ['npol'],
   categories: [cairnCategory],
   description:
-    'Where to send notifications about Issues: channels (Slack, PagerDuty, webhook), matching rules and grouping.',
+    'Where to send notifications about Issues: channels (Slack, Teams, PagerDuty, Opsgenie, email, Alertmanager, webhook), matching rules and grouping.',
   specAuthor: 'user',
   printerColumns: [
     { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled' },
     { name: 'Active', type: 'integer', jsonPath: '.status.activeGeneration' },
     { name: 'Ready', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" },
-    { name: 'Degraded', type: 'string', jsonPath: ".status.conditions[?(@.type=='Degraded')].status" },
     ageColumn,
   ],
   statusSubresource: true,
