@@ -11,7 +11,13 @@ import { parseStreamName, StreamCategory } from '../domain/streams.ts';
 export type MetricObservation =
   | { readonly metric: 'issue_state'; readonly severity: string; readonly state: IssueStatus }
   | { readonly metric: 'issue_resolution'; readonly severity: string; readonly seconds: number }
-  | { readonly metric: 'remediation_outcome'; readonly outcome: RemediationOutcome };
+  | { readonly metric: 'remediation_outcome'; readonly outcome: RemediationOutcome }
+  | { readonly metric: 'notification_attempt'; readonly channel: string; readonly outcome: NotificationOutcome }
+  | { readonly metric: 'notification_latency'; readonly channel: string; readonly seconds: number };
+
+/** One attempt at a delivery: delivered, failed and to be tried again, or failed and given up. */
+export const NotificationOutcome = { Delivered: 'delivered', Failed: 'failed', GivenUp: 'given_up' } as const;
+export type NotificationOutcome = (typeof NotificationOutcome)[keyof typeof NotificationOutcome];
 
 export const RemediationOutcome = {
   Completed: 'completed',
@@ -25,6 +31,22 @@ const remediationOutcomes: Readonly<Record<string, RemediationOutcome>> = {
   RemediationRolledBack: RemediationOutcome.RolledBack,
   RemediationFailed: RemediationOutcome.Failed,
 };
+
+/** An attempt's outcome and how long the channel's request took. */
+function notificationObservations(event: RecordedEvent): MetricObservation[] {
+  if (event.type !== 'NotificationDelivered' && event.type !== 'NotificationFailed') return [];
+  const d = event.data as { channel: string; latencyMs: number; retryAt?: string };
+  const outcome =
+    event.type === 'NotificationDelivered'
+      ? NotificationOutcome.Delivered
+      : d.retryAt === undefined
+        ? NotificationOutcome.GivenUp
+        : NotificationOutcome.Failed;
+  return [
+    { metric: 'notification_attempt', channel: d.channel, outcome },
+    { metric: 'notification_latency', channel: d.channel, seconds: d.latencyMs / 1000 },
+  ];
+}
 
 export interface IssueMetricsFold {
   /** The observations this event causes; an event at or below the last position applied causes none. */
@@ -70,6 +92,7 @@ export function createIssueMetricsFold(): IssueMetricsFold {
       if (category === StreamCategory.Remediation && outcome !== undefined) {
         return [{ metric: 'remediation_outcome', outcome }];
       }
+      if (category === StreamCategory.Notification) return notificationObservations(event);
       return [];
     },
     activeIssues: () => open.size,

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { anomaliesProjection } from './anomalies.projection.ts';
 import { incidentsProjection } from './incidents.projection.ts';
 import { insightsProjection } from './insights.projection.ts';
+import { notificationsProjection } from './notifications.projection.ts';
 import { postMortemsProjection } from './postMortems.projection.ts';
 import { remediationsProjection } from './remediations.projection.ts';
 
@@ -12,6 +13,7 @@ export const readModelProjections = [
   insightsProjection,
   remediationsProjection,
   postMortemsProjection,
+  notificationsProjection,
 ];
 
 /**

@@ -43,6 +43,7 @@ import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
 import { createCairnMetrics, instrumentEventStore, lagSeconds } from './adapters/metrics/prometheus.metrics.ts';
 import { createPrometheusClient } from './adapters/prometheus/prometheus.client.ts';
+import { createNotificationQueries } from './adapters/readmodel/notifications.queries.ts';
 import { createReadModelQueries } from './adapters/readmodel/readModel.queries.ts';
 import {
   createSqliteProjectionTarget,
@@ -76,7 +77,9 @@ import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
 import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
+import { notificationReadiness } from './notifications/notificationReadiness.ts';
 import { startNotifications } from './notifications/notifications.module.ts';
+import { testNotificationSender } from './notifications/testNotification.command.ts';
 import { describePolicy } from './policy/policyConfig.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 
@@ -516,6 +519,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       }
       const runbooks = customResources(config, 'Runbook', 'runbooks');
       const registrations = customResources(config, 'ClusterRegistration', 'clusterregistrations');
+      const notificationQueries = createNotificationQueries(readModel.db);
+      const notificationPolicies = customResources(config, 'NotificationPolicy', 'notificationpolicies');
       const ring = keyRing;
       http = await buildHttpApp({
         intake,
@@ -554,6 +559,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             ];
           },
           ...(isAuditableEventStore(store) ? { audit: store } : {}),
+          notifications: {
+            queries: notificationQueries,
+            policies: notificationPolicies,
+            sendTest: testNotificationSender({ store, policies: notificationPolicies, now: () => new Date() }),
+          },
         },
         readiness: [
           {
@@ -588,6 +598,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             // would not help a writer the API server refuses. Alert on cairn_reactor_behind_events instead.
             advisory: true,
             check: () => reactorReadiness(leadingReactors),
+          },
+          {
+            name: 'notifications',
+            // Shown, not deciding: a receiver that is down never blocks the pipeline or the other channels.
+            advisory: true,
+            check: async () => notificationReadiness(notificationQueries.channels()),
           },
           {
             name: 'cluster',

@@ -6,6 +6,7 @@ import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
 import { registerCrdCommands } from './commands/crds.command.ts';
 import { registerDemoCommand } from './commands/demo.command.ts';
+import { registerNotifyCommand } from './commands/notify.command.ts';
 import { registerOperatorCommand } from './commands/operator.command.ts';
 import { registerProjectionsCommand } from './commands/projections.command.ts';
 import { registerReplayCommand } from './commands/replay.command.ts';
@@ -29,6 +30,7 @@ export function buildCli(): Command {
     (program: Command) => registerProjectionsCommand(program, readModelProjections, undefined, prepareReadModel),
     registerReplayCommand,
     registerSnapshotKeysCommand,
+    registerNotifyCommand,
   ])
     register(program);
   return program;

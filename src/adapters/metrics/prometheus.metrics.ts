@@ -98,6 +98,19 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     labelNames: ['reactor', 'outcome'] as const,
     registers,
   });
+  const notifications = new Counter({
+    name: 'cairn_notifications_total',
+    help: 'Delivery attempts by channel (the NotificationPolicy channel name) and outcome: delivered, failed (to be retried), given_up',
+    labelNames: ['channel', 'outcome'] as const,
+    registers,
+  });
+  const notificationLatency = new Histogram({
+    name: 'cairn_notification_delivery_seconds',
+    help: "How long one delivery attempt's request to the channel took, by channel",
+    labelNames: ['channel'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
   let reactorProgress: () => Promise<readonly ReactorProgress[]> = async () => [];
   // The gauges below are collected together; one reading of the log serves them all.
   let sampling: Promise<readonly ReactorProgress[]> | undefined;
@@ -154,6 +167,12 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
         case 'remediation_outcome':
           remediations.inc({ outcome: o.outcome });
           break;
+        case 'notification_attempt':
+          notifications.inc({ channel: o.channel, outcome: o.outcome });
+          break;
+        case 'notification_latency':
+          notificationLatency.observe({ channel: o.channel }, o.seconds);
+          break;
         default: {
           const unreachable: never = o;
           throw new Error(`unhandled metric observation ${JSON.stringify(unreachable)}`);
@@ -174,7 +193,9 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     },
     observeReactorError: (reactor, outcome) => reactorErrors.inc({ reactor, outcome }),
     follow: (store) =>
-      store.subscribeToAll({ filter: { streamPrefixes: ['issue-', 'remediation-'] } }, (event) => applyEvent(event)),
+      store.subscribeToAll({ filter: { streamPrefixes: ['issue-', 'remediation-', 'notification-'] } }, (event) =>
+        applyEvent(event),
+      ),
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }
