@@ -77,6 +77,7 @@ import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
 import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
+import { escalationOutboxSource, startEscalations } from './escalation/escalation.module.ts';
 import { notificationReadiness } from './notifications/notificationReadiness.ts';
 import { startNotifications } from './notifications/notifications.module.ts';
 import { testNotificationSender } from './notifications/testNotification.command.ts';
@@ -454,12 +455,28 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       namespace: options.namespace,
       log,
       onError,
+      outboxSources: [escalationOutboxSource(store)],
+    });
+    const escalations = startEscalations({
+      config,
+      store,
+      checkpoints,
+      namespace: options.namespace,
+      notifications,
+      log,
+      onError,
     });
     active = {
       stop: async () => {
         approvals.stopExpiry();
         release.stop();
-        await Promise.all([detection.stop(), manual.stop(), alertPoller?.stop(), notifications.stop()]);
+        await Promise.all([
+          detection.stop(),
+          manual.stop(),
+          alertPoller?.stop(),
+          escalations.stop(),
+          notifications.stop(),
+        ]);
         await Promise.all(reactors.map((r) => r.close()));
         if (leadingReactors === reactors) leadingReactors = [];
       },

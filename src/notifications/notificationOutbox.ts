@@ -1,5 +1,5 @@
 import type { NotificationPolicyRef } from '../../domain/events/notification.events.ts';
-import type { RecordedEvent } from '../../domain/messages.ts';
+import type { MessageMetadata, RecordedEvent } from '../../domain/messages.ts';
 import type { NotificationCommand } from '../../domain/notification/notification.commands.ts';
 import {
   type DeliveryInProgress,
@@ -15,6 +15,43 @@ import type { ChannelMessage, SendResult } from './channels/channel.ts';
 
 export type Send = (message: ChannelMessage, channel: string) => Promise<SendResult>;
 
+/** One send another kind of stream owes: its message, rendered by the same channel code as a notification. */
+export interface OutboxSend {
+  readonly id: string;
+  readonly channel: string;
+  /** Which attempt this is, 1 for the first. */
+  readonly attempt: number;
+  readonly message: ChannelMessage;
+}
+
+export interface OutboxSourceOutcome<S> {
+  readonly state: S;
+  readonly revision: bigint | 'no_stream';
+}
+
+/**
+ * Another kind of stream whose deadlines and deliveries this outbox serves (escalations): folded from the log like
+ * the groups, its deadline put to its own decider when it passes, and its deliveries sent on the same channels, with
+ * the same per-channel limits, and recorded by its own command. Methods, so a source of any state fits the list.
+ */
+export interface OutboxSource<S> {
+  readonly name: string;
+  readonly prefix: string;
+  initialState(): S;
+  evolve(state: S, event: RecordedEvent): S;
+  /** The recorded instant at which the stream wants its decider asked again; null when nothing is due. */
+  deadline(state: S): string | null;
+  fire(stream: string, state: S, metadata: MessageMetadata): Promise<OutboxSourceOutcome<S>>;
+  pending(state: S, at: string): readonly OutboxSend[];
+  record(
+    stream: string,
+    send: OutboxSend,
+    result: SendResult,
+    jitter: number,
+    metadata: MessageMetadata,
+  ): Promise<OutboxSourceOutcome<S>>;
+}
+
 export interface NotificationOutboxOptions {
   readonly store: EventStore;
   readonly send: Send;
@@ -27,6 +64,8 @@ export interface NotificationOutboxOptions {
   readonly perChannel?: number;
   readonly onError?: (what: string, error: unknown) => void;
   readonly log?: (line: string) => void;
+  /** Other streams served by this outbox (see OutboxSource). */
+  readonly sources?: readonly OutboxSource<unknown>[];
 }
 
 export interface NotificationOutbox {
@@ -59,6 +98,8 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
   const inFlight = new Map<string, Promise<void>>();
   const flushing = new Set<string>();
   const busy = new Map<string, number>();
+  const sources = options.sources ?? [];
+  const others = new Map<string, { source: OutboxSource<unknown>; state: unknown; revision: bigint }>();
   let stopped = false;
   let markLive: () => void = () => {};
   const live = new Promise<void>((resolve) => {
@@ -66,6 +107,15 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
   });
 
   const fold = (stream: string, event: RecordedEvent) => {
+    const source = sources.find((s) => stream.startsWith(s.prefix));
+    if (source !== undefined) {
+      const entry = others.get(stream) ?? { source, state: source.initialState(), revision: -1n };
+      if (event.revision <= entry.revision) return;
+      entry.state = source.evolve(entry.state, event);
+      entry.revision = event.revision;
+      others.set(stream, entry);
+      return;
+    }
     const group = groups.get(stream) ?? { state: notificationDecider.initialState(), revision: -1n };
     if (event.revision <= group.revision) return;
     group.state = notificationDecider.evolve(group.state, event as unknown as NotificationEvent);
@@ -86,6 +136,71 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
   };
 
   const meta = () => ({ occurredAt: options.now().toISOString(), actor: 'system:notifications' });
+
+  const adopt = (stream: string, outcome: OutboxSourceOutcome<unknown>) => {
+    const entry = others.get(stream);
+    if (entry !== undefined && typeof outcome.revision === 'bigint' && outcome.revision > entry.revision) {
+      entry.state = outcome.state;
+      entry.revision = outcome.revision;
+    }
+  };
+
+  /** The deadlines and deliveries of the other sources, on the same terms as the groups'. */
+  const tickSources = async (at: Date) => {
+    const iso = at.toISOString();
+    const fires: Promise<unknown>[] = [];
+    for (const [stream, entry] of others) {
+      const due = entry.source.deadline(entry.state);
+      if (due === null || Date.parse(due) > at.getTime() || flushing.has(stream)) continue;
+      flushing.add(stream);
+      fires.push(
+        entry.source
+          .fire(stream, entry.state, { ...meta(), actor: `system:${entry.source.name}` })
+          .then((outcome) => adopt(stream, outcome))
+          .catch((error) => options.onError?.(`${entry.source.name} ${stream}`, error))
+          .finally(() => flushing.delete(stream)),
+      );
+    }
+    await Promise.all(fires);
+    for (const [stream, entry] of others) {
+      for (const send of entry.source.pending(entry.state, iso)) {
+        const { policy } = send.message;
+        const channelKey = `${policy.namespace}/${policy.name}/${send.channel}`;
+        if (inFlight.has(send.id) || (busy.get(channelKey) ?? 0) >= perChannel) continue;
+        busy.set(channelKey, (busy.get(channelKey) ?? 0) + 1);
+        const source = entry.source;
+        const running = (async () => {
+          let result: SendResult;
+          try {
+            result = await options.send(send.message, send.channel);
+          } catch (error) {
+            options.onError?.(`${source.name} delivery ${send.id}`, error);
+            result = {
+              ok: false,
+              latencyMs: 0,
+              error: 'Cairn could not send it (see the operator log)',
+              retryable: true,
+            };
+          }
+          adopt(
+            stream,
+            await source.record(stream, send, result, random(), { ...meta(), actor: `system:${source.name}` }),
+          );
+          if (!result.ok) {
+            options.log?.(
+              `${source.name} ${send.id} to ${send.channel} failed (attempt ${send.attempt}): ${result.error}`,
+            );
+          }
+        })()
+          .catch((error) => options.onError?.(`recording ${source.name} delivery ${send.id}`, error))
+          .finally(() => {
+            inFlight.delete(send.id);
+            busy.set(channelKey, (busy.get(channelKey) ?? 1) - 1);
+          });
+        inFlight.set(send.id, running);
+      }
+    }
+  };
 
   const deliver = async (stream: string, policy: NotificationPolicyRef, groupKey: string, d: DeliveryInProgress) => {
     const attempt = d.attempts + 1;
@@ -156,13 +271,14 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
         inFlight.set(id, running);
       }
     }
+    await tickSources(at);
   };
 
   let ticking: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const subscription: Subscription = options.store.subscribeToAll(
     {
-      filter: { streamPrefixes: [prefix] },
+      filter: { streamPrefixes: [prefix, ...sources.map((s) => s.prefix)] },
       onLive: () => {
         markLive();
         timer = setInterval(() => {

@@ -11,7 +11,7 @@ import { sendPagerDuty } from './channels/pagerduty.channel.ts';
 import { sendSlack } from './channels/slack.channel.ts';
 import { sendTeams } from './channels/teams.channel.ts';
 import { sendWebhook } from './channels/webhook.channel.ts';
-import { type NotificationOutbox, startNotificationOutbox } from './notificationOutbox.ts';
+import { type NotificationOutbox, type OutboxSource, startNotificationOutbox } from './notificationOutbox.ts';
 import { type NotificationPolicies, startNotificationPolicies } from './notificationPolicies.informer.ts';
 import { notificationRouterReactor } from './notificationRouter.reactor.ts';
 import type { ChannelSpec } from './policy.validation.ts';
@@ -26,6 +26,8 @@ export interface NotificationsOptions {
   readonly tickMs?: number;
   readonly log?: (line: string) => void;
   readonly onError?: (what: string, error: unknown) => void;
+  /** Other streams whose deadlines and deliveries the outbox serves (escalations). */
+  readonly outboxSources?: readonly OutboxSource<unknown>[];
 }
 
 export interface RunningNotifications {
@@ -177,6 +179,7 @@ export function startNotifications(options: NotificationsOptions): RunningNotifi
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     onError,
     ...(options.log ? { log: (line: string) => options.log?.(`notifications: ${line}`) } : {}),
+    ...(options.outboxSources ? { sources: options.outboxSources } : {}),
   });
   return {
     policies,
