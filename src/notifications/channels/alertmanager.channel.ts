@@ -47,7 +47,7 @@ export function alertmanagerAlerts(message: ChannelMessage): Record<string, unkn
       endsAt:
         entry.status === 'resolved'
           ? message.decidedAt
-          : new Date(Math.max(decided, Date.parse(issue.detectedAt)) + ALERT_HOLD_MS).toISOString(),
+          : new Date(Math.max(decided, Date.parse(issue.detectedAt) || 0) + ALERT_HOLD_MS).toISOString(),
       ...(link ? { generatorURL: link } : {}),
     };
   });

@@ -132,7 +132,7 @@ export async function sendEmail(
     ...(credentials.username !== undefined || credentials.password !== undefined
       ? { auth: { user: credentials.username ?? '', pass: credentials.password ?? '' } }
       : {}),
-    tls: { servername: settings.host, ...(credentials.ca ? { ca: credentials.ca } : {}) },
+    ...(credentials.ca ? { tls: { ca: credentials.ca } } : {}),
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
