@@ -1,0 +1,221 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { applyFault } from '../../src/cluster/faults.ts';
+import type { LocalCluster } from '../../src/cluster/localCluster.ts';
+import { type RunningOperator, startOperator } from '../../src/operator.ts';
+import {
+  createNamespace,
+  deleteNamespace,
+  deployment,
+  eventually,
+  isReady,
+  type KubeClients,
+  kubeClients,
+  podsOf,
+  testCluster,
+} from '../support/kube.ts';
+import { startVendorReceiver, type VendorReceiver } from '../support/notificationReceivers.ts';
+
+/**
+ * An EscalationPolicy on the real control plane: three levels paging through a NotificationPolicy's channels (each
+ * level its own PagerDuty service, told apart by routing key), 3 s per level. Remediation waits for an approval, so
+ * the Issue stays open while the levels advance and Cairn resolves it only once the test approves.
+ */
+const key = (name: string) => name.toUpperCase().padEnd(32, '0');
+const KEYS = { primary: key('primary'), secondary: key('secondary'), managers: key('managers') };
+const DEV_KEY = 'escalation-e2e-development-key-0123456789';
+const group = 'aiops.cairn.dev';
+const version = 'v1alpha1';
+
+let clients: KubeClients;
+let cluster: LocalCluster;
+let operator: RunningOperator;
+let namespace: string;
+let slack: VendorReceiver;
+let pagerDuty: VendorReceiver;
+
+interface PagerDutyEvent {
+  routing_key: string;
+  event_action: string;
+  dedup_key: string;
+}
+const pages = () => pagerDuty.received.map((r) => r.body as PagerDutyEvent);
+const pagesTo = (routingKey: string) => pages().filter((p) => p.routing_key === routingKey);
+const actionsTo = (routingKey: string) => pagesTo(routingKey).map((p) => p.event_action);
+const slackTexts = () => slack.received.map((r) => JSON.stringify(r.body));
+
+const escalationStatus = async () =>
+  (
+    (await clients.custom.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'escalationpolicies',
+      name: 'platform',
+    })) as {
+      status?: {
+        activeGeneration?: number;
+        totalEscalations?: number;
+        active?: { issueId: string; level: number; levelName: string; state: string; nextDeadline?: string }[];
+        conditions?: { type: string; status: string; reason: string; message: string }[];
+      };
+    }
+  ).status;
+
+beforeAll(async () => {
+  clients = kubeClients();
+  cluster = await testCluster();
+  [slack, pagerDuty] = await Promise.all([startVendorReceiver('slack'), startVendorReceiver('pagerduty')]);
+  namespace = await createNamespace(clients, 'escalate');
+  await clients.core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'slack-webhook' }, stringData: { url: `${slack.url}/services/T0/B0/SECRETPATH` } },
+  });
+  for (const [name, routingKey] of Object.entries(KEYS)) {
+    await clients.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: `pagerduty-${name}` }, stringData: { routingKey } },
+    });
+  }
+  operator = await startOperator({
+    kubeconfig: inject('kubeconfig'),
+    store: `sqlite:${join(mkdtempSync(join(tmpdir(), 'cairn-escalate-')), 'events.db')}`,
+    namespace,
+    watchNamespaces: [namespace],
+    verificationTimeoutSeconds: 20,
+    maxAttempts: 1,
+    thresholds: { workloadUnavailableSeconds: 3600, podNotReadySeconds: 3 },
+    // Every plan waits for a person: the Issue stays open until the test approves.
+    approvalRules: [{ name: 'people-decide', mode: 'manual' }],
+    http: { host: '127.0.0.1', port: 0 },
+    api: { devApiKey: DEV_KEY },
+    ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[escalate] ${line}\n`) } : {}),
+  });
+  await eventually('the operator to lead', async () => operator.isLeader());
+});
+afterAll(async () => {
+  await operator?.stop();
+  await deleteNamespace(clients, namespace);
+  await Promise.all([slack?.close(), pagerDuty?.close()]);
+});
+
+describe('escalation on a real cluster', () => {
+  it('pages level 1, then level 2 when nobody acknowledges; an acknowledgement stops it; the resolution reaches every level paged', async () => {
+    const pager = (name: keyof typeof KEYS) => ({
+      name: `pager-${name}`,
+      type: 'pagerduty',
+      url: `${pagerDuty.url}/v2/enqueue`,
+      secretRef: { name: `pagerduty-${name}`, key: 'routingKey' },
+    });
+    await clients.custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'notificationpolicies',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'NotificationPolicy',
+        metadata: { name: 'on-call' },
+        spec: {
+          channels: [
+            { name: 'chat', type: 'slack', secretRef: { name: 'slack-webhook', key: 'url' } },
+            pager('primary'),
+            pager('secondary'),
+            pager('managers'),
+          ],
+          // Its own rules hear of nothing here: every message of this test comes from the escalation.
+          rules: [{ name: 'elsewhere', match: { namespaces: ['nowhere'] }, channels: ['chat'] }],
+        },
+      },
+    });
+    await clients.custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'escalationpolicies',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'EscalationPolicy',
+        metadata: { name: 'platform' },
+        spec: {
+          default: true,
+          namespaces: [namespace],
+          notificationPolicyRef: { name: 'on-call' },
+          levels: [
+            { name: 'primary', escalateAfter: '3s', channels: ['pager-primary', 'chat'] },
+            { name: 'secondary', escalateAfter: '3s', channels: ['pager-secondary'] },
+            { name: 'managers', channels: ['pager-managers'] },
+          ],
+        },
+      },
+    });
+    await eventually('the EscalationPolicy to be Ready', async () => {
+      const status = await escalationStatus();
+      return status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && status.activeGeneration === 1;
+    });
+
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('web', { replicas: 2 }) });
+    await eventually('web ready', async () => (await podsOf(clients, namespace, 'web')).filter(isReady).length === 2);
+    await applyFault(cluster, 'crashloop', `${namespace}/web`);
+
+    await eventually('level 1 to be paged', async () => actionsTo(KEYS.primary).includes('trigger'), 120_000);
+    const issueId = pagesTo(KEYS.primary)[0]!.dedup_key;
+    await eventually('level 1 to be told on Slack', async () =>
+      slackTexts().some((t) => t.includes('escalation level 1/3 (primary)')),
+    );
+    expect(actionsTo(KEYS.secondary)).toEqual([]);
+
+    await eventually('level 2 to be paged after its timeout', async () =>
+      actionsTo(KEYS.secondary).includes('trigger'),
+    );
+    expect(pagesTo(KEYS.secondary)[0]?.dedup_key).toBe(issueId);
+    const atLevel2 = await eventually('the policy status to show level 2', async () =>
+      (await escalationStatus())?.active?.find((a) => a.issueId === issueId && a.level === 2),
+    );
+    expect(atLevel2).toMatchObject({ levelName: 'secondary', state: 'active' });
+    expect(atLevel2.nextDeadline).toBeDefined();
+
+    const ack = await fetch(`${operator.httpUrl}/api/v1/incidents/${issueId}/acknowledge`, {
+      method: 'POST',
+      headers: { 'x-api-key': DEV_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ note: 'on it' }),
+    });
+    expect(ack.status).toBeLessThan(300);
+    await eventually('PagerDuty to be told of the acknowledgement at both levels paged', async () =>
+      ['primary', 'secondary'].every((level) => actionsTo(KEYS[level as keyof typeof KEYS]).includes('acknowledge')),
+    );
+    const acknowledged = await eventually('the policy status to show the acknowledgement', async () =>
+      (await escalationStatus())?.active?.find((a) => a.issueId === issueId && a.state === 'acknowledged'),
+    );
+    expect(acknowledged.level).toBe(2);
+    expect(acknowledged.nextDeadline).toBeUndefined();
+
+    // Cairn resolves the Issue once its plan is approved.
+    const request = await eventually('the plan to wait for approval', async () =>
+      (await operator.approvals.listPending()).find((r) => r.issueId === issueId),
+    );
+    await operator.approvals.approve(request.requestId, 'alice');
+    await eventually(
+      'PagerDuty to be told of the resolution at both levels paged',
+      async () =>
+        ['primary', 'secondary'].every((level) => actionsTo(KEYS[level as keyof typeof KEYS]).includes('resolve')),
+      180_000,
+    );
+    await eventually('Slack (paged at level 1) to hear of the resolution', async () =>
+      slackTexts().some((t) => t.includes('resolved') && t.includes('escalation level')),
+    );
+
+    expect(actionsTo(KEYS.primary)).toEqual(['trigger', 'acknowledge', 'resolve']);
+    expect(actionsTo(KEYS.secondary)).toEqual(['trigger', 'acknowledge', 'resolve']);
+    // Acknowledged at level 2: level 3 was never paged, although its deadline passed long before the resolution.
+    expect(pagesTo(KEYS.managers)).toEqual([]);
+    expect(pages().every((p) => p.dedup_key === issueId)).toBe(true);
+    expect([...pagerDuty.received, ...slack.received].every((r) => r.problems.length === 0)).toBe(true);
+    await eventually('the policy status to list no active escalation', async () => {
+      const status = await escalationStatus();
+      return status?.totalEscalations === 1 && (status.active ?? []).length === 0;
+    });
+  });
+});
