@@ -6,6 +6,8 @@ export interface MeasuringSla {
   readonly namespace: string;
   readonly name: string;
   readonly generation: number;
+  /** When the IncidentSLA was created: it measures Issues detected from then on, never older ones. */
+  readonly createdAt: string;
   /** In Cairn's own namespace an SLA measures Issues of every namespace; elsewhere only its own. */
   readonly clusterWide: boolean;
   readonly targets: ReadonlyMap<Severity, { readonly responseSeconds: number; readonly resolutionSeconds: number }>;
@@ -19,10 +21,11 @@ export interface MeasuringSla {
  */
 export function slaFor(
   slas: readonly MeasuringSla[],
-  issue: { readonly namespace: string; readonly severity: Severity },
+  issue: { readonly namespace: string; readonly severity: Severity; readonly detectedAt: string },
 ): SlaTerms | undefined {
   const candidates = slas
     .filter((s) => s.targets.has(issue.severity))
+    .filter((s) => Date.parse(s.createdAt) <= Date.parse(issue.detectedAt))
     .filter((s) => s.namespace === issue.namespace || s.clusterWide)
     .sort((a, b) => {
       const local = Number(b.namespace === issue.namespace) - Number(a.namespace === issue.namespace);

@@ -22,7 +22,12 @@ const PROBE = '2026-01-05T00:00:00.000Z';
  * older installed CRD may have let through, and turns the spec into what the SLA clocks measure with.
  */
 export function validateSla(
-  meta: { readonly namespace: string; readonly name: string; readonly generation: number },
+  meta: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly generation: number;
+    readonly createdAt: string;
+  },
   spec: unknown,
   operatorNamespace: string,
 ): { ok: true; sla: MeasuringSla } | { ok: false; problem: SlaProblem } {
@@ -78,6 +83,7 @@ export function validateSla(
       namespace: meta.namespace,
       name: meta.name,
       generation: meta.generation,
+      createdAt: meta.createdAt,
       clusterWide: meta.namespace === operatorNamespace,
       targets,
       terms: {

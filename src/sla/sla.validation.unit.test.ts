@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { slaFor } from '../../domain/sla/sla.matching.ts';
 import { validateSla } from './sla.validation.ts';
 
-const meta = { namespace: 'shop', name: 'office', generation: 2 };
+const meta = { namespace: 'shop', name: 'office', generation: 2, createdAt: '2026-01-01T00:00:00Z' };
 const spec = {
   targets: [
     { severity: 'critical', response: '15m', resolution: '4h' },
@@ -56,9 +56,9 @@ describe('IncidentSLA validation', () => {
   });
 
   it('matches an Issue to the SLA of its own namespace before a cluster-wide one, by name between equals', () => {
-    const make = (namespace: string, name: string, severity = 'critical') => {
+    const make = (namespace: string, name: string, severity = 'critical', createdAt = '2026-01-01T00:00:00Z') => {
       const outcome = validateSla(
-        { namespace, name, generation: 1 },
+        { namespace, name, generation: 1, createdAt },
         { targets: [{ severity, response: '5m', resolution: '1h' }] },
         'cairn-system',
       );
@@ -69,12 +69,19 @@ describe('IncidentSLA validation', () => {
       make('cairn-system', 'a-global'),
       make('shop', 'z-local'),
       make('shop', 'b-local'),
+      make('shop', 'a-later', 'critical', '2026-06-01T00:00:00Z'),
       make('other', 'x'),
     ];
-    expect(slaFor(slas, { namespace: 'shop', severity: 'critical' })?.sla.name).toBe('b-local');
-    expect(slaFor(slas, { namespace: 'web', severity: 'critical' })?.sla.name).toBe('a-global');
-    expect(slaFor(slas, { namespace: 'web', severity: 'low' })).toBeUndefined();
-    expect(slaFor(slas, { namespace: 'shop', severity: 'critical' })).toMatchObject({
+    const detectedAt = '2026-03-01T00:00:00Z';
+    expect(slaFor(slas, { namespace: 'shop', severity: 'critical', detectedAt })?.sla.name).toBe('b-local');
+    expect(slaFor(slas, { namespace: 'web', severity: 'critical', detectedAt })?.sla.name).toBe('a-global');
+    expect(slaFor(slas, { namespace: 'web', severity: 'low', detectedAt })).toBeUndefined();
+    // An SLA never measures an Issue detected before it existed.
+    const early = { namespace: 'web', severity: 'critical', detectedAt: '2025-12-31T00:00:00Z' } as const;
+    expect(slaFor(slas, early)).toBeUndefined();
+    const late = { namespace: 'shop', severity: 'critical', detectedAt: '2026-07-01T00:00:00Z' } as const;
+    expect(slaFor(slas, late)?.sla.name).toBe('a-later');
+    expect(slaFor(slas, { namespace: 'shop', severity: 'critical', detectedAt })).toMatchObject({
       responseSeconds: 300,
       resolutionSeconds: 3_600,
       warningAt: 0.8,
