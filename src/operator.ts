@@ -81,6 +81,8 @@ import { escalationOutboxSource, startEscalations } from './escalation/escalatio
 import { notificationReadiness } from './notifications/notificationReadiness.ts';
 import { startNotifications } from './notifications/notifications.module.ts';
 import { testNotificationSender } from './notifications/testNotification.command.ts';
+import type { Retention } from './audit/auditEvent.projection.ts';
+import { startAuditEvents } from './audit/auditEvents.module.ts';
 import { describePolicy } from './policy/policyConfig.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 
@@ -126,6 +128,11 @@ export interface OperatorOptions {
     | { readonly maxSteps?: number; readonly timeLimitSeconds?: number; readonly settleMs?: number };
   /** Bounds on what any plan may do, whatever proposed it; the defaults of src/actions/policy.ts otherwise. */
   readonly policy?: PolicyOverrides;
+  /**
+   * AuditEvent objects in `namespace` for the high-value events of the audit chain (sqlite and memory stores), kept
+   * within these bounds (1,000 objects, 30 days by default); `false` writes none. The event store keeps the trail.
+   */
+  readonly auditEvents?: false | Partial<Retention>;
   /** Which plans wait for people (first matching rule decides); none by default. */
   readonly approvalRules?: readonly ApprovalRule[];
   /**
@@ -466,9 +473,24 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       log,
       onError,
     });
+    const auditEvents =
+      options.auditEvents !== false && isAuditableEventStore(store)
+        ? startAuditEvents({
+            config,
+            store,
+            checkpoints,
+            namespace: options.namespace,
+            retention: options.auditEvents ?? {},
+            log,
+            onError,
+          })
+        : undefined;
+    const followed = auditEvents ? [...reactors, auditEvents.reactor] : reactors;
+    leadingReactors = followed;
     active = {
       stop: async () => {
         approvals.stopExpiry();
+        await auditEvents?.stop();
         release.stop();
         await Promise.all([
           detection.stop(),
@@ -478,7 +500,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           notifications.stop(),
         ]);
         await Promise.all(reactors.map((r) => r.close()));
-        if (leadingReactors === reactors) leadingReactors = [];
+        if (leadingReactors === followed) leadingReactors = [];
       },
     };
   };

@@ -1,3 +1,4 @@
+import * as k8s from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import { eventCatalogue } from '../../../domain/events/catalogue.ts';
@@ -13,6 +14,7 @@ import {
   toAuditRecord,
   verifyAuditChain,
 } from '../../application/auditChain.ts';
+import { auditEventResources, auditEventsMismatch, checkAuditEventObjects } from '../../audit/auditEvents.module.ts';
 import { type AuditableEventStore, type EventStore, isAuditableEventStore } from '../../ports/eventStore.ts';
 
 export type Write = (text: string) => void;
@@ -36,7 +38,12 @@ export function registerAuditCommand(program: Command, write: Write = stdout): v
       '--links-only',
       'check only the links present, not that every event has one (for stores that audit a subset)',
     )
-    .action(async (opts: { store: string; linksOnly?: boolean }) => {
+    .option(
+      '--audit-events <namespace>',
+      "also check that every AuditEvent object in this namespace (the operator's) matches the chain",
+    )
+    .option('--kubeconfig <path>', 'kubeconfig for --audit-events (default: KUBECONFIG, ~/.kube/config, in-cluster)')
+    .action(async (opts: { store: string; linksOnly?: boolean; auditEvents?: string; kubeconfig?: string }) => {
       await withAuditableStore(opts.store, async (store) => {
         const result = await verifyAuditChain(
           store,
@@ -44,6 +51,15 @@ export function registerAuditCommand(program: Command, write: Write = stdout): v
         );
         if (result.ok) {
           write(`audit chain ok: ${result.links} links, head ${result.headHash}\n`);
+          if (opts.auditEvents !== undefined) {
+            const config = new k8s.KubeConfig();
+            if (opts.kubeconfig) config.loadFromFile(opts.kubeconfig);
+            else config.loadFromDefault();
+            const objects = await auditEventResources(config).list(opts.auditEvents);
+            const check = await checkAuditEventObjects(store, objects);
+            if (!check.ok) throw auditEventsMismatch(check, opts.auditEvents);
+            write(`AuditEvent objects ok: ${check.objects} in ${opts.auditEvents} match the chain\n`);
+          }
           return;
         }
         const b = result.broken;

@@ -12,6 +12,7 @@ import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.fa
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
 import { DEFAULT_ENV_ALLOWLIST, isEnvAllowlistEntry } from '../../analysis/redaction.ts';
 import { DefaultUnconfirmedSources } from '../../application/remediation/issuePipeline.reactor.ts';
+import { parseDuration, RetentionDefaults } from '../../audit/auditEvent.projection.ts';
 import { startOperator } from '../../operator.ts';
 import {
   checkPolicyConsistency,
@@ -245,6 +246,18 @@ export function registerOperatorCommand(program: Command): void {
       parseDefaultApproval,
       PolicyDefaults.defaultApproval,
     )
+    .option(
+      '--audit-event-limit <n>',
+      `AuditEvent objects kept in the operator's namespace, oldest deleted first (0: write none; the event store keeps the whole trail)`,
+      parseCount('--audit-event-limit', 0),
+      RetentionDefaults.maxCount,
+    )
+    .option(
+      '--audit-event-max-age <duration>',
+      'AuditEvent objects older than this are deleted: 30d, 12h, 90m or 3600s',
+      (v) => parseDuration('--audit-event-max-age', v),
+      RetentionDefaults.maxAgeSeconds,
+    )
     .option('--no-agentic', 'escalate instead of starting an agentic loop when no usable action was proposed')
     .option('--agentic-max-steps <n>', 'steps an agentic loop may take', (v) => Number.parseInt(v, 10), 10)
     .option(
@@ -291,6 +304,8 @@ export function registerOperatorCommand(program: Command): void {
           remediationMode: RemediationMode;
           namespaceMode?: Record<string, RemediationMode>;
           defaultApproval: DefaultApproval;
+          auditEventLimit: number;
+          auditEventMaxAge: number;
           agentic: boolean;
           agenticMaxSteps: number;
           agenticTimeLimit: number;
@@ -327,6 +342,10 @@ export function registerOperatorCommand(program: Command): void {
           ...(opts.envAllowlist ? { envAllowlist: opts.envAllowlist } : {}),
           verificationTimeoutSeconds: opts.verificationTimeout,
           policy,
+          auditEvents:
+            opts.auditEventLimit === 0
+              ? false
+              : { maxCount: opts.auditEventLimit, maxAgeSeconds: opts.auditEventMaxAge },
           unconfirmedSourcesNeedApproval: opts.approveUnconfirmed,
           providers: providerConfigFromFlags(opts),
           agentic: opts.agentic ? { maxSteps: opts.agenticMaxSteps, timeLimitSeconds: opts.agenticTimeLimit } : false,
