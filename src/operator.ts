@@ -568,7 +568,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         now: () => new Date(),
         log,
         metrics,
-        securedPlugins: [graphqlRoutes({ queries: createReadModelQueries(readModel.db), changes, log })],
+        securedPlugins: [
+          graphqlRoutes({
+            queries: createReadModelQueries(readModel.db),
+            changes,
+            log,
+            notifications: { queries: notificationQueries, policies: notificationPolicies },
+          }),
+        ],
         publicPlugins: [dashboardPlugin],
         security: { keys: () => ring.current(), ...(devKey !== undefined ? { devKey } : {}) },
         api: {

@@ -95,6 +95,26 @@ export function createNotificationQueries(db: Database.Database) {
         .all(issueId, MAX_DELIVERIES_LISTED)
         .map(view);
     },
+    /** deliveriesOfIssue for many Issues in one query (GraphQL's loader for a page of incidents). */
+    deliveriesOfIssues(issueIds: readonly string[]): Map<string, DeliveryView[]> {
+      const out = new Map<string, DeliveryView[]>();
+      if (issueIds.length === 0 || !hasTables()) return out;
+      const unique = [...new Set(issueIds)];
+      const rows = db
+        .prepare<unknown[], NotificationDeliveryRow & { issue_id: string; transition: string; status: string }>(
+          `SELECT d.*, i.issue_id, i.transition, i.status FROM notification_delivery_issues i
+             JOIN notification_deliveries d ON d.delivery_id = i.delivery_id
+           WHERE i.issue_id IN (${unique.map(() => '?').join(', ')})
+           ORDER BY d.decided_at, d.last_position, d.delivery_id`,
+        )
+        .all(...unique);
+      for (const row of rows) {
+        const list = out.get(row.issue_id) ?? [];
+        if (list.length < MAX_DELIVERIES_LISTED) list.push(view(row));
+        out.set(row.issue_id, list);
+      }
+      return out;
+    },
     /** The deliveries one decision made (a test message's, for instance). */
     deliveriesOfNotification(notificationId: string): DeliveryView[] {
       if (!hasTables()) return [];

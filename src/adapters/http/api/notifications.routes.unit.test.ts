@@ -7,6 +7,7 @@ import { StreamCategory, streamName } from '../../../../domain/streams.ts';
 import { notificationsProjection } from '../../../../projections/notifications.projection.ts';
 import { readModelProjections } from '../../../../projections/readModel.projections.ts';
 import { testKeys } from '../../../../test/support/apiKeys.ts';
+import { writeIncident } from '../../../../test/support/incidentLog.ts';
 import { startVendorReceiver, type VendorReceiver } from '../../../../test/support/notificationReceivers.ts';
 import { createApiCommands } from '../../../application/apiCommands.ts';
 import { createCommandHandler } from '../../../application/commandHandler.ts';
@@ -25,6 +26,7 @@ import { createCairnMetrics } from '../../metrics/prometheus.metrics.ts';
 import { createNotificationQueries } from '../../readmodel/notifications.queries.ts';
 import { createReadModelQueries } from '../../readmodel/readModel.queries.ts';
 import { createSqliteProjectionTarget, openSqliteReadModel } from '../../readmodel/sqlite.projectionTarget.ts';
+import { graphqlRoutes } from '../graphql/graphql.plugin.ts';
 import { buildHttpApp } from '../httpApp.ts';
 
 /**
@@ -76,6 +78,7 @@ const auth = testKeys();
 
 beforeAll(async () => {
   store = openEventStore('memory:');
+  await writeIncident(store, 'i1');
   [good, bad] = await Promise.all([startVendorReceiver('webhook'), startVendorReceiver('webhook')]);
   const urls: Record<string, string> = { good: good.url, bad: bad.url };
   outbox = startNotificationOutbox({
@@ -100,6 +103,7 @@ beforeAll(async () => {
     now,
     metrics,
     security: auth.security,
+    securedPlugins: [graphqlRoutes({ queries: createReadModelQueries(db), notifications: { queries, policies } })],
     readiness: [
       { name: 'notifications', advisory: true, check: async () => notificationReadiness(queries.channels()) },
     ],
@@ -242,6 +246,40 @@ describe('notifications on the read side', () => {
     const body = good.received.at(-1)?.body as { issues: { summary: string }[] };
     expect(body.issues[0]?.summary).toContain('key:operator-test');
     expect((await call('viewer', 'GET', '/api/v1/notifications/none')).statusCode).toBe(404);
+  });
+
+  it('answers the same views in GraphQL: the deliveries of an incident and of a notification, and the policies', async () => {
+    const query = `{
+      incident(id: "i1") { notifications { channel { name } transition outcome attempts statusCode } }
+      notification(id: "test-abc") { deliveryId outcome test }
+      notificationPolicies { name degraded channels { name health { state consecutiveFailures } } }
+    }`;
+    const response = await call('viewer', 'POST', '/graphql', { query });
+    expect(response.statusCode).toBe(200);
+    const { data, errors } = response.json();
+    expect(errors).toBeUndefined();
+    expect(data.incident.notifications).toEqual([
+      { channel: { name: 'good' }, transition: 'detected', outcome: 'delivered', attempts: 1, statusCode: 204 },
+      { channel: { name: 'bad' }, transition: 'detected', outcome: 'delivered', attempts: 4, statusCode: 204 },
+    ]);
+    expect(data.notification).toEqual([{ deliveryId: 'test-abc-good', outcome: 'delivered', test: true }]);
+    expect(data.notificationPolicies).toEqual([
+      {
+        name: 'on-call',
+        degraded: false,
+        channels: [
+          { name: 'good', health: { state: 'healthy', consecutiveFailures: 0 } },
+          { name: 'bad', health: { state: 'healthy', consecutiveFailures: 0 } },
+        ],
+      },
+    ]);
+  });
+
+  it('costs an incident page asking for deliveries like any list, and refuses one past the limit', async () => {
+    const fields = Array.from({ length: 60 }, (_, i) => `a${i}: notifications { channel { name type } outcome error }`);
+    const query = `{ incidents(limit: 100) { items { ${fields.join(' ')} } } }`;
+    const response = await call('viewer', 'POST', '/graphql', { query });
+    expect(JSON.stringify(response.json())).toMatch(/graphql\.too_(costly|many_fields)/);
   });
 
   it('projects the same rows when every event is applied a second time (replay safety)', async () => {

@@ -13,6 +13,12 @@ import type {
 import { problemErrorHandler, sendProblem } from '../problem.ts';
 import type { Identity } from '../security/apiKeys.ts';
 import { graphqlSchema } from './graphql.schema.ts';
+import {
+  type GraphqlNotifications,
+  notificationLoaders,
+  notificationResolvers,
+  notificationTypeDefs,
+} from './notifications.graphql.ts';
 import { graphql } from './graphqlRuntime.ts';
 import { type CostLimits, checkCost, DefaultCostLimits } from './queryCost.ts';
 import { createSocketGuard, DefaultSocketLimits, type SocketLimits } from './socketGuard.ts';
@@ -28,6 +34,8 @@ export interface GraphqlOptions {
   readonly cost?: CostLimits;
   /** Bounds on one websocket: the init timeout and the subscriptions it may hold. */
   readonly socket?: SocketLimits;
+  /** Deliveries, channel health and policies; without it those fields answer empty lists. */
+  readonly notifications?: GraphqlNotifications;
 }
 
 /** The longest query text accepted, checked before it is parsed. */
@@ -266,9 +274,9 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
     }
   });
   await app.register(mercurius, {
-    schema: graphqlSchema,
-    resolvers: resolvers(queries),
-    loaders: loaders(queries),
+    schema: `${graphqlSchema}\n${notificationTypeDefs}`,
+    resolvers: merged(resolvers(queries), notificationResolvers(options.notifications)),
+    loaders: merged(loaders(queries), notificationLoaders(options.notifications)),
     graphiql: false,
     queryDepth: 8,
     // The request's own errors keep their status; the query's are answered in GraphQL's terms.
@@ -364,6 +372,15 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
 }
 
 /** The plugin bound to its options, for `buildHttpApp`'s secured plugins. */
+/** Resolver or loader maps of two modules, type by type. */
+function merged<T extends Record<string, unknown>>(a: T, b: T): T {
+  const out: Record<string, unknown> = { ...a };
+  for (const [type, fields] of Object.entries(b)) {
+    out[type] = { ...(out[type] as object | undefined), ...(fields as object) };
+  }
+  return out as T;
+}
+
 export const graphqlRoutes =
   (options: GraphqlOptions): FastifyPluginAsync =>
   async (app) => {
