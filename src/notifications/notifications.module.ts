@@ -60,11 +60,13 @@ function secretReader(config: k8s.KubeConfig) {
 
 /** Sends one message on a channel of the policy as it is now; a channel removed since the decision fails for good. */
 export function channelSender(
-  policies: Pick<NotificationPolicies, 'find'>,
+  policies: Pick<NotificationPolicies, 'find'> & Partial<Pick<NotificationPolicies, 'current'>>,
   readSecret: (namespace: string, ref: SecretRef) => Promise<string | { problem: string }>,
 ) {
   return async (decided: ChannelMessage, channelName: string): Promise<SendResult> => {
     const { namespace, name } = decided.policy;
+    // A new leader sends what was decided before the policies are listed: a channel is missing only once they are.
+    await policies.current?.();
     const policy = policies.find(namespace, name);
     const channel: ChannelSpec | undefined = policy?.channels.get(channelName);
     const message: ChannelMessage =
