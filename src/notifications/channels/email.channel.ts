@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import {
   type ChannelCredentials,
@@ -132,7 +133,8 @@ export async function sendEmail(
     ...(credentials.username !== undefined || credentials.password !== undefined
       ? { auth: { user: credentials.username ?? '', pass: credentials.password ?? '' } }
       : {}),
-    ...(credentials.ca ? { tls: { ca: credentials.ca } } : {}),
+    // Node's `ca` replaces the system CAs: a private CA is added to them, not put in their place.
+    ...(credentials.ca ? { tls: { ca: [...rootCertificates, credentials.ca] } } : {}),
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
