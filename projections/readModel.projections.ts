@@ -5,6 +5,7 @@ import { insightsProjection } from './insights.projection.ts';
 import { notificationsProjection } from './notifications.projection.ts';
 import { postMortemsProjection } from './postMortems.projection.ts';
 import { remediationsProjection } from './remediations.projection.ts';
+import { slaClocksProjection } from './slaClocks.projection.ts';
 
 /** Every projection of the sqlite read model, in the order `cairn projections rebuild` runs them. */
 export const readModelProjections = [
@@ -14,6 +15,7 @@ export const readModelProjections = [
   remediationsProjection,
   postMortemsProjection,
   notificationsProjection,
+  slaClocksProjection,
 ];
 
 /**

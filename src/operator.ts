@@ -80,6 +80,7 @@ import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
 import { escalationOutboxSource, startEscalations } from './escalation/escalation.module.ts';
 import { notificationReadiness } from './notifications/notificationReadiness.ts';
 import { startNotifications } from './notifications/notifications.module.ts';
+import { startSla } from './sla/sla.module.ts';
 import { testNotificationSender } from './notifications/testNotification.command.ts';
 import type { Retention } from './audit/auditEvent.projection.ts';
 import { startAuditEvents } from './audit/auditEvents.module.ts';
@@ -455,6 +456,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onError: (error) => onError('escalation release', error),
     });
     if (options.remediate !== false) approvals.startExpiry();
+    const sla = startSla({
+      config,
+      store,
+      checkpoints,
+      readModel: readModel.db,
+      namespace: options.namespace,
+      log,
+      onError,
+    });
     const notifications = startNotifications({
       config,
       store,
@@ -492,6 +502,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         approvals.stopExpiry();
         await auditEvents?.stop();
         release.stop();
+        await sla.stop();
         await Promise.all([
           detection.stop(),
           manual.stop(),

@@ -26,6 +26,10 @@ export const NotificationTransition = {
   ApprovalNeeded: 'approval_needed',
   Acknowledged: 'acknowledged',
   Resolved: 'resolved',
+  /** An IncidentSLA target of the Issue reached its warning share. */
+  SlaWarning: 'sla_warning',
+  /** An IncidentSLA target of the Issue was missed. */
+  SlaViolated: 'sla_violated',
 } as const;
 export type NotificationTransition = (typeof NotificationTransition)[keyof typeof NotificationTransition];
 

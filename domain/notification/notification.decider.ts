@@ -105,7 +105,9 @@ function track(
   switch (transition) {
     case 'detected':
     case 'escalated':
-    case 'approval_needed': {
+    case 'approval_needed':
+    case 'sla_warning':
+    case 'sla_violated': {
       if (entry === undefined) {
         if (!subscribed) return undefined;
         return { issue, firing: true, transition, pending: all, announcedTo: [], acknowledgedTo: [], sources };

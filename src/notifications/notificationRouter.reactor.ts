@@ -10,6 +10,7 @@ import { issueName } from '../../projections/kubernetesResources.projection.ts';
 import { createCommandHandler } from '../application/commandHandler.ts';
 import type { Reactor } from '../application/reactor.ts';
 import type { EventStore } from '../ports/eventStore.ts';
+import { SLA_NOTIFIED_EVENTS, slaAudience, slaTransitionOf } from '../sla/slaNotifications.ts';
 
 export const NOTIFICATION_ROUTER = 'notification-router';
 
@@ -31,7 +32,7 @@ const transitionOf = (event: RecordedEvent): NotificationTransition | undefined 
     case 'IssueResolved':
       return 'resolved';
     default:
-      return undefined;
+      return slaTransitionOf(event);
   }
 };
 
@@ -59,7 +60,7 @@ export function notificationRouterReactor(options: NotificationRouterOptions): R
 
   const issueIdOf = async (event: RecordedEvent): Promise<string | undefined> => {
     const { category, id } = parseStreamName(event.streamId);
-    if (category === StreamCategory.Issue) return id;
+    if (category === StreamCategory.Issue || category === StreamCategory.Sla) return id;
     const plan = (await options.store.readStream(event.streamId)).find((e) => e.type === 'RemediationPlanCreated');
     return (plan?.data as { issueId?: string } | undefined)?.issueId;
   };
@@ -67,7 +68,7 @@ export function notificationRouterReactor(options: NotificationRouterOptions): R
   return {
     name: NOTIFICATION_ROUTER,
     filter: {
-      streamPrefixes: [`${StreamCategory.Issue}-`, `${StreamCategory.Remediation}-`],
+      streamPrefixes: [`${StreamCategory.Issue}-`, `${StreamCategory.Remediation}-`, `${StreamCategory.Sla}-`],
       eventTypes: [
         'IssueDetected',
         'IssueAnomalyAttached',
@@ -75,12 +76,13 @@ export function notificationRouterReactor(options: NotificationRouterOptions): R
         'ApprovalRequested',
         'IssueAcknowledged',
         'IssueResolved',
+        ...SLA_NOTIFIED_EVENTS,
       ],
     },
     handle: async (event) => {
       const transition = transitionOf(event);
       if (transition === undefined) return;
-      const policies = await options.policies();
+      const policies = await slaAudience(options.store, event, await options.policies());
       if (policies.length === 0) return;
       const issueId = await issueIdOf(event);
       if (issueId === undefined) return;

@@ -173,6 +173,18 @@ const overrides: Sets = [
   ['http.port', '9000'],
   ['service.port', '9000'],
   ['serviceMonitor.enabled', 'true'],
+  ['policy.mode', 'approve'],
+  ['policy.namespaceModes.lab', 'observe'],
+  ['policy.namespaceModes.dev', 'auto'],
+  ['policy.defaultApproval', 'single'],
+  ['policy.protectedNamespaces[0]', 'payments'],
+  ['policy.deniedActions[0]', 'DeletePod'],
+  ['policy.deniedActions[1]', 'DrainNode'],
+  ['policy.maxPodsAffected', '4'],
+  ['policy.maxReplicaShare', '0.5'],
+  ['policy.maxDestructivePerPlan', '0'],
+  ['auditEvents.limit', '50'],
+  ['auditEvents.maxAge', '7d'],
 ];
 
 beforeAll(async () => {
@@ -230,6 +242,13 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--envelope-factor=4',
       '--replica-ceiling=20',
       '--approve-unconfirmed=manual,prometheus,grpc,kafka',
+      '--remediation-mode=auto',
+      '--default-approval=auto',
+      '--max-pods-affected=10',
+      '--max-replica-share=1',
+      '--max-destructive-per-plan=1',
+      '--audit-event-limit=1000',
+      '--audit-event-max-age=30d',
     ]);
     expect(container).toMatchObject({
       image: 'cairn:0.1.0',
@@ -290,6 +309,17 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--replica-ceiling=50',
       '--autonomous-node-actions',
       '--approve-unconfirmed=manual,prometheus,grpc,kafka',
+      '--remediation-mode=approve',
+      '--namespace-mode=dev=auto',
+      '--namespace-mode=lab=observe',
+      '--default-approval=single',
+      '--protected-namespace=payments',
+      '--deny-action=DeletePod,DrainNode',
+      '--max-pods-affected=4',
+      '--max-replica-share=0.5',
+      '--max-destructive-per-plan=0',
+      '--audit-event-limit=50',
+      '--audit-event-max-age=7d',
       '--watch-namespace=shop',
       '--watch-namespace=payments',
       '--threshold=podNotReadySeconds=60',
@@ -331,7 +361,16 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       verificationTimeout: 90,
       envelopeFactor: 4,
       replicaCeiling: 20,
+      remediationMode: 'auto',
+      defaultApproval: 'auto',
+      maxPodsAffected: 10,
+      maxReplicaShare: 1,
+      maxDestructivePerPlan: 1,
+      auditEventLimit: 1000,
+      auditEventMaxAge: 30 * 86_400,
     });
+    for (const flag of ['namespaceMode', 'protectedNamespace', 'allowAction', 'denyAction'])
+      expect(defaults[flag], flag).toBeUndefined();
     expect(defaults.autonomousNodeActions).toBeUndefined();
     expect(defaults.watchNamespace).toBeUndefined();
     const custom = parseOperatorArgs(operatorContainer((await template('prod', 'ops', overrides)).manifests).args);
@@ -347,7 +386,44 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       autonomousNodeActions: true,
       watchNamespace: ['shop', 'payments'],
       threshold: { podNotReadySeconds: 60, podRestarts: 5 },
+      remediationMode: 'approve',
+      namespaceMode: { dev: 'auto', lab: 'observe' },
+      defaultApproval: 'single',
+      protectedNamespace: ['payments'],
+      denyAction: ['DeletePod', 'DrainNode'],
+      maxPodsAffected: 4,
+      maxReplicaShare: 0.5,
+      maxDestructivePerPlan: 0,
+      auditEventLimit: 50,
+      auditEventMaxAge: 7 * 86_400,
     });
+    const allowed = parseOperatorArgs(
+      operatorContainer(
+        (
+          await template('prod', 'ops', [
+            ['policy.allowedActions[0]', 'RollbackDeployment'],
+            ['policy.allowedActions[1]', 'RestartDeployment'],
+          ])
+        ).manifests,
+      ).args,
+    );
+    expect(allowed.allowAction).toEqual(['RollbackDeployment', 'RestartDeployment']);
+  });
+
+  it('refuses operator policy values the operator would refuse: an unknown mode, a share above 1, a bad namespace', async () => {
+    for (const [key, value, message] of [
+      ['policy.mode', 'fast', "at '/policy/mode': value must be one of 'observe', 'approve', 'auto'"],
+      ['policy.namespaceModes.lab', 'sometimes', "at '/policy/namespaceModes/lab': value must be one of"],
+      ['policy.namespaceModes.Lab', 'auto', 'Lab'],
+      ['policy.maxReplicaShare', '1.5', "at '/policy/maxReplicaShare'"],
+      ['policy.defaultApproval', 'quorum', "at '/policy/defaultApproval'"],
+      ['policy.deniedActions[0]', 'delete-pod', "at '/policy/deniedActions/0'"],
+      ['auditEvents.maxAge', '1w', "at '/auditEvents/maxAge'"],
+    ] as const) {
+      const refused = await run(helm, ['template', ...helmArgs('cairn', 'x', [[key, value]])]);
+      expect(refused.code, `${key}=${value}`).not.toBe(0);
+      expect(refused.stderr).toContain(message);
+    }
   });
 
   it('grants access to Secrets only with remediation.secretActions (RotateSecret, HelmRollback)', async () => {
@@ -431,6 +507,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       (g) =>
         g.endsWith('.aiops.cairn.dev') &&
         !g.startsWith('update issues/finalizers') &&
+        // AuditEvent retention; the CRD refuses any change of their spec.
+        g !== 'delete auditevents.aiops.cairn.dev' &&
         !/^(get|list|watch|create|patch) /.test(g),
     );
     expect(extra).toEqual([]);
@@ -502,6 +580,8 @@ describe("the chart's RBAC, applied for real", () => {
       ['patch', 'issues.aiops.cairn.dev', { namespace: 'shop', subresource: 'status' }],
       ['patch', 'remediationplans.aiops.cairn.dev', { namespace: 'shop', subresource: 'status' }],
       ['create', 'leases.coordination.k8s.io', { namespace }],
+      ['create', 'auditevents.aiops.cairn.dev', { namespace }],
+      ['delete', 'auditevents.aiops.cairn.dev', { namespace }],
       ['update', 'leases.coordination.k8s.io', { namespace, name: 'cairn-operator' }],
       // Snapshot keys, in the operator's namespace.
       ['get', 'secrets', { namespace }],

@@ -59,6 +59,8 @@ export const notificationTransitions = [
   'approval_needed',
   'acknowledged',
   'resolved',
+  'sla_warning',
+  'sla_violated',
 ] as const;
 export const groupLabels = ['namespace', 'signal', 'severity', 'workload', 'issue'] as const;
 
@@ -130,9 +132,9 @@ const RuleSchema = Type.Object({
         resourceKinds: Type.Optional(SetOf(TargetKind(), 16)),
         labelSelector: Type.Optional(LabelSelectorSchema),
         transitions: Type.Optional(
-          SetOf(StringEnum(notificationTransitions), 5, {
+          SetOf(StringEnum(notificationTransitions), 7, {
             description:
-              'What to be told of; all when omitted. An Issue a channel was told of is always followed by its resolve (and, on PagerDuty, its acknowledgement).',
+              'What to be told of; all when omitted. An Issue a channel was told of is always followed by its resolve (and, on PagerDuty, its acknowledgement). sla_warning and sla_violated come from IncidentSLAs.',
           }),
         ),
       },
