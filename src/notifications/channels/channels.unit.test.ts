@@ -406,7 +406,7 @@ describe('Alertmanager alerts', () => {
       amMessage([
         { issue: issue(), status: 'firing', transition: 'detected', changed: true },
         {
-          issue: issue({ issueId: 'iss-2', name: 'db-iss-2', workload: { kind: 'Node', name: 'node-1' } }),
+          issue: issue({ issueId: 'iss-2', name: 'db-iss-2', workload: { kind: 'Node', name: 'node-1', namespace: '' } }),
           status: 'resolved',
           transition: 'resolved',
           changed: true,
