@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { anomaliesProjection } from './anomalies.projection.ts';
+import { escalationsProjection } from './escalations.projection.ts';
 import { incidentsProjection } from './incidents.projection.ts';
 import { insightsProjection } from './insights.projection.ts';
 import { notificationsProjection } from './notifications.projection.ts';
@@ -15,6 +16,7 @@ export const readModelProjections = [
   remediationsProjection,
   postMortemsProjection,
   notificationsProjection,
+  escalationsProjection,
   slaClocksProjection,
 ];
 

@@ -43,6 +43,7 @@ import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
 import { createCairnMetrics, instrumentEventStore, lagSeconds } from './adapters/metrics/prometheus.metrics.ts';
 import { createPrometheusClient } from './adapters/prometheus/prometheus.client.ts';
+import { createEscalationQueries } from './adapters/readmodel/escalations.queries.ts';
 import { createNotificationQueries } from './adapters/readmodel/notifications.queries.ts';
 import { createReadModelQueries } from './adapters/readmodel/readModel.queries.ts';
 import {
@@ -570,6 +571,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       const runbooks = customResources(config, 'Runbook', 'runbooks');
       const registrations = customResources(config, 'ClusterRegistration', 'clusterregistrations');
       const notificationQueries = createNotificationQueries(readModel.db);
+      const escalationQueries = createEscalationQueries(readModel.db);
       const notificationPolicies = customResources(config, 'NotificationPolicy', 'notificationpolicies');
       const ring = keyRing;
       http = await buildHttpApp({
@@ -585,6 +587,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             changes,
             log,
             notifications: { queries: notificationQueries, policies: notificationPolicies },
+            escalations: escalationQueries,
           }),
         ],
         publicPlugins: [dashboardPlugin],
@@ -616,6 +619,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             ];
           },
           ...(isAuditableEventStore(store) ? { audit: store } : {}),
+          escalations: { queries: escalationQueries, incidents: createReadModelQueries(readModel.db) },
           notifications: {
             queries: notificationQueries,
             policies: notificationPolicies,

@@ -45,6 +45,11 @@ const pages = () => pagerDuty.received.map((r) => r.body as PagerDutyEvent);
 const pagesTo = (routingKey: string) => pages().filter((p) => p.routing_key === routingKey);
 const actionsTo = (routingKey: string) => pagesTo(routingKey).map((p) => p.event_action);
 const slackTexts = () => slack.received.map((r) => JSON.stringify(r.body));
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${operator.httpUrl}${path}`, {
+    ...init,
+    headers: { 'x-api-key': DEV_KEY, 'content-type': 'application/json' },
+  });
 
 const escalationStatus = async () =>
   (
@@ -177,6 +182,11 @@ describe('escalation on a real cluster', () => {
     expect(atLevel2).toMatchObject({ levelName: 'secondary', state: 'active' });
     expect(atLevel2.nextDeadline).toBeDefined();
 
+    const metrics = async () => (await fetch(`${operator.httpUrl}/metrics`)).text();
+    await eventually('/metrics to show level 2', async () =>
+      (await metrics()).includes(`cairn_escalation_level{issue="${issueId}"} 2`),
+    );
+
     const ack = await fetch(`${operator.httpUrl}/api/v1/incidents/${issueId}/acknowledge`, {
       method: 'POST',
       headers: { 'x-api-key': DEV_KEY, 'content-type': 'application/json' },
@@ -191,6 +201,35 @@ describe('escalation on a real cluster', () => {
     );
     expect(acknowledged.level).toBe(2);
     expect(acknowledged.nextDeadline).toBeUndefined();
+
+    const rest = await eventually('the read model to show the acknowledged escalation', async () => {
+      const response = await api(`/api/v1/incidents/${issueId}/escalation`);
+      const body = (await response.json()) as { state?: string };
+      return body.state === 'acknowledged' ? body : undefined;
+    });
+    expect(rest).toMatchObject({
+      policy: { namespace, name: 'platform', generation: 1 },
+      level: 2,
+      levelName: 'secondary',
+      nextDeadline: null,
+      acknowledgedBy: expect.any(String),
+      pages: [
+        { level: 1, reason: 'started' },
+        { level: 2, reason: 'timeout' },
+      ],
+    });
+    const graphql = await api('/graphql', {
+      method: 'POST',
+      body: JSON.stringify({
+        query: 'query ($id: ID!) { incident(id: $id) { escalation { state level levelName pages { level reason } } } }',
+        variables: { id: issueId },
+      }),
+    });
+    expect(await graphql.json()).toMatchObject({
+      data: { incident: { escalation: { state: 'acknowledged', level: 2, levelName: 'secondary' } } },
+    });
+    expect((await api('/api/v1/incidents/no-such-incident/escalation')).status).toBe(404);
+    await eventually('/metrics to drop the acknowledged escalation', async () => !(await metrics()).includes(issueId));
 
     // Cairn resolves the Issue once its plan is approved.
     const request = await eventually('the plan to wait for approval', async () =>

@@ -111,6 +111,24 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
+  // Escalations still paging (neither acknowledged nor resolved): Issue id -> the level paged last.
+  const escalationLevels = new Map<string, number>();
+  new Gauge({
+    name: 'cairn_escalation_level',
+    help: 'The EscalationPolicy level paged last (1 is the first) of each escalation neither acknowledged nor resolved, by Issue id',
+    labelNames: ['issue'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [issue, level] of escalationLevels) this.set({ issue }, level);
+    },
+  });
+  const followEscalation = (event: RecordedEvent) => {
+    const issue = event.streamId.slice('escalation-'.length);
+    if (event.type === 'EscalationLevelPaged') escalationLevels.set(issue, (event.data as { level: number }).level);
+    else if (event.type === 'EscalationAcknowledged' || event.type === 'EscalationResolved')
+      escalationLevels.delete(issue);
+  };
   let reactorProgress: () => Promise<readonly ReactorProgress[]> = async () => [];
   // The gauges below are collected together; one reading of the log serves them all.
   let sampling: Promise<readonly ReactorProgress[]> | undefined;
@@ -180,7 +198,10 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
       }
     }
   };
-  const applyEvent = (event: RecordedEvent) => record(fold.apply(event));
+  const applyEvent = (event: RecordedEvent) => {
+    if (event.streamId.startsWith('escalation-')) followEscalation(event);
+    else record(fold.apply(event));
+  };
 
   return {
     registry,
@@ -193,8 +214,9 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     },
     observeReactorError: (reactor, outcome) => reactorErrors.inc({ reactor, outcome }),
     follow: (store) =>
-      store.subscribeToAll({ filter: { streamPrefixes: ['issue-', 'remediation-', 'notification-'] } }, (event) =>
-        applyEvent(event),
+      store.subscribeToAll(
+        { filter: { streamPrefixes: ['issue-', 'remediation-', 'notification-', 'escalation-'] } },
+        (event) => applyEvent(event),
       ),
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };

@@ -4,6 +4,7 @@ import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
 import { CairnError, ErrorCategory, isCairnError } from '../../../../domain/errors.ts';
 import { parseStreamName, StreamCategory } from '../../../../domain/streams.ts';
 import type { ReadModelChanges } from '../../../application/readModelChanges.ts';
+import type { EscalationQueries } from '../../readmodel/escalations.queries.ts';
 import type {
   AnalyticsView,
   IncidentView,
@@ -12,6 +13,7 @@ import type {
 } from '../../readmodel/readModel.queries.ts';
 import { problemErrorHandler, sendProblem } from '../problem.ts';
 import type { Identity } from '../security/apiKeys.ts';
+import { escalationLoaders, escalationTypeDefs } from './escalation.graphql.ts';
 import { graphqlSchema } from './graphql.schema.ts';
 import {
   type GraphqlNotifications,
@@ -36,6 +38,8 @@ export interface GraphqlOptions {
   readonly socket?: SocketLimits;
   /** Deliveries, channel health and policies; without it those fields answer empty lists. */
   readonly notifications?: GraphqlNotifications;
+  /** Incident.escalation; null for every incident without it. */
+  readonly escalations?: EscalationQueries;
 }
 
 /** The longest query text accepted, checked before it is parsed. */
@@ -274,9 +278,12 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
     }
   });
   await app.register(mercurius, {
-    schema: `${graphqlSchema}\n${notificationTypeDefs}`,
+    schema: `${graphqlSchema}\n${notificationTypeDefs}\n${escalationTypeDefs}`,
     resolvers: merged(resolvers(queries), notificationResolvers(options.notifications)),
-    loaders: merged(loaders(queries), notificationLoaders(options.notifications)),
+    loaders: merged(
+      merged(loaders(queries), notificationLoaders(options.notifications)),
+      escalationLoaders(options.escalations),
+    ),
     graphiql: false,
     queryDepth: 8,
     // The request's own errors keep their status; the query's are answered in GraphQL's terms.
