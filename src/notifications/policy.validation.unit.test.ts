@@ -123,3 +123,86 @@ describe('routing', () => {
     expect(routesFor([policy({}, 'shop')], issue, {}, 'detected')).toHaveLength(1);
   });
 });
+
+describe('NotificationPolicy validation of Teams, Opsgenie, email and Alertmanager channels', () => {
+  const one = (channel: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    channels: [channel],
+    rules: [{ name: 'r', channels: [channel.name] }],
+    ...extra,
+  });
+  const mail = { host: 'smtp.example.com', from: 'cairn@example.com', to: ['oncall@example.com'] };
+
+  it.each([
+    [
+      'a Teams URL written in the spec',
+      one({ name: 'chat', type: 'teams', url: 'https://example.logic.azure.com/workflows/x' }),
+      'spec.channels[0].secretRef: a Teams workflow URL is a credential: put it in a Secret and name it in secretRef, never in the spec',
+    ],
+    [
+      'an Opsgenie channel without its key',
+      one({ name: 'genie', type: 'opsgenie', url: 'https://api.eu.opsgenie.com' }),
+      'spec.channels[0].secretRef: an Opsgenie channel needs its API key in a Secret',
+    ],
+    [
+      'an email channel without a server',
+      one({ name: 'mail', type: 'email' }),
+      'spec.channels[0].email: an email channel needs email (host, from, to)',
+    ],
+    [
+      'email settings on a Slack channel',
+      one({ name: 'chat', type: 'slack', secretRef: { name: 's', key: 'url' }, email: mail }),
+      'spec.channels[0].email: only email channels take email settings',
+    ],
+    [
+      'an email password in secretRef instead of authSecretRef',
+      one({ name: 'mail', type: 'email', email: mail, secretRef: { name: 'smtp', key: 'password' } }),
+      'spec.channels[0].secretRef: an email channel reads its credentials from email.authSecretRef',
+    ],
+    [
+      'an alertmanager channel with nowhere to send',
+      one({ name: 'am', type: 'alertmanager' }),
+      'spec.channels[0].url: an alertmanager channel needs url (or secretRef) naming the Alertmanager',
+    ],
+  ])('refuses %s', (_, s, expected) => {
+    expect(problem(s)).toBe(expected);
+  });
+
+  it('keeps firing alerts alive: a policy with an alertmanager channel repeats at most every 12h', () => {
+    const am = { name: 'am', type: 'alertmanager', url: 'http://alertmanager:9093' };
+    expect(problem(one(am, { grouping: { repeatInterval: '13h' } }))).toMatch(
+      /^spec\.grouping\.repeatInterval: must be at most 12h with an alertmanager channel \(am\)/,
+    );
+    expect(problem(one(am, { grouping: { repeatInterval: '12h' } }))).toBeUndefined();
+  });
+
+  it('refuses an incidentUrl that has nowhere to put the Issue', () => {
+    const hooks = { name: 'hooks', type: 'webhook', url: 'https://hooks.example.com' };
+    expect(problem(one(hooks, { incidentUrl: 'https://cairn.example.com/incidents' }))).toMatch(/^spec\.incidentUrl: /);
+    const result = validatePolicy(
+      meta,
+      one(hooks, { incidentUrl: 'https://cairn.example.com/api/v1/incidents/{issueId}' }),
+      'cairn-system',
+    );
+    expect(result.ok && result.policy.incidentUrl).toBe('https://cairn.example.com/api/v1/incidents/{issueId}');
+  });
+
+  it('fills in SMTP defaults and reads the login and CA from the Secrets named', () => {
+    const result = validatePolicy(
+      meta,
+      one({
+        name: 'mail',
+        type: 'email',
+        email: { ...mail, authSecretRef: { name: 'smtp-auth' }, caSecretRef: { name: 'smtp-ca', key: 'ca.crt' } },
+      }),
+      'cairn-system',
+    );
+    expect(result.ok && result.policy.channels.get('mail')?.email).toEqual({
+      ...mail,
+      port: 587,
+      tls: 'starttls',
+      usernameRef: { name: 'smtp-auth', key: 'username' },
+      passwordRef: { name: 'smtp-auth', key: 'password' },
+      caRef: { name: 'smtp-ca', key: 'ca.crt' },
+    });
+  });
+});

@@ -283,8 +283,10 @@ describe('Microsoft Teams workflow', () => {
     expect(limited.error).not.toContain('SECRETSIG');
     expect(await sendTeams(teamsMessage(), { target: hook() }, 5_000)).toMatchObject({ ok: false, retryable: true });
     const refused = await sendTeams(teamsMessage(), { target: hook() }, 5_000);
-    expect(refused).toMatchObject({ ok: false, statusCode: 200 });
+    expect(refused).toMatchObject({ ok: false, statusCode: 200, retryable: false });
     expect(refused.error).toContain('HTTP error 413');
+    teams.script({ status: 200, body: 'Microsoft Teams endpoint returned HTTP error 429 with ContextId y' });
+    expect(await sendTeams(teamsMessage(), { target: hook() }, 5_000)).toMatchObject({ ok: false, retryable: true });
   });
 
   it('gives up on a workflow that never answers within the timeout, to be retried', async () => {
@@ -406,7 +408,11 @@ describe('Alertmanager alerts', () => {
       amMessage([
         { issue: issue(), status: 'firing', transition: 'detected', changed: true },
         {
-          issue: issue({ issueId: 'iss-2', name: 'db-iss-2', workload: { kind: 'Node', name: 'node-1', namespace: '' } }),
+          issue: issue({
+            issueId: 'iss-2',
+            name: 'db-iss-2',
+            workload: { kind: 'Node', name: 'node-1', namespace: '' },
+          }),
           status: 'resolved',
           transition: 'resolved',
           changed: true,

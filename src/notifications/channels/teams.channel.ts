@@ -110,13 +110,20 @@ export function teamsRequest(message: ChannelMessage, credentials: ChannelCreden
  * naming the error when Teams refused the message (`Microsoft Teams endpoint returned HTTP error 413`): that is a
  * failure, not a delivery.
  */
-export const sendTeams = (
+export async function sendTeams(
   message: ChannelMessage,
   credentials: ChannelCredentials,
   timeoutMs: number,
-): Promise<SendResult> =>
-  post(teamsRequest(message, credentials), {
+): Promise<SendResult> {
+  const result = await post(teamsRequest(message, credentials), {
     timeoutMs,
     secrets: [credentials.target],
-    accept: (status, body) => status >= 200 && status < 300 && !/returned HTTP error \d+/i.test(body),
+    accept: (status, body) => status >= 200 && status < 300 && !EMBEDDED_ERROR.test(body),
   });
+  // The status Teams meant is the one in the text: a throttled (429) or failing (5xx) message is worth retrying.
+  const meant = Number(EMBEDDED_ERROR.exec(result.error)?.[1]);
+  if (result.ok || result.statusCode === undefined || result.statusCode >= 300 || !meant) return result;
+  return { ...result, retryable: meant === 429 || meant === 408 || meant >= 500 };
+}
+
+const EMBEDDED_ERROR = /returned HTTP error (\d{3})/i;
