@@ -144,6 +144,7 @@ const ESCALATION_REASON: Readonly<Record<string, string>> = {
   no_remediation: 'the analysis proposed no action that had not already failed',
   sla_breached: 'the incident SLA was breached',
   manual: 'a person escalated it',
+  approval_expired: 'nobody decided on the approval request in time',
 };
 
 interface Attempt {

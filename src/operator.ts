@@ -73,6 +73,7 @@ import {
   remediationExecutorReactor,
 } from './application/remediation/remediationExecutor.ts';
 import { judgeRevision, revisionLedgerReactor, revisionVerdicts } from './application/revisionLedger.ts';
+import { createApprovals } from './approvals/approvals.module.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
@@ -286,6 +287,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // What Cairn recorded of each workload's revisions: rollbacks go only where a rollout is known to have worked.
   const verdicts = (workload: ResourceRef) => revisionVerdicts(store, workload);
   const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
+  // ApprovalPolicies and change windows: judged for every plan, started with the leadership.
+  const approvalPolicies = createApprovals({ config, store, checkpoints, namespace: options.namespace, log, onError });
 
   /** Analysis (provider chain, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {
@@ -348,7 +351,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         observeOnly: (target) => observeOnly(policy, target),
         observeCode: PolicyCode.ObserveMode,
         // The approval rules decide first; the operator policy (approve mode, the default approval) has the last word.
-        approvalFor: async ({ issue, source, actions, confidence }) => {
+        approvalFor: async (plan) => {
+          const { issue, source, actions, confidence } = plan;
           const namespace = issue.workload?.namespace ?? '';
           const verdict = approvalFor(options.approvalRules ?? [], {
             severity: issue.severity,
@@ -360,7 +364,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             destructive: actions.some((a) => findAction(a.type)?.destructive === true),
             ...(confidence === undefined ? {} : { confidence }),
           });
-          return approvalUnderPolicy(policy, namespace, verdict);
+          return approvalPolicies.requirementFor(plan, approvalUnderPolicy(policy, namespace, verdict));
         },
         ...(options.verificationTimeoutSeconds
           ? { verificationTimeoutSeconds: options.verificationTimeoutSeconds }
@@ -457,6 +461,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onError: (error) => onError('escalation release', error),
     });
     if (options.remediate !== false) approvals.startExpiry();
+    const approvalCapability = options.remediate === false ? undefined : approvalPolicies.start();
     const sla = startSla({
       config,
       store,
@@ -501,6 +506,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     active = {
       stop: async () => {
         approvals.stopExpiry();
+        await approvalCapability?.stop();
         await auditEvents?.stop();
         release.stop();
         await sla.stop();

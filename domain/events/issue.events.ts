@@ -34,6 +34,8 @@ export const EscalationReason = {
   NoRemediation: 'no_remediation',
   SlaBreached: 'sla_breached',
   Manual: 'manual',
+  /** An approval request nobody decided in time: fail closed, people take over. */
+  ApprovalExpired: 'approval_expired',
 } as const;
 export type EscalationReason = (typeof EscalationReason)[keyof typeof EscalationReason];
 

@@ -54,6 +54,14 @@ export interface ApprovalRequirement {
   readonly timeoutSeconds?: number;
   /** Which rule asked for it, for the log. */
   readonly rule?: string;
+  /** Only approvers in one of these groups count. */
+  readonly groups?: readonly string[];
+  /** The ApprovalPolicy (`namespace/name`) whose rule decided. */
+  readonly policy?: string;
+  /** Set when the plan must never run: why. Nothing is created; the Issue goes to people. */
+  readonly deny?: string;
+  /** The plan may not start before its change window opens. */
+  readonly changeWindow?: { readonly opensAt: string; readonly reason: string };
 }
 
 export interface PlanCandidate {
@@ -62,6 +70,8 @@ export interface PlanCandidate {
   readonly actions: readonly ActionSpec[];
   /** The analysis' confidence, when the plan comes from one. */
   readonly confidence?: number;
+  /** When the plan is being decided (the instant of the event that asked for it): change windows are judged then. */
+  readonly at?: string;
 }
 
 export interface PipelineDeps {
@@ -330,6 +340,31 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail: reason } }, metadata);
   };
 
+  /** An ApprovalPolicy denies the plan: it goes on the Issue's record as refused, and the Issue to people. */
+  const deny = async (
+    issueId: string,
+    state: IssueState,
+    chosen: { source: RemediationSource; actions: readonly ActionSpec[] },
+    reason: string,
+    metadata: MessageMetadata,
+  ) => {
+    const code = 'approval.denied';
+    if (state.status === 'Analyzing') {
+      const refused: ProposalRefusal[] = chosen.actions.map((action) => ({
+        refusalId: `${state.insightId}/denied/${action.actionId}`,
+        action: { type: action.type, params: action.params },
+        code,
+        reason,
+      }));
+      if (chosen.source === 'agentic') {
+        refused.push({ refusalId: `${state.insightId}/denied/agentic`, code, reason: `agentic steps: ${reason}` });
+      }
+      await recordRefusals(issueId, refused, metadata);
+    }
+    log(`${state.workload?.namespace}/${state.workload?.name}: ${reason}`);
+    await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail: reason } }, metadata);
+  };
+
   const plan = async (
     issueId: string,
     insightId: string,
@@ -354,6 +389,18 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       return;
     }
     const remediationId = `${insightId}-plan`;
+    // Asked before the plan starts: a plan an ApprovalPolicy denies is never created.
+    const ruled = await deps.approvalFor?.({
+      issue: state,
+      source: chosen.source,
+      actions: chosen.actions,
+      at: metadata.occurredAt,
+      ...(confidence === undefined ? {} : { confidence }),
+    });
+    if (ruled?.deny !== undefined) {
+      await deny(issueId, state, chosen, ruled.deny, metadata);
+      return;
+    }
     await tell(issueId, { type: 'StartRemediation', data: { remediationId, source: chosen.source } }, metadata).catch(
       ignoreRepeat,
     );
@@ -364,12 +411,6 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       (chosen.source === 'agentic'
         ? undefined
         : await deps.runbooks?.recordSuggestion(started, started.attempts, chosen.actions));
-    const ruled = await deps.approvalFor?.({
-      issue: started,
-      source: chosen.source,
-      actions: chosen.actions,
-      ...(confidence === undefined ? {} : { confidence }),
-    });
     const beyond = [
       ...(deps.beyondNamespace?.(chosen.actions, state.workload!) ?? []),
       ...(await unconfirmed(started)),
@@ -377,6 +418,7 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
     const approval: ApprovalRequirement | undefined =
       beyond.length > 0 && !ruled?.required ? { ...ruled, required: true, rule: beyond.join('; ') } : ruled;
     if (approval?.required) log(`plan ${remediationId} needs approval (${approval.rule ?? 'policy'})`);
+    if (approval?.changeWindow) log(`plan ${remediationId} waits until ${approval.changeWindow.opensAt}`);
     await remediations(streamName(StreamCategory.Remediation, remediationId), {
       type: 'CreateRemediationPlan',
       data: {
@@ -397,15 +439,32 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
                 required: true,
                 ...(approval.requiredApprovals ? { requiredApprovals: approval.requiredApprovals } : {}),
                 ...(approval.timeoutSeconds ? { timeoutSeconds: approval.timeoutSeconds } : {}),
+                ...(approval.groups && approval.groups.length > 0 ? { groups: approval.groups } : {}),
+                ...(approval.policy ? { policy: approval.policy } : {}),
+                ...(approval.rule ? { rule: approval.rule.slice(0, 253) } : {}),
               },
             }
           : {}),
+        ...(approval?.changeWindow ? { changeWindow: approval.changeWindow } : {}),
       },
       metadata,
     });
     log(
       `plan ${remediationId} for ${state.workload?.name} (${chosen.source}${runbook ? `, runbook ${runbook}` : ''}): ${chosen.actions.map((a) => a.type).join(', ') || 'agentic steps'}`,
     );
+  };
+
+  /** An approval request expired: its refusal goes on the Issue's record and the Issue escalates, no new attempt. */
+  const escalateExpired = async (event: RecordedEvent, metadata: MessageMetadata) => {
+    const history = await deps.store.readStream(event.streamId);
+    const created = history.find((e) => e.type === 'RemediationPlanCreated') as
+      | RecordedEvent<RemediationPlanCreated>
+      | undefined;
+    if (!created) return;
+    const { remediationId, issueId } = created.data;
+    await recordRefusals(issueId, refusalsIn(history, created.data), metadata, remediationId);
+    const detail = `approval request of plan ${remediationId} expired: ${String((event.data as { detail?: string }).detail ?? '')}`;
+    await tell(issueId, { type: 'EscalateIssue', data: { reason: 'approval_expired', detail } }, metadata);
   };
 
   const reportOutcome = async (event: RecordedEvent, metadata: MessageMetadata) => {
@@ -527,6 +586,14 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
               },
               metadata,
             );
+            return;
+          case 'RemediationFailed':
+            // Fail closed: nobody decided in time, so nothing ran and people take the Issue over.
+            if ((event.data as { reason?: string }).reason === 'approval_expired') {
+              await escalateExpired(event, metadata);
+              return;
+            }
+            await reportOutcome(event, metadata);
             return;
           default:
             await reportOutcome(event, metadata);
