@@ -62,6 +62,7 @@ const DETAIL = `query ($id: ID!) {
     insight { status analysis confidence provider recommendations suggestedActions { type description } }
     remediation { status outcome source actions { type status detail params { name value } } }
     postmortem { state summary rootCause durationSeconds }
+    notifications { channel { name type } transition decidedAt outcome attempts statusCode error test }
   }
 }`;
 
@@ -161,6 +162,7 @@ function renderDetail(incident) {
       el('p', { class: 'muted' }, pm.rootCause),
     );
   }
+  parts.push(...renderNotifications(incident.notifications));
   parts.push(
     el('h3', {}, 'Timeline'),
     el(
@@ -173,6 +175,34 @@ function renderDetail(incident) {
   );
   detail.replaceChildren(...parts);
   detail.hidden = false;
+}
+
+/** Who was told what of the incident: one line per delivery, with how it went. */
+function renderNotifications(deliveries) {
+  if (!deliveries || deliveries.length === 0) return [];
+  const outcome = (d) => {
+    const answer = d.statusCode === null ? '' : ` (HTTP ${d.statusCode})`;
+    if (d.outcome === 'delivered') return `delivered${answer}`;
+    if (d.outcome === 'failed') return `failed after ${d.attempts} attempt(s)${d.error ? `: ${d.error}` : ''}`;
+    if (d.outcome === 'retrying') return `retrying, ${d.attempts} failed${d.error ? `: ${d.error}` : ''}`;
+    return 'pending';
+  };
+  return [
+    el('h3', {}, 'Notifications'),
+    el(
+      'ul',
+      { class: 'notifications' },
+      ...deliveries.map((d) =>
+        el(
+          'li',
+          { 'data-outcome': d.outcome },
+          el('time', {}, when(d.decidedAt)),
+          `${d.channel.name} (${d.channel.type}) told ${d.transition.replace('_', ' ')}: `,
+          el('span', { class: `badge outcome-${d.outcome}` }, outcome(d)),
+        ),
+      ),
+    ),
+  ];
 }
 
 async function refresh() {

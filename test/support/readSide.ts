@@ -6,6 +6,7 @@ import { readModelProjections } from '../../projections/readModel.projections.ts
 import { openEventStore } from '../../src/adapters/eventstore/openEventStore.ts';
 import { type GraphqlOptions, graphqlRoutes } from '../../src/adapters/http/graphql/graphql.plugin.ts';
 import { buildHttpApp, type HttpAppDeps } from '../../src/adapters/http/httpApp.ts';
+import { createNotificationQueries } from '../../src/adapters/readmodel/notifications.queries.ts';
 import { createReadModelQueries, type ReadModelQueries } from '../../src/adapters/readmodel/readModel.queries.ts';
 import {
   createSqliteProjectionTarget,
@@ -64,7 +65,9 @@ export async function startReadSide(
     now,
     security: keys.security,
     api: { queries, commands: createApiCommands({ store, now }) },
-    securedPlugins: [graphqlRoutes({ queries, changes, ...graphql })],
+    securedPlugins: [
+      graphqlRoutes({ queries, changes, notifications: { queries: createNotificationQueries(db) }, ...graphql }),
+    ],
     ...extra,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
