@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { applyFault } from '../../src/cluster/faults.ts';
 import type { LocalCluster } from '../../src/cluster/localCluster.ts';
@@ -256,5 +257,97 @@ describe('escalation on a real cluster', () => {
       const status = await escalationStatus();
       return status?.totalEscalations === 1 && (status.active ?? []).length === 0;
     });
+  });
+  it('a snooze stops the clock: the next level is paged after the snooze ends, with the time that was left', async () => {
+    // A policy of its own for the api workload (by its labels, over the default one), with a longer first level.
+    await clients.custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'escalationpolicies',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'EscalationPolicy',
+        metadata: { name: 'api' },
+        spec: {
+          labelSelector: { matchLabels: { app: 'api' } },
+          notificationPolicyRef: { name: 'on-call' },
+          levels: [
+            { name: 'primary', escalateAfter: '20s', channels: ['pager-primary'] },
+            { name: 'secondary', channels: ['pager-secondary'] },
+          ],
+        },
+      },
+    });
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('api', { replicas: 1 }) });
+    await eventually('api ready', async () => (await podsOf(clients, namespace, 'api')).filter(isReady).length === 1);
+    const before = new Set(pagesTo(KEYS.primary).map((p) => p.dedup_key));
+    await applyFault(cluster, 'crashloop', `${namespace}/api`);
+    const issueId = await eventually(
+      'level 1 to be paged for the new Issue',
+      async () => pagesTo(KEYS.primary).find((p) => !before.has(p.dedup_key))?.dedup_key,
+      120_000,
+    );
+    const until = new Date(Date.now() + 4_000).toISOString();
+    const snooze = await api(`/api/v1/incidents/${issueId}/snooze`, {
+      method: 'POST',
+      body: JSON.stringify({ until }),
+    });
+    expect(snooze.status).toBeLessThan(300);
+    const snoozed = await eventually('the escalation to be snoozed', async () => {
+      const body = (await (await api(`/api/v1/incidents/${issueId}/escalation`)).json()) as {
+        state: string;
+        policy: { name: string };
+        snoozedUntil: string | null;
+        nextDeadline: string | null;
+        pages: { level: number; at: string }[];
+      };
+      return body.state === 'snoozed' ? body : undefined;
+    });
+    // The level-1 time left when the snooze began (at most its 20 s) runs again from the snooze's end, so level 2
+    // is due later than it was before the snooze.
+    const level1Due = Date.parse(snoozed.pages[0]!.at) + 20_000;
+    const resumesWith = Date.parse(snoozed.nextDeadline!) - Date.parse(until);
+    expect(Date.parse(snoozed.snoozedUntil!)).toBe(Date.parse(until));
+    expect(resumesWith).toBeGreaterThan(0);
+    expect(resumesWith).toBeLessThanOrEqual(20_000);
+    expect(Date.parse(snoozed.nextDeadline!)).toBeGreaterThan(level1Due);
+    expect(snoozed.policy).toMatchObject({ name: 'api' });
+
+    await eventually(
+      'level 2 to be paged once the snooze ended',
+      async () => pagesTo(KEYS.secondary).some((p) => p.dedup_key === issueId),
+      60_000,
+    );
+    const after = (await (await api(`/api/v1/incidents/${issueId}/escalation`)).json()) as {
+      pages: { level: number; reason: string; at: string }[];
+    };
+    expect(after.pages.map((p) => [p.level, p.reason])).toEqual([
+      [1, 'started'],
+      [2, 'timeout'],
+    ]);
+    expect(Date.parse(after.pages[1]!.at)).toBeGreaterThanOrEqual(Date.parse(snoozed.nextDeadline!));
+  });
+
+  it('a malformed update is refused in Ready, naming the field, while the last valid generation stays the one new escalations follow', async () => {
+    await clients.custom.patchNamespacedCustomObject(
+      {
+        group,
+        version,
+        namespace,
+        plural: 'escalationpolicies',
+        name: 'platform',
+        body: [{ op: 'remove', path: '/spec/levels/0/escalateAfter' }],
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
+    const ready = await eventually('Ready=False to name the field', async () => {
+      const status = await escalationStatus();
+      const condition = status?.conditions?.find((c) => c.type === 'Ready');
+      return condition?.status === 'False' && status?.activeGeneration === 1 ? condition : undefined;
+    });
+    expect(ready.reason).toBe('InvalidSpec');
+    expect(ready.message).toContain('spec.levels[0].escalateAfter');
+    expect(ready.message).toContain('still follow generation 1');
   });
 });
