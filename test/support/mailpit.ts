@@ -67,10 +67,20 @@ export interface MailpitOptions {
   readonly requireStartTls?: boolean;
   /** Accept only this user and password. */
   readonly auth?: { readonly username: string; readonly password: string };
+  /** Let the test make the server answer SMTP errors (Mailpit's chaos triggers). */
+  readonly chaos?: boolean;
 }
+
+/** An SMTP error Mailpit answers at one stage of a session, with a probability in percent (0 turns it off). */
+export interface ChaosTrigger {
+  readonly ErrorCode: number;
+  readonly Probability: number;
+}
+export type ChaosTriggers = Partial<Record<'Sender' | 'Recipient' | 'Authentication', ChaosTrigger>>;
 
 export interface MailpitMessageSummary {
   readonly ID: string;
+  readonly MessageID: string;
   readonly Subject: string;
   readonly From: { readonly Address: string };
   readonly To: readonly { readonly Address: string }[];
@@ -79,7 +89,6 @@ export interface MailpitMessageSummary {
 export interface MailpitMessage extends MailpitMessageSummary {
   readonly Text: string;
   readonly HTML: string;
-  readonly MessageID: string;
 }
 
 export interface Mailpit {
@@ -87,6 +96,8 @@ export interface Mailpit {
   readonly apiUrl: string;
   messages(): Promise<MailpitMessageSummary[]>;
   message(id: string): Promise<MailpitMessage>;
+  /** Sets the chaos triggers (needs `chaos: true`). */
+  chaos(triggers: ChaosTriggers): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +124,7 @@ export async function startMailpit(options: MailpitOptions = {}): Promise<Mailpi
     if (options.tls.implicit) args.push('--smtp-require-tls');
   }
   if (options.requireStartTls) args.push('--smtp-require-starttls');
+  if (options.chaos) args.push('--enable-chaos');
   if (options.auth) {
     writeFileSync(join(work, 'auth'), `${options.auth.username}:${options.auth.password}\n`, { mode: 0o600 });
     args.push('--smtp-auth-file', join(work, 'auth'));
@@ -156,6 +168,14 @@ export async function startMailpit(options: MailpitOptions = {}): Promise<Mailpi
     apiUrl,
     messages: async () => (await get<{ messages: MailpitMessageSummary[] }>('/api/v1/messages')).messages,
     message: (id) => get<MailpitMessage>(`/api/v1/message/${encodeURIComponent(id)}`),
+    chaos: async (triggers) => {
+      const response = await fetch(`${apiUrl}/api/v1/chaos`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(triggers),
+      });
+      if (!response.ok) throw new Error(`Mailpit chaos: HTTP ${response.status} ${await response.text()}`);
+    },
     stop,
   };
 }

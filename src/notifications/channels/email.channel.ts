@@ -164,7 +164,7 @@ export async function sendEmail(
         ? `no answer within ${timeoutMs} ms`
         : e.code === 'ESOCKET' || e.code === 'ECONNECTION' || e.code === 'EDNS'
           ? `SMTP connection failed: ${redact(String((error as { cause?: { code?: string } }).cause?.code ?? e.message ?? e.code)).slice(0, 200)}`
-          : `SMTP ${e.code ?? 'error'}${e.responseCode ? ` ${e.responseCode}` : ''}${said || `: ${redact(String(e.message ?? '')).slice(0, 200)}`}`;
+          : `SMTP ${e.code ?? 'error'}${said || `: ${redact(String(e.message ?? '')).slice(0, 200)}`}`;
     return { ok: false, latencyMs: elapsed(), error: what, retryable: transient(e) };
   } finally {
     clearTimeout(timer);

@@ -63,7 +63,7 @@ describe('email through a real SMTP server (Mailpit)', () => {
     const certificate = await selfSignedCertificate();
     ca = certificate.cert;
     [plain, secured, implicit] = await Promise.all([
-      startMailpit(),
+      startMailpit({ chaos: true }),
       startMailpit({ tls: certificate, requireStartTls: true, auth: login }),
       startMailpit({ tls: { ...certificate, implicit: true } }),
     ]);
@@ -98,6 +98,25 @@ describe('email through a real SMTP server (Mailpit)', () => {
     const mail = await received(plain, emailSubject(m));
     expect(mail.Subject.length).toBe(EMAIL_LIMITS.subject);
     expect(mail.Subject.endsWith('…')).toBe(true);
+  });
+
+  it('retries a transient 4yz reply and gives up on a permanent 5yz one, saying what the server answered', async () => {
+    try {
+      await plain.chaos({ Recipient: { ErrorCode: 451, Probability: 100 } });
+      const busy = await sendEmail(message('busy'), settings(plain, 'none'), {}, 10_000);
+      expect(busy).toMatchObject({ ok: false, retryable: true });
+      expect(busy.statusCode).toBeUndefined();
+      expect(busy.error).toBe('SMTP EENVELOPE: 451 Chaos recipient error');
+      await plain.chaos({ Recipient: { ErrorCode: 550, Probability: 100 } });
+      const refused = await sendEmail(message('refused'), settings(plain, 'none'), {}, 10_000);
+      expect(refused).toMatchObject({ ok: false, retryable: false });
+      expect(refused.error).toContain('550');
+    } finally {
+      await plain.chaos({ Recipient: { ErrorCode: 451, Probability: 0 } });
+    }
+    const ids = (await plain.messages()).map((m) => m.MessageID);
+    expect(ids).toContain('g-plain-mail@cairn');
+    expect(ids.filter((id) => /^g-(busy|refused)-/.test(id))).toEqual([]);
   });
 
   it('sends over STARTTLS with a login to a server that requires both, trusting the CA from the channel', async () => {
