@@ -99,6 +99,37 @@ afterAll(async () => {
 });
 
 describe('Opsgenie, email and Teams channels on a real cluster', () => {
+  it('the API server refuses a Teams channel without its Secret and an email channel without its server', async () => {
+    const refusal = async (channel: Record<string, unknown>) => {
+      try {
+        await clients.custom.createNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural,
+          body: {
+            apiVersion: `${group}/${version}`,
+            kind: 'NotificationPolicy',
+            metadata: { name: 'refused' },
+            spec: { channels: [channel], rules: [{ name: 'r', channels: [channel.name] }] },
+          },
+        });
+      } catch (error) {
+        return { code: (error as { code?: number }).code, body: String((error as { body?: unknown }).body) };
+      }
+      return undefined;
+    };
+    const teamsUrl = 'https://example.logic.azure.com/workflows/x?sig=IN-THE-SPEC';
+    expect(await refusal({ name: 'chat', type: 'teams', url: teamsUrl })).toMatchObject({
+      code: 422,
+      body: expect.stringContaining('a teams channel needs secretRef'),
+    });
+    expect(await refusal({ name: 'mail', type: 'email' })).toMatchObject({
+      code: 422,
+      body: expect.stringContaining('an email channel needs email'),
+    });
+  });
+
   it('names a missing Secret in Ready until it exists', async () => {
     await clients.custom.createNamespacedCustomObject({
       group,
@@ -174,18 +205,23 @@ describe('Opsgenie, email and Teams channels on a real cluster', () => {
     expect(incident.body).toMatchObject({ id: alert.alias });
     expect(alert.message).toContain(`on ${namespace}/deployment/orders`);
 
+    const link = `${operator.httpUrl}/api/v1/incidents/${alert.alias}`;
     const firstMail = await eventually('the email of the Issue in the mailbox', async () => {
-      const found = (await mailpit.messages()).find((m) => m.Subject.includes(`${namespace}/orders`));
-      return found ? mailpit.message(found.ID) : undefined;
+      for (const summary of await mailpit.messages()) {
+        if (!summary.Subject.includes(`${namespace}/orders`)) continue;
+        const mail = await mailpit.message(summary.ID);
+        if (mail.Text.includes(link)) return mail;
+      }
+      return undefined;
     });
     expect(firstMail.Subject).toMatch(/^\[(CRITICAL|HIGH|MEDIUM|LOW)\] Cairn: /);
-    const link = `${operator.httpUrl}/api/v1/incidents/${alert.alias}`;
     expect(firstMail.Text).toContain(`Incident: ${link}`);
     expect(firstMail.HTML).toContain(`href="${link}"`);
     // The link leads to the incident.
     expect((await api(new URL(link).pathname.replace('/api/v1', ''))).body).toMatchObject({ id: alert.alias });
-    await eventually('the Teams card', async () => teams.received.length > 0);
-    expect(JSON.stringify(teams.received[0]?.body)).toContain(link);
+    await eventually('the Teams card linking the incident', async () =>
+      teams.received.some((r) => JSON.stringify(r.body).includes(link)),
+    );
 
     expect((await api(`/incidents/${alert.alias}/acknowledge`, { note: 'on it' })).status).toBe(200);
     await eventually('Opsgenie to hold the alert acknowledged', async () => alert.status === 'acknowledged');
@@ -196,13 +232,19 @@ describe('Opsgenie, email and Teams channels on a real cluster', () => {
     await eventually('the resolved email', async () =>
       (await mailpit.messages()).some((m) => m.Subject.startsWith('[RESOLVED]') && m.Subject.includes('orders')),
     );
-    await eventually('the resolved card', async () => JSON.stringify(teams.received.at(-1)?.body).includes('resolved'));
+    await eventually('the resolved card', async () =>
+      teams.received.some(
+        (r) => /\b1 resolved\b/.test(JSON.stringify(r.body)) && JSON.stringify(r.body).includes(link),
+      ),
+    );
 
-    // One alert, created once: Opsgenie was never asked to open a second one for the same Issue.
-    expect(opsgenie.alerts.size).toBe(1);
+    // One alert, created once: Opsgenie was never asked to open a second one for the same Issue. (The OOM goes on
+    // after the person resolved it, so Cairn may open a new Issue, and a new alert, for it: that one is not this.)
     expect(alert.count).toBe(1);
-    const paths = opsgenie.received.map((r) => r.path);
-    expect(paths).toEqual([
+    const forThisIssue = opsgenie.received
+      .filter((r) => r.path.includes(`/${alert.alias}/`) || (r.body as { alias?: string }).alias === alert.alias)
+      .map((r) => r.path);
+    expect(forThisIssue).toEqual([
       '/v2/alerts',
       `/v2/alerts/${alert.alias}/acknowledge?identifierType=alias`,
       `/v2/alerts/${alert.alias}/close?identifierType=alias`,
