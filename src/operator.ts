@@ -74,6 +74,8 @@ import {
 } from './application/remediation/remediationExecutor.ts';
 import { judgeRevision, revisionLedgerReactor, revisionVerdicts } from './application/revisionLedger.ts';
 import { createApprovals } from './approvals/approvals.module.ts';
+import type { Retention } from './audit/auditEvent.projection.ts';
+import { startAuditEvents } from './audit/auditEvents.module.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
@@ -84,8 +86,6 @@ import { notificationReadiness } from './notifications/notificationReadiness.ts'
 import { startNotifications } from './notifications/notifications.module.ts';
 import { startSla } from './sla/sla.module.ts';
 import { testNotificationSender } from './notifications/testNotification.command.ts';
-import type { Retention } from './audit/auditEvent.projection.ts';
-import { startAuditEvents } from './audit/auditEvents.module.ts';
 import { describePolicy } from './policy/policyConfig.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 
