@@ -187,6 +187,24 @@ const overrides: Sets = [
   ['auditEvents.maxAge', '7d'],
 ];
 
+/** Two channels whose Secrets the chart creates; the webhook points nowhere, only Ready is checked. */
+const notificationValues = `notifications:
+  policies:
+    - name: on-call
+      spec:
+        channels:
+          - {name: team-chat, type: slack, secretRef: {name: cairn-slack, key: url}}
+          - {name: hook, type: webhook, url: "http://127.0.0.1:9/hook", signingSecretRef: {name: cairn-hook, key: key}}
+        rules:
+          - {name: prod, match: {severities: [critical, high]}, channels: [team-chat, hook]}
+        grouping: {groupWait: 0s}
+  secrets:
+    - name: cairn-slack
+      stringData: {url: "http://127.0.0.1:9/services/T000/B000/XXXX"}
+    - name: cairn-hook
+      stringData: {key: "s3cret-signing-key"}
+`;
+
 beforeAll(async () => {
   helm = await ensureHelm();
   cluster = await testCluster();
@@ -482,6 +500,36 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
     expect(typo.stderr).toContain("additional properties 'podRestart' not allowed");
   });
 
+  it('creates NotificationPolicies and the Secrets they name from values, and lets the operator get those Secrets only', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cairn-helm-notify-')), 'values.yaml');
+    writeFileSync(file, notificationValues);
+    const { manifests } = await template('cairn', 'ops', [], ['-f', file]);
+    const policy = only(manifests, 'NotificationPolicy');
+    expect(policy.metadata).toMatchObject({ name: 'on-call', namespace: 'ops' });
+    expect((policy.spec as { channels: { name: string }[] }).channels.map((c) => c.name)).toEqual([
+      'team-chat',
+      'hook',
+    ]);
+    const secrets = manifests.filter((m) => m.kind === 'Secret');
+    expect(secrets.map((m) => [m.metadata.name, m.metadata.namespace, Object.keys(m.stringData as object)])).toEqual([
+      ['cairn-slack', 'ops', ['url']],
+      ['cairn-hook', 'ops', ['key']],
+    ]);
+    expect(role(manifests, '-notification-secrets')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['cairn-hook', 'cairn-slack'], verbs: ['get'] },
+    ]);
+    // Without policies, nothing of it is rendered.
+    const plain = await template('cairn', 'ops');
+    expect(
+      plain.manifests.filter(
+        (m) => m.kind === 'NotificationPolicy' || m.metadata.name.endsWith('-notification-secrets'),
+      ),
+    ).toEqual([]);
+    const missing = await run(helm, ['template', ...helmArgs('cairn', 'x', [['notifications.secrets[0].name', 'x']])]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("missing property 'stringData'");
+  });
+
   it('installs exactly the generated CRDs from its crds/ folder', async () => {
     const { manifests } = await template('cairn', 'cairn-system', [], ['--include-crds']);
     const byName = (a: Manifest, b: Manifest) => a.metadata.name.localeCompare(b.metadata.name);
@@ -716,6 +764,50 @@ describe("the chart's RBAC, applied for real", () => {
       expect(images).toEqual(['registry.local/shop/web:1.0.0', 'registry.local/shop/web:1.0.0']);
       const events = await clients.core.listNamespacedEvent({ namespace: apps });
       expect(events.items.some((e) => e.reason === 'CairnIssueDetected')).toBe(true);
+    });
+
+    it("makes the NotificationPolicy of the values Ready, reading the Secrets it names with the chart's RBAC", {
+      timeout: 180_000,
+    }, async () => {
+      const file = join(dir, 'notifications.yaml');
+      writeFileSync(file, notificationValues);
+      const { manifests } = await template(release, namespace, [], ['-f', file]);
+      const wanted = manifests.filter(
+        (m) =>
+          m.kind === 'NotificationPolicy' || m.kind === 'Secret' || m.metadata.name.endsWith('-notification-secrets'),
+      );
+      expect(wanted.map((m) => m.kind).sort()).toEqual([
+        'NotificationPolicy',
+        'Role',
+        'RoleBinding',
+        'Secret',
+        'Secret',
+      ]);
+      ok('kubectl apply', await kubectl(['apply', '-f', '-'], wanted.map((m) => JSON.stringify(m)).join('\n---\n')));
+      expect(await canI('get', 'secrets', { namespace, name: 'cairn-slack' })).toBe(true);
+      operator ??= await startOperator({
+        kubeconfig: await serviceAccountKubeconfig(),
+        store: `sqlite:${join(dir, 'events.db')}`,
+        namespace,
+        watchNamespaces: [namespace],
+        remediate: false,
+      });
+      const ready = await eventually(
+        'the policy to be Ready',
+        async () => {
+          const policy = (await clients.custom.getNamespacedCustomObject({
+            group: 'aiops.cairn.dev',
+            version: 'v1alpha1',
+            namespace,
+            plural: 'notificationpolicies',
+            name: 'on-call',
+          })) as { status?: { conditions?: { type: string; status: string; message: string }[] } };
+          const condition = policy.status?.conditions?.find((c) => c.type === 'Ready');
+          return condition?.status === 'True' ? condition : undefined;
+        },
+        120_000,
+      );
+      expect(ready.message).toBe('notifications follow this generation');
     });
   });
 });
