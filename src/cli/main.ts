@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { prepareReadModel, readModelProjections } from '../../projections/readModel.projections.ts';
 import { registerApiKeyCommand } from './commands/apikey.command.ts';
+import { registerApprovalsCommand } from './commands/approvals.command.ts';
 import { registerAuditCommand } from './commands/audit.command.ts';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
@@ -31,6 +32,7 @@ export function buildCli(): Command {
     registerReplayCommand,
     registerSnapshotKeysCommand,
     registerNotifyCommand,
+    registerApprovalsCommand,
   ])
     register(program);
   return program;
