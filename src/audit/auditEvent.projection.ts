@@ -84,14 +84,17 @@ export function issueOf(stream: string, data: unknown): string {
   return plan ? plan[1]! : '';
 }
 
+const KIND = /^[A-Z][A-Za-z0-9]*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The object acted on, when the event names one the CRD can hold; anything else stays in the summary and details. */
 const refOf = (value: unknown): AuditEventSpecDoc['resource'] | undefined => {
   const r = record(value);
-  if (typeof r.kind !== 'string' || typeof r.name !== 'string' || r.kind === '' || r.name === '') return undefined;
-  return {
-    kind: r.kind,
-    name: r.name.slice(0, 253),
-    ...(typeof r.namespace === 'string' && r.namespace !== '' ? { namespace: r.namespace } : {}),
-  };
+  if (typeof r.kind !== 'string' || typeof r.name !== 'string') return undefined;
+  if (r.kind.length > 63 || !KIND.test(r.kind) || r.name.length > 253 || !DNS_SUBDOMAIN.test(r.name)) return undefined;
+  const namespace =
+    typeof r.namespace === 'string' && r.namespace.length <= 63 && DNS_LABEL.test(r.namespace) ? r.namespace : '';
+  return { kind: r.kind, name: r.name, ...(namespace !== '' ? { namespace } : {}) };
 };
 
 /** Scalars of the event's data, as strings: what a person reading `kubectl get -o yaml` needs. */

@@ -148,3 +148,27 @@ describe('retention', () => {
       );
   });
 });
+
+describe('what the CRD could not hold', () => {
+  it('leaves out a target it would refuse, and keeps the event', () => {
+    const doc = auditEventFor({
+      position: 12n,
+      event: event('ActionFailed', {
+        type: 'DeletePod',
+        error: 'x',
+        target: { kind: 'pod', name: 'Web_1', namespace: 'NS' },
+      }),
+      link: link(3n),
+    });
+    expect(doc?.spec).not.toHaveProperty('resource');
+    expect(doc?.spec.summary).toBe('ActionFailed: DeletePod: x');
+    const long = 'a'.repeat(300);
+    const big = auditEventFor({
+      position: 12n,
+      event: event('ActionFailed', { type: 'DeletePod', error: long.repeat(20), [long]: 'v' }),
+      link: link(4n),
+    });
+    expect(big?.spec.summary?.length).toBeLessThanOrEqual(4096);
+    expect(Object.values(big?.spec.details ?? {}).every((v) => v.length <= 4096)).toBe(true);
+  });
+});

@@ -192,19 +192,16 @@ export function createSlaQueries(db: Database.Database): SlaQueries {
     },
     compliance(sla, severities, now) {
       if (!ready()) return complianceBySeverity(severities, [], now);
-      const rows = prepared<
-        [{ namespace: string; name: string; now: string }],
-        { severity: string; state: string; ended_at: string }
-      >(
+      const rows = prepared<[string, string, string], { severity: string; state: string; ended_at: string }>(
         db,
         `SELECT severity, response_state AS state, response_ended_at AS ended_at FROM sla_clocks
-           WHERE sla_namespace = @namespace AND sla_name = @name AND response_ended_at IS NOT NULL
-             AND julianday(response_ended_at) > julianday(@now) - 30
+           WHERE sla_namespace = ?1 AND sla_name = ?2 AND response_ended_at IS NOT NULL
+             AND julianday(response_ended_at) > julianday(?3) - 30
          UNION ALL
          SELECT severity, resolution_state, resolution_ended_at FROM sla_clocks
-           WHERE sla_namespace = @namespace AND sla_name = @name AND resolution_ended_at IS NOT NULL
-             AND julianday(resolution_ended_at) > julianday(@now) - 30`,
-      ).all({ namespace: sla.namespace, name: sla.name, now });
+           WHERE sla_namespace = ?1 AND sla_name = ?2 AND resolution_ended_at IS NOT NULL
+             AND julianday(resolution_ended_at) > julianday(?3) - 30`,
+      ).all(sla.namespace, sla.name, now);
       const ended: EndedClock[] = rows
         .filter((r) => r.state === 'met' || r.state === 'violated')
         .map((r) => ({ severity: r.severity, state: r.state as 'met' | 'violated', endedAt: r.ended_at }));
