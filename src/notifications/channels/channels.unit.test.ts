@@ -117,6 +117,38 @@ describe('PagerDuty Events API v2', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('links the incident when the policy says where incidents are, and PagerDuty takes it', async () => {
+    const linked = { ...message(), incidentUrl };
+    const event = pagerDutyEvent(linked, routingKey);
+    expect(event.links).toEqual([
+      { href: 'https://cairn.example.com/api/v1/incidents/iss-1', text: 'The incident in Cairn' },
+    ]);
+    expect(await sendPagerDuty(linked, { target: routingKey, url: pagerDuty.url }, 5_000)).toMatchObject({ ok: true });
+    expect(pagerDuty.received.at(-1)?.problems).toEqual([]);
+  });
+
+  it('stays a valid event far under 512 KB with every Issue field at its longest', async () => {
+    const longest = {
+      ...message(
+        {},
+        {
+          issueId: 'i'.repeat(255),
+          name: 'n'.repeat(255),
+          signal: 's'.repeat(63),
+          state: 't'.repeat(32),
+          summary: 'x'.repeat(2_048),
+          acknowledgedBy: 'a'.repeat(2_048),
+          workload: { kind: 'K'.repeat(63), name: 'w'.repeat(253), namespace: 'n'.repeat(63) },
+        },
+      ),
+      incidentUrl: `https://cairn.example.com/${'p'.repeat(2_000)}/{issueId}`,
+    };
+    const body = JSON.stringify(pagerDutyEvent(longest, routingKey));
+    expect(Buffer.byteLength(body)).toBeLessThan(512 * 1024);
+    expect(await sendPagerDuty(longest, { target: routingKey, url: pagerDuty.url }, 5_000)).toMatchObject({ ok: true });
+    expect(pagerDuty.received.at(-1)?.problems).toEqual([]);
+  });
+
   it('reports a refused event as a failure not worth retrying, without the routing key', async () => {
     const result = await sendPagerDuty(message(), { target: 'short-key', url: pagerDuty.url }, 5_000);
     expect(result).toMatchObject({ ok: false, statusCode: 400, retryable: false });
@@ -161,6 +193,17 @@ describe('Slack incoming webhook', () => {
     expect(JSON.stringify(payload.blocks.at(-1))).toContain('and 57 more');
     const result = await sendSlack(slackMessage({}, { issues: many, omitted: 5 }), { target: slack.url }, 5_000);
     expect(result.ok).toBe(true);
+    expect(slack.received.at(-1)?.problems).toEqual([]);
+  });
+
+  it('links each Issue to its incident, and keeps the link when it cuts a long summary', async () => {
+    const linked = { ...slackMessage({ summary: 'q'.repeat(10_000) }), incidentUrl };
+    const payload = slackPayload(linked) as { blocks: { text?: { text: string } }[] };
+    expect(payload.blocks[1]?.text?.text).toContain(
+      '<https://cairn.example.com/api/v1/incidents/iss-1|Open the incident>',
+    );
+    expect(payload.blocks[1]?.text?.text.length).toBe(SLACK_LIMITS.section);
+    expect((await sendSlack(linked, { target: slack.url }, 5_000)).ok).toBe(true);
     expect(slack.received.at(-1)?.problems).toEqual([]);
   });
 

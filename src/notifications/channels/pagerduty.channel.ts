@@ -4,6 +4,7 @@ import {
   type ChannelMessage,
   clip,
   type HttpRequest,
+  incidentLink,
   issueLine,
   post,
   type SendResult,
@@ -30,9 +31,11 @@ export function pagerDutyEvent(message: ChannelMessage, routingKey: string): Rec
   const base = { routing_key: routingKey, event_action: action, dedup_key: clip(issue.issueId, 255) };
   if (action !== 'trigger') return base;
   const w = issue.workload;
+  const link = incidentLink(message, issue);
   return {
     ...base,
     client: 'Cairn',
+    ...(link ? { client_url: link, links: [{ href: link, text: 'The incident in Cairn' }] } : {}),
     payload: {
       summary: clip(`${issueLine(entry)}: ${issue.summary}`, 1_024),
       source: clip(`${w.namespace ? `${w.namespace}/` : ''}${w.kind.toLowerCase()}/${w.name}`, 255),

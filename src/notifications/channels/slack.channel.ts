@@ -4,6 +4,7 @@ import {
   clip,
   type HttpRequest,
   headline,
+  incidentLink,
   issueLine,
   post,
   type SendResult,
@@ -22,10 +23,11 @@ const emoji = (status: string, severity: string) =>
 /** An incoming-webhook body: a plain-text fallback for notifications, and blocks for the channel. */
 export function slackPayload(message: ChannelMessage): Record<string, unknown> {
   const { delivery } = message;
-  const lines = delivery.issues.map(
-    (entry) =>
-      `${emoji(entry.status, entry.issue.severity)} ${entry.changed ? '*' : ''}${issueLine(entry)}${entry.changed ? '*' : ''}\n>${entry.issue.summary.replace(/\n/g, ' ')}`,
-  );
+  const lines = delivery.issues.map((entry) => {
+    const link = incidentLink(message, entry.issue);
+    // The link goes first, so cutting an overlong summary never cuts it.
+    return `${emoji(entry.status, entry.issue.severity)} ${entry.changed ? '*' : ''}${issueLine(entry)}${entry.changed ? '*' : ''}${link ? ` <${link}|Open the incident>` : ''}\n>${entry.issue.summary.replace(/\n/g, ' ')}`;
+  });
   // One section per Issue, within Slack's block limit; what does not fit is counted in the last block.
   const room = SLACK_LIMITS.blocks - 2;
   const shown = lines.slice(0, room);
