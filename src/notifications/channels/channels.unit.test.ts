@@ -262,6 +262,18 @@ describe('generic webhook', () => {
     expect(verifyWebhook('other', headers, last.raw, now / 1000)).toEqual({ ok: false, reason: 'mismatch' });
     expect(last.raw).not.toContain(key);
   });
+
+  it('gives each Issue its incident link when the policy has an incidentUrl', async () => {
+    expect(await sendWebhook({ ...hookMessage, incidentUrl }, { target: webhook.url }, 5_000)).toMatchObject({
+      ok: true,
+    });
+    const body = webhook.received.at(-1)?.body as { issues: { issueId: string; link?: string }[] };
+    expect(body.issues).toEqual([
+      expect.objectContaining({ issueId: 'iss-1', link: 'https://cairn.example.com/api/v1/incidents/iss-1' }),
+    ]);
+    expect(await sendWebhook(hookMessage, { target: webhook.url }, 5_000)).toMatchObject({ ok: true });
+    expect((webhook.received.at(-1)!.body as { issues: object[] }).issues[0]).not.toHaveProperty('link');
+  });
 });
 
 describe('Microsoft Teams workflow', () => {

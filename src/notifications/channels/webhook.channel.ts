@@ -1,5 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type ChannelCredentials, type ChannelMessage, type HttpRequest, post, type SendResult } from './channel.ts';
+import {
+  type ChannelCredentials,
+  type ChannelMessage,
+  type HttpRequest,
+  incidentLink,
+  post,
+  type SendResult,
+} from './channel.ts';
 
 /** The body's schema version; a receiver checks it before reading further. */
 export const WEBHOOK_SCHEMA = 'cairn.notification/v1';
@@ -22,12 +29,16 @@ export function webhookBody(message: ChannelMessage): Record<string, unknown> {
     policy: message.policy,
     groupKey: message.groupKey,
     status: delivery.issues.some((i) => i.status === 'firing') ? 'firing' : 'resolved',
-    issues: delivery.issues.map((entry) => ({
-      ...entry.issue,
-      status: entry.status,
-      transition: entry.transition,
-      changed: entry.changed,
-    })),
+    issues: delivery.issues.map((entry) => {
+      const link = incidentLink(message, entry.issue);
+      return {
+        ...entry.issue,
+        status: entry.status,
+        transition: entry.transition,
+        changed: entry.changed,
+        ...(link ? { link } : {}),
+      };
+    }),
     omitted: delivery.omitted,
   };
 }
