@@ -131,7 +131,7 @@ export function registerNotifyCommand(program: Command, write: Write = (t) => pr
     .option(
       '--api-url <url>',
       'the Cairn API (also CAIRN_API_URL)',
-      process.env.CAIRN_API_URL ?? 'http://127.0.0.1:8080',
+      process.env.CAIRN_API_URL ?? 'http://127.0.0.1:8090',
     )
     .option('--wait <seconds>', 'how long to wait for the outcome', (v) => Number.parseInt(v, 10), 60)
     .action(async (policyArg: string, channel: string, opts: { namespace: string; apiUrl: string; wait: number }) => {
