@@ -108,6 +108,7 @@ beforeAll(async () => {
     retention: { maxCount: 100, maxAgeSeconds: 7 * 86_400 },
     // Retention runs when a test asks for it.
     pruneEveryMs: 3_600_000,
+    pruneOnStart: false,
     now: () => now,
   });
 }, 120_000);
@@ -256,6 +257,7 @@ describe('AuditEvent objects', () => {
         namespace,
         retention: { maxCount, maxAgeSeconds: 7 * 86_400 },
         pruneEveryMs: 3_600_000,
+        pruneOnStart: false,
         now: () => now,
       });
       const running = audit;
@@ -265,6 +267,8 @@ describe('AuditEvent objects', () => {
       });
     };
     await restart(4);
+    // The replay found every object already there: none twice, none lost.
+    expect((await objects()).map((o) => o.spec?.sequence)).toEqual(before);
     expect(await audit!.prune()).toHaveLength(2);
     expect((await objects()).map((o) => o.spec?.sequence)).toEqual(before.slice(-4));
 
@@ -275,6 +279,28 @@ describe('AuditEvent objects', () => {
     // Replayed from the start, the projection does not bring back what is older than the age limit.
     await restart(4);
     expect(await objects()).toEqual([]);
+    // Retention also runs as the capability starts: a limit lowered over a restart holds at once.
+    now = new Date('2026-12-02T00:00:00Z');
+    await restart(100);
+    expect(await objects()).toHaveLength(6);
+    await audit!.stop();
+    audit = startAuditEvents({
+      config: clients.config,
+      store,
+      checkpoints: memoryCheckpoints(),
+      namespace,
+      retention: { maxCount: 1, maxAgeSeconds: 7 * 86_400 },
+      pruneEveryMs: 3_600_000,
+      now: () => now,
+    });
+    const running = audit;
+    await eventually('the projection to catch up', async () => {
+      const p = await running.reactor.progress();
+      return p.live && p.behind === 0 && !p.retrying;
+    });
+    await eventually('retention at start to keep one object', async () => (await objects()).length === 1);
+    now = new Date('2026-12-22T00:00:00Z');
+    expect(await audit!.prune()).toHaveLength(1);
     // The full trail is still in the event store, and still verifies.
     expect((await store.readAuditLog()).filter((e) => e.link !== null)).toHaveLength(8);
     expect(await verify()).toMatch(/audit chain ok: 8 links[\s\S]*AuditEvent objects ok: 0/);

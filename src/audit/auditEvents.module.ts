@@ -83,6 +83,8 @@ export interface AuditEventsOptions {
   readonly retention?: Partial<Retention>;
   /** How often retention runs; 60 s by default. */
   readonly pruneEveryMs?: number;
+  /** Run retention once as it starts, when the projection has caught up (the default). */
+  readonly pruneOnStart?: boolean;
   readonly now?: () => Date;
   readonly log?: (line: string) => void;
   readonly onError?: (what: string, error: unknown) => void;
@@ -120,14 +122,33 @@ export function startAuditEvents(options: AuditEventsOptions): RunningAuditEvent
     return deleted;
   };
   let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
+  const pass = () => {
     running = prune().catch((error) => onError('AuditEvent retention', error));
-  }, options.pruneEveryMs ?? 60_000);
+  };
+  // Once at start too, so an operator restarted more often than the period still keeps the bound; but only once the
+  // projection has caught up, or its replay would write again what this pass deletes.
+  let stopped = false;
+  let waiting: NodeJS.Timeout | undefined;
+  const passWhenCaughtUp = () => {
+    waiting = undefined;
+    reactor
+      .progress()
+      .then((p) => {
+        if (stopped) return;
+        if (p.live && p.behind === 0 && !p.behindAtLeast) pass();
+        else waiting = setTimeout(passWhenCaughtUp, 1_000);
+      })
+      .catch((error) => onError('AuditEvent retention', error));
+  };
+  if (options.pruneOnStart !== false) passWhenCaughtUp();
+  const timer = setInterval(pass, options.pruneEveryMs ?? 60_000);
   timer.unref();
   return {
     reactor,
     prune,
     stop: async () => {
+      stopped = true;
+      clearTimeout(waiting);
       clearInterval(timer);
       await running;
       await reactor.close();

@@ -41,8 +41,6 @@ export interface OutboxSource<S> {
   evolve(state: S, event: RecordedEvent): S;
   /** The recorded instant at which the stream wants its decider asked again; null when nothing is due. */
   deadline(state: S): string | null;
-  /** Nothing will ever be due or sent again: the outbox forgets the stream, so memory follows what is open. */
-  finished?(state: S): boolean;
   fire(stream: string, state: S, metadata: MessageMetadata): Promise<OutboxSourceOutcome<S>>;
   pending(state: S, at: string): readonly OutboxSend[];
   record(
@@ -115,8 +113,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
       if (event.revision <= entry.revision) return;
       entry.state = source.evolve(entry.state, event);
       entry.revision = event.revision;
-      if (source.finished?.(entry.state)) others.delete(stream);
-      else others.set(stream, entry);
+      others.set(stream, entry);
       return;
     }
     const group = groups.get(stream) ?? { state: notificationDecider.initialState(), revision: -1n };
@@ -145,7 +142,6 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
     if (entry !== undefined && typeof outcome.revision === 'bigint' && outcome.revision > entry.revision) {
       entry.state = outcome.state;
       entry.revision = outcome.revision;
-      if (entry.source.finished?.(entry.state)) others.delete(stream);
     }
   };
 

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { issueName } from '../../projections/kubernetesResources.projection.ts';
 import { applyFault } from '../../src/cluster/faults.ts';
 import type { LocalCluster } from '../../src/cluster/localCluster.ts';
 import { type RunningOperator, startOperator } from '../../src/operator.ts';
@@ -220,17 +219,6 @@ describe('escalation on a real cluster', () => {
         { level: 2, reason: 'timeout' },
       ],
     });
-    const onIssue = await eventually("the Issue object's status to show its escalation", async () => {
-      const issue = (await clients.custom.getNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural: 'issues',
-        name: issueName(issueId, { kind: 'Deployment', namespace, name: 'web' }),
-      })) as { status?: { escalation?: { state: string } } };
-      return issue.status?.escalation?.state === 'acknowledged' ? issue.status.escalation : undefined;
-    });
-    expect(onIssue).toMatchObject({ policy: `${namespace}/platform`, level: 2, levelName: 'secondary' });
     const graphql = await api('/graphql', {
       method: 'POST',
       body: JSON.stringify({

@@ -1,5 +1,4 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { SlaAnalyticsSchema } from './sla.schemas.ts';
 
 /** Response and request shapes of the REST API; the OpenAPI document is generated from these. */
 
@@ -206,7 +205,6 @@ export const AnalyticsSchema = Type.Object({
     successRate: Nullable(Type.Number()),
   }),
   trend: Type.Array(Type.Object({ day: Str, detected: Type.Integer(), resolved: Type.Integer() })),
-  sla: Type.Optional(SlaAnalyticsSchema),
 });
 
 /** A Kubernetes object as the cluster holds it. */
