@@ -17,7 +17,13 @@ export interface ApiCommands {
   unsnooze(issueId: string, actor: string): Promise<readonly string[]>;
   resolve(issueId: string, actor: string, note?: string): Promise<readonly string[]>;
   escalate(issueId: string, actor: string, detail?: string): Promise<readonly string[]>;
-  approve(remediationId: string, requestId: string, actor: string): Promise<readonly string[]>;
+  /** `groups`: the approver's key groups, for requests whose rule names groups. */
+  approve(
+    remediationId: string,
+    requestId: string,
+    actor: string,
+    groups?: readonly string[],
+  ): Promise<readonly string[]>;
   reject(remediationId: string, requestId: string, actor: string, reason?: string): Promise<readonly string[]>;
   reviewPostMortem(issueId: string, actor: string, notes?: string): Promise<readonly string[]>;
   closePostMortem(issueId: string, actor: string, note?: string): Promise<readonly string[]>;
@@ -77,11 +83,11 @@ export function createApiCommands(deps: { store: EventStore; now: () => Date }):
         }),
       );
     },
-    async approve(remediationId, requestId, actor) {
+    async approve(remediationId, requestId, actor, groups) {
       return types(
         await remediations(streamName(StreamCategory.Remediation, remediationId), {
           type: 'GrantApproval',
-          data: { requestId, approver: actor },
+          data: { requestId, approver: actor, ...(groups && groups.length > 0 ? { groups } : {}) },
           metadata: meta(actor),
         }),
       );

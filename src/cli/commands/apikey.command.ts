@@ -75,10 +75,15 @@ export function registerApiKeyCommand(program: Command, write: Write = stdout): 
         '--namespace <names>',
         'scope the key: it may raise signals (anomalies, alerts) only on objects of these namespaces (repeatable, or comma-separated); unscoped keys reach every namespace and Nodes',
         (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((n) => n.trim())],
+      )
+      .option(
+        '--group <names>',
+        'approver groups the key belongs to, for ApprovalPolicy rules that name groups (repeatable, or comma-separated)',
+        (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((n) => n.trim())],
       ),
-  ).action(async (opts: Target & { role: Role; name: string; namespace?: string[] }) => {
+  ).action(async (opts: Target & { role: Role; name: string; namespace?: string[]; group?: string[] }) => {
     const target = store(opts);
-    const { key, stored } = generateKey(opts.name, opts.role, new Date(), opts.namespace);
+    const { key, stored } = generateKey(opts.name, opts.role, new Date(), opts.namespace, opts.group);
     await target.save(addKey(await target.load(), stored));
     write(`${key}\n`);
     process.stderr.write(
@@ -90,7 +95,9 @@ export function registerApiKeyCommand(program: Command, write: Write = stdout): 
     command.command('list').description('list the keys (names, roles, ids, the namespaces they reach; never the keys)'),
   ).action(async (opts: Target) => {
     for (const k of await store(opts).load()) {
-      write(`${k.name}\t${k.role}\t${k.id}\t${k.createdAt}\t${k.namespaces?.join(',') ?? '*'}\n`);
+      write(
+        `${k.name}\t${k.role}\t${k.id}\t${k.createdAt}\t${k.namespaces?.join(',') ?? '*'}${k.groups ? `\tgroups ${k.groups.join(',')}` : ''}\n`,
+      );
     }
   });
 

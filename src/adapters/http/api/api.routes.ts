@@ -225,7 +225,12 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
     path: string,
     summary: string,
     body: ReturnType<typeof Type.Object>,
-    run: (id: string, actor: string, body: Record<string, unknown>) => Promise<readonly string[]>,
+    run: (
+      id: string,
+      actor: string,
+      body: Record<string, unknown>,
+      request: FastifyRequest,
+    ) => Promise<readonly string[]>,
     tag = 'incidents',
   ) =>
     app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
@@ -242,7 +247,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
       },
       async (request) => ({
         id: request.params.id,
-        events: [...(await run(request.params.id, actor(request), request.body ?? {}))],
+        events: [...(await run(request.params.id, actor(request), request.body ?? {}, request))],
       }),
     );
   const NoteBody = Type.Object({ note: Note }, { additionalProperties: false });
@@ -405,7 +410,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
     '/approvals/:id/approve',
     'Approve a remediation plan; the approver is the API key, and a quorum needs distinct keys',
     Type.Object({}, { additionalProperties: false }),
-    (id, who) => commands.approve(approval(id).remediationId, id, who),
+    (id, who, _body, request) => commands.approve(approval(id).remediationId, id, who, identityOf(request).groups),
     'approvals',
   );
   command(

@@ -21,11 +21,15 @@ export interface Identity {
   readonly actor: string;
   /** The namespaces the key may raise signals in; absent, every namespace and the cluster-scoped objects. */
   readonly namespaces?: readonly string[];
+  /** Approver groups (ApprovalPolicy `groups`): a rule naming groups counts only keys in one of them. */
+  readonly groups?: readonly string[];
 }
 
 const KEY_NAME = '^[a-z0-9]([-a-z0-9._@]*[a-z0-9])?$';
 const NAMESPACE = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const MAX_NAMESPACES = 256;
+const GROUP = '^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$';
+const MAX_GROUPS = 32;
 
 /**
  * Whether a key may raise a signal on an object of `namespace` ('' for a cluster-scoped one, a Node). A scoped key
@@ -57,6 +61,13 @@ export const StoredKeySchema = Type.Object(
         uniqueItems: true,
       }),
     ),
+    groups: Type.Optional(
+      Type.Array(Type.String({ maxLength: 63, pattern: GROUP }), {
+        minItems: 1,
+        maxItems: MAX_GROUPS,
+        uniqueItems: true,
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -67,6 +78,7 @@ export interface StoredKey {
   readonly sha256: string;
   readonly createdAt: string;
   readonly namespaces?: readonly string[];
+  readonly groups?: readonly string[];
 }
 
 export const KeyFileSchema = Type.Object({ keys: Type.Array(StoredKeySchema) }, { additionalProperties: false });
@@ -87,6 +99,7 @@ export function generateKey(
   role: Role,
   now: Date = new Date(),
   namespaces?: readonly string[],
+  groups?: readonly string[],
 ): { readonly key: string; readonly stored: StoredKey } {
   if (!isKeyName(name)) {
     throw new CairnError(
@@ -108,6 +121,19 @@ export function generateKey(
       );
     }
   }
+  const teams = groups === undefined ? undefined : [...new Set(groups)];
+  if (teams !== undefined) {
+    const bad = teams.find((g) => g.length > 63 || !new RegExp(GROUP).test(g));
+    if (teams.length === 0 || teams.length > MAX_GROUPS || bad !== undefined) {
+      throw new CairnError(
+        'apikey.invalid_groups',
+        ErrorCategory.Validation,
+        bad === undefined
+          ? `a key belongs to 1 to ${MAX_GROUPS} groups, got ${teams.length}`
+          : `"${bad}" is not a group name (lower-case letters, digits, '-', '.', '_'; at most 63)`,
+      );
+    }
+  }
   const id = randomBytes(6).toString('hex');
   const key = `cairn_${id}_${randomBytes(32).toString('base64url')}`;
   return {
@@ -119,6 +145,7 @@ export function generateKey(
       sha256: hashKey(key),
       createdAt: now.toISOString(),
       ...(scope === undefined ? {} : { namespaces: scope }),
+      ...(teams === undefined ? {} : { groups: teams }),
     },
   };
 }
@@ -148,6 +175,7 @@ export function createKeyRing(keys: readonly StoredKey[]): KeyRing {
         role: stored.role,
         actor: `key:${stored.name}`,
         ...(stored.namespaces === undefined ? {} : { namespaces: stored.namespaces }),
+        ...(stored.groups === undefined ? {} : { groups: stored.groups }),
       };
     },
     list: () => [...byId.values()],
