@@ -136,6 +136,9 @@ export function validatePolicy(
     if (c.type === 'email' && c.url !== undefined) {
       return fail(`${at}.url`, 'an email channel takes its server from email.host and email.port');
     }
+    if (c.email?.authSecretRef !== undefined && c.email.tls === 'none') {
+      return fail(`${at}.email.tls`, 'a login is sent only over TLS: use starttls or implicit with authSecretRef');
+    }
     const timeout = durationSeconds(c.timeout ?? '10s');
     if (timeout === undefined || timeout <= 0 || timeout > 120) {
       return fail(`${at}.timeout`, 'must be a duration above 0 and at most 2m');

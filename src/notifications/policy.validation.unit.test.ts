@@ -159,6 +159,11 @@ describe('NotificationPolicy validation of Teams, Opsgenie, email and Alertmanag
       'spec.channels[0].secretRef: an email channel reads its credentials from email.authSecretRef',
     ],
     [
+      'an SMTP login over a plain connection',
+      one({ name: 'mail', type: 'email', email: { ...mail, tls: 'none', authSecretRef: { name: 'smtp-auth' } } }),
+      'spec.channels[0].email.tls: a login is sent only over TLS: use starttls or implicit with authSecretRef',
+    ],
+    [
       'an alertmanager channel with nowhere to send',
       one({ name: 'am', type: 'alertmanager' }),
       'spec.channels[0].url: an alertmanager channel needs url (or secretRef) naming the Alertmanager',

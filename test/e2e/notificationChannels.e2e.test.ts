@@ -99,7 +99,7 @@ afterAll(async () => {
 });
 
 describe('Opsgenie, email and Teams channels on a real cluster', () => {
-  it('the API server refuses a Teams channel without its Secret and an email channel without its server', async () => {
+  it('the API server refuses a Teams channel without its Secret, an email channel without its server or with a login in the clear', async () => {
     const refusal = async (channel: Record<string, unknown>) => {
       try {
         await clients.custom.createNamespacedCustomObject({
@@ -127,6 +127,17 @@ describe('Opsgenie, email and Teams channels on a real cluster', () => {
     expect(await refusal({ name: 'mail', type: 'email' })).toMatchObject({
       code: 422,
       body: expect.stringContaining('an email channel needs email'),
+    });
+    const plainLogin = {
+      host: 'smtp.example.com',
+      tls: 'none',
+      from: 'cairn@example.com',
+      to: ['oncall@example.com'],
+      authSecretRef: { name: 'smtp-auth' },
+    };
+    expect(await refusal({ name: 'mail', type: 'email', email: plainLogin })).toMatchObject({
+      code: 422,
+      body: expect.stringContaining('a login is sent only over TLS'),
     });
   });
 

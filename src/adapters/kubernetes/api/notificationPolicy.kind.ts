@@ -49,7 +49,15 @@ const EmailSchema = Type.Object(
       SecretKeyRef('PEM certificates the server certificate may chain to, besides the system ones.', 'ca.crt'),
     ),
   },
-  { description: 'email channels: the SMTP server and the addresses.' },
+  {
+    description: 'email channels: the SMTP server and the addresses.',
+    ...rules(
+      cel(
+        "!has(self.authSecretRef) || !has(self.tls) || self.tls != 'none'",
+        'a login is sent only over TLS: tls must be starttls or implicit with authSecretRef',
+      ),
+    ),
+  },
 );
 
 /** What a rule may ask to be told of; see NotificationTransition in domain/events/notification.events.ts. */
