@@ -14,7 +14,8 @@
  * reactor does); the sample runs from just before that append to the arrival of the first request naming the Issue
  * at any receiver, both on this machine's clock. Throughput: NOTIFY_INCIDENTS Issues are recorded as fast as the
  * store takes them; deliveries/s is 3 × incidents over the time from the first append to the last request received.
- * The operator's RSS (VmRSS) is sampled every 250 ms meanwhile.
+ * `all_decided` is when the last of those Issues had its NotificationDecided in the log (routing and deciding done,
+ * the rest is sending). The operator's RSS (VmRSS) is sampled every 250 ms meanwhile.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -226,6 +227,17 @@ async function run(kubeconfig: string) {
     const sampler = setInterval(() => {
       peak = Math.max(peak, rssMb(pid) ?? 0);
     }, 250);
+    // Where the time goes: routing and deciding (NotificationDecided in the log) versus sending.
+    let decided = 0;
+    let allDecidedAt = Number.NaN;
+    const head = (await store.readAll()).at(-1)?.position;
+    const decisions = store.subscribeToAll(
+      { ...(head === undefined ? {} : { fromPosition: head }), filter: { eventTypes: ['NotificationDecided'] } },
+      () => {
+        decided += 1;
+        if (decided === INCIDENTS) allDecidedAt = performance.now();
+      },
+    );
     const t0 = performance.now();
     const ids = Array.from({ length: INCIDENTS }, (_, i) => `bench-fan-${i}`);
     for (let i = 0; i < ids.length; i += 50) await Promise.all(ids.slice(i, i + 50).map(detect));
@@ -242,12 +254,14 @@ async function run(kubeconfig: string) {
       total = now;
     }
     clearInterval(sampler);
+    await decisions.close();
     const seconds = (last - t0) / 1000;
     const problems = receivers.flatMap((r) => r.received.filter((x) => x.problems.length > 0));
     if (problems.length > 0) throw new Error(`${problems.length} requests a vendor would refuse`);
     report('notify_fanout_incidents', INCIDENTS, 'incidents');
     report('notify_fanout_deliveries_per_second', (3 * INCIDENTS) / seconds, 'deliveries/s', 1);
     report('notify_fanout_seconds', seconds, 's', 2);
+    report('notify_fanout_all_decided_seconds', (allDecidedAt - t0) / 1000, 's', 2);
     report('notify_operator_rss_before', idle, 'MB', 1);
     report('notify_operator_rss_peak', peak, 'MB', 1);
     report('notify_operator_rss_after', rssMb(pid) ?? Number.NaN, 'MB', 1);
