@@ -84,10 +84,11 @@ import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
 import { escalationOutboxSource, startEscalations } from './escalation/escalation.module.ts';
 import { notificationReadiness } from './notifications/notificationReadiness.ts';
 import { startNotifications } from './notifications/notifications.module.ts';
-import { startSla } from './sla/sla.module.ts';
 import { testNotificationSender } from './notifications/testNotification.command.ts';
 import { describePolicy } from './policy/policyConfig.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
+import { startSla } from './sla/sla.module.ts';
+import { createSlaQueries } from './sla/sla.queries.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
 
@@ -578,6 +579,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       const registrations = customResources(config, 'ClusterRegistration', 'clusterregistrations');
       const notificationQueries = createNotificationQueries(readModel.db);
       const escalationQueries = createEscalationQueries(readModel.db);
+      const slaQueries = createSlaQueries(readModel.db);
       const notificationPolicies = customResources(config, 'NotificationPolicy', 'notificationpolicies');
       const ring = keyRing;
       http = await buildHttpApp({
@@ -594,6 +596,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             log,
             notifications: { queries: notificationQueries, policies: notificationPolicies },
             escalations: escalationQueries,
+            slas: slaQueries,
           }),
         ],
         publicPlugins: [dashboardPlugin],
@@ -626,6 +629,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           },
           ...(isAuditableEventStore(store) ? { audit: store } : {}),
           escalations: { queries: escalationQueries, incidents: createReadModelQueries(readModel.db) },
+          slas: { queries: slaQueries, incidents: createReadModelQueries(readModel.db) },
           notifications: {
             queries: notificationQueries,
             policies: notificationPolicies,

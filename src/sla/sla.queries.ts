@@ -52,8 +52,9 @@ export interface SlaAnalyticsView {
 }
 
 export interface SlaQueries {
-  incidentSla(issueId: string, now: string): IncidentSlaView | undefined;
-  incidentSlas(issueIds: readonly string[], now: string): Map<string, IncidentSlaView>;
+  /** The incident's clocks as they stand at the queries' clock. */
+  incidentSla(issueId: string): IncidentSlaView | undefined;
+  incidentSlas(issueIds: readonly string[]): Map<string, IncidentSlaView>;
   analytics(range: { readonly since?: string; readonly until?: string }): SlaAnalyticsView;
   /** Issues with a warning or a deadline at or before `at`. */
   due(at: string, limit?: number): string[];
@@ -110,16 +111,18 @@ const toView = (row: SlaClockRow, now: string): IncidentSlaView | undefined => {
 const share = (met: number, violated: number) =>
   met + violated === 0 ? null : Math.round((met / (met + violated)) * 10_000) / 100;
 
-export function createSlaQueries(db: Database.Database): SlaQueries {
+export function createSlaQueries(db: Database.Database, clock: () => Date = () => new Date()): SlaQueries {
   // The table is created by its projection; until it has run once, there is simply nothing measured.
   const ready = () => hasTable(db, 'sla_clocks');
   return {
-    incidentSla(issueId, now) {
+    incidentSla(issueId) {
+      const now = clock().toISOString();
       if (!ready()) return undefined;
       const row = prepared<[string], SlaClockRow>(db, 'SELECT * FROM sla_clocks WHERE issue_id = ?').get(issueId);
       return row === undefined ? undefined : toView(row, now);
     },
-    incidentSlas(issueIds, now) {
+    incidentSlas(issueIds) {
+      const now = clock().toISOString();
       const views = new Map<string, IncidentSlaView>();
       const unique = [...new Set(issueIds)];
       if (!ready() || unique.length === 0) return views;
@@ -192,16 +195,19 @@ export function createSlaQueries(db: Database.Database): SlaQueries {
     },
     compliance(sla, severities, now) {
       if (!ready()) return complianceBySeverity(severities, [], now);
-      const rows = prepared<[string, string, string], { severity: string; state: string; ended_at: string }>(
+      const rows = prepared<
+        [{ namespace: string; name: string; now: string }],
+        { severity: string; state: string; ended_at: string }
+      >(
         db,
         `SELECT severity, response_state AS state, response_ended_at AS ended_at FROM sla_clocks
-           WHERE sla_namespace = ?1 AND sla_name = ?2 AND response_ended_at IS NOT NULL
-             AND julianday(response_ended_at) > julianday(?3) - 30
+           WHERE sla_namespace = @namespace AND sla_name = @name AND response_ended_at IS NOT NULL
+             AND julianday(response_ended_at) > julianday(@now) - 30
          UNION ALL
          SELECT severity, resolution_state, resolution_ended_at FROM sla_clocks
-           WHERE sla_namespace = ?1 AND sla_name = ?2 AND resolution_ended_at IS NOT NULL
-             AND julianday(resolution_ended_at) > julianday(?3) - 30`,
-      ).all(sla.namespace, sla.name, now);
+           WHERE sla_namespace = @namespace AND sla_name = @name AND resolution_ended_at IS NOT NULL
+             AND julianday(resolution_ended_at) > julianday(@now) - 30`,
+      ).all({ namespace: sla.namespace, name: sla.name, now });
       const ended: EndedClock[] = rows
         .filter((r) => r.state === 'met' || r.state === 'violated')
         .map((r) => ({ severity: r.severity, state: r.state as 'met' | 'violated', endedAt: r.ended_at }));

@@ -14,6 +14,7 @@ import type {
   RunbookUsageRow,
 } from '../../../projections/remediations.projection.ts';
 import { prepared } from '../../../projections/sqlite.statements.ts';
+import { createSlaQueries, type SlaAnalyticsView } from '../../sla/sla.queries.ts';
 
 /**
  * The typed read side over the sqlite read model, shared by REST and GraphQL: lists with filters and keyset
@@ -201,6 +202,8 @@ export interface AnalyticsView {
     readonly successRate: number | null;
   };
   readonly trend: readonly { readonly day: string; readonly detected: number; readonly resolved: number }[];
+  /** IncidentSLA targets of the incidents whose clocks started in the range. */
+  readonly sla?: SlaAnalyticsView;
 }
 
 export interface Page<T> {
@@ -896,6 +899,7 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
           successRate: finished === 0 ? null : Math.round(((rem.completed ?? 0) / finished) * 10_000) / 10_000,
         },
         trend: days.map((day) => ({ day, detected: detectedMap.get(day) ?? 0, resolved: resolvedByDay.get(day) ?? 0 })),
+        sla: createSlaQueries(db).analytics(range),
       };
     },
   };

@@ -20,6 +20,7 @@ import { problemResponses } from '../problem.ts';
 import { identityOf } from '../security/security.plugin.ts';
 import { type EscalationApiDeps, escalationRoutes } from './escalation.routes.ts';
 import { type NotificationApiDeps, notificationRoutes } from './notifications.routes.ts';
+import { type SlaApiDeps, slaRoutes } from './sla.routes.ts';
 import {
   AnalyticsSchema,
   AnomalySchema,
@@ -66,6 +67,8 @@ export interface ApiDeps {
   readonly notifications?: NotificationApiDeps;
   /** An incident's escalation (GET /incidents/:id/escalation); no such route without it. */
   readonly escalations?: EscalationApiDeps;
+  /** An incident's SLA clocks (GET /incidents/:id/sla); no such route without it. */
+  readonly slas?: SlaApiDeps;
 }
 
 const notFound = (code: string, what: string) => new CairnError(code, ErrorCategory.NotFound, `${what} does not exist`);
@@ -790,4 +793,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
 
   if (deps.notifications) await notificationRoutes(app, deps.notifications);
   if (deps.escalations) await escalationRoutes(app, deps.escalations);
+  if (deps.slas) await slaRoutes(app, deps.slas);
 }

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { SlaAnalyticsSchema } from './sla.schemas.ts';
 
 /** Response and request shapes of the REST API; the OpenAPI document is generated from these. */
 
@@ -205,6 +206,7 @@ export const AnalyticsSchema = Type.Object({
     successRate: Nullable(Type.Number()),
   }),
   trend: Type.Array(Type.Object({ day: Str, detected: Type.Integer(), resolved: Type.Integer() })),
+  sla: Type.Optional(SlaAnalyticsSchema),
 });
 
 /** A Kubernetes object as the cluster holds it. */

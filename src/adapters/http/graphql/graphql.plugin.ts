@@ -4,6 +4,7 @@ import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
 import { CairnError, ErrorCategory, isCairnError } from '../../../../domain/errors.ts';
 import { parseStreamName, StreamCategory } from '../../../../domain/streams.ts';
 import type { ReadModelChanges } from '../../../application/readModelChanges.ts';
+import type { SlaQueries } from '../../../sla/sla.queries.ts';
 import type { EscalationQueries } from '../../readmodel/escalations.queries.ts';
 import type {
   AnalyticsView,
@@ -23,6 +24,7 @@ import {
 } from './notifications.graphql.ts';
 import { graphql } from './graphqlRuntime.ts';
 import { type CostLimits, checkCost, DefaultCostLimits } from './queryCost.ts';
+import { slaLoaders, slaTypeDefs } from './sla.graphql.ts';
 import { createSocketGuard, DefaultSocketLimits, type SocketLimits } from './socketGuard.ts';
 
 export const INCIDENT_CHANGED = 'incident.changed';
@@ -40,6 +42,8 @@ export interface GraphqlOptions {
   readonly notifications?: GraphqlNotifications;
   /** Incident.escalation; null for every incident without it. */
   readonly escalations?: EscalationQueries;
+  /** Incident.sla; null for every incident without it. */
+  readonly slas?: SlaQueries;
 }
 
 /** The longest query text accepted, checked before it is parsed. */
@@ -278,11 +282,11 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
     }
   });
   await app.register(mercurius, {
-    schema: `${graphqlSchema}\n${notificationTypeDefs}\n${escalationTypeDefs}`,
+    schema: `${graphqlSchema}\n${notificationTypeDefs}\n${escalationTypeDefs}\n${slaTypeDefs}`,
     resolvers: merged(resolvers(queries), notificationResolvers(options.notifications)),
     loaders: merged(
       merged(loaders(queries), notificationLoaders(options.notifications)),
-      escalationLoaders(options.escalations),
+      merged(escalationLoaders(options.escalations), slaLoaders(options.slas)),
     ),
     graphiql: false,
     queryDepth: 8,
