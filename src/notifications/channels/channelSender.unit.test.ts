@@ -62,7 +62,7 @@ const sender = (secrets: Record<string, string>) => {
           email: {
             host: '127.0.0.1',
             port: smtpPort,
-            tls: 'none',
+            tls: 'starttls',
             from: 'cairn@example.com',
             to: ['oncall@example.com'],
             authSecretRef: { name: 'smtp-auth' },
