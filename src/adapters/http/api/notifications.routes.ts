@@ -14,6 +14,8 @@ export interface NotificationApiDeps {
   readonly policies?: CustomResources;
   /** Records a test message through the outbox; the test route answers 503 without it. */
   readonly sendTest?: SendTestNotification;
+  /** Whether the read model knows the incident; an unknown one is a 404 like on every incident route. */
+  readonly incidentExists?: (id: string) => boolean;
 }
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -161,7 +163,7 @@ const unavailable = (what: string) =>
 /** Notification routes of /api/v1: policies, who was told what for an incident, and test messages. */
 export async function notificationRoutes(app: FastifyInstance, deps: NotificationApiDeps) {
   const NamespaceQuery = Type.Object(
-    { namespace: Type.Optional(Type.String({ maxLength: 63 })) },
+    { namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 })) },
     { additionalProperties: false },
   );
   app.get<{ Querystring: typeof NamespaceQuery.static }>(
@@ -194,7 +196,13 @@ export async function notificationRoutes(app: FastifyInstance, deps: Notificatio
         response: { 200: Type.Object({ items: Type.Array(DeliverySchema) }), ...errors },
       },
     },
-    async (request) => ({ items: deps.queries.deliveriesOfIssue(request.params.id) }),
+    async (request) => {
+      const { id } = request.params;
+      if (deps.incidentExists && !deps.incidentExists(id)) {
+        throw new CairnError('incident.not_found', ErrorCategory.NotFound, `incident ${id} does not exist`);
+      }
+      return { items: deps.queries.deliveriesOfIssue(id) };
+    },
   );
   app.get<{ Params: { id: string } }>(
     '/notifications/:id',

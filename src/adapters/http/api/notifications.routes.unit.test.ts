@@ -246,6 +246,8 @@ describe('notifications on the read side', () => {
     const body = good.received.at(-1)?.body as { issues: { summary: string }[] };
     expect(body.issues[0]?.summary).toContain('key:operator-test');
     expect((await call('viewer', 'GET', '/api/v1/notifications/none')).statusCode).toBe(404);
+    expect((await call('viewer', 'GET', '/api/v1/incidents/none/notifications')).statusCode).toBe(404);
+    expect((await call('viewer', 'GET', '/api/v1/notification-policies?namespace=Bad_NS')).statusCode).toBe(400);
   });
 
   it('answers the same views in GraphQL: the deliveries of an incident and of a notification, and the policies', async () => {
