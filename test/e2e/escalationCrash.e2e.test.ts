@@ -172,7 +172,8 @@ describe('an escalation deadline across a kill -9 of the operator', () => {
           namespaces: [namespace],
           notificationPolicyRef: { name: 'on-call' },
           levels: [
-            { name: 'primary', escalateAfter: '5s', channels: ['pager-primary'] },
+            // Long enough that the kill lands before it, however loaded the machine.
+            { name: 'primary', escalateAfter: '15s', channels: ['pager-primary'] },
             { name: 'secondary', channels: ['pager-secondary'] },
           ],
         },
