@@ -129,6 +129,12 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     else if (event.type === 'EscalationAcknowledged' || event.type === 'EscalationResolved')
       escalationLevels.delete(issue);
   };
+  const slaViolations = new Counter({
+    name: 'cairn_sla_violations_total',
+    help: 'IncidentSLA targets missed, by Issue severity and kind (response: not acknowledged in time; resolution: not resolved in time)',
+    labelNames: ['severity', 'kind'] as const,
+    registers,
+  });
   let reactorProgress: () => Promise<readonly ReactorProgress[]> = async () => [];
   // The gauges below are collected together; one reading of the log serves them all.
   let sampling: Promise<readonly ReactorProgress[]> | undefined;
@@ -199,7 +205,10 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     }
   };
   const applyEvent = (event: RecordedEvent) => {
-    if (event.streamId.startsWith('escalation-')) followEscalation(event);
+    if (event.type === 'SlaViolated') {
+      const { severity, kind } = event.data as { severity: string; kind: string };
+      slaViolations.inc({ severity, kind });
+    } else if (event.streamId.startsWith('escalation-')) followEscalation(event);
     else record(fold.apply(event));
   };
 
@@ -215,7 +224,7 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     observeReactorError: (reactor, outcome) => reactorErrors.inc({ reactor, outcome }),
     follow: (store) =>
       store.subscribeToAll(
-        { filter: { streamPrefixes: ['issue-', 'remediation-', 'notification-', 'escalation-'] } },
+        { filter: { streamPrefixes: ['issue-', 'remediation-', 'notification-', 'escalation-', 'sla-'] } },
         (event) => applyEvent(event),
       ),
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
