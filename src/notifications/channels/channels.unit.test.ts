@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationDelivery, NotifiedIssue } from '../../../domain/events/notification.events.ts';
 import { startVendorReceiver, type VendorReceiver } from '../../../test/support/notificationReceivers.ts';
-import { ALERT_HOLD_MS, ALERTNAME, alertmanagerAlerts, alertmanagerRequest } from './alertmanager.channel.ts';
+import {
+  ALERT_HOLD_MS,
+  ALERTNAME,
+  alertmanagerAlerts,
+  alertmanagerRequest,
+  sendAlertmanager,
+} from './alertmanager.channel.ts';
 import { type ChannelMessage, retryAfterSeconds } from './channel.ts';
 import { EMAIL_LIMITS, emailHtml, emailSubject, emailText, sendEmail } from './email.channel.ts';
 import { OPSGENIE_API_URL, OPSGENIE_LIMITS, opsgenieCall, opsgenieRequest, sendOpsgenie } from './opsgenie.channel.ts';
@@ -570,6 +576,25 @@ describe('email', () => {
     const result = await sendEmail(mailMessage(), settings(silent.port), {}, 300);
     silent.close();
     expect(result).toMatchObject({ ok: false, retryable: true, error: 'no answer within 300 ms' });
+  });
+});
+
+describe('every channel gives up on a receiver that hangs, within its timeout, to be retried', () => {
+  it.each(['pagerduty', 'webhook', 'alertmanager', 'slack', 'teams', 'opsgenie'] as const)('%s', async (type) => {
+    const silent = await silentServer();
+    const at = `http://127.0.0.1:${silent.port}`;
+    const m = message({ channel: { name: 'c', type }, deliveryId: `g1-1-c-${type}` });
+    const result = await {
+      pagerduty: () => sendPagerDuty(m, { target: routingKey, url: at }, 150),
+      webhook: () => sendWebhook(m, { target: at }, 150),
+      alertmanager: () => sendAlertmanager(m, { target: at }, 150),
+      slack: () => sendSlack(m, { target: at }, 150),
+      teams: () => sendTeams(m, { target: at }, 150),
+      opsgenie: () => sendOpsgenie(m, { target: genieKey, url: at }, 150),
+    }[type]();
+    silent.close();
+    expect(result).toMatchObject({ ok: false, retryable: true, error: 'no answer within 150 ms' });
+    expect(result.statusCode).toBeUndefined();
   });
 });
 
