@@ -8,7 +8,17 @@ const RECONNECT_MS = 3000;
 const KEY_STORAGE = 'cairn.apiKey';
 
 const $ = (selector) => document.querySelector(selector);
-const state = { key: null, selected: null, stateFilter: '', timer: null, socket: null, pending: null };
+const state = {
+  key: null,
+  selected: null,
+  stateFilter: '',
+  timer: null,
+  socket: null,
+  pending: null,
+  // What the user typed, and what the API said, per approval request: kept across re-renders.
+  reasons: {},
+  decisions: {},
+};
 
 const text = (value) => (value === null || value === undefined ? '' : String(value));
 const el = (tag, attrs = {}, ...children) => {
@@ -103,7 +113,70 @@ function renderList(items) {
   $('#empty').hidden = items.length > 0;
 }
 
-function renderDetail(incident) {
+/** The pending approval requests of an incident, through REST (the GraphQL read model does not hold them). */
+async function approvalsOf(issueId) {
+  const response = await fetch(`/api/v1/approvals?issueId=${encodeURIComponent(issueId)}&state=pending`, {
+    headers: { 'x-api-key': state.key },
+  });
+  if (!response.ok) return [];
+  return (await response.json()).items;
+}
+
+/** Approves or rejects as the key of the page; the API decides who may (operator and admin keys). */
+async function decide(requestId, decision, reason) {
+  const response = await fetch(`/api/v1/approvals/${encodeURIComponent(requestId)}/${decision}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': state.key },
+    body: JSON.stringify(decision === 'reject' && reason ? { reason } : {}),
+  });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    throw new Error(`${problem.detail || problem.title || 'refused'} (HTTP ${response.status})`);
+  }
+}
+
+function renderApprovals(approvals) {
+  if (approvals.length === 0) return [];
+  return [
+    el('h3', {}, 'Waiting for approval'),
+    ...approvals.map((a) => {
+      const reason = el('input', { type: 'text', class: 'reason', placeholder: 'reason', 'aria-label': 'Reason' });
+      reason.value = state.reasons[a.id] ?? '';
+      reason.addEventListener('input', () => {
+        state.reasons[a.id] = reason.value;
+      });
+      const button = (label, decision) => {
+        const node = el('button', { type: 'button', class: decision }, label);
+        node.addEventListener('click', async () => {
+          try {
+            await decide(a.id, decision, reason.value.trim());
+            state.decisions[a.id] = '';
+            delete state.reasons[a.id];
+          } catch (error) {
+            state.decisions[a.id] = error.message;
+          }
+          void refresh();
+        });
+        return node;
+      };
+      const who = a.approvers.length > 0 ? ` (${a.approvers.join(', ')})` : '';
+      return el(
+        'div',
+        { class: 'approval', 'data-request': a.id },
+        el('p', {}, `${a.approvers.length} of ${a.requiredApprovals} approval(s)${who}, expires ${when(a.expiresAt)}`),
+        reason,
+        ' ',
+        button('Approve', 'approve'),
+        ' ',
+        button('Reject', 'reject'),
+        ' ',
+        el('span', { class: 'decision-error' }, state.decisions[a.id] ?? ''),
+      );
+    }),
+  ];
+}
+
+function renderDetail(incident, approvals = []) {
   const detail = $('#detail');
   if (!incident) {
     detail.hidden = true;
@@ -154,6 +227,7 @@ function renderDetail(incident) {
       ),
     );
   }
+  parts.push(...renderApprovals(approvals));
   if (incident.postmortem) {
     const pm = incident.postmortem;
     parts.push(
@@ -210,7 +284,11 @@ async function refresh() {
     const data = await graphql(LIST, { state: state.stateFilter ? [state.stateFilter] : null });
     renderSummary(data.analytics);
     renderList(data.incidents.items);
-    if (state.selected) renderDetail((await graphql(DETAIL, { id: state.selected })).incident);
+    if (state.selected) {
+      const { incident } = await graphql(DETAIL, { id: state.selected });
+      const waiting = incident?.remediation?.status === 'WaitingApproval';
+      renderDetail(incident, waiting ? await approvalsOf(incident.id) : []);
+    }
     $('#error').textContent = '';
     $('#live').textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
