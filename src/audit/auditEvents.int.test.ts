@@ -12,6 +12,10 @@ import {
 } from '../../test/support/kube.ts';
 import { PatchAs } from '../actions/patchOptions.ts';
 import { createSqliteEventStore } from '../adapters/eventstore/sqlite.eventStore.ts';
+import {
+  auditEventAdmissionPolicy,
+  auditEventImmutableMessage,
+} from '../adapters/kubernetes/api/auditEventAdmission.ts';
 import type { CustomObject } from '../adapters/kubernetes/customResources.ts';
 import type { ReactorCheckpoints } from '../application/reactor.ts';
 import { registerAuditCommand } from '../cli/commands/audit.command.ts';
@@ -175,6 +179,67 @@ describe('AuditEvent objects', () => {
     await expect(merged).rejects.toThrow(/immutable/);
     const after = (await clients.custom.getNamespacedCustomObject({ ...group, namespace, name })) as CustomObject;
     expect(after.spec).toEqual(first!.spec);
+  });
+
+  it('refuses any other edit too (labels, annotations), while deletion still works, foreground included', async () => {
+    // Installed with the CRDs (crds/auditevents.admission.yaml); applied here too for a cluster started before it.
+    for (const doc of auditEventAdmissionPolicy()) {
+      await clients.objects.create(doc as never).catch((error: { code?: number }) => {
+        if (error.code !== 409) throw error;
+      });
+    }
+    const [first] = await objects();
+    const name = first!.metadata.name;
+    const relabel = () =>
+      clients.custom.patchNamespacedCustomObject(
+        { ...group, namespace, name, body: { metadata: { labels: { 'aiops.cairn.dev/event-type': 'Nothing' } } } },
+        PatchAs.merge,
+      );
+    // A new policy takes effect once the API server has loaded it.
+    const refused = await eventually(
+      'the admission policy to refuse a label edit',
+      async () =>
+        relabel().then(
+          () => undefined,
+          (error: { code?: number; body?: string }) => (error.code === 403 ? error : undefined),
+        ),
+      60_000,
+    );
+    expect(String(refused.body)).toContain(auditEventImmutableMessage);
+    const annotated = clients.custom.patchNamespacedCustomObject(
+      { ...group, namespace, name, body: { metadata: { annotations: { note: 'hello' } } } },
+      PatchAs.merge,
+    );
+    await expect(annotated).rejects.toMatchObject({ code: 403 });
+    const after = (await clients.custom.getNamespacedCustomObject({ ...group, namespace, name })) as CustomObject;
+    expect(after.metadata.labels).toEqual(first!.metadata.labels);
+
+    // A throwaway copy deleted in the foreground: the garbage collector's own update (its finalizer) goes through.
+    await clients.custom.createNamespacedCustomObject({
+      ...group,
+      namespace,
+      body: {
+        apiVersion: 'aiops.cairn.dev/v1alpha1',
+        kind: 'AuditEvent',
+        metadata: { name: 'audit-doomed' },
+        spec: first!.spec,
+      },
+    });
+    await clients.custom.deleteNamespacedCustomObject({
+      ...group,
+      namespace,
+      name: 'audit-doomed',
+      propagationPolicy: 'Foreground',
+    });
+    await eventually(
+      'the foreground deletion to finish',
+      async () =>
+        clients.custom.getNamespacedCustomObject({ ...group, namespace, name: 'audit-doomed' }).then(
+          () => undefined,
+          (error: { code?: number }) => error.code === 404,
+        ),
+      120_000,
+    );
   });
 
   it('cairn audit verify finds an object deleted and recreated with a hash the chain does not hold', async () => {

@@ -243,7 +243,10 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
         'RoleBinding',
         'Service',
         'ServiceAccount',
+        // One on Anomalies (who may say what), one on AuditEvents (no edit at all).
         'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
         'ValidatingAdmissionPolicyBinding',
       ].sort(),
     );

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { anomalyAdmissionPolicy } from './api/anomalyAdmission.ts';
+import { auditEventAdmissionPolicy } from './api/auditEventAdmission.ts';
 import { apiGroup, apiVersion, type KindDefinition } from './api/kindDefinition.ts';
 import { cairnKinds } from './api/kinds.ts';
 import { findStructuralViolations, type JsonSchemaProps, toStructuralSchema } from './api/structuralSchema.ts';
@@ -116,9 +117,28 @@ export function renderChartAdmissionTemplate(): string {
 /** What is generated beside the CRDs of `dir`, by path relative to it: the admission policy, in the chart's form there. */
 export function renderCompanions(dir: string): Map<string, string> {
   return resolve(dir) === resolve(chartCrdDir)
-    ? new Map([[chartAdmissionTemplate, renderChartAdmissionTemplate()]])
-    : new Map([[admissionPolicyFile, renderAdmissionPolicy()]]);
+    ? new Map([
+        [chartAdmissionTemplate, renderChartAdmissionTemplate()],
+        [chartAuditEventAdmissionTemplate, renderChartAdmission(auditEventAdmissionPolicy())],
+      ])
+    : new Map([
+        [admissionPolicyFile, renderAdmissionPolicy()],
+        [auditEventAdmissionFile, renderAdmission(auditEventAdmissionPolicy())],
+      ]);
 }
+
+/** The admission policy that keeps AuditEvents unchanged (api/auditEventAdmission.ts), beside the CRDs. */
+export const auditEventAdmissionFile = 'auditevents.admission.yaml';
+export const chartAuditEventAdmissionTemplate = '../templates/auditevent-admission.yaml';
+
+const renderDocuments = (docs: readonly Record<string, unknown>[]) =>
+  docs.map((doc) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+
+const renderAdmission = (docs: readonly Record<string, unknown>[]) => `${generatedHeader}\n${renderDocuments(docs)}`;
+
+/** Under the same switch as the Anomaly policy: Kubernetes 1.30 or later. */
+const renderChartAdmission = (docs: readonly Record<string, unknown>[]) =>
+  `${generatedHeader}\n{{- if .Values.admissionPolicy.enabled }}\n${renderDocuments(docs)}{{- end }}\n`;
 
 export function writeCrds(dir: string = defaultCrdDir): string[] {
   mkdirSync(dir, { recursive: true });
