@@ -73,6 +73,12 @@ const DETAIL = `query ($id: ID!) {
     remediation { status outcome source actions { type status detail params { name value } } }
     postmortem { state summary rootCause durationSeconds }
     notifications { channel { name type } transition decidedAt outcome attempts statusCode error test }
+    sla {
+      sla { namespace name }
+      businessHours { timeZone }
+      response { state dueAt remainingSeconds endedAt }
+      resolution { state dueAt remainingSeconds endedAt }
+    }
   }
 }`;
 
@@ -227,6 +233,7 @@ function renderDetail(incident, approvals = []) {
       ),
     );
   }
+  parts.push(...renderSla(incident.sla));
   parts.push(...renderApprovals(approvals));
   if (incident.postmortem) {
     const pm = incident.postmortem;
@@ -249,6 +256,38 @@ function renderDetail(incident, approvals = []) {
   );
   detail.replaceChildren(...parts);
   detail.hidden = false;
+}
+
+/** Hours and minutes of clock time, e.g. `1 h 05 min`; under a minute in seconds. */
+const clockTime = (s) => {
+  if (s < 60) return `${Math.round(s)} s`;
+  const minutes = Math.floor(s / 60);
+  const hours = Math.floor(minutes / 60);
+  return hours > 0 ? `${hours} h ${String(minutes % 60).padStart(2, '0')} min` : `${minutes} min`;
+};
+
+/** The incident's SLA clocks: due when and how much (business) time is left, met, or breached. */
+function renderSla(sla) {
+  if (!sla) return [];
+  const line = (label, clock) => {
+    const status =
+      clock.state === 'met'
+        ? `met at ${when(clock.endedAt)} (due ${when(clock.dueAt)})`
+        : clock.state === 'violated'
+          ? `breached: was due ${when(clock.dueAt)}`
+          : `due ${when(clock.dueAt)}, ${clockTime(clock.remainingSeconds ?? 0)} left`;
+    return el(
+      'li',
+      { 'data-clock': label.toLowerCase(), 'data-state': clock.state },
+      `${label}: `,
+      el('span', { class: `badge clock-${clock.state}` }, status),
+    );
+  };
+  const hours = sla.businessHours ? `business hours, ${sla.businessHours.timeZone}` : 'around the clock';
+  return [
+    el('h3', {}, `SLA (${sla.sla.namespace}/${sla.sla.name}, ${hours})`),
+    el('ul', { class: 'sla' }, line('Response', sla.response), line('Resolution', sla.resolution)),
+  ];
 }
 
 /** Who was told what of the incident: one line per delivery, with how it went. */
