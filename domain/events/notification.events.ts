@@ -24,6 +24,10 @@ export const NotificationTransition = {
   Detected: 'detected',
   Escalated: 'escalated',
   ApprovalNeeded: 'approval_needed',
+  /** The plan's approval request reached its quorum: the plan runs. */
+  ApprovalGranted: 'approval_granted',
+  /** Nobody decided on the plan's approval request in time: it was cancelled. */
+  ApprovalExpired: 'approval_expired',
   Acknowledged: 'acknowledged',
   Resolved: 'resolved',
   /** An IncidentSLA target of the Issue reached its warning share. */

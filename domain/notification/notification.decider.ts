@@ -106,6 +106,8 @@ function track(
     case 'detected':
     case 'escalated':
     case 'approval_needed':
+    case 'approval_granted':
+    case 'approval_expired':
     case 'sla_warning':
     case 'sla_violated': {
       if (entry === undefined) {

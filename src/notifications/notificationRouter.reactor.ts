@@ -27,6 +27,11 @@ const transitionOf = (event: RecordedEvent): NotificationTransition | undefined 
       return 'escalated';
     case 'ApprovalRequested':
       return 'approval_needed';
+    case 'ApprovalGranted':
+      // Each approval is recorded; people hear once, when the quorum is reached and the plan runs.
+      return (event.data as { quorumReached?: boolean }).quorumReached ? 'approval_granted' : undefined;
+    case 'ApprovalExpired':
+      return 'approval_expired';
     case 'IssueAcknowledged':
       return 'acknowledged';
     case 'IssueResolved':
@@ -74,6 +79,8 @@ export function notificationRouterReactor(options: NotificationRouterOptions): R
         'IssueAnomalyAttached',
         'IssueEscalated',
         'ApprovalRequested',
+        'ApprovalGranted',
+        'ApprovalExpired',
         'IssueAcknowledged',
         'IssueResolved',
         ...SLA_NOTIFIED_EVENTS,

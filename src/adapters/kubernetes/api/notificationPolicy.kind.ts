@@ -65,6 +65,8 @@ export const notificationTransitions = [
   'detected',
   'escalated',
   'approval_needed',
+  'approval_granted',
+  'approval_expired',
   'acknowledged',
   'resolved',
   'sla_warning',
