@@ -40,6 +40,7 @@ let operator: RunningOperator;
 let storeUrl: string;
 const devKey = `cairn_dev_${randomBytes(12).toString('hex')}`;
 const ns = { operator: '', observe: '', approve: '', protect: '', deny: '' };
+const logged: string[] = [];
 
 beforeAll(async () => {
   clients = kubeClients();
@@ -64,7 +65,10 @@ beforeAll(async () => {
     },
     http: { host: '127.0.0.1', port: 0 },
     api: { devApiKey: devKey },
-    ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[policy] ${line}\n`) } : {}),
+    log: (line: string) => {
+      logged.push(line);
+      if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[policy] ${line}\n`);
+    },
   });
   await eventually('the operator to lead', async () => operator.isLeader());
 }, 120_000);
@@ -138,6 +142,8 @@ describe('operator policy on a real control plane', () => {
     expect(policy?.detail).toContain(`mode auto (namespaces: ${modes})`);
     expect(policy?.detail).toContain(`protected namespaces kube-system, kube-public, kube-node-lease, ${ns.protect}`);
     expect(policy?.detail).toContain('denied actions AdjustResources');
+    // The same line opens the operator's log.
+    expect(logged.filter((line) => line.startsWith('policy: '))).toEqual([`policy: ${policy?.detail}`]);
   });
 
   it('observe mode: records the analysis and the plan it would have run, hands the Issue over, and never acts', async () => {
