@@ -82,6 +82,7 @@ import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
 import { createMetricsEnricher } from './enrichers/metrics/metrics.enricher.ts';
 import { createReferencedSecretValues } from './enrichers/referencedSecrets.ts';
 import { escalationOutboxSource, startEscalations } from './escalation/escalation.module.ts';
+import { createEscalationCommands } from './escalation/escalationCommands.ts';
 import { notificationReadiness } from './notifications/notificationReadiness.ts';
 import { startNotifications } from './notifications/notifications.module.ts';
 import { testNotificationSender } from './notifications/testNotification.command.ts';
@@ -628,7 +629,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             ];
           },
           ...(isAuditableEventStore(store) ? { audit: store } : {}),
-          escalations: { queries: escalationQueries, incidents: createReadModelQueries(readModel.db) },
+          escalations: {
+            queries: escalationQueries,
+            incidents: createReadModelQueries(readModel.db),
+            commands: createEscalationCommands({ store, now: () => new Date() }),
+          },
           slas: { queries: slaQueries, incidents: createReadModelQueries(readModel.db) },
           notifications: {
             queries: notificationQueries,

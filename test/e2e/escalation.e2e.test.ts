@@ -276,7 +276,7 @@ describe('escalation on a real cluster', () => {
       return status?.totalEscalations === 1 && (status.active ?? []).length === 0;
     });
   });
-  it('a snooze stops the clock: the next level is paged after the snooze ends, with the time that was left', async () => {
+  it('a snooze stops the clock; an incident escalated by hand pages the last level again and its escalation is acknowledged and resolved directly', async () => {
     // A policy of its own for the api workload (by its labels, over the default one), with a longer first level.
     await clients.custom.createNamespacedCustomObject({
       group,
@@ -345,6 +345,37 @@ describe('escalation on a real cluster', () => {
       [2, 'timeout'],
     ]);
     expect(Date.parse(after.pages[1]!.at)).toBeGreaterThanOrEqual(Date.parse(snoozed.nextDeadline!));
+
+    // An open incident's escalation is acknowledged through the incident, not around it.
+    const early = await api(`/api/v1/incidents/${issueId}/escalation/acknowledge`, { method: 'POST', body: '{}' });
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as { code: string }).code).toBe('escalation.acknowledge_the_incident');
+
+    // Escalated by hand: the Issue is over for Cairn, its escalation pages the last level again at once...
+    const escalate = await api(`/api/v1/incidents/${issueId}/escalate`, {
+      method: 'POST',
+      body: JSON.stringify({ detail: 'needs the database team' }),
+    });
+    expect(escalate.status).toBe(200);
+    const secondaryOf = () => pagesTo(KEYS.secondary).filter((p) => p.dedup_key === issueId);
+    await eventually('the last level to be paged again', async () => secondaryOf().length === 2);
+    // ...and, since the Issue can no longer be acknowledged, its escalation is acknowledged and resolved directly.
+    expect((await api(`/api/v1/incidents/${issueId}/acknowledge`, { method: 'POST', body: '{}' })).status).toBe(409);
+    const ack = await api(`/api/v1/incidents/${issueId}/escalation/acknowledge`, { method: 'POST', body: '{}' });
+    expect(await ack.json()).toMatchObject({ issueId, state: 'acknowledged', level: 2 });
+    const resolve = await api(`/api/v1/incidents/${issueId}/escalation/resolve`, { method: 'POST', body: '{}' });
+    expect(await resolve.json()).toMatchObject({ issueId, state: 'resolved' });
+    await eventually('both levels to hear of the acknowledgement and the resolution', async () =>
+      [KEYS.primary, KEYS.secondary].every((k) => {
+        const actions = pagesTo(k)
+          .filter((p) => p.dedup_key === issueId)
+          .map((p) => p.event_action);
+        return actions.includes('acknowledge') && actions.includes('resolve');
+      }),
+    );
+    expect(secondaryOf().map((p) => p.event_action)).toEqual(['trigger', 'trigger', 'acknowledge', 'resolve']);
+    const again = await api(`/api/v1/incidents/${issueId}/escalation/resolve`, { method: 'POST', body: '{}' });
+    expect(again.status).toBe(409);
   });
 
   it('a malformed update is refused in Ready, naming the field, while the last valid generation stays the one new escalations follow', async () => {

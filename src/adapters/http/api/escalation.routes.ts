@@ -1,14 +1,18 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CairnError, ErrorCategory } from '../../../../domain/errors.ts';
+import type { EscalationCommands } from '../../../escalation/escalationCommands.ts';
 import type { EscalationQueries } from '../../readmodel/escalations.queries.ts';
 import type { ReadModelQueries } from '../../readmodel/readModel.queries.ts';
 import { problemResponses } from '../problem.ts';
+import { identityOf } from '../security/security.plugin.ts';
 import { IdParams } from './api.schemas.ts';
 
 export interface EscalationApiDeps {
   readonly queries: EscalationQueries;
   readonly incidents: Pick<ReadModelQueries, 'getIncident'>;
+  /** Acknowledge and resolve an escalation directly; no such routes without it. */
+  readonly commands?: EscalationCommands;
 }
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -63,5 +67,52 @@ export async function escalationRoutes(app: FastifyInstance, deps: EscalationApi
       }
       return view;
     },
+  );
+
+  const commands = deps.commands;
+  if (commands === undefined) return;
+  const EscalationResultSchema = Type.Object({ issueId: Str, state: Str, level: Type.Integer() });
+  const ended = ['Resolved', 'Escalated'];
+  const direct = (path: string, summary: string, verb: string, run: typeof commands.acknowledge) =>
+    app.post<{ Params: { id: string } }>(
+      path,
+      {
+        config: { role: 'operator' as const },
+        schema: {
+          tags: ['incidents'],
+          summary,
+          params: IdParams,
+          response: { 200: EscalationResultSchema, ...errors },
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        const incident = deps.incidents.getIncident(id);
+        if (incident === undefined) {
+          throw new CairnError('incident.not_found', ErrorCategory.NotFound, `incident ${id} does not exist`);
+        }
+        // An open incident is acknowledged or resolved itself, which reaches its escalation: one truth, not two.
+        if (!ended.includes(incident.state)) {
+          throw new CairnError(
+            `escalation.${verb}_the_incident`,
+            ErrorCategory.IllegalState,
+            `incident ${id} is open: ${verb} the incident itself (POST /api/v1/incidents/${id}/${verb}), which ${verb}s its escalation too`,
+          );
+        }
+        const state = await run(id, identityOf(request).actor);
+        return { issueId: id, state: state.status, level: state.level };
+      },
+    );
+  direct(
+    '/incidents/:id/escalation/acknowledge',
+    'Acknowledge the escalation of an incident Cairn escalated: no further level is paged, the levels paged are told',
+    'acknowledge',
+    (id, actor) => commands.acknowledge(id, actor),
+  );
+  direct(
+    '/incidents/:id/escalation/resolve',
+    'Resolve the escalation of an incident Cairn escalated: every channel paged is told it is resolved',
+    'resolve',
+    (id, actor) => commands.resolve(id, actor),
   );
 }
