@@ -38,7 +38,7 @@ export interface RemediationPolicy {
   /** What Cairn does in a namespace that `namespaceModes` does not name (and for cluster-scoped objects). */
   readonly mode: RemediationMode;
   readonly namespaceModes: Readonly<Record<string, RemediationMode>>;
-  /** What a plan needs when no approval rule (ApprovalPolicy) matches it: nothing, or one person's approval. */
+  /** The least approval any plan needs: none, or one person's; approval rules (ApprovalPolicies) may ask for more. */
   readonly defaultApproval: DefaultApproval;
 }
 
@@ -384,9 +384,8 @@ export const observeOnly = (policy: RemediationPolicy, target: ResourceRef): str
   modeFor(policy, target.namespace) === RemediationMode.Observe ? observeReason(target.namespace) : undefined;
 
 /**
- * Where the operator policy meets the approval rules (ApprovalPolicy objects and configured rules): approve mode
- * makes every plan wait for people, however a rule would have let it through; a plan no rule matched takes the
- * default approval.
+ * What the operator policy adds to the approval rules' verdict: approve mode, and a default approval of one person,
+ * make every plan wait for people, however a rule would have let it through. Neither ever lifts a requirement.
  */
 export const approvalUnderPolicy = (
   policy: RemediationPolicy,
@@ -397,7 +396,7 @@ export const approvalUnderPolicy = (
   if (modeFor(policy, namespace) === RemediationMode.Approve) {
     return { ...verdict, required: true, requiredApprovals: 1, rule: approveReason(namespace) };
   }
-  if (verdict.rule === undefined && policy.defaultApproval === DefaultApproval.Single) {
+  if (policy.defaultApproval === DefaultApproval.Single) {
     return { ...verdict, required: true, requiredApprovals: 1, rule: 'the default approval: one person' };
   }
   return verdict;

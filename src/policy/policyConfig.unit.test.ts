@@ -101,17 +101,21 @@ describe('where the operator policy meets the approval rules', () => {
     });
   });
 
-  it('the default approval decides only the plans no rule matched', () => {
+  it('the default approval is the least every plan needs, whatever a rule says', () => {
     const single = defaultRemediationPolicy({ defaultApproval: 'single' });
     expect(approvalUnderPolicy(single, 'shop', approvalFor([], subject('shop')))).toMatchObject({
       required: true,
       requiredApprovals: 1,
+      rule: 'the default approval: one person',
     });
-    // A rule that matched and approved the plan itself is a decision, not the absence of one.
-    expect(approvalUnderPolicy(single, 'shop', approvalFor(autoRule, subject('shop'))).required).toBe(false);
+    // A rule that would approve the plan itself does not waive it.
+    expect(approvalUnderPolicy(single, 'shop', approvalFor(autoRule, subject('shop'))).required).toBe(true);
     expect(approvalUnderPolicy(defaultRemediationPolicy(), 'shop', approvalFor([], subject('shop'))).required).toBe(
       false,
     );
+    expect(
+      approvalUnderPolicy(defaultRemediationPolicy(), 'shop', approvalFor(autoRule, subject('shop'))).required,
+    ).toBe(false);
   });
 });
 

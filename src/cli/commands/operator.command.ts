@@ -242,7 +242,7 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option(
       '--default-approval <auto|single>',
-      'what a plan needs when no approval rule matches it: nothing (auto) or one person (single)',
+      'the least approval every plan needs: nothing (auto) or one person (single); ApprovalPolicies may ask for more',
       parseDefaultApproval,
       PolicyDefaults.defaultApproval,
     )
