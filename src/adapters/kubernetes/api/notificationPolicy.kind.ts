@@ -243,6 +243,7 @@ export const notificationPolicyKind: KindDefinition = {
     { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled' },
     { name: 'Active', type: 'integer', jsonPath: '.status.activeGeneration' },
     { name: 'Ready', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" },
+    { name: 'Degraded', type: 'string', jsonPath: ".status.conditions[?(@.type=='Degraded')].status" },
     ageColumn,
   ],
   statusSubresource: true,
