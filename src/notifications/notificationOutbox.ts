@@ -41,6 +41,8 @@ export interface OutboxSource<S> {
   evolve(state: S, event: RecordedEvent): S;
   /** The recorded instant at which the stream wants its decider asked again; null when nothing is due. */
   deadline(state: S): string | null;
+  /** Nothing will ever be due or sent again: the outbox forgets the stream, so memory follows what is open. */
+  finished?(state: S): boolean;
   fire(stream: string, state: S, metadata: MessageMetadata): Promise<OutboxSourceOutcome<S>>;
   pending(state: S, at: string): readonly OutboxSend[];
   record(
@@ -113,7 +115,8 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
       if (event.revision <= entry.revision) return;
       entry.state = source.evolve(entry.state, event);
       entry.revision = event.revision;
-      others.set(stream, entry);
+      if (source.finished?.(entry.state)) others.delete(stream);
+      else others.set(stream, entry);
       return;
     }
     const group = groups.get(stream) ?? { state: notificationDecider.initialState(), revision: -1n };
@@ -142,6 +145,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
     if (entry !== undefined && typeof outcome.revision === 'bigint' && outcome.revision > entry.revision) {
       entry.state = outcome.state;
       entry.revision = outcome.revision;
+      if (entry.source.finished?.(entry.state)) others.delete(stream);
     }
   };
 
@@ -196,6 +200,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
           .finally(() => {
             inFlight.delete(send.id);
             busy.set(channelKey, (busy.get(channelKey) ?? 1) - 1);
+            kick();
           });
         inFlight.set(send.id, running);
       }
@@ -267,6 +272,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
           .finally(() => {
             inFlight.delete(id);
             busy.set(channelKey, (busy.get(channelKey) ?? 1) - 1);
+            kick();
           });
         inFlight.set(id, running);
       }
@@ -275,6 +281,18 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
   };
 
   let ticking: Promise<void> = Promise.resolve();
+  // A send that ends frees a slot of its channel: what is due goes out now rather than at the next tick.
+  let kicked = false;
+  const kick = () => {
+    if (stopped || kicked) return;
+    kicked = true;
+    ticking = ticking
+      .then(() => {
+        kicked = false;
+        return tick();
+      })
+      .catch((error) => options.onError?.('notification outbox', error));
+  };
   let timer: NodeJS.Timeout | undefined;
   const subscription: Subscription = options.store.subscribeToAll(
     {
