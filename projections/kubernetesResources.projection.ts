@@ -126,9 +126,19 @@ export function issueResource(state: IssueState, anomalyNames: readonly string[]
 }
 
 /** `changedAt` is when the Issue last changed state: the time of the event that moved it. */
-export function issueStatus(state: IssueState, changedAt: string) {
+/** An Issue's escalation as its status shows it (see EscalationPolicy). */
+export interface IssueEscalationStatus {
+  readonly policy: string;
+  readonly level: number;
+  readonly levelName: string;
+  readonly state: 'active' | 'snoozed' | 'exhausted' | 'acknowledged' | 'resolved';
+  readonly nextDeadline?: string;
+}
+
+export function issueStatus(state: IssueState, changedAt: string, escalation?: IssueEscalationStatus) {
   const open = state.status !== IssueStatus.Resolved && state.status !== IssueStatus.Escalated;
   return {
+    ...(escalation ? { escalation } : {}),
     // An ended Issue always has a PostMortem: the resource writer renders it from the same event.
     ...(!open && state.workload ? { postMortemRef: { name: postMortemName(state.issueId, state.workload) } } : {}),
     state: state.status,

@@ -21,7 +21,7 @@ export interface EscalationsOptions {
   /** Cairn's own namespace: policies there take Issues of every namespace. */
   readonly namespace: string;
   /** The running notifications: levels page through their policies' channels (and their outbox, see below). */
-  readonly notifications: { readonly policies: Pick<NotificationPolicies, 'find'> };
+  readonly notifications: { readonly policies: Pick<NotificationPolicies, 'find' | 'current'> };
   readonly now?: () => Date;
   readonly log?: (line: string) => void;
   readonly onError?: (what: string, error: unknown) => void;
@@ -47,8 +47,10 @@ const apiVersionOf = (kind: string) =>
  */
 export function startEscalations(options: EscalationsOptions): RunningEscalations {
   const onError = options.onError ?? (() => {});
-  // Every escalation folded from the log, for the policies' status; rebuilt at every start.
+  // The escalations not yet over, folded from the log for the policies' status (rebuilt at every start), and how
+  // many of each policy ended: an ended escalation with nothing left to deliver is only counted.
   const states = new Map<string, EscalationState>();
+  const ended = new Map<string, number>();
   let markLive: () => void = () => {};
   const live = new Promise<void>((resolve) => {
     markLive = resolve;
@@ -59,7 +61,7 @@ export function startEscalations(options: EscalationsOptions): RunningEscalation
     notificationPolicy: (namespace, name) => options.notifications.policies.find(namespace, name),
     escalations: async () => {
       await live;
-      return states.values();
+      return { running: states.values(), ended: (namespace, name) => ended.get(`${namespace}/${name}`) ?? 0 };
     },
     ...(options.now ? { now: options.now } : {}),
     onError,
@@ -69,11 +71,22 @@ export function startEscalations(options: EscalationsOptions): RunningEscalation
     { filter: { streamPrefixes: [`${StreamCategory.Escalation}-`] }, onLive: () => markLive() },
     (event) => {
       const { id } = parseStreamName(event.streamId);
+      const before = states.get(id);
+      // An outcome recorded after the escalation was forgotten changes nothing shown.
+      if (before === undefined && event.type !== 'EscalationStarted') return;
       const state = escalationDecider.evolve(
-        states.get(id) ?? escalationDecider.initialState(),
+        before ?? escalationDecider.initialState(),
         event as unknown as EscalationEvent,
       );
-      states.set(id, state);
+      if (state.status === 'resolved' && Object.keys(state.deliveries).length === 0) {
+        states.delete(id);
+        if (state.policy !== null) {
+          const key = `${state.policy.namespace}/${state.policy.name}`;
+          ended.set(key, (ended.get(key) ?? 0) + 1);
+        }
+      } else {
+        states.set(id, state);
+      }
       if (state.policy !== null) policies.touch(state.policy.namespace, state.policy.name);
     },
   );
@@ -98,7 +111,11 @@ export function startEscalations(options: EscalationsOptions): RunningEscalation
     options.checkpoints,
     escalationRouterReactor({
       store: options.store,
-      policies: () => policies.current(),
+      // Both listed first: a level's channels are looked up (for their type) when an escalation starts.
+      policies: async () => {
+        await options.notifications.policies.current();
+        return policies.current();
+      },
       channelType: (namespace, policy, channel) =>
         options.notifications.policies.find(namespace, policy)?.channels.get(channel)?.type,
       labelsOf,

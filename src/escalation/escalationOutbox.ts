@@ -74,6 +74,7 @@ export function escalationOutboxSource(store: EventStore): OutboxSource<Escalati
     evolve: (state, event: RecordedEvent) => escalationDecider.evolve(state, event as unknown as EscalationEvent),
     deadline: (state) =>
       state.status === EscalationStatus.Active || state.status === EscalationStatus.Snoozed ? state.deadline : null,
+    finished: (state) => state.status === EscalationStatus.Resolved && Object.keys(state.deliveries).length === 0,
     fire: (stream, state, metadata) =>
       handle(stream, { type: 'FireEscalationDeadline', data: { deadline: state.deadline ?? '' }, metadata }),
     pending: (state, at) =>

@@ -36,8 +36,11 @@ export interface EscalationPoliciesOptions {
   readonly operatorNamespace: string;
   /** The NotificationPolicy a policy pages through, as Cairn routes with it now. */
   readonly notificationPolicy: (namespace: string, name: string) => ValidPolicy | undefined;
-  /** Every escalation, folded from the log; waits until the fold has caught up. */
-  readonly escalations: () => Promise<Iterable<EscalationState>>;
+  /** The escalations not yet over, folded from the log, and how many of each policy ended; waits for the fold. */
+  readonly escalations: () => Promise<{
+    readonly running: Iterable<EscalationState>;
+    ended(namespace: string, name: string): number;
+  }>;
   readonly now?: () => Date;
   /** How often every policy is checked again (its NotificationPolicy may have changed); 30 s by default. */
   readonly resyncMs?: number;
@@ -134,7 +137,13 @@ export function startEscalationPolicies(options: EscalationPoliciesOptions): Esc
         ? channelProblems(outcome.policy, options.notificationPolicy(namespace, outcome.policy.notificationPolicy))
         : [];
     const ready = escalationReady(outcome, enabled, current, problems);
-    const { totalEscalations, active: running } = escalationsOfPolicy(await options.escalations(), namespace, name);
+    const escalations = await options.escalations();
+    const { totalEscalations, active: running } = escalationsOfPolicy(
+      escalations.running,
+      namespace,
+      name,
+      escalations.ended(namespace, name),
+    );
     const previous = object.status?.conditions?.find((c) => c.type === 'Ready');
     const status = {
       observedGeneration: generation,

@@ -14,8 +14,10 @@ export function escalationsOfPolicy(
   states: Iterable<EscalationState>,
   namespace: string,
   name: string,
+  /** Escalations of the policy that ended and are no longer among `states`. */
+  ended = 0,
 ): { totalEscalations: number; active: Active[] } {
-  let total = 0;
+  let total = ended;
   const running: EscalationState[] = [];
   for (const state of states) {
     if (state.policy?.namespace !== namespace || state.policy.name !== name) continue;

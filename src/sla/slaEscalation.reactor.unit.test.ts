@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { escalationDecider } from '../../domain/escalation/escalation.decider.ts';
 import { issueDecider } from '../../domain/issue/issue.decider.ts';
 import { slaDecider } from '../../domain/sla/sla.decider.ts';
 import { StreamCategory, streamName } from '../../domain/streams.ts';
@@ -64,6 +65,45 @@ describe('SLA violations that escalate', () => {
   it('leave the Issue alone when the SLA does not ask for it', async () => {
     const { store, violation, issueEvents } = await violated(['resolution']);
     await slaEscalationReactor({ store }).handle(violation);
+    expect((await issueEvents()).map((e) => e.type)).toEqual(['IssueDetected']);
+  });
+
+  it('page the next level of an escalation already under way instead, once per violation', async () => {
+    const { store, violation, issueEvents } = await violated(['response']);
+    const escalations = createCommandHandler(store, escalationDecider);
+    const stream = streamName(StreamCategory.Escalation, 'i1');
+    await escalations(stream, {
+      type: 'StartEscalation',
+      data: {
+        issueId: 'i1',
+        policy: { namespace: 'shop', name: 'platform', generation: 1 },
+        notificationPolicy: { namespace: 'shop', name: 'on-call' },
+        levels: [
+          { name: 'primary', channels: [{ name: 'pager', type: 'pagerduty' }], escalateAfterSeconds: 600 },
+          { name: 'secondary', channels: [{ name: 'pager', type: 'pagerduty' }] },
+        ],
+        trigger: 'detected',
+        issue: {
+          issueId: 'i1',
+          name: 'checkout-i1',
+          severity: 'high',
+          signal: 'oom_kill',
+          riskScore: 50,
+          workload,
+          state: 'Detected',
+          summary: 'x',
+          detectedAt: at(0),
+        },
+      },
+      metadata: { occurredAt: at(0), actor: 'system:escalation' },
+    });
+    const reactor = slaEscalationReactor({ store });
+    await reactor.handle(violation);
+    await reactor.handle(violation);
+    const pages = (await store.readStream(stream)).filter((e) => e.type === 'EscalationLevelPaged');
+    expect(pages.map((e) => (e.data as { level: number; reason: string }).reason)).toEqual(['started', 'requested']);
+    expect(pages[1]?.data).toMatchObject({ level: 2, detail: expect.stringContaining('response target') });
+    // The Issue itself is left to the escalation policy.
     expect((await issueEvents()).map((e) => e.type)).toEqual(['IssueDetected']);
   });
 });

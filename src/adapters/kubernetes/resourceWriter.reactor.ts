@@ -1,10 +1,15 @@
 import * as k8s from '@kubernetes/client-node';
 import { CairnError, ErrorCategory, isCairnError } from '../../../domain/errors.ts';
+import {
+  type EscalationEvent,
+  EscalationStatus,
+  escalationDecider,
+} from '../../../domain/escalation/escalation.decider.ts';
 import type { AnomalyDetected } from '../../../domain/events/anomaly.events.ts';
 import { type IssueEvent, type IssueState, issueDecider, isTerminal } from '../../../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
 import { type RemediationEvent, remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
-import { StreamCategory, streamName } from '../../../domain/streams.ts';
+import { parseStreamName, StreamCategory, streamName } from '../../../domain/streams.ts';
 import {
   ApiVersion,
   analysisRounds,
@@ -214,6 +219,22 @@ export function resourceWriterReactor(deps: {
     );
   };
 
+  /** The Issue's escalation, folded from its own stream; undefined when no EscalationPolicy took it. */
+  const escalationOf = async (issueId: string) => {
+    const history = (await deps.store.readStream(
+      streamName(StreamCategory.Escalation, issueId),
+    )) as unknown as RecordedEvent<EscalationEvent>[];
+    const e = history.reduce(escalationDecider.evolve, escalationDecider.initialState());
+    if (e.policy === null || e.level < 1 || e.status === EscalationStatus.None) return undefined;
+    return {
+      policy: `${e.policy.namespace}/${e.policy.name}`,
+      level: e.level,
+      levelName: e.levels[e.level - 1]?.name ?? String(e.level),
+      state: e.status,
+      ...(e.deadline === null ? {} : { nextDeadline: e.deadline }),
+    };
+  };
+
   const writeIssue = async (issueStream: string) => {
     const history = (await deps.store.readStream(issueStream)) as unknown as RecordedEvent<IssueEvent>[];
     let state: IssueState = issueDecider.initialState();
@@ -229,7 +250,12 @@ export function resourceWriterReactor(deps: {
       .filter((e) => state.anomalyIds.includes(e.data.anomalyId))
       .map((e) => e.data.labels?.[HandMadeAnomalyLabel] ?? anomalyName(e.data));
     const doc = issueResource(state, names, deps.namespace);
-    const written = await write('Issue', 'issues', doc, issueStatus(state, changedAt));
+    const written = await write(
+      'Issue',
+      'issues',
+      doc,
+      issueStatus(state, changedAt, await escalationOf(state.issueId)),
+    );
     const owner = { name: doc.metadata.name, uid: written.metadata?.uid ?? '' };
     // After the Issue's own status: a PostMortem that cannot be written must not hide that the Issue ended. Each
     // child is written even if a sibling is refused, so one bad analysis cannot hold the rest of the incident.
@@ -318,7 +344,12 @@ export function resourceWriterReactor(deps: {
     name: 'kubernetes-resources',
     isPermanent: (error, attempt) => isPermanentWriteFailure(error, attempt, deps.serverErrorAttempts),
     filter: {
-      streamPrefixes: [`${StreamCategory.Correlation}-`, `${StreamCategory.Issue}-`, `${StreamCategory.Remediation}-`],
+      streamPrefixes: [
+        `${StreamCategory.Correlation}-`,
+        `${StreamCategory.Issue}-`,
+        `${StreamCategory.Remediation}-`,
+        `${StreamCategory.Escalation}-`,
+      ],
     },
     async handle(event) {
       switch (event.type) {
@@ -333,6 +364,12 @@ export function resourceWriterReactor(deps: {
         }
         default: {
           if (event.streamId.startsWith(`${StreamCategory.Remediation}-`)) return writePlan(event.streamId);
+          if (event.streamId.startsWith(`${StreamCategory.Escalation}-`)) {
+            // A delivery's outcome changes nothing the Issue shows.
+            if (event.type === 'EscalationPageDelivered' || event.type === 'EscalationPageFailed') return;
+            await writeIssue(issueStreamFor(parseStreamName(event.streamId).id));
+            return;
+          }
           if (!event.streamId.startsWith(`${StreamCategory.Issue}-`)) return;
           const written = await writeIssue(event.streamId);
           if (written && event.type === 'IssueDetected')

@@ -16,13 +16,13 @@ import { problemErrorHandler, sendProblem } from '../problem.ts';
 import type { Identity } from '../security/apiKeys.ts';
 import { escalationLoaders, escalationTypeDefs } from './escalation.graphql.ts';
 import { graphqlSchema } from './graphql.schema.ts';
+import { graphql } from './graphqlRuntime.ts';
 import {
   type GraphqlNotifications,
   notificationLoaders,
   notificationResolvers,
   notificationTypeDefs,
 } from './notifications.graphql.ts';
-import { graphql } from './graphqlRuntime.ts';
 import { type CostLimits, checkCost, DefaultCostLimits } from './queryCost.ts';
 import { slaLoaders, slaTypeDefs } from './sla.graphql.ts';
 import { createSocketGuard, DefaultSocketLimits, type SocketLimits } from './socketGuard.ts';

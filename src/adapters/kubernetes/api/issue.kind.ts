@@ -12,6 +12,7 @@ import {
   SetOf,
   Severity,
   Signal,
+  StringEnum,
   statusBase,
   Text,
   Timestamp,
@@ -55,6 +56,18 @@ export const IssueStatusSchema = Type.Object({
   aiInsightRef: Type.Optional(LocalRef('The latest analysis.')),
   remediationPlanRef: Type.Optional(LocalRef('The latest remediation attempt.')),
   postMortemRef: Type.Optional(LocalRef('Written once the Issue is Resolved or Escalated.')),
+  escalation: Type.Optional(
+    Type.Object(
+      {
+        policy: Text(317, { description: 'The EscalationPolicy that took the Issue, as namespace/name.' }),
+        level: Type.Integer({ minimum: 1, description: 'The level paged last (1 is the first).' }),
+        levelName: Text(63),
+        state: StringEnum(['active', 'snoozed', 'exhausted', 'acknowledged', 'resolved'] as const),
+        nextDeadline: Type.Optional(Timestamp('When the next level (or the repeat) is due.')),
+      },
+      { description: 'Who is being paged about it, through an EscalationPolicy.' },
+    ),
+  ),
   ...statusBase(),
 });
 
