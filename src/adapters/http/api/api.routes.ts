@@ -791,7 +791,12 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
     },
   );
 
-  if (deps.notifications) await notificationRoutes(app, deps.notifications);
+  if (deps.notifications) {
+    await notificationRoutes(app, {
+      ...deps.notifications,
+      incidentExists: (id) => queries.getIncident(id) !== undefined,
+    });
+  }
   if (deps.escalations) await escalationRoutes(app, deps.escalations);
   if (deps.slas) await slaRoutes(app, deps.slas);
 }
