@@ -70,7 +70,7 @@ export const RemediationPlanCreatedSchema = strictObject({
     /** When set, only approvers in one of these groups count. */
     groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 16 })),
     /** The ApprovalPolicy (`namespace/name`) and rule that asked for it. */
-    policy: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    policy: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
     rule: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
     reason: Type.Optional(ShortText),
   }),

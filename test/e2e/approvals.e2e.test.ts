@@ -346,6 +346,59 @@ describe('approvals decided by people through REST, across a kill -9 of the oper
     expect(events.some((e) => e.type === 'SnapshotStarted' || e.type === 'ActionStarted')).toBe(false);
   });
 
+  it('applies an edited policy to the next plan without a restart: a deny rule keeps the plan from being created', async () => {
+    const current_ = (await clients.custom.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'approvalpolicies',
+      name: 'production',
+    })) as { metadata: Record<string, unknown>; spec: { rules: unknown[] } };
+    await clients.custom.replaceNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'approvalpolicies',
+      name: 'production',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'ApprovalPolicy',
+        metadata: current_.metadata,
+        spec: {
+          rules: [
+            ...current_.spec.rules,
+            { name: 'never-queue', mode: 'deny', match: { labelSelector: { matchLabels: { app: 'queue' } } } },
+          ],
+        },
+      },
+    });
+    await eventually('the edit to be in force', async () => {
+      const policy = (await clients.custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'approvalpolicies',
+        name: 'production',
+      })) as { status?: { activeGeneration?: number } };
+      return policy.status?.activeGeneration === 2;
+    });
+    await faultyWorkload('queue');
+    const issue = await eventually(
+      'the Issue of queue to go to people',
+      async () => {
+        const { body } = await call(current.url, alice.key, '/incidents?workload=queue');
+        const found = ((body.items ?? []) as { id: string; state: string; escalationReason: string | null }[])[0];
+        return found?.state === 'Escalated' ? found : undefined;
+      },
+      120_000,
+    );
+    expect(issue.escalationReason).toBe('no_remediation');
+    const refused = (await eventsOf(`issue-${issue.id}`)).filter((e) => e.type === 'ProposalRefused');
+    expect(refused.map((e) => (e.data as { code: string }).code)).toContain('approval.denied');
+    const { body } = await call(current.url, alice.key, `/remediations?issueId=${issue.id}`);
+    expect(body.items).toEqual([]);
+  });
+
   it('holds a plan outside its change window and starts it once, when the window opens', async () => {
     const opensAt = new Date(Date.now() + 45_000);
     await policy('freeze', {
@@ -373,7 +426,9 @@ describe('approvals decided by people through REST, across a kill -9 of the oper
     );
     const stream = `remediation-${plan.id}`;
     const created = (await eventsOf(stream)).find((e) => e.type === 'RemediationPlanCreated');
-    expect((created?.data as { changeWindow?: { opensAt: string } }).changeWindow?.opensAt).toBe(opensAt.toISOString());
+    expect((created?.data as { changeWindow?: { opensAt: string } } | undefined)?.changeWindow?.opensAt).toBe(
+      opensAt.toISOString(),
+    );
     expect((await eventsOf(stream)).some((e) => e.type === 'SnapshotStarted')).toBe(false);
 
     const opened = await eventually(
