@@ -1,7 +1,7 @@
 /**
- * Every remediation action Cairn knows, by name. The CRD enums (Runbook steps, RemediationPlan actions,
- * ApprovalPolicy matches) and, later, the executor's registry all read this one list, so an action cannot exist in
- * the API without existing in the executor or the other way round.
+ * Every remediation action Cairn knows, by name. The CRD enums (Runbook steps, RemediationPlan actions), the
+ * ApprovalPolicy validation and the executor's registry all read this one list, so an action cannot exist in the
+ * API without existing in the executor or the other way round.
  *
  * `category` is the workload the action targets; `Generic` actions act on whatever resource their params name
  * (ConfigMap, Node, PVC, Secret, Ingress, NetworkPolicy, HPA, Helm release, Argo CD application...).
