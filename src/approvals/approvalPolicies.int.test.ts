@@ -139,6 +139,24 @@ describe('ApprovalPolicy objects on the API server', () => {
     expect(active?.rules[0]).toMatchObject({ mode: 'quorum', requiredApprovers: 2 });
   });
 
+  it('decide nothing while disabled', async () => {
+    await clients.custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural,
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'ApprovalPolicy',
+        metadata: { name: 'paused' },
+        spec: { ...quorum, enabled: false },
+      },
+    });
+    const { ready } = await judged('paused', 1);
+    expect(ready).toMatchObject({ status: 'False', reason: 'Disabled' });
+    expect(await rulesOf('paused')).toBeUndefined();
+  });
+
   it('decide nothing from a policy that was never valid', async () => {
     await clients.custom.createNamespacedCustomObject({
       group,
