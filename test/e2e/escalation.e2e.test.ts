@@ -378,6 +378,77 @@ describe('escalation on a real cluster', () => {
     expect(again.status).toBe(409);
   });
 
+  it('repeats the last level every repeatLastLevelEvery until someone acknowledges', async () => {
+    await clients.custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'escalationpolicies',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'EscalationPolicy',
+        metadata: { name: 'batch' },
+        spec: {
+          labelSelector: { matchLabels: { app: 'batch' } },
+          notificationPolicyRef: { name: 'on-call' },
+          levels: [
+            { name: 'primary', escalateAfter: '2s', channels: ['pager-primary'] },
+            { name: 'managers', channels: ['pager-managers'] },
+          ],
+          repeatLastLevelEvery: '3s',
+        },
+      },
+    });
+    await eventually('the batch policy to be Ready', async () => {
+      const policy = (await clients.custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'escalationpolicies',
+        name: 'batch',
+      })) as { status?: { activeGeneration?: number } };
+      return policy.status?.activeGeneration === 1;
+    });
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('batch', { replicas: 1 }) });
+    await eventually(
+      'batch ready',
+      async () => (await podsOf(clients, namespace, 'batch')).filter(isReady).length === 1,
+    );
+    const before = new Set(pagesTo(KEYS.managers).map((p) => p.dedup_key));
+    await applyFault(cluster, 'crashloop', `${namespace}/batch`);
+    const issueId = await eventually(
+      'the last level to be paged',
+      async () => pagesTo(KEYS.managers).find((p) => !before.has(p.dedup_key))?.dedup_key,
+      120_000,
+    );
+    const managers = () => pagesTo(KEYS.managers).filter((p) => p.dedup_key === issueId);
+    await eventually('the last level to be paged again', async () => managers().length >= 2, 60_000);
+    const ack = await api(`/api/v1/incidents/${issueId}/acknowledge`, { method: 'POST', body: '{}' });
+    expect(ack.status).toBeLessThan(300);
+    await eventually('the last level to be told of the acknowledgement', async () =>
+      managers().some((p) => p.event_action === 'acknowledge'),
+    );
+    const view = (await (await api(`/api/v1/incidents/${issueId}/escalation`)).json()) as {
+      state: string;
+      pages: { level: number; reason: string; at: string }[];
+    };
+    expect(view.state).toBe('acknowledged');
+    expect(view.pages.slice(0, 3).map((p) => [p.level, p.reason])).toEqual([
+      [1, 'started'],
+      [2, 'timeout'],
+      [2, 'repeat'],
+    ]);
+    // Repeats every 3 s as recorded, and none after the acknowledgement, even once the next repeat would be due.
+    for (const [i, page] of view.pages.slice(2).entries()) {
+      expect(Date.parse(page.at) - Date.parse(view.pages[i + 1]!.at)).toBeGreaterThanOrEqual(3_000);
+    }
+    const last = view.pages.at(-1)!;
+    await eventually('the next repeat to be past', async () => Date.now() > Date.parse(last.at) + 4_000, 30_000);
+    const triggers = managers().filter((p) => p.event_action === 'trigger').length;
+    expect(triggers).toBe(view.pages.filter((p) => p.level === 2).length);
+    expect(managers().at(-1)?.event_action).toBe('acknowledge');
+  });
+
   it('a malformed update is refused in Ready, naming the field, while the last valid generation stays the one new escalations follow', async () => {
     await clients.custom.patchNamespacedCustomObject(
       {
