@@ -93,12 +93,26 @@ interface CompiledCalendar {
   /** Per ISO weekday (1 = Monday), the open minutes of the day as [start, end) pairs, merged and sorted. */
   readonly week: ReadonlyMap<number, readonly (readonly [number, number])[]>;
   readonly holidays: ReadonlySet<string>;
+  /** Local days already resolved, by the epoch ms of their midnight: luxon is asked once per day and calendar. */
+  readonly days: Map<number, LocalDay>;
 }
 
-const compiled = new WeakMap<BusinessCalendar, CompiledCalendar>();
+interface LocalDay {
+  /** Open intervals in epoch ms. */
+  readonly open: readonly (readonly [number, number])[];
+  /** Epoch ms of the next local midnight. */
+  readonly next: number;
+}
+
+/** Bounds on what is kept between calls: calendars by their content, days per calendar (about 27 years). */
+const MAX_CALENDARS = 256;
+const MAX_DAYS = 10_000;
+const compiled = new Map<string, CompiledCalendar>();
 
 const compile = (calendar: BusinessCalendar): CompiledCalendar => {
-  const known = compiled.get(calendar);
+  // Keyed by content: the read side parses a fresh copy of the same calendar for every row it shows.
+  const key = JSON.stringify([calendar.timeZone, calendar.ranges, calendar.holidays]);
+  const known = compiled.get(key);
   if (known) return known;
   const week = new Map<number, [number, number][]>();
   for (const r of calendar.ranges) {
@@ -123,8 +137,9 @@ const compile = (calendar: BusinessCalendar): CompiledCalendar => {
     }
     week.set(day, merged);
   }
-  const result = { zone: calendar.timeZone, week, holidays: new Set(calendar.holidays) };
-  compiled.set(calendar, result);
+  const result = { zone: calendar.timeZone, week, holidays: new Set(calendar.holidays), days: new Map() };
+  if (compiled.size >= MAX_CALENDARS) compiled.clear();
+  compiled.set(key, result);
   return result;
 };
 
@@ -138,13 +153,22 @@ const localMs = (day: DateTime, minutes: number): number => {
   ).toMillis();
 };
 
-/** The calendar's open intervals on one local day, in epoch ms. */
-const openOn = (c: CompiledCalendar, day: DateTime): [number, number][] => {
-  if (c.holidays.has(day.toISODate() ?? '')) return [];
-  return (c.week.get(day.weekday) ?? []).map(([s, e]) => [localMs(day, s), localMs(day, e)]);
+/** The local day starting at `midnight` (epoch ms of a local midnight): its open intervals and the next midnight. */
+const localDay = (c: CompiledCalendar, midnight: number): LocalDay => {
+  const known = c.days.get(midnight);
+  if (known) return known;
+  const day = DateTime.fromMillis(midnight, { zone: c.zone });
+  const open: [number, number][] = c.holidays.has(day.toISODate() ?? '')
+    ? []
+    : (c.week.get(day.weekday) ?? []).map(([s, e]) => [localMs(day, s), localMs(day, e)]);
+  const result = { open, next: day.plus({ days: 1 }).startOf('day').toMillis() };
+  if (c.days.size >= MAX_DAYS) c.days.clear();
+  c.days.set(midnight, result);
+  return result;
 };
 
-const startOfLocalDay = (ms: number, zone: string): DateTime => DateTime.fromMillis(ms, { zone }).startOf('day');
+const startOfLocalDay = (ms: number, zone: string): number =>
+  DateTime.fromMillis(ms, { zone }).startOf('day').toMillis();
 
 const parseInstant = (iso: string, what: string): number => {
   const ms = Date.parse(iso);
@@ -162,9 +186,11 @@ export function dueAt(start: string, targetSeconds: number, calendar: SlaCalenda
   if (calendar === null) return new Date(startMs + targetMs).toISOString();
   const c = compile(calendar);
   let remaining = targetMs;
-  let day = startOfLocalDay(startMs, c.zone);
-  for (let i = 0; i < MAX_SEARCH_DAYS; i++, day = day.plus({ days: 1 })) {
-    for (const [open, close] of openOn(c, day)) {
+  let midnight = startOfLocalDay(startMs, c.zone);
+  for (let i = 0; i < MAX_SEARCH_DAYS; i++) {
+    const day = localDay(c, midnight);
+    midnight = day.next;
+    for (const [open, close] of day.open) {
       const from = Math.max(open, startMs);
       if (close <= from) continue;
       if (close - from >= remaining) return new Date(from + remaining).toISOString();
@@ -182,8 +208,10 @@ export function elapsedMs(from: string, to: string, calendar: SlaCalendar): numb
   if (calendar === null) return toMs - fromMs;
   const c = compile(calendar);
   let total = 0;
-  for (let day = startOfLocalDay(fromMs, c.zone); day.toMillis() < toMs; day = day.plus({ days: 1 })) {
-    for (const [open, close] of openOn(c, day)) {
+  for (let midnight = startOfLocalDay(fromMs, c.zone); midnight < toMs; ) {
+    const day = localDay(c, midnight);
+    midnight = day.next;
+    for (const [open, close] of day.open) {
       const overlap = Math.min(close, toMs) - Math.max(open, fromMs);
       if (overlap > 0) total += overlap;
     }
@@ -199,7 +227,7 @@ export function isOpen(at: string, calendar: SlaCalendar): boolean {
   if (calendar === null) return true;
   const ms = parseInstant(at, 'at');
   const c = compile(calendar);
-  return openOn(c, startOfLocalDay(ms, c.zone)).some(([open, close]) => open <= ms && ms < close);
+  return localDay(c, startOfLocalDay(ms, c.zone)).open.some(([open, close]) => open <= ms && ms < close);
 }
 
 /** Open seconds in a week without holidays: what bounds the targets a calendar can hold. */
