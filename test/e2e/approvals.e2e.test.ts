@@ -399,7 +399,7 @@ describe('approvals decided by people through REST, across a kill -9 of the oper
     expect(body.items).toEqual([]);
   });
 
-  it('holds a plan outside its change window and starts it once, when the window opens', async () => {
+  it('holds a plan outside its change window and starts it once when the window opens, across a kill -9', async () => {
     const opensAt = new Date(Date.now() + 45_000);
     await policy('freeze', {
       rules: [{ name: 'batch', mode: 'auto', match: { labelSelector: { matchLabels: { app: 'batch' } } } }],
@@ -430,6 +430,10 @@ describe('approvals decided by people through REST, across a kill -9 of the oper
       opensAt.toISOString(),
     );
     expect((await eventsOf(stream)).some((e) => e.type === 'SnapshotStarted')).toBe(false);
+    // Killed while the plan waits: the opening is on record, and the next leader opens the window once.
+    current.operator.child.kill('SIGKILL');
+    await current.operator.exited;
+    current = await started('approvals-third');
 
     const opened = await eventually(
       'the plan to start after the window opens',
