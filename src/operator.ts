@@ -503,7 +503,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             onError,
           })
         : undefined;
-    const followed = auditEvents ? [...reactors, auditEvents.reactor] : reactors;
+    // /readyz and the metrics report how far behind the log these are.
+    const followed = [...reactors, ...(auditEvents ? [auditEvents.reactor] : []), escalations.router];
     leadingReactors = followed;
     active = {
       stop: async () => {
