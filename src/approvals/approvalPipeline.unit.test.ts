@@ -137,6 +137,20 @@ describe('plans judged by ApprovalPolicies in the pipeline', () => {
     expect(created.changeWindow).toEqual({ opensAt: at(50), reason: expect.stringContaining('frozen until') });
   });
 
+  it('asks one person instead of waiting when the policy says so outside its window', async () => {
+    const { plans } = await runPipeline([
+      policyOf([rule({ name: 'fine', mode: 'auto', requiredApprovers: 0 })], {
+        timeZone: 'UTC',
+        weekly: [],
+        freezes: [{ start: at(0), end: at(50) }],
+        outsideWindow: 'requireApproval',
+      }),
+    ]);
+    const created = (await plans()).find((e) => e.type === 'RemediationPlanCreated')?.data as Record<string, unknown>;
+    expect(created.approval).toMatchObject({ required: true, requiredApprovals: 1 });
+    expect(created.changeWindow).toBeUndefined();
+  });
+
   it('escalates the Issue when the request expires, instead of trying again', async () => {
     const { store, drain, issue, plans } = await runPipeline([policyOf([rule({ name: 'one', expirySeconds: 30 })])]);
     const stream = (await plans())[0]!.streamId;
