@@ -70,9 +70,12 @@ async function appendRemediation(id: string, minute: number) {
   ]);
 }
 
-const objects = async (): Promise<CustomObject[]> =>
-  ((await clients.custom.listNamespacedCustomObject({ ...group, namespace })) as { items: CustomObject[] }).items.sort(
-    (a, b) => Number(a.spec?.sequence) - Number(b.spec?.sequence),
+/** Read through retries: the shared API server may answer 429 while another suite re-registers a CRD. */
+const objects = (): Promise<CustomObject[]> =>
+  eventually('the AuditEvent list', async () =>
+    (
+      (await clients.custom.listNamespacedCustomObject({ ...group, namespace })) as { items: CustomObject[] }
+    ).items.sort((a, b) => Number(a.spec?.sequence) - Number(b.spec?.sequence)),
   );
 
 async function verify(...extra: string[]) {
@@ -184,9 +187,15 @@ describe('AuditEvent objects', () => {
   it('refuses any other edit too (labels, annotations), while deletion still works, foreground included', async () => {
     // Installed with the CRDs (crds/auditevents.admission.yaml); applied here too for a cluster started before it.
     for (const doc of auditEventAdmissionPolicy()) {
-      await clients.objects.create(doc as never).catch((error: { code?: number }) => {
-        if (error.code !== 409) throw error;
-      });
+      await eventually(`the ${String(doc.kind)} in place`, () =>
+        clients.objects.create(doc as never).then(
+          () => true,
+          (error: { code?: number }) => {
+            if (error.code === 409) return true;
+            throw error;
+          },
+        ),
+      );
     }
     const [first] = await objects();
     const name = first!.metadata.name;
