@@ -84,6 +84,8 @@ interface Group {
 }
 
 const prefix = `${StreamCategory.Notification}-`;
+/** How soon after a send ends the outbox looks for the next due message. */
+const KICK_MS = 20;
 
 /**
  * The notification outbox. Every group's stream is folded into memory from the start of the log (its own
@@ -97,6 +99,12 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
   const perChannel = options.perChannel ?? 4;
   const handle = createCommandHandler(options.store, notificationDecider, { maxAttempts: 5 });
   const groups = new Map<string, Group>();
+  // Groups with a flush to come or a delivery in progress: all a tick looks at, however many groups have ended.
+  const waiting = new Set<string>();
+  const note = (stream: string, state: NotificationGroupState) => {
+    if (state.flushAt !== null || Object.keys(state.deliveries).length > 0) waiting.add(stream);
+    else waiting.delete(stream);
+  };
   const inFlight = new Map<string, Promise<void>>();
   const flushing = new Set<string>();
   const busy = new Map<string, number>();
@@ -124,6 +132,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
     group.state = notificationDecider.evolve(group.state, event as unknown as NotificationEvent);
     group.revision = event.revision;
     groups.set(stream, group);
+    note(stream, group.state);
   };
 
   const command = async (stream: string, cmd: NotificationCommand) => {
@@ -133,6 +142,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
       const group = groups.get(stream);
       if (group === undefined || outcome.revision > group.revision) {
         groups.set(stream, { state: outcome.state, revision: outcome.revision });
+        note(stream, outcome.state);
       }
     }
     return outcome;
@@ -246,8 +256,9 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
     const at = options.now();
     const iso = at.toISOString();
     const flushes: Promise<unknown>[] = [];
-    for (const [stream, group] of groups) {
-      const { state } = group;
+    for (const stream of waiting) {
+      const state = groups.get(stream)?.state;
+      if (state === undefined) continue;
       if (state.flushAt !== null && Date.parse(state.flushAt) <= at.getTime() && !flushing.has(stream)) {
         flushing.add(stream);
         flushes.push(
@@ -258,9 +269,9 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
       }
     }
     await Promise.all(flushes);
-    for (const [stream, group] of groups) {
-      const { state } = group;
-      if (state.policy === null) continue;
+    for (const stream of waiting) {
+      const state = groups.get(stream)?.state;
+      if (state === undefined || state.policy === null) continue;
       for (const d of dueDeliveries(state, iso)) {
         const id = d.delivery.deliveryId;
         const channelKey = `${state.policy.namespace}/${state.policy.name}/${d.delivery.channel.name}`;
@@ -281,17 +292,16 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
   };
 
   let ticking: Promise<void> = Promise.resolve();
-  // A send that ends frees a slot of its channel: what is due goes out now rather than at the next tick.
-  let kicked = false;
+  // A send that ends frees a slot of its channel: what is due goes out within KICK_MS rather than at the next tick.
+  // Kicks that come together share one tick, so a burst of answers costs one look at the groups, not one each.
+  let kicked: NodeJS.Timeout | undefined;
   const kick = () => {
-    if (stopped || kicked) return;
-    kicked = true;
-    ticking = ticking
-      .then(() => {
-        kicked = false;
-        return tick();
-      })
-      .catch((error) => options.onError?.('notification outbox', error));
+    if (stopped || kicked !== undefined) return;
+    kicked = setTimeout(() => {
+      kicked = undefined;
+      ticking = ticking.then(tick).catch((error) => options.onError?.('notification outbox', error));
+    }, KICK_MS);
+    kicked.unref();
   };
   let timer: NodeJS.Timeout | undefined;
   const subscription: Subscription = options.store.subscribeToAll(
@@ -320,6 +330,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
     stop: async () => {
       stopped = true;
       clearInterval(timer);
+      clearTimeout(kicked);
       await subscription.close();
       await ticking;
       await Promise.all(inFlight.values());
