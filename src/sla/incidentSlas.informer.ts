@@ -21,6 +21,8 @@ interface SlaObject {
   };
   spec?: { targets?: { severity?: string }[] };
   status?: Record<string, unknown> & {
+    activeGeneration?: number;
+    activeSpec?: unknown;
     conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }[];
   };
 }
@@ -81,6 +83,8 @@ const canonical = (value: unknown): string =>
 export function startIncidentSlas(options: IncidentSlasOptions): IncidentSlas {
   const custom = options.config.makeApiClient(k8s.CustomObjectsApi);
   const active = new Map<string, MeasuringSla>();
+  /** The spec each active SLA was validated from, written back into its status as activeSpec. */
+  const activeSpecs = new Map<string, unknown>();
   const known = new Set<string>();
   const objects = customResources(options.config, 'IncidentSLA', PLURAL);
 
@@ -89,6 +93,7 @@ export function startIncidentSlas(options: IncidentSlasOptions): IncidentSlas {
     const object = (await objects.get(namespace, name)) as SlaObject | undefined;
     if (!object || object.metadata?.deletionTimestamp) {
       known.delete(key);
+      activeSpecs.delete(key);
       if (active.delete(key)) options.log?.(`incident SLA ${key} removed`);
       return;
     }
@@ -97,7 +102,25 @@ export function startIncidentSlas(options: IncidentSlasOptions): IncidentSlas {
     const created = object.metadata?.creationTimestamp;
     const createdAt = created === undefined ? new Date(0).toISOString() : new Date(created).toISOString();
     const outcome = validateSla({ namespace, name, generation, createdAt }, object.spec, options.operatorNamespace);
-    if (outcome.ok) active.set(key, outcome.sla);
+    if (outcome.ok) {
+      active.set(key, outcome.sla);
+      activeSpecs.set(key, object.spec);
+    } else if (!active.has(key)) {
+      // Started (or restarted) on an invalid spec: the status keeps the last valid one, which measures meanwhile.
+      const kept = object.status?.activeSpec;
+      const keptGeneration = object.status?.activeGeneration;
+      if (kept !== undefined && typeof keptGeneration === 'number') {
+        const previous = validateSla(
+          { namespace, name, generation: keptGeneration, createdAt },
+          kept,
+          options.operatorNamespace,
+        );
+        if (previous.ok) {
+          active.set(key, previous.sla);
+          activeSpecs.set(key, kept);
+        }
+      }
+    }
     const current = active.get(key);
     const ready = slaReadyCondition(outcome, current);
     const now = options.now().toISOString();
@@ -106,7 +129,7 @@ export function startIncidentSlas(options: IncidentSlasOptions): IncidentSlas {
     const previous = object.status?.conditions?.find((c) => c.type === 'Ready');
     const status = {
       observedGeneration: generation,
-      ...(current ? { activeGeneration: current.generation } : {}),
+      ...(current ? { activeGeneration: current.generation, activeSpec: activeSpecs.get(key) } : {}),
       compliance: options.queries.compliance({ namespace, name }, severities, now),
       activeViolations: violations.active,
       ...(violations.lastAt ? { lastViolationAt: violations.lastAt } : {}),

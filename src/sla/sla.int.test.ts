@@ -254,7 +254,7 @@ describe('IncidentSLA on the real API server', () => {
     }
   }, 120_000);
 
-  it('a malformed edit is refused in Ready naming the field, and the last valid generation keeps measuring', async () => {
+  it('a malformed edit is refused in Ready naming the field, and the last valid generation keeps measuring, across a restart too', async () => {
     await clients.custom.patchNamespacedCustomObject({
       group,
       version,
@@ -280,5 +280,18 @@ describe('IncidentSLA on the real API server', () => {
     await detect('after-edit', clock);
     const started = (await store.readStream(slaStream('after-edit')))[0]!.data as { sla: { generation: number } };
     expect(started.sla.generation).toBe(1);
+
+    // A restart meets the invalid spec first: the status's activeSpec keeps generation 1 measuring.
+    await sla.stop();
+    sla = startModule();
+    await sla.slas.current();
+    await detect('after-restart', clock);
+    const restarted = (await store.readStream(slaStream('after-restart')))[0]!.data as {
+      sla: { generation: number };
+      response: { targetSeconds: number };
+    };
+    expect(restarted.sla.generation).toBe(1);
+    expect(restarted.response.targetSeconds).toBe(3);
+    expect((await slaStatus())?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('generation 1');
   }, 120_000);
 });

@@ -103,6 +103,11 @@ export const IncidentSLAStatusSchema = Type.Object({
       { maxItems: 4, description: 'Per severity, targets (response and resolution) that ended in each window.' },
     ),
   ),
+  activeSpec: Type.Optional(
+    Type.Object(IncidentSLASpecSchema.properties, {
+      description: 'The spec of activeGeneration, kept so a restarted Cairn measures by it while the spec is invalid.',
+    }),
+  ),
   activeViolations: Type.Optional(Count('Open Issues past a target.')),
   lastViolationAt: Type.Optional(Timestamp()),
   ...statusBase(),
