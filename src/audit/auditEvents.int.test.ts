@@ -319,6 +319,80 @@ describe('AuditEvent objects', () => {
     await clients.custom.deleteNamespacedCustomObject({ ...group, namespace, name: 'audit-invented' });
   });
 
+  it('writes pages and policy refusals, and leaves out notifications that page nobody and refusals of the parser', async () => {
+    const other = await createNamespace(clients, 'auditev2');
+    const otherStore = createSqliteEventStore({
+      path: join(mkdtempSync(join(tmpdir(), 'cairn-auditev2-')), 'events.db'),
+    });
+    const delivery = (pagingAction?: string) => ({
+      deliveryId: 'd1',
+      channel: { policy: { name: 'oncall', namespace: 'ops' }, name: 'pager' },
+      repeat: false,
+      issues: [],
+      omitted: 0,
+      ...(pagingAction ? { pagingAction } : {}),
+    });
+    const meta = { occurredAt: at(1), actor: 'system:notifications' };
+    await otherStore.appendToStream('notification-g1', [
+      {
+        type: 'NotificationDecided',
+        data: { notificationId: 'n1', groupKey: 'g1', deliveries: [delivery('trigger')] },
+        metadata: meta,
+      },
+      {
+        type: 'NotificationDecided',
+        data: { notificationId: 'n2', groupKey: 'g1', deliveries: [delivery()] },
+        metadata: meta,
+      },
+    ]);
+    await otherStore.appendToStream('issue-iss3', [
+      {
+        type: 'ProposalRefused',
+        data: { refusalId: 'r1', stage: 'parser', code: 'parser.unknown_action_type', reason: 'x' },
+        metadata: meta,
+      },
+      {
+        type: 'ProposalRefused',
+        data: { refusalId: 'r2', stage: 'policy', code: 'policy.observe_mode', reason: 'observe' },
+        metadata: meta,
+      },
+    ]);
+    const running = startAuditEvents({
+      config: clients.config,
+      store: otherStore,
+      checkpoints: memoryCheckpoints(),
+      namespace: other,
+      pruneEveryMs: 3_600_000,
+      now: () => now,
+    });
+    try {
+      await eventually('the projection to catch up', async () => {
+        const p = await running.reactor.progress();
+        return p.live && p.behind === 0 && !p.retrying;
+      });
+      const items = (
+        (await clients.custom.listNamespacedCustomObject({ ...group, namespace: other })) as { items: CustomObject[] }
+      ).items;
+      expect(
+        items
+          .map((o) => [
+            o.spec?.eventType,
+            (o.spec?.details as Record<string, string>)?.notificationId ??
+              (o.spec?.details as Record<string, string>)?.code,
+          ])
+          .sort(),
+      ).toEqual([
+        ['NotificationDecided', 'n1'],
+        ['ProposalRefused', 'policy.observe_mode'],
+      ]);
+      expect(items.find((o) => o.spec?.eventType === 'ProposalRefused')?.spec?.issueRef).toEqual({ name: 'iss3' });
+    } finally {
+      await running.stop();
+      await otherStore.close();
+      await deleteNamespace(clients, other);
+    }
+  });
+
   it('retention deletes the oldest beyond the count, then what is older than the age; the chain keeps all', async () => {
     const before = (await objects()).map((o) => o.spec?.sequence);
     const restart = async (maxCount: number) => {
