@@ -6,7 +6,7 @@ import type { CustomObject, CustomResources } from '../../kubernetes/customResou
 import type { ChannelHealthView, NotificationQueries } from '../../readmodel/notifications.queries.ts';
 import { problemResponses } from '../problem.ts';
 import { identityOf } from '../security/security.plugin.ts';
-import { IdParams, NamespacedParams } from './api.schemas.ts';
+import { IdParams, NamespacedParams, PageQuery, pageOf } from './api.schemas.ts';
 
 export interface NotificationApiDeps {
   readonly queries: NotificationQueries;
@@ -153,6 +153,21 @@ export function policyView(object: CustomObject, health: readonly ChannelHealthV
 }
 
 const errors = problemResponses();
+
+/** The `namespace/name` a cursor of this route names; anything else is refused, as on every list route. */
+function cursorKey(cursor: string): string {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (typeof value === 'string') return value;
+  } catch {
+    // answered below
+  }
+  throw new CairnError(
+    'query.invalid_cursor',
+    ErrorCategory.Validation,
+    'cursor is not one this API returned; start again without it',
+  );
+}
 const unavailable = (what: string) =>
   new CairnError(
     'kubernetes.not_configured',
@@ -163,7 +178,10 @@ const unavailable = (what: string) =>
 /** Notification routes of /api/v1: policies, who was told what for an incident, and test messages. */
 export async function notificationRoutes(app: FastifyInstance, deps: NotificationApiDeps) {
   const NamespaceQuery = Type.Object(
-    { namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 })) },
+    {
+      namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 })),
+      ...PageQuery,
+    },
     { additionalProperties: false },
   );
   app.get<{ Querystring: typeof NamespaceQuery.static }>(
@@ -174,15 +192,26 @@ export async function notificationRoutes(app: FastifyInstance, deps: Notificatio
         tags: ['notifications'],
         summary: 'NotificationPolicies: rules, channels (no credentials), Ready, and which channels are degraded',
         querystring: NamespaceQuery,
-        response: { 200: Type.Object({ items: Type.Array(PolicyViewSchema) }), ...errors },
+        response: { 200: pageOf(PolicyViewSchema), ...errors },
       },
     },
     async (request) => {
       if (!deps.policies) throw unavailable('NotificationPolicies');
-      const objects = await deps.policies.list(request.query.namespace);
-      const health = deps.queries.channels();
+      const { namespace, limit = 50, cursor } = request.query;
+      const after = cursor === undefined ? undefined : cursorKey(cursor);
       const key = (o: CustomObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-      return { items: [...objects].sort((a, b) => (key(a) < key(b) ? -1 : 1)).map((o) => policyView(o, health)) };
+      const sorted = [...(await deps.policies.list(namespace))].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+      const rest = after === undefined ? sorted : sorted.filter((o) => key(o) > after);
+      const page = rest.slice(0, limit);
+      const health = deps.queries.channels();
+      const last = page.at(-1);
+      return {
+        items: page.map((o) => policyView(o, health)),
+        nextCursor:
+          rest.length > limit && last !== undefined
+            ? Buffer.from(JSON.stringify(key(last)), 'utf8').toString('base64url')
+            : null,
+      };
     },
   );
   app.get<{ Params: { id: string } }>(

@@ -248,6 +248,11 @@ describe('notifications on the read side', () => {
     expect((await call('viewer', 'GET', '/api/v1/notifications/none')).statusCode).toBe(404);
     expect((await call('viewer', 'GET', '/api/v1/incidents/none/notifications')).statusCode).toBe(404);
     expect((await call('viewer', 'GET', '/api/v1/notification-policies?namespace=Bad_NS')).statusCode).toBe(400);
+    expect((await call('viewer', 'GET', '/api/v1/notification-policies?cursor=nope')).statusCode).toBe(400);
+    expect((await call('viewer', 'GET', '/api/v1/notification-policies?sort=name')).statusCode).toBe(400);
+    const page = (await call('viewer', 'GET', '/api/v1/notification-policies?limit=1')).json();
+    expect(page.items.map((p: { name: string }) => p.name)).toEqual(['on-call']);
+    expect(page.nextCursor).toBeNull();
   });
 
   it('answers the same views in GraphQL: the deliveries of an incident and of a notification, and the policies', async () => {
