@@ -146,9 +146,16 @@ export function registerNotifyCommand(program: Command, write: Write = (t) => pr
       if (!Number.isInteger(opts.wait) || opts.wait < 0) {
         throw new CairnError('cli.invalid_wait', ErrorCategory.Validation, '--wait takes a whole number of seconds');
       }
-      const [namespace, name] = policyArg.includes('/')
-        ? (policyArg.split('/', 2) as [string, string])
-        : [opts.namespace, policyArg];
+      const parts = policyArg.split('/');
+      const dns = /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
+      if (parts.length > 2 || !parts.every((p) => dns.test(p)) || !dns.test(channel)) {
+        throw new CairnError(
+          'cli.invalid_argument',
+          ErrorCategory.Validation,
+          `<policy> is <name> or <namespace>/<name> and <channel> a channel name (lower-case letters, digits, -): got ${JSON.stringify(policyArg)} ${JSON.stringify(channel)}`,
+        );
+      }
+      const [namespace, name] = parts.length === 2 ? (parts as [string, string]) : [opts.namespace, policyArg];
       const ok = await notifyTest({
         apiUrl: opts.apiUrl,
         apiKey,
