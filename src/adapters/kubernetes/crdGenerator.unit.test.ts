@@ -110,9 +110,18 @@ const openApiSchema = (kind: KindDefinition): JsonSchemaProps => {
   return version.schema.openAPIV3Schema;
 };
 
+/** Follows `.a.b`, and `.list[?(@.type=='Ready')].field` into the list's items (a condition column). */
 const resolvePath = (schema: JsonSchemaProps, jsonPath: string): JsonSchemaProps | undefined => {
   let node: JsonSchemaProps | undefined = schema;
-  for (const segment of jsonPath.split('.').slice(1)) node = node?.properties?.[segment];
+  const segments = jsonPath
+    .replace(/\[\?\(@[^\]]*\)\]/g, '[]')
+    .split('.')
+    .slice(1);
+  for (const segment of segments) {
+    const inList = segment.endsWith('[]');
+    node = node?.properties?.[inList ? segment.slice(0, -2) : segment];
+    if (inList) node = node?.items as JsonSchemaProps | undefined;
+  }
   return node;
 };
 
