@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareReadModel, readModelProjections } from '../../../projections/readModel.projections.ts';
 import { writeEscalation } from '../../../test/support/escalationLog.ts';
 import { writeIncident, writeRemediatedIncident } from '../../../test/support/incidentLog.ts';
+import { writeNotification } from '../../../test/support/notificationLog.ts';
 import { writeSla } from '../../../test/support/slaLog.ts';
 import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
 import {
@@ -111,6 +112,7 @@ describe('cairn projections', () => {
     await writeIncident(store, 'plain', 9);
     await writeSla(store, 'plain', 9);
     await writeEscalation(store, 'checkout', 0);
+    await writeNotification(store, 'checkout', 0);
     const events = await store.readAll();
     // Live, a projection's checkpoint moves on the events it handles only.
     const lastHandled = (name: string) =>
