@@ -41,7 +41,16 @@ export function testNotificationSender(options: {
         `NotificationPolicy ${namespace}/${name} does not exist`,
       );
     }
-    const spec = (policy as { spec?: { channels?: { name?: unknown; type?: unknown }[] } }).spec;
+    const spec = (policy as { spec?: { enabled?: boolean; channels?: { name?: unknown; type?: unknown }[] } }).spec;
+    const status = (policy as { status?: { activeGeneration?: number } }).status;
+    // Cairn sends only on a policy it routes with: a test anywhere else would fail for a reason that is not the channel.
+    if (spec?.enabled === false || status?.activeGeneration === undefined) {
+      throw new CairnError(
+        'notification_policy.not_active',
+        ErrorCategory.IllegalState,
+        `NotificationPolicy ${namespace}/${name} ${spec?.enabled === false ? 'is disabled (spec.enabled: false)' : 'has no valid generation Cairn routes with yet (see its Ready condition)'}: nothing is sent on it`,
+      );
+    }
     const declared = Array.isArray(spec?.channels) ? spec.channels : [];
     const found = declared.find((c) => c?.name === channel);
     if (found === undefined || typeof found.type !== 'string' || !channelTypes.has(found.type)) {

@@ -61,7 +61,13 @@ const policyObject = {
 const policies = {
   list: async () => [policyObject],
   get: async (namespace: string, name: string) =>
-    namespace === 'ops' && name === 'on-call' ? policyObject : undefined,
+    namespace !== 'ops'
+      ? undefined
+      : name === 'on-call'
+        ? policyObject
+        : name === 'draft'
+          ? { ...policyObject, metadata: { namespace: 'ops', name: 'draft' }, status: {} }
+          : undefined,
 } as unknown as CustomResources;
 
 let store: EventStore;
@@ -234,6 +240,11 @@ describe('notifications on the read side', () => {
     });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().detail).toContain('has no channel nope (it has: good, bad)');
+    const inactive = await call('operator', 'POST', '/api/v1/notification-policies/ops/draft/test', {
+      channel: 'good',
+    });
+    expect(inactive.statusCode).toBe(409);
+    expect(inactive.json().detail).toContain('has no valid generation Cairn routes with yet');
     const missing = await call('operator', 'POST', '/api/v1/notification-policies/ops/other/test', { channel: 'good' });
     expect(missing.statusCode).toBe(404);
 
