@@ -3,7 +3,8 @@ import type { AuditLink, AuditLogEntry, StoredEvent } from '../ports/eventStore.
 
 /**
  * Which events become AuditEvent objects: what was done to the cluster, who allowed it, what was refused and who was
- * paged. The event store keeps the whole chain; these objects are a bounded window onto it for `kubectl`.
+ * paged (by a NotificationPolicy or an EscalationPolicy level). The event store keeps the whole chain; these objects
+ * are a bounded window onto it for `kubectl`.
  */
 const ALWAYS = new Set([
   'ActionStarted',
@@ -18,6 +19,8 @@ const ALWAYS = new Set([
   'RollbackCompleted',
   'RollbackFailed',
   'RemediationRolledBack',
+  // An escalation level exists to page people: each page is one.
+  'EscalationLevelPaged',
 ]);
 
 /** Event types the projection listens to; some are kept only when their data says so (see isHighValue). */
@@ -81,7 +84,9 @@ export function issueOf(stream: string, data: unknown): string {
   const direct = issueIdOf(stream, data);
   if (direct !== '') return direct;
   const plan = /^remediation-(.+)-insight-\d+-plan$/.exec(stream);
-  return plan ? plan[1]! : '';
+  if (plan) return plan[1]!;
+  const escalation = /^escalation-(.+)$/.exec(stream);
+  return escalation ? escalation[1]! : '';
 }
 
 const KIND = /^[A-Z][A-Za-z0-9]*$/;

@@ -46,6 +46,8 @@ describe('which events become AuditEvent objects', () => {
     expect(isHighValue('ProposalRefused', { stage: 'parser' })).toBe(false);
     expect(isHighValue('NotificationDecided', { deliveries: [{ pagingAction: 'trigger' }] })).toBe(true);
     expect(isHighValue('NotificationDecided', { deliveries: [{ repeat: false }] })).toBe(false);
+    expect(isHighValue('EscalationLevelPaged', { level: 2 })).toBe(true);
+    expect(isHighValue('EscalationSnoozed', {})).toBe(false);
     expect(isHighValue('AnomalyDetected', {})).toBe(false);
   });
 
@@ -97,6 +99,7 @@ describe('which events become AuditEvent objects', () => {
     expect(issueOf('remediation-abc-insight-3-plan', {})).toBe('abc');
     expect(issueOf('notification-x', { issueId: 'def' })).toBe('def');
     expect(issueOf('notification-x', {})).toBe('');
+    expect(issueOf('escalation-abc', { level: 2 })).toBe('abc');
   });
 
   it('compares an object with its chain entry field by field', () => {
