@@ -14,6 +14,7 @@ import { postMortemEventDefinitions, postMortemReviewEventDefinitions } from './
 import { remediationEventDefinitions } from './remediation.events.ts';
 import { revisionEventDefinitions } from './revision.events.ts';
 import { slaEventDefinitions } from './sla.events.ts';
+import { sloEventDefinitions } from './slo.events.ts';
 
 /**
  * The one list of event types Cairn writes. Stores validate with it on append and upcast + validate on read, so
@@ -27,6 +28,7 @@ export const eventDefinitions = [
   ...remediationEventDefinitions,
   ...revisionEventDefinitions,
   ...slaEventDefinitions,
+  ...sloEventDefinitions,
   ...postMortemEventDefinitions,
   ...postMortemReviewEventDefinitions,
   ...notificationEventDefinitions,

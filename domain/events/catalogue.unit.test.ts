@@ -98,6 +98,8 @@ describe('event catalogue', () => {
       'EscalationResolved',
       'EscalationPageDelivered',
       'EscalationPageFailed',
+      'SloBurnAlertFired',
+      'SloBurnAlertCleared',
     ];
     expect([...eventCatalogue.types].sort()).toEqual([...expected].sort());
     for (const type of expected) {

@@ -25,14 +25,27 @@ const IndicatorSchema = Type.Object(
         description: 'prometheus: spec.indicator.query; issues: time the resource spent with an open Issue.',
       }),
     ),
-    query: Type.Optional(
-      Text(4096, { minLength: 1, description: 'PromQL returning the ratio of good events, 0 to 1.' }),
+    good: Type.Optional(
+      Text(4096, {
+        minLength: 1,
+        description:
+          'PromQL counting good events over $window, e.g. sum(increase(http_requests_total{code!~"5.."}[$window])).',
+      }),
+    ),
+    total: Type.Optional(
+      Text(4096, {
+        minLength: 1,
+        description: 'PromQL counting all events over $window, e.g. sum(increase(http_requests_total[$window])).',
+      }),
     ),
     resource: Type.Optional(ResourceRef('The workload measured when source is issues.')),
   },
   {
     ...rules(
-      cel("(has(self.source) && self.source == 'issues') || has(self.query)", 'a prometheus indicator needs query'),
+      cel(
+        "(has(self.source) && self.source == 'issues') || (has(self.good) && has(self.total))",
+        'a prometheus indicator needs good and total',
+      ),
       cel("!has(self.source) || self.source != 'issues' || has(self.resource)", 'an issues indicator needs resource'),
     ),
   },
@@ -56,6 +69,9 @@ const BurnRateAlertSchema = Type.Object(
 
 export const ServiceLevelObjectiveSpecSchema = Type.Object({
   service: Text(253, { minLength: 1, description: 'The service the objective is about.' }),
+  workload: Type.Optional(
+    ResourceRef('The workload a burn-rate alert is recorded on (a slo_burn_rate Anomaly); e.g. its Deployment.'),
+  ),
   description: Type.Optional(Text(4096)),
   indicator: IndicatorSchema,
   target: Type.Number({
@@ -83,7 +99,9 @@ export const ServiceLevelObjectiveStatusSchema = Type.Object({
     Type.Number({ maximum: 1, description: 'Fraction of the budget left; negative once overspent.' }),
   ),
   burnRates: Type.Optional(
-    Type.Array(Type.Object({ window: Duration('The window.'), rate: Type.Number({ minimum: 0 }) }), { maxItems: 16 }),
+    Type.Array(Type.Object({ window: Duration('The window.'), rate: Type.Optional(Type.Number({ minimum: 0 })) }), {
+      maxItems: 16,
+    }),
   ),
   firing: Type.Optional(
     Type.Array(Type.Object({ name: KeyName('The burn-rate alert.'), severity: Severity(), since: Timestamp() }), {
@@ -91,6 +109,11 @@ export const ServiceLevelObjectiveStatusSchema = Type.Object({
     }),
   ),
   lastEvaluatedAt: Type.Optional(Timestamp()),
+  noData: Type.Optional(Type.Boolean({ description: 'The SLO window counted no events: there is no SLI yet.' })),
+  prometheusError: Type.Optional(Text(1024, { description: 'Why the last evaluation could not query Prometheus.' })),
+  activeGeneration: Type.Optional(
+    Type.Integer({ minimum: 0, format: 'int64', description: 'The generation being evaluated.' }),
+  ),
   ...statusBase(),
 });
 
