@@ -89,6 +89,7 @@ import { testNotificationSender } from './notifications/testNotification.command
 import { describePolicy } from './policy/policyConfig.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 import { startSla } from './sla/sla.module.ts';
+import { startSlo } from './slo/slo.module.ts';
 import { createSlaQueries } from './sla/sla.queries.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
@@ -473,6 +474,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       log,
       onError,
     });
+    // ServiceLevelObjectives are evaluated only against a Prometheus (--prometheus-url).
+    const slo = prometheus ? startSlo({ config, store, prometheus, intake, log, onError }) : undefined;
     const notifications = startNotifications({
       config,
       store,
@@ -513,6 +516,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         await auditEvents?.stop();
         release.stop();
         await sla.stop();
+        await slo?.stop();
         await Promise.all([
           detection.stop(),
           manual.stop(),

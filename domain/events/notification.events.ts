@@ -34,6 +34,8 @@ export const NotificationTransition = {
   SlaWarning: 'sla_warning',
   /** An IncidentSLA target of the Issue was missed. */
   SlaViolated: 'sla_violated',
+  /** A ServiceLevelObjective's burn-rate alert fired; the Issue is the one its slo_burn_rate anomaly opened or joined. */
+  SloBurn: 'slo_burn',
 } as const;
 export type NotificationTransition = (typeof NotificationTransition)[keyof typeof NotificationTransition];
 

@@ -109,7 +109,8 @@ function track(
     case 'approval_granted':
     case 'approval_expired':
     case 'sla_warning':
-    case 'sla_violated': {
+    case 'sla_violated':
+    case 'slo_burn': {
       if (entry === undefined) {
         if (!subscribed) return undefined;
         return { issue, firing: true, transition, pending: all, announcedTo: [], acknowledgedTo: [], sources };

@@ -11,6 +11,7 @@ import { createCommandHandler } from '../application/commandHandler.ts';
 import type { Reactor } from '../application/reactor.ts';
 import type { EventStore } from '../ports/eventStore.ts';
 import { SLA_NOTIFIED_EVENTS, slaAudience, slaTransitionOf } from '../sla/slaNotifications.ts';
+import { SLO_NOTIFIED_EVENTS, sloIssueIdOf, sloTransitionOf } from '../slo/sloNotifications.ts';
 
 export const NOTIFICATION_ROUTER = 'notification-router';
 
@@ -37,7 +38,7 @@ const transitionOf = (event: RecordedEvent): NotificationTransition | undefined 
     case 'IssueResolved':
       return 'resolved';
     default:
-      return slaTransitionOf(event);
+      return slaTransitionOf(event) ?? sloTransitionOf(event);
   }
 };
 
@@ -66,6 +67,7 @@ export function notificationRouterReactor(options: NotificationRouterOptions): R
   const issueIdOf = async (event: RecordedEvent): Promise<string | undefined> => {
     const { category, id } = parseStreamName(event.streamId);
     if (category === StreamCategory.Issue || category === StreamCategory.Sla) return id;
+    if (category === StreamCategory.Slo) return sloIssueIdOf(event);
     const plan = (await options.store.readStream(event.streamId)).find((e) => e.type === 'RemediationPlanCreated');
     return (plan?.data as { issueId?: string } | undefined)?.issueId;
   };
@@ -73,7 +75,12 @@ export function notificationRouterReactor(options: NotificationRouterOptions): R
   return {
     name: NOTIFICATION_ROUTER,
     filter: {
-      streamPrefixes: [`${StreamCategory.Issue}-`, `${StreamCategory.Remediation}-`, `${StreamCategory.Sla}-`],
+      streamPrefixes: [
+        `${StreamCategory.Issue}-`,
+        `${StreamCategory.Remediation}-`,
+        `${StreamCategory.Sla}-`,
+        `${StreamCategory.Slo}-`,
+      ],
       eventTypes: [
         'IssueDetected',
         'IssueAnomalyAttached',
@@ -84,6 +91,7 @@ export function notificationRouterReactor(options: NotificationRouterOptions): R
         'IssueAcknowledged',
         'IssueResolved',
         ...SLA_NOTIFIED_EVENTS,
+        ...SLO_NOTIFIED_EVENTS,
       ],
     },
     handle: async (event) => {

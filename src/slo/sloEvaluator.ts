@@ -33,7 +33,7 @@ export interface SloEvaluation {
 }
 
 /** The value of a query answering one series (or none); several series are summed, as a ratio needs one number. */
-const valueOf = (series: readonly PrometheusSeries[]): number | undefined => {
+const countOf = (series: readonly PrometheusSeries[]): number | undefined => {
   if (series.length === 0) return undefined;
   let sum = 0;
   for (const s of series) {
@@ -94,7 +94,7 @@ export async function evaluateSlo(deps: SloEvaluatorDeps, slo: EvaluatedSlo): Pr
       deps.prometheus.query(queryFor(slo.good, range), { time }),
       deps.prometheus.query(queryFor(slo.total, range), { time }),
     ]);
-    return { good: valueOf(good), total: valueOf(total) };
+    return { good: countOf(good), total: countOf(total) };
   };
   const windows = windowsOf(slo.rules);
   let overall: WindowCounts;

@@ -71,6 +71,7 @@ export const notificationTransitions = [
   'resolved',
   'sla_warning',
   'sla_violated',
+  'slo_burn',
 ] as const;
 export const groupLabels = ['namespace', 'signal', 'severity', 'workload', 'issue'] as const;
 
@@ -144,7 +145,7 @@ const RuleSchema = Type.Object({
         transitions: Type.Optional(
           SetOf(StringEnum(notificationTransitions), 7, {
             description:
-              'What to be told of; all when omitted. An Issue a channel was told of is always followed by its resolve (and, on PagerDuty, its acknowledgement). sla_warning and sla_violated come from IncidentSLAs.',
+              'What to be told of; all when omitted. An Issue a channel was told of is always followed by its resolve (and, on PagerDuty, its acknowledgement). sla_warning and sla_violated come from IncidentSLAs, slo_burn from ServiceLevelObjective burn-rate alerts.',
           }),
         ),
       },
