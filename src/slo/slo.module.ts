@@ -169,8 +169,8 @@ export function startSlo(options: SloOptions): RunningSlo {
     }
     problem = outcome.ok ? problem : outcome.problem;
     problems.set(key, problem);
-    judged.set(key, generation);
     await writeStatus(key, object);
+    judged.set(key, generation);
   };
 
   const queue = createKeyedQueue(reconcile, {

@@ -114,6 +114,11 @@ export const ServiceLevelObjectiveStatusSchema = Type.Object({
   activeGeneration: Type.Optional(
     Type.Integer({ minimum: 0, format: 'int64', description: 'The generation being evaluated.' }),
   ),
+  activeSpec: Type.Optional(
+    Type.Object(ServiceLevelObjectiveSpecSchema.properties, {
+      description: 'The spec of activeGeneration, kept so a restarted Cairn evaluates it while the spec is invalid.',
+    }),
+  ),
   ...statusBase(),
 });
 
