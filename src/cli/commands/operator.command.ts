@@ -173,7 +173,10 @@ export function registerOperatorCommand(program: Command): void {
       (v) => Number.parseInt(v, 10),
       90,
     )
-    .option('--prometheus-url <url>', 'Prometheus to read workload metrics from during analysis (http[s]://…)')
+    .option(
+      '--prometheus-url <url>',
+      'Prometheus to read workload metrics from during analysis and to evaluate ServiceLevelObjectives (http[s]://…)',
+    )
     .option(
       '--envelope-factor <n>',
       "new resource values, PVC sizes, HPA maximums and Job parallelism stay within this factor of today's",
