@@ -89,8 +89,8 @@ import { testNotificationSender } from './notifications/testNotification.command
 import { describePolicy } from './policy/policyConfig.ts';
 import { isAuditableEventStore } from './ports/eventStore.ts';
 import { startSla } from './sla/sla.module.ts';
-import { startSlo } from './slo/slo.module.ts';
 import { createSlaQueries } from './sla/sla.queries.ts';
+import { startSlo } from './slo/slo.module.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
 
