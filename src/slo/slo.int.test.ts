@@ -42,6 +42,7 @@ let namespace: string;
 let prometheus: RunningPrometheus;
 let store: EventStore;
 let slo: RunningSlo;
+let startModule: () => RunningSlo;
 let writer: RunningReactor;
 
 const checkpoints = () => {
@@ -126,14 +127,16 @@ beforeAll(async () => {
   writer = runReactor(store, checkpoints(), resourceWriterReactor({ store, config: clients.config, namespace }), {
     maxRetryDelayMs: 200,
   });
-  slo = startSlo({
-    config: clients.config,
-    store,
-    prometheus: createPrometheusClient({ url: prometheus.url }),
-    intake,
-    intervalMs: 3_600_000,
-    onError: (what, error) => process.stderr.write(`[slo] ${what}: ${(error as Error).message}\n`),
-  });
+  startModule = () =>
+    startSlo({
+      config: clients.config,
+      store,
+      prometheus: createPrometheusClient({ url: prometheus.url }),
+      intake,
+      intervalMs: 3_600_000,
+      onError: (what, error) => process.stderr.write(`[slo] ${what}: ${(error as Error).message}\n`),
+    });
+  slo = startModule();
 }, 180_000);
 
 afterAll(async () => {
@@ -191,8 +194,20 @@ describe('ServiceLevelObjective against a real Prometheus', () => {
     });
     expect((events[0]!.data as { issueId?: string }).issueId).toBeTruthy();
 
-    // Evaluating again while it burns records nothing more.
+    // Evaluating again while it burns records nothing more, nor does a restarted Cairn (it reads the stream).
     await slo.evaluate();
+    expect(await alerts('checkout')).toEqual(['SloBurnAlertFired']);
+    await slo.stop();
+    slo = startModule();
+    await eventually(
+      'the restarted module to evaluate the burning SLO',
+      async () => {
+        await slo.evaluate();
+        const status = await statusOf('checkout');
+        return status?.lastEvaluatedAt !== firing.lastEvaluatedAt && status?.firing?.length === 1 ? status : undefined;
+      },
+      120_000,
+    );
     expect(await alerts('checkout')).toEqual(['SloBurnAlertFired']);
 
     // The anomaly, as the operator writes it to the API server, on the SLO's workload.
@@ -281,6 +296,33 @@ describe('ServiceLevelObjective against a real Prometheus', () => {
       120_000,
     );
   }, 400_000);
+
+  it('never counts a window without events as a 100% SLI', async () => {
+    await create(
+      'silent',
+      sloSpec({
+        indicator: {
+          type: 'availability',
+          good: 'sum(increase(nothing_scraped_total{code!~"5.."}[$window]))',
+          total: 'sum(increase(nothing_scraped_total[$window]))',
+        },
+      }),
+    );
+    const status = await eventually(
+      'an evaluation of the silent SLO',
+      async () => {
+        await slo.evaluate();
+        const s = await statusOf('silent');
+        return s?.lastEvaluatedAt ? s : undefined;
+      },
+      120_000,
+    );
+    expect(status).toMatchObject({ noData: true, firing: [], burnRates: [{ window: '10s' }, { window: '30s' }] });
+    expect(status.current).toBeUndefined();
+    expect(status.errorBudgetRemaining).toBeUndefined();
+    expect(status.burnRates?.every((b) => b.rate === undefined)).toBe(true);
+    expect(await alerts('silent')).toEqual([]);
+  }, 200_000);
 
   it('refuses a target of 100% at the API server', async () => {
     await expect(create('perfect', sloSpec({ target: 100 }))).rejects.toThrow(/target/);
