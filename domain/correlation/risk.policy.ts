@@ -21,6 +21,8 @@ export const SignalWeights = {
   node_not_ready: 30,
   hpa_maxed: 15,
   manual: 20,
+  // A ServiceLevelObjective spending its error budget too fast: users already feel it, as with error_rate.
+  slo_burn_rate: 25,
 } as const;
 export type KnownSignal = keyof typeof SignalWeights;
 

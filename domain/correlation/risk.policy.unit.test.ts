@@ -13,6 +13,11 @@ describe('risk scoring', () => {
     });
   });
 
+  it('weighs an SLO burn like an error rate: both are failures users already see', () => {
+    expect(signalWeight('slo_burn_rate')).toBe(signalWeight('error_rate'));
+    expect(severityFor(riskScore(['slo_burn_rate', 'pod_restart', 'error_rate']))).toBe('high');
+  });
+
   it('has a weight for every signal the watchers emit, and a default for the rest', () => {
     for (const signal of [
       'image_pull',
