@@ -56,7 +56,7 @@ const total = 'sum(increase(shop_requests_total{job="slo"}[$window]))';
 const sloSpec = (overrides: Record<string, unknown> = {}) => ({
   service: 'checkout',
   workload: { kind: 'Deployment', name: 'checkout' },
-  indicator: { type: 'availability', source: 'prometheus', good, total },
+  indicator: { type: 'availability', good, total },
   target: 99,
   window: '1h',
   alerting: {

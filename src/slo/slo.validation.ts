@@ -60,11 +60,6 @@ export function validateSlo(
     return fail(field, first?.message ?? 'is invalid');
   }
   const s = spec as ServiceLevelObjectiveSpec;
-  if (s.indicator.source === 'issues') {
-    return fail('spec.indicator.source', 'issues indicators are not evaluated yet; use prometheus with good and total');
-  }
-  if (s.indicator.good === undefined) return fail('spec.indicator.good', 'a prometheus indicator needs good');
-  if (s.indicator.total === undefined) return fail('spec.indicator.total', 'a prometheus indicator needs total');
   for (const key of ['good', 'total'] as const) {
     if (!s.indicator[key]!.includes(WINDOW_PLACEHOLDER)) {
       return fail(`spec.indicator.${key}`, `must use ${WINDOW_PLACEHOLDER} as its range, e.g. [${WINDOW_PLACEHOLDER}]`);

@@ -78,8 +78,8 @@ describe('ServiceLevelObjective validation', () => {
         }),
       ),
     ).toEqual({ field: 'spec.alerting.burnRates[0].shortWindow', message: 'must be shorter than longWindow' });
-    expect(problem(spec({ indicator: { type: 'availability', source: 'issues' } }))?.field).toBe(
-      'spec.indicator.source',
+    expect(problem(spec({ indicator: { type: 'availability', good: 'sum(up[$window])' } }))?.field).toBe(
+      'spec.indicator.total',
     );
     expect(problem('not an object')?.field).toBe('spec');
   });

@@ -3,7 +3,6 @@ import {
   cel,
   Duration,
   KeyName,
-  LocalRef,
   MapListOf,
   patterns,
   ResourceRef,
@@ -16,40 +15,20 @@ import {
 } from './common.schema.ts';
 import { ageColumn, cairnCategory, customResource, type KindDefinition } from './kindDefinition.ts';
 
-const IndicatorSchema = Type.Object(
-  {
-    type: StringEnum(['availability', 'latency', 'error_rate', 'throughput'] as const),
-    source: Type.Optional(
-      StringEnum(['prometheus', 'issues'] as const, {
-        default: 'prometheus',
-        description: 'prometheus: spec.indicator.query; issues: time the resource spent with an open Issue.',
-      }),
-    ),
-    good: Type.Optional(
-      Text(4096, {
-        minLength: 1,
-        description:
-          'PromQL counting good events over $window, e.g. sum(increase(http_requests_total{code!~"5.."}[$window])).',
-      }),
-    ),
-    total: Type.Optional(
-      Text(4096, {
-        minLength: 1,
-        description: 'PromQL counting all events over $window, e.g. sum(increase(http_requests_total[$window])).',
-      }),
-    ),
-    resource: Type.Optional(ResourceRef('The workload measured when source is issues.')),
-  },
-  {
-    ...rules(
-      cel(
-        "(has(self.source) && self.source == 'issues') || (has(self.good) && has(self.total))",
-        'a prometheus indicator needs good and total',
-      ),
-      cel("!has(self.source) || self.source != 'issues' || has(self.resource)", 'an issues indicator needs resource'),
-    ),
-  },
-);
+const IndicatorSchema = Type.Object({
+  type: StringEnum(['availability', 'latency', 'error_rate', 'throughput'] as const, {
+    description: 'What the ratio measures, for people reading it; a latency SLI counts requests under a threshold.',
+  }),
+  good: Text(4096, {
+    minLength: 1,
+    description:
+      'PromQL counting good events over $window, e.g. sum(increase(http_requests_total{code!~"5.."}[$window])).',
+  }),
+  total: Text(4096, {
+    minLength: 1,
+    description: 'PromQL counting all events over $window, e.g. sum(increase(http_requests_total[$window])).',
+  }),
+});
 
 // Burn-rate windows are Go durations (hours, not days) so that CEL can compare them.
 const BurnRateAlertSchema = Type.Object(
@@ -85,8 +64,6 @@ export const ServiceLevelObjectiveSpecSchema = Type.Object({
   alerting: Type.Optional(
     Type.Object({
       burnRates: Type.Optional(MapListOf(BurnRateAlertSchema, 'name', 8)),
-      pageOnBudgetExhausted: Type.Optional(Type.Boolean({ description: 'Open a critical Issue at 0 budget.' })),
-      notificationPolicyRef: Type.Optional(LocalRef('Where alerts go.')),
     }),
   ),
   enabled: Type.Optional(Type.Boolean({ default: true })),
