@@ -12,6 +12,7 @@ import { availableActions } from './actions/available.ts';
 import {
   approvalReason,
   approvalUnderPolicy,
+  defaultApproval,
   defaultRemediationPolicy,
   evaluatePlan,
   observeOnly,
@@ -353,7 +354,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           : {}),
         observeOnly: (target) => observeOnly(policy, target),
         observeCode: PolicyCode.ObserveMode,
-        // The approval rules decide first; the operator policy (approve mode, the default approval) has the last word.
+        // The approval rules and ApprovalPolicies decide; approve mode adds a requirement, the default fills a gap.
         approvalFor: async (plan) => {
           const { issue, source, actions, confidence } = plan;
           const namespace = issue.workload?.namespace ?? '';
@@ -367,7 +368,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             destructive: actions.some((a) => findAction(a.type)?.destructive === true),
             ...(confidence === undefined ? {} : { confidence }),
           });
-          return approvalPolicies.requirementFor(plan, approvalUnderPolicy(policy, namespace, verdict));
+          const base = approvalUnderPolicy(policy, namespace, verdict);
+          // The default approval holds only where no rule matched: neither a configured one nor an ApprovalPolicy's.
+          const fallback = verdict.rule === undefined ? defaultApproval(policy, base) : undefined;
+          return approvalPolicies.requirementFor(plan, base, fallback);
         },
         ...(options.verificationTimeoutSeconds
           ? { verificationTimeoutSeconds: options.verificationTimeoutSeconds }

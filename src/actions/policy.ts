@@ -384,8 +384,8 @@ export const observeOnly = (policy: RemediationPolicy, target: ResourceRef): str
   modeFor(policy, target.namespace) === RemediationMode.Observe ? observeReason(target.namespace) : undefined;
 
 /**
- * What the operator policy adds to the approval rules' verdict: approve mode, and a default approval of one person,
- * make every plan wait for people, however a rule would have let it through. Neither ever lifts a requirement.
+ * What the operator policy adds to the approval rules' verdict: approve mode makes every plan wait for people, however
+ * a rule would have let it through. It never lifts a requirement.
  */
 export const approvalUnderPolicy = (
   policy: RemediationPolicy,
@@ -396,11 +396,17 @@ export const approvalUnderPolicy = (
   if (modeFor(policy, namespace) === RemediationMode.Approve) {
     return { ...verdict, required: true, requiredApprovals: 1, rule: approveReason(namespace) };
   }
-  if (policy.defaultApproval === DefaultApproval.Single) {
-    return { ...verdict, required: true, requiredApprovals: 1, rule: 'the default approval: one person' };
-  }
   return verdict;
 };
+
+/**
+ * The default approval (`--default-approval`): what a plan no approval rule matched needs. The caller applies it only
+ * when no ApprovalPolicy rule matched either; undefined when it asks for nothing more than the verdict.
+ */
+export const defaultApproval = (policy: RemediationPolicy, verdict: ApprovalVerdict): ApprovalVerdict | undefined =>
+  policy.defaultApproval === DefaultApproval.Single && !verdict.required
+    ? { ...verdict, required: true, requiredApprovals: 1, rule: 'the default approval: one person, as no rule matched' }
+    : undefined;
 
 const replicaKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
 

@@ -30,13 +30,16 @@ export interface RunningApprovals {
 
 /**
  * What the ApprovalPolicies add to what the plan already needs (operator policy, configured rules): the stricter of
- * the two, a denial, and the change window to wait for. Pure.
+ * the two, a denial, and the change window to wait for; `fallback` (the default approval) when no rule matched. Pure.
  */
 export function combineRequirement(
   base: ApprovalRequirement | undefined,
   outcome: ApprovalOutcome,
+  fallback?: ApprovalRequirement,
 ): ApprovalRequirement {
-  const start: ApprovalRequirement = base ?? { required: false };
+  // The operator's default approval fills the gap no ApprovalPolicy rule covers; a matching rule replaces it.
+  const unmatched = outcome.mode === 'auto' && outcome.matched === undefined;
+  const start: ApprovalRequirement = (unmatched ? fallback : undefined) ?? base ?? { required: false };
   if (outcome.mode === 'deny') return { ...start, deny: `ApprovalPolicy ${outcome.matched.policy}: ${outcome.why}` };
   const window = outcome.waitUntil
     ? {
@@ -100,10 +103,17 @@ export function createApprovals(options: ApprovalsOptions) {
 
   return {
     /** The requirement of a plan once the ApprovalPolicies have had their say; `base` is what it needed already. */
-    async requirementFor(plan: PlanCandidate, base: ApprovalRequirement | undefined): Promise<ApprovalRequirement> {
+    /** `fallback` is what the plan needs when no ApprovalPolicy rule matches it (the operator's default approval). */
+    async requirementFor(
+      plan: PlanCandidate,
+      base: ApprovalRequirement | undefined,
+      fallback?: ApprovalRequirement,
+    ): Promise<ApprovalRequirement> {
       const policies = running ? await running.policies.current() : [];
       const workload = plan.issue.workload;
-      if (policies.length === 0 || workload === null || workload === undefined) return base ?? { required: false };
+      if (policies.length === 0 || workload === null || workload === undefined) {
+        return fallback ?? base ?? { required: false };
+      }
       const outcome = decideApproval(
         policies,
         {
@@ -117,7 +127,7 @@ export function createApprovals(options: ApprovalsOptions) {
         },
         plan.at ?? now().toISOString(),
       );
-      return combineRequirement(base, outcome);
+      return combineRequirement(base, outcome, fallback);
     },
 
     /** Leader only: informer, window sweeper, ApprovalRequest writer. */

@@ -47,6 +47,22 @@ describe('what the ApprovalPolicies add to what a plan already needs', () => {
     expect(combineRequirement(undefined, { mode: 'auto' })).toEqual({ required: false });
   });
 
+  it('applies the default approval only where no ApprovalPolicy rule matched the plan', () => {
+    const fallback = { required: true, requiredApprovals: 1, rule: 'the default approval' };
+    // No policy rule matched: the default holds.
+    expect(combineRequirement({ required: false }, { mode: 'auto' }, fallback)).toEqual(fallback);
+    // An auto rule matched: the plan runs without people, the default does not apply.
+    expect(combineRequirement({ required: false }, { mode: 'auto', matched }, fallback)).toEqual({ required: false });
+    // A quorum rule matched: the rule's requirement, not the default's.
+    expect(
+      combineRequirement(
+        { required: false },
+        { mode: 'quorum', matched, requiredApprovers: 2, groups: [], expirySeconds: 600 },
+        fallback,
+      ),
+    ).toMatchObject({ required: true, requiredApprovals: 2, rule: 'rule two of ApprovalPolicy shop/prod' });
+  });
+
   it('denies whatever else the plan needed', () => {
     expect(
       combineRequirement({ required: true }, { mode: 'deny', matched, why: 'denied by rule two of shop/prod' }),

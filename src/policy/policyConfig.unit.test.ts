@@ -3,6 +3,7 @@ import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.
 import { approvalFor } from '../../domain/remediation/approval.policy.ts';
 import {
   approvalUnderPolicy,
+  defaultApproval,
   defaultRemediationPolicy,
   evaluatePlan,
   modeFor,
@@ -101,21 +102,21 @@ describe('where the operator policy meets the approval rules', () => {
     });
   });
 
-  it('the default approval is the least every plan needs, whatever a rule says', () => {
+  it('the default approval is what a plan no rule matched needs', () => {
     const single = defaultRemediationPolicy({ defaultApproval: 'single' });
-    expect(approvalUnderPolicy(single, 'shop', approvalFor([], subject('shop')))).toMatchObject({
+    const none = approvalUnderPolicy(single, 'shop', approvalFor([], subject('shop')));
+    expect(none.required).toBe(false);
+    expect(defaultApproval(single, none)).toMatchObject({
       required: true,
       requiredApprovals: 1,
-      rule: 'the default approval: one person',
+      rule: 'the default approval: one person, as no rule matched',
     });
-    // A rule that would approve the plan itself does not waive it.
-    expect(approvalUnderPolicy(single, 'shop', approvalFor(autoRule, subject('shop'))).required).toBe(true);
-    expect(approvalUnderPolicy(defaultRemediationPolicy(), 'shop', approvalFor([], subject('shop'))).required).toBe(
-      false,
-    );
-    expect(
-      approvalUnderPolicy(defaultRemediationPolicy(), 'shop', approvalFor(autoRule, subject('shop'))).required,
-    ).toBe(false);
+    // Nothing to add where the plan already waits, nor where the default is auto.
+    const approve = defaultRemediationPolicy({ defaultApproval: 'single', mode: 'approve' });
+    expect(defaultApproval(approve, approvalUnderPolicy(approve, 'shop', none))).toBeUndefined();
+    expect(defaultApproval(defaultRemediationPolicy(), none)).toBeUndefined();
+    // A rule that lets the plan through is a match: approvalUnderPolicy leaves it alone.
+    expect(approvalUnderPolicy(single, 'shop', approvalFor(autoRule, subject('shop'))).required).toBe(false);
   });
 });
 

@@ -245,7 +245,7 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option(
       '--default-approval <auto|single>',
-      'the least approval every plan needs: nothing (auto) or one person (single); ApprovalPolicies may ask for more',
+      'what a plan no approval rule matches needs: nothing (auto) or one person (single); a matching rule decides instead',
       parseDefaultApproval,
       PolicyDefaults.defaultApproval,
     )
