@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ApprovalPolicyModel } from '../../domain/approval/approvalPolicy.ts';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
-import { createKeyedQueue } from '../application/keyedQueue.ts';
+import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
 import { type PolicyValidation, validateApprovalPolicy } from './policy.validation.ts';
 
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
@@ -124,10 +124,7 @@ export function startApprovalPolicies(options: ApprovalPoliciesOptions): Approva
                 type: 'Ready',
                 ...ready,
                 observedGeneration: generation,
-                lastTransitionTime:
-                  previous && previous.status === ready.status
-                    ? (previous.lastTransitionTime ?? now().toISOString())
-                    : now().toISOString(),
+                lastTransitionTime: conditionTransitionTime(previous, ready, now().toISOString()),
               },
             ],
           },
@@ -139,66 +136,23 @@ export function startApprovalPolicies(options: ApprovalPoliciesOptions): Approva
     );
   };
 
-  const queue = createKeyedQueue(reconcile, {
-    onError: (key, error, attempt) => options.onError?.(`approval policy ${key} (attempt ${attempt})`, error),
+  const informer = startSpecInformer({
+    config: options.config,
+    kind: 'ApprovalPolicy',
+    plural: PLURAL,
+    kindPlural: 'ApprovalPolicies',
+    describe: (key) => `approval policy ${key}`,
+    reconcile,
+    ...(options.onError ? { onError: options.onError } : {}),
   });
-  const list = () =>
-    custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
-      k8s.KubernetesListObject<k8s.KubernetesObject>
-    >;
-  const informer = k8s.makeInformer<k8s.KubernetesObject>(options.config, `/apis/${GROUP}/${VERSION}/${PLURAL}`, list);
-  const keyOf = (object: k8s.KubernetesObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-  informer.on(k8s.ADD, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.UPDATE, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.DELETE, (o) => queue.add(keyOf(o)));
-  let stopped = false;
-  let restart: NodeJS.Timeout | undefined;
-  let failures = 0;
-  informer.on(k8s.CONNECT, () => {
-    failures = 0;
-  });
-  const restartLater = (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    options.onError?.('watch ApprovalPolicy', error);
-    clearTimeout(restart);
-    restart = setTimeout(
-      () => {
-        if (!stopped) informer.start().catch(restartLater);
-      },
-      Math.min(30_000, 500 * 2 ** Math.min(failures, 6)),
-    );
-  };
-  informer.on(k8s.ERROR, restartLater);
-
-  // Plans wait for this: every policy listed and decided once, so none is created against an empty cache.
-  const synced = (async () => {
-    for (;;) {
-      try {
-        const { items } = await list();
-        await Promise.all(
-          items.map((o) => reconcile(keyOf(o)).catch((e) => options.onError?.(`approval policy ${keyOf(o)}`, e))),
-        );
-        return;
-      } catch (error) {
-        if (stopped) return;
-        options.onError?.('listing ApprovalPolicies', error);
-        await new Promise((r) => setTimeout(r, 2_000));
-      }
-    }
-  })();
-  informer.start().catch(restartLater);
 
   return {
     current: async () => {
-      await synced;
+      await informer.synced;
       return [...active.values()];
     },
     stop: async () => {
-      stopped = true;
-      clearTimeout(restart);
       await informer.stop();
-      await queue.stop();
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Severity } from '../../domain/events/common.schema.ts';
 import type { MeasuringSla } from '../../domain/sla/sla.matching.ts';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
-import { createKeyedQueue } from '../application/keyedQueue.ts';
+import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
 import type { SlaQueries } from './sla.queries.ts';
 import { type SlaProblem, validateSla } from './sla.validation.ts';
 
@@ -162,8 +162,7 @@ export function startIncidentSlas(options: IncidentSlasOptions): IncidentSlas {
                 type: 'Ready',
                 ...ready,
                 observedGeneration: generation,
-                lastTransitionTime:
-                  previous && previous.status === ready.status ? (previous.lastTransitionTime ?? now) : now,
+                lastTransitionTime: conditionTransitionTime(previous, ready, now),
               },
             ],
           },
@@ -175,70 +174,26 @@ export function startIncidentSlas(options: IncidentSlasOptions): IncidentSlas {
     );
   };
 
-  const queue = createKeyedQueue(reconcile, {
-    onError: (key, error, attempt) => options.onError?.(`incident SLA ${key} (attempt ${attempt})`, error),
+  const informer = startSpecInformer({
+    config: options.config,
+    kind: 'IncidentSLA',
+    plural: PLURAL,
+    kindPlural: 'IncidentSLAs',
+    describe: (key) => `incident SLA ${key}`,
+    reconcile,
+    ...(options.onError ? { onError: options.onError } : {}),
   });
-
-  const list = () =>
-    custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
-      k8s.KubernetesListObject<k8s.KubernetesObject>
-    >;
-  const informer = k8s.makeInformer<k8s.KubernetesObject>(options.config, `/apis/${GROUP}/${VERSION}/${PLURAL}`, list);
-  const keyOf = (object: k8s.KubernetesObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-  informer.on(k8s.ADD, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.UPDATE, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.DELETE, (o) => queue.add(keyOf(o)));
-  let stopped = false;
-  let restart: NodeJS.Timeout | undefined;
-  let failures = 0;
-  informer.on(k8s.CONNECT, () => {
-    failures = 0;
-  });
-  const restartLater = (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    options.onError?.('watch IncidentSLA', error);
-    clearTimeout(restart);
-    restart = setTimeout(
-      () => {
-        if (!stopped) informer.start().catch(restartLater);
-      },
-      Math.min(30_000, 500 * 2 ** Math.min(failures, 6)),
-    );
-  };
-  informer.on(k8s.ERROR, restartLater);
-
-  // Measuring waits for this: every SLA listed and judged once, so no Issue is detected against an empty cache.
-  const synced = (async () => {
-    for (;;) {
-      try {
-        const { items } = await list();
-        await Promise.all(
-          items.map((o) => reconcile(keyOf(o)).catch((e) => options.onError?.(`incident SLA ${keyOf(o)}`, e))),
-        );
-        return;
-      } catch (error) {
-        if (stopped) return;
-        options.onError?.('listing IncidentSLAs', error);
-        await new Promise((r) => setTimeout(r, 2_000));
-      }
-    }
-  })();
-  informer.start().catch(restartLater);
 
   return {
     current: async () => {
-      await synced;
+      await informer.synced;
       return [...active.values()];
     },
     refresh: () => {
-      for (const key of known) queue.add(key);
+      for (const key of known) informer.refresh(key);
     },
     stop: async () => {
-      stopped = true;
-      clearTimeout(restart);
       await informer.stop();
-      await queue.stop?.();
     },
   };
 }
