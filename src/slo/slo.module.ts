@@ -2,9 +2,9 @@ import * as k8s from '@kubernetes/client-node';
 import { CairnError } from '../../domain/errors.ts';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
+import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
 import { type PrometheusClient, PrometheusErrorCode } from '../adapters/prometheus/prometheus.client.ts';
 import type { AnomalyIntake } from '../application/detection/anomalyIntake.ts';
-import { createKeyedQueue } from '../application/keyedQueue.ts';
 import type { EventStore } from '../ports/eventStore.ts';
 import { type EvaluatedSlo, queryFor, type SloProblem, validateSlo } from './slo.validation.ts';
 import { evaluateSlo, type SloEvaluation } from './sloEvaluator.ts';
@@ -119,8 +119,7 @@ export function startSlo(options: SloOptions): RunningSlo {
           type: 'Ready',
           ...ready,
           observedGeneration: generation,
-          lastTransitionTime:
-            previous && previous.status === ready.status ? (previous.lastTransitionTime ?? stamp) : stamp,
+          lastTransitionTime: conditionTransitionTime(previous, ready, stamp),
         },
       ],
     };
@@ -173,39 +172,18 @@ export function startSlo(options: SloOptions): RunningSlo {
     judged.set(key, generation);
   };
 
-  const queue = createKeyedQueue(reconcile, {
-    onError: (key, error, attempt) => onError(`slo ${key} (attempt ${attempt})`, error),
-  });
-
-  const list = () =>
-    custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
-      k8s.KubernetesListObject<k8s.KubernetesObject>
-    >;
-  const informer = k8s.makeInformer<k8s.KubernetesObject>(options.config, `/apis/${GROUP}/${VERSION}/${PLURAL}`, list);
-  const keyOf = (o: k8s.KubernetesObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-  informer.on(k8s.ADD, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.UPDATE, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.DELETE, (o) => queue.add(keyOf(o)));
   let stopped = false;
-  let restart: NodeJS.Timeout | undefined;
-  let failures = 0;
-  informer.on(k8s.CONNECT, () => {
-    failures = 0;
+  const informer = startSpecInformer({
+    config: options.config,
+    kind: 'ServiceLevelObjective',
+    plural: PLURAL,
+    kindPlural: 'ServiceLevelObjectives',
+    describe: (key) => `slo ${key}`,
+    reconcile,
+    // Evaluation rounds, not a first listing, are what callers wait for.
+    initialSync: false,
+    onError,
   });
-  const restartLater = (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    onError('watch ServiceLevelObjective', error);
-    clearTimeout(restart);
-    restart = setTimeout(
-      () => {
-        if (!stopped) informer.start().catch(restartLater);
-      },
-      Math.min(30_000, 500 * 2 ** Math.min(failures, 6)),
-    );
-  };
-  informer.on(k8s.ERROR, restartLater);
-  informer.start().catch(restartLater);
 
   let running: Promise<void> | undefined;
   const evaluateAll = async () => {
@@ -246,10 +224,9 @@ export function startSlo(options: SloOptions): RunningSlo {
     stop: async () => {
       stopped = true;
       clearInterval(timer);
-      clearTimeout(restart);
-      await informer.stop();
-      await running;
-      await queue.stop?.();
+      await informer.stop(async () => {
+        await running;
+      });
     },
   };
 }
