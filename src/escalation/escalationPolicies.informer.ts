@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { EscalationState } from '../../domain/escalation/escalation.decider.ts';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
-import { createKeyedQueue } from '../application/keyedQueue.ts';
+import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
 import type { ValidPolicy } from '../notifications/policy.validation.ts';
 import {
   type EscalationPolicyProblem,
@@ -155,10 +155,7 @@ export function startEscalationPolicies(options: EscalationPoliciesOptions): Esc
           type: 'Ready',
           ...ready,
           observedGeneration: generation,
-          lastTransitionTime:
-            previous && previous.status === ready.status
-              ? (previous.lastTransitionTime ?? now().toISOString())
-              : now().toISOString(),
+          lastTransitionTime: conditionTransitionTime(previous, ready, now().toISOString()),
         },
       ],
     };
@@ -205,80 +202,29 @@ export function startEscalationPolicies(options: EscalationPoliciesOptions): Esc
     );
   };
 
-  const queue = createKeyedQueue(reconcile, {
-    onError: (key, error, attempt) => options.onError?.(`escalation policy ${key} (attempt ${attempt})`, error),
+  const informer = startSpecInformer({
+    config: options.config,
+    kind: 'EscalationPolicy',
+    plural: PLURAL,
+    kindPlural: 'EscalationPolicies',
+    describe: (key) => `escalation policy ${key}`,
+    reconcile,
+    ...(options.onError ? { onError: options.onError } : {}),
   });
-
-  const informer = k8s.makeInformer<k8s.KubernetesObject>(
-    options.config,
-    `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-    () =>
-      custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
-        k8s.KubernetesListObject<k8s.KubernetesObject>
-      >,
-  );
-  const keyOf = (object: k8s.KubernetesObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-  informer.on(k8s.ADD, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.UPDATE, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.DELETE, (o) => queue.add(keyOf(o)));
-  let stopped = false;
-  let restart: NodeJS.Timeout | undefined;
-  let failures = 0;
-  informer.on(k8s.CONNECT, () => {
-    failures = 0;
-  });
-  const restartLater = (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    options.onError?.('watch EscalationPolicy', error);
-    clearTimeout(restart);
-    restart = setTimeout(
-      () => {
-        if (!stopped) informer.start().catch(restartLater);
-      },
-      Math.min(30_000, 500 * 2 ** Math.min(failures, 6)),
-    );
-  };
-  informer.on(k8s.ERROR, restartLater);
-
-  // Starting escalations waits for this: every policy listed and decided once.
-  const synced = (async () => {
-    for (;;) {
-      try {
-        const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
-          items: k8s.KubernetesObject[];
-        };
-        await Promise.all(
-          list.items.map((o) =>
-            reconcile(keyOf(o)).catch((e) => options.onError?.(`escalation policy ${keyOf(o)}`, e)),
-          ),
-        );
-        return;
-      } catch (error) {
-        if (stopped) return;
-        options.onError?.('listing EscalationPolicies', error);
-        await new Promise((r) => setTimeout(r, 2_000));
-      }
-    }
-  })();
-  informer.start().catch(restartLater);
   const resync = setInterval(() => {
-    for (const key of known) queue.add(key);
+    for (const key of known) informer.refresh(key);
   }, options.resyncMs ?? 30_000);
   resync.unref();
 
   return {
     current: async () => {
-      await synced;
+      await informer.synced;
       return [...active.values()];
     },
-    touch: (namespace, name) => queue.add(`${namespace}/${name}`),
+    touch: (namespace, name) => informer.refresh(`${namespace}/${name}`),
     stop: async () => {
-      stopped = true;
-      clearTimeout(restart);
       clearInterval(resync);
       await informer.stop();
-      await queue.stop?.();
     },
   };
 }

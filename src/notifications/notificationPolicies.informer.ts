@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ChannelHealth } from '../../domain/notification/channelHealth.ts';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
-import { createKeyedQueue } from '../application/keyedQueue.ts';
+import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
 import { channelStatus } from './channelStatus.ts';
 import { channelSecretRefs, type PolicyProblem, type ValidPolicy, validatePolicy } from './policy.validation.ts';
 
@@ -166,19 +166,21 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
                 type: 'Ready',
                 ...ready,
                 observedGeneration: generation,
-                lastTransitionTime:
-                  previous && previous.status === ready.status
-                    ? ((previous as { lastTransitionTime?: string }).lastTransitionTime ?? now().toISOString())
-                    : now().toISOString(),
+                lastTransitionTime: conditionTransitionTime(
+                  previous as { status: string; lastTransitionTime?: string } | undefined,
+                  ready,
+                  now().toISOString(),
+                ),
               },
               {
                 type: 'Degraded',
                 ...health.degraded,
                 observedGeneration: generation,
-                lastTransitionTime:
-                  previousDegraded && previousDegraded.status === health.degraded.status
-                    ? ((previousDegraded as { lastTransitionTime?: string }).lastTransitionTime ?? now().toISOString())
-                    : now().toISOString(),
+                lastTransitionTime: conditionTransitionTime(
+                  previousDegraded as { status: string; lastTransitionTime?: string } | undefined,
+                  health.degraded,
+                  now().toISOString(),
+                ),
               },
             ],
           },
@@ -190,76 +192,25 @@ export function startNotificationPolicies(options: NotificationPoliciesOptions):
     );
   };
 
-  const queue = createKeyedQueue(reconcile, {
-    onError: (key, error, attempt) => options.onError?.(`notification policy ${key} (attempt ${attempt})`, error),
+  const informer = startSpecInformer({
+    config: options.config,
+    kind: 'NotificationPolicy',
+    plural: PLURAL,
+    kindPlural: 'NotificationPolicies',
+    describe: (key) => `notification policy ${key}`,
+    reconcile,
+    ...(options.onError ? { onError: options.onError } : {}),
   });
-
-  const informer = k8s.makeInformer<k8s.KubernetesObject>(
-    options.config,
-    `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-    () =>
-      custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }) as Promise<
-        k8s.KubernetesListObject<k8s.KubernetesObject>
-      >,
-  );
-  const keyOf = (object: k8s.KubernetesObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-  informer.on(k8s.ADD, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.UPDATE, (o) => queue.add(keyOf(o)));
-  informer.on(k8s.DELETE, (o) => queue.add(keyOf(o)));
-  let stopped = false;
-  let restart: NodeJS.Timeout | undefined;
-  let failures = 0;
-  informer.on(k8s.CONNECT, () => {
-    failures = 0;
-  });
-  const restartLater = (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    options.onError?.('watch NotificationPolicy', error);
-    clearTimeout(restart);
-    restart = setTimeout(
-      () => {
-        if (!stopped) informer.start().catch(restartLater);
-      },
-      Math.min(30_000, 500 * 2 ** Math.min(failures, 6)),
-    );
-  };
-  informer.on(k8s.ERROR, restartLater);
-
-  // Routing waits for this: every policy listed and decided once, so no Issue event meets an empty cache.
-  const synced = (async () => {
-    for (;;) {
-      try {
-        const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
-          items: k8s.KubernetesObject[];
-        };
-        await Promise.all(
-          list.items.map((o) =>
-            reconcile(keyOf(o)).catch((e) => options.onError?.(`notification policy ${keyOf(o)}`, e)),
-          ),
-        );
-        return;
-      } catch (error) {
-        if (stopped) return;
-        options.onError?.('listing NotificationPolicies', error);
-        await new Promise((r) => setTimeout(r, 2_000));
-      }
-    }
-  })();
-  informer.start().catch(restartLater);
 
   return {
     current: async () => {
-      await synced;
+      await informer.synced;
       return [...active.values()];
     },
     find: (namespace, name) => active.get(`${namespace}/${name}`),
-    refresh: (namespace, name) => queue.add(`${namespace}/${name}`),
+    refresh: (namespace, name) => informer.refresh(`${namespace}/${name}`),
     stop: async () => {
-      stopped = true;
-      clearTimeout(restart);
       await informer.stop();
-      await queue.stop?.();
     },
   };
 }
