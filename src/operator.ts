@@ -18,8 +18,11 @@ import {
   observeOnly,
   observePlanFacts,
   PolicyCode,
+  sloApproval,
 } from './actions/policy.ts';
 import { findAction } from './actions/registry.ts';
+import { observeSloFacts } from './actions/sloFacts.ts';
+import { SloGuard } from './actions/sloGuard.ts';
 import { openEventStore } from './adapters/eventstore/openEventStore.ts';
 import { type AiServerHealthReport, createAiServerClient } from './adapters/grpc/aiops.client.ts';
 import { startAlertPoller } from './adapters/grpc/alertPoller.ts';
@@ -338,7 +341,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         now: () => new Date(),
         runbooks: kubernetesRunbooks(config, options.namespace),
         screen: async (actions, target) => {
-          const facts = await observePlanFacts(actionClients, target, actions, verdicts);
+          const facts = await observePlanFacts(actionClients, target, actions, verdicts, policy);
           const verdict = evaluatePlan(actions, target, policy, facts);
           return { allowed: verdict.allowed, refused: verdict.refused };
         },
@@ -368,7 +371,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             destructive: actions.some((a) => findAction(a.type)?.destructive === true),
             ...(confidence === undefined ? {} : { confidence }),
           });
-          const base = approvalUnderPolicy(policy, namespace, verdict);
+          // The SLO guard (approve) makes a destructive plan on a workload out of error budget wait for one person.
+          const guarded =
+            policy.sloGuard === SloGuard.Approve && issue.workload
+              ? sloApproval(policy, actions, await observeSloFacts(actionClients, issue.workload), verdict)
+              : verdict;
+          const base = approvalUnderPolicy(policy, namespace, guarded);
           // The default approval holds only where no rule matched: neither a configured one nor an ApprovalPolicy's.
           const fallback = verdict.rule === undefined ? defaultApproval(policy, base) : undefined;
           return approvalPolicies.requirementFor(plan, base, fallback);

@@ -7,6 +7,8 @@ import { observeEnvelope, type RevisionVerdicts } from './envelopeFacts.ts';
 import { drainClass, podsOnNode } from './node.actions.ts';
 import { runningPodKinds, runningPods } from './podCounts.ts';
 import { checkAction, findAction, implementedActionTypes } from './registry.ts';
+import { observeSloFacts } from './sloFacts.ts';
+import { type SloFact, SloGuard, sloGuardReason } from './sloGuard.ts';
 
 /**
  * What a plan may do, decided from the plan and the cluster's numbers alone: no model output, no param can
@@ -40,6 +42,11 @@ export interface RemediationPolicy {
   readonly namespaceModes: Readonly<Record<string, RemediationMode>>;
   /** The least approval any plan needs: none, or one person's; approval rules (ApprovalPolicies) may ask for more. */
   readonly defaultApproval: DefaultApproval;
+  /**
+   * Destructive actions on a workload whose SLO has no error budget left or a page-urgency burn firing: run as any
+   * other (off), wait for one person (approve) or are refused (refuse).
+   */
+  readonly sloGuard: SloGuard;
 }
 
 /**
@@ -67,6 +74,7 @@ export const PolicyDefaults = {
   maxReplicaShare: 1,
   mode: RemediationMode.Auto,
   defaultApproval: DefaultApproval.Auto,
+  sloGuard: SloGuard.Off,
 } as const;
 
 /** The default policy; configured namespaces are added to the system ones, never replace them. */
@@ -87,6 +95,7 @@ export const defaultRemediationPolicy = (
   mode: overrides.mode ?? PolicyDefaults.mode,
   namespaceModes: { ...overrides.namespaceModes },
   defaultApproval: overrides.defaultApproval ?? PolicyDefaults.defaultApproval,
+  sloGuard: overrides.sloGuard ?? PolicyDefaults.sloGuard,
 });
 
 export const PolicyCode = {
@@ -100,6 +109,7 @@ export const PolicyCode = {
   Denied: 'policy.denied',
   BlastRadiusShare: 'policy.blast_radius_share',
   ObserveMode: 'policy.observe_mode',
+  SloBudget: 'policy.slo_budget',
 } as const;
 export type PolicyCode = (typeof PolicyCode)[keyof typeof PolicyCode];
 
@@ -114,6 +124,8 @@ export interface PlanFacts {
   readonly evictablePodsByNode?: Readonly<Record<string, readonly string[]>>;
   /** What the sanity envelope compares new values with. */
   readonly envelope?: EnvelopeFacts;
+  /** The last evaluation of each SLO naming the target as its workload (see `sloGuard`). */
+  readonly slos?: readonly SloFact[];
 }
 
 /** An action that ran (or started) for the Issue before this plan, and the target it ran on. */
@@ -249,6 +261,7 @@ export const evaluatePlan = (
   const refuse = (action: ActionSpec, code: string, reason: string) => refused.push({ action, code, reason });
 
   const mode = modeFor(policy, target.namespace);
+  const sloRisk = policy.sloGuard === SloGuard.Off ? undefined : sloGuardReason(facts.slos);
   for (const action of actions) {
     if (mode === RemediationMode.Observe) {
       refuse(action, PolicyCode.ObserveMode, observeReason(target.namespace));
@@ -339,6 +352,23 @@ export const evaluatePlan = (
       );
       continue;
     }
+    const guarded = sloRisk !== undefined && findAction(action.type)?.destructive === true;
+    if (guarded && policy.sloGuard === SloGuard.Refuse) {
+      refuse(
+        action,
+        PolicyCode.SloBudget,
+        `${action.type} is destructive and ${sloRisk}: refused until the SLO recovers`,
+      );
+      continue;
+    }
+    if (guarded && context.approved === false) {
+      refuse(
+        action,
+        PolicyCode.NeedsApproval,
+        `${action.type} is destructive and ${sloRisk}: it runs only in a plan people approved`,
+      );
+      continue;
+    }
     if (findAction(action.type)?.destructive) {
       if (destructive >= policy.maxDestructivePerPlan) {
         refuse(
@@ -352,6 +382,8 @@ export const evaluatePlan = (
     }
     if (node !== undefined) disrupted.add(node);
     if (beyond !== undefined && context.approved === undefined) needsApproval.push({ action, reason: beyond });
+    else if (guarded && context.approved === undefined)
+      needsApproval.push({ action, reason: `${action.type} is destructive and ${sloRisk}` });
     allowed.push(action);
   }
   return { allowed, refused, needsApproval };
@@ -408,6 +440,28 @@ export const defaultApproval = (policy: RemediationPolicy, verdict: ApprovalVerd
     ? { ...verdict, required: true, requiredApprovals: 1, rule: 'the default approval: one person, as no rule matched' }
     : undefined;
 
+/**
+ * What the SLO guard adds to the approval verdict (`--slo-guard approve`): a plan with a destructive action on a
+ * workload whose SLO is out of budget or burning fast waits for one person. It never lifts a requirement.
+ */
+export const sloApproval = (
+  policy: RemediationPolicy,
+  actions: readonly { readonly type: string }[],
+  slos: readonly SloFact[],
+  verdict: ApprovalVerdict,
+): ApprovalVerdict => {
+  if (verdict.required || policy.sloGuard !== SloGuard.Approve) return verdict;
+  const risk = sloGuardReason(slos);
+  const destructive = actions.filter((a) => findAction(a.type)?.destructive === true).map((a) => a.type);
+  if (risk === undefined || destructive.length === 0) return verdict;
+  return {
+    ...verdict,
+    required: true,
+    requiredApprovals: 1,
+    rule: `the SLO guard: ${destructive.join(', ')} destructive while ${risk}`,
+  };
+};
+
 const replicaKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
 
 /** Reads the numbers `evaluatePlan` needs for these actions from the cluster: blast radius and envelope. */
@@ -416,6 +470,7 @@ export async function observePlanFacts(
   target: ResourceRef,
   actions: readonly ActionSpec[],
   verdicts?: RevisionVerdicts,
+  policy?: Pick<RemediationPolicy, 'sloGuard'>,
 ): Promise<PlanFacts> {
   let replicas: number | undefined;
   if (replicaKinds.has(target.kind)) {
@@ -441,5 +496,16 @@ export async function observePlanFacts(
     evictablePodsByNode[node] = pods.filter((p) => drainClass(p) === 'evict').map((p) => p.metadata?.namespace ?? '');
   }
   const envelope = await observeEnvelope(clients, target, actions, verdicts);
-  return { ...(replicas === undefined ? {} : { replicas }), evictablePodsByNode, envelope };
+  const slos =
+    policy?.sloGuard !== undefined &&
+    policy.sloGuard !== SloGuard.Off &&
+    actions.some((a) => findAction(a.type)?.destructive)
+      ? await observeSloFacts(clients, target)
+      : undefined;
+  return {
+    ...(replicas === undefined ? {} : { replicas }),
+    evictablePodsByNode,
+    envelope,
+    ...(slos === undefined ? {} : { slos }),
+  };
 }

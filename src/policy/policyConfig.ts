@@ -1,5 +1,6 @@
 import { DefaultApproval, type RemediationMode, type RemediationPolicy, remediationModes } from '../actions/policy.ts';
 import { implementedActionTypes } from '../actions/registry.ts';
+import { type SloGuard, sloGuardModes } from '../actions/sloGuard.ts';
 
 /**
  * The operator policy as people write it (flags, Helm values): parsed and checked here, so a typo stops the start-up
@@ -92,6 +93,14 @@ export const parseDefaultApproval = (value: string): DefaultApproval => {
   return value.trim() as DefaultApproval;
 };
 
+export const parseSloGuard = (value: string): SloGuard => {
+  const choice = value.trim();
+  if (!(sloGuardModes as readonly string[]).includes(choice)) {
+    throw new PolicyConfigError(`--slo-guard: "${value}" is not one of ${sloGuardModes.join(', ')}`);
+  }
+  return choice as SloGuard;
+};
+
 /** A share of replicas: a number in (0, 1], or a percentage such as 50%. */
 export const parseReplicaShare = (value: string): number => {
   const text = value.trim();
@@ -137,6 +146,7 @@ export function describePolicy(policy: RemediationPolicy): string {
   return [
     `mode ${policy.mode}${modes.length > 0 ? ` (namespaces: ${modes.join(', ')})` : ''}`,
     `default approval ${policy.defaultApproval}`,
+    `SLO guard ${policy.sloGuard}`,
     `protected namespaces ${policy.protectedNamespaces.join(', ')}`,
     `allowed actions ${allowedAll ? `all ${policy.allowedActions.length} built-in (not Custom)` : policy.allowedActions.join(', ')}`,
     `denied actions ${policy.deniedActions.length > 0 ? policy.deniedActions.join(', ') : 'none'}`,

@@ -50,7 +50,7 @@ export function kubernetesRemediationEffects(
     },
     // The whole plan is judged, not the action alone: "one destructive action per plan" needs the others.
     admit: async (action, target, plan, context) => {
-      const facts = await observePlanFacts(clients, target, plan, verdicts);
+      const facts = await observePlanFacts(clients, target, plan, verdicts, policy);
       const refusal = evaluatePlan(plan, target, policy, facts, context).refused.find(
         (r) => r.action.actionId === action.actionId,
       );

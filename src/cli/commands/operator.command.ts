@@ -8,6 +8,7 @@ import {
   type RemediationMode,
   SystemNamespaces,
 } from '../../actions/policy.ts';
+import type { SloGuard } from '../../actions/sloGuard.ts';
 import { DEFAULT_EVENT_STORE_URL } from '../../adapters/eventstore/eventStore.factory.ts';
 import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kubernetes/detection/detectors.ts';
 import { DEFAULT_ENV_ALLOWLIST, isEnvAllowlistEntry } from '../../analysis/redaction.ts';
@@ -23,6 +24,7 @@ import {
   parseNamespaceModes,
   parseRemediationMode,
   parseReplicaShare,
+  parseSloGuard,
 } from '../../policy/policyConfig.ts';
 import { addProviderOptions, type ProviderFlags, providerConfigFromFlags } from '../providerOptions.ts';
 import { defaultKeyFile } from './apikey.command.ts';
@@ -250,6 +252,12 @@ export function registerOperatorCommand(program: Command): void {
       PolicyDefaults.defaultApproval,
     )
     .option(
+      '--slo-guard <off|approve|refuse>',
+      'destructive actions on a workload whose SLO has no error budget left or a page-urgency burn firing: run as usual (off), wait for one person (approve) or are refused (refuse)',
+      parseSloGuard,
+      PolicyDefaults.sloGuard,
+    )
+    .option(
       '--audit-event-limit <n>',
       `AuditEvent objects kept in the operator's namespace, oldest deleted first (0: write none; the event store keeps the whole trail)`,
       parseCount('--audit-event-limit', 0),
@@ -307,6 +315,7 @@ export function registerOperatorCommand(program: Command): void {
           remediationMode: RemediationMode;
           namespaceMode?: Record<string, RemediationMode>;
           defaultApproval: DefaultApproval;
+          sloGuard: SloGuard;
           auditEventLimit: number;
           auditEventMaxAge: number;
           agentic: boolean;
@@ -332,6 +341,7 @@ export function registerOperatorCommand(program: Command): void {
           mode: opts.remediationMode,
           namespaceModes: opts.namespaceMode ?? {},
           defaultApproval: opts.defaultApproval,
+          sloGuard: opts.sloGuard,
         };
         checkPolicyConsistency(defaultRemediationPolicy(policy), {
           ...(opts.allowAction ? { allowedActions: opts.allowAction } : {}),
