@@ -75,6 +75,8 @@ export interface NotificationOutbox {
   readonly live: Promise<void>;
   /** Fires what is due now and waits for the sends it started; for tests and shutdown. */
   tick(): Promise<void>;
+  /** Groups held in memory: those with a flush to come or a delivery in progress. */
+  openGroups(): number;
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,13 @@ interface Group {
 }
 
 const prefix = `${StreamCategory.Notification}-`;
+
+const hasDeliveries = (state: NotificationGroupState) => {
+  for (const _ in state.deliveries) return true;
+  return false;
+};
+/** A flush to come or a delivery in progress: without either, nothing in the group will ever be due by itself. */
+const hasWork = (state: NotificationGroupState) => state.flushAt !== null || hasDeliveries(state);
 /** How soon after a send ends the outbox looks for the next due message. */
 const KICK_MS = 20;
 
@@ -98,12 +107,13 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
   const random = options.random ?? Math.random;
   const perChannel = options.perChannel ?? 4;
   const handle = createCommandHandler(options.store, notificationDecider, { maxAttempts: 5 });
+  // Only the groups with a flush to come or a delivery in progress are held: a group with nothing left to do is
+  // forgotten, and read back from its stream if it ever gets another event, so memory follows what is open rather
+  // than every group the log has ever had.
   const groups = new Map<string, Group>();
-  // Groups with a flush to come or a delivery in progress: all a tick looks at, however many groups have ended.
-  const waiting = new Set<string>();
-  const note = (stream: string, state: NotificationGroupState) => {
-    if (state.flushAt !== null || Object.keys(state.deliveries).length > 0) waiting.add(stream);
-    else waiting.delete(stream);
+  const keep = (stream: string, group: Group) => {
+    if (hasWork(group.state)) groups.set(stream, group);
+    else groups.delete(stream);
   };
   const inFlight = new Map<string, Promise<void>>();
   const flushing = new Set<string>();
@@ -127,12 +137,29 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
       else others.set(stream, entry);
       return;
     }
-    const group = groups.get(stream) ?? { state: notificationDecider.initialState(), revision: -1n };
+    const known = groups.get(stream);
+    if (known === undefined && event.revision > 0n) return recall(stream);
+    const group = known ?? { state: notificationDecider.initialState(), revision: -1n };
     if (event.revision <= group.revision) return;
     group.state = notificationDecider.evolve(group.state, event as unknown as NotificationEvent);
     group.revision = event.revision;
-    groups.set(stream, group);
-    note(stream, group.state);
+    keep(stream, group);
+  };
+
+  /**
+   * A group forgotten (or never held) that has a new event: its whole stream is folded again. The subscription
+   * waits for this, so the events after it are skipped by revision instead of folded onto a partial state.
+   */
+  const recall = async (stream: string) => {
+    let group: Group = { state: notificationDecider.initialState(), revision: -1n };
+    for (const event of await options.store.readStream(stream)) {
+      group = {
+        state: notificationDecider.evolve(group.state, event as unknown as NotificationEvent),
+        revision: event.revision,
+      };
+    }
+    const held = groups.get(stream);
+    if (held === undefined || group.revision > held.revision) keep(stream, group);
   };
 
   const command = async (stream: string, cmd: NotificationCommand) => {
@@ -141,8 +168,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
     if (typeof outcome.revision === 'bigint') {
       const group = groups.get(stream);
       if (group === undefined || outcome.revision > group.revision) {
-        groups.set(stream, { state: outcome.state, revision: outcome.revision });
-        note(stream, outcome.state);
+        keep(stream, { state: outcome.state, revision: outcome.revision });
       }
     }
     return outcome;
@@ -256,9 +282,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
     const at = options.now();
     const iso = at.toISOString();
     const flushes: Promise<unknown>[] = [];
-    for (const stream of waiting) {
-      const state = groups.get(stream)?.state;
-      if (state === undefined) continue;
+    for (const [stream, { state }] of groups) {
       if (state.flushAt !== null && Date.parse(state.flushAt) <= at.getTime() && !flushing.has(stream)) {
         flushing.add(stream);
         flushes.push(
@@ -269,9 +293,8 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
       }
     }
     await Promise.all(flushes);
-    for (const stream of waiting) {
-      const state = groups.get(stream)?.state;
-      if (state === undefined || state.policy === null) continue;
+    for (const [stream, { state }] of groups) {
+      if (state.policy === null || !hasDeliveries(state)) continue;
       for (const d of dueDeliveries(state, iso)) {
         const id = d.delivery.deliveryId;
         const channelKey = `${state.policy.namespace}/${state.policy.name}/${d.delivery.channel.name}`;
@@ -327,6 +350,7 @@ export function startNotificationOutbox(options: NotificationOutboxOptions): Not
       // The sends it started, and the flushes their outcomes may have made due, settle before it returns.
       await Promise.all(inFlight.values());
     },
+    openGroups: () => groups.size,
     stop: async () => {
       stopped = true;
       clearInterval(timer);

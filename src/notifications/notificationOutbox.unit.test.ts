@@ -59,7 +59,7 @@ const outbox = () => {
 };
 
 const group = streamName(StreamCategory.Notification, 'g1');
-const detect = () =>
+const detect = (transition: 'detected' | 'resolved' = 'detected', at = start, sourceEventId = 'ev-1') =>
   createCommandHandler(store, notificationDecider)(group, {
     type: 'RecordTransition',
     data: {
@@ -71,12 +71,12 @@ const detect = () =>
         { name: 'pager', type: 'pagerduty' },
       ],
       grouping: { groupWaitSeconds: 30, groupIntervalSeconds: 300, repeatIntervalSeconds: 14_400 },
-      transition: 'detected',
+      transition,
       subscribed: true,
       issue,
-      sourceEventId: 'ev-1',
+      sourceEventId,
     },
-    metadata: { occurredAt: new Date(start).toISOString(), actor: 'system:notifications' },
+    metadata: { occurredAt: new Date(at).toISOString(), actor: 'system:notifications' },
   });
 const outcomes = async () =>
   (await store.readStream(group))
@@ -145,5 +145,38 @@ describe('notification outbox', () => {
     await third.tick();
     expect(slack.received).toHaveLength(1);
     expect(pagerDuty.received).toHaveLength(1);
+  });
+
+  it('forgets a group once everything is delivered and nothing is due, and reads it back when it fires again', async () => {
+    const box = outbox();
+    await detect();
+    clock = start + 30_000;
+    await box.tick();
+    // Still firing: the repeat is due in 4 h, so the group stays in memory.
+    expect(box.openGroups()).toBe(1);
+    clock = start + 60_000;
+    await detect('resolved', clock, 'ev-2');
+    clock = start + 60_000 + 300_000;
+    await box.tick();
+    expect(pagerDuty.received.map((r) => (r.body as { event_action: string }).event_action)).toEqual([
+      'trigger',
+      'resolve',
+    ]);
+    expect(slack.received).toHaveLength(2);
+    expect(box.openGroups()).toBe(0);
+    // The Issue fires again: the group comes back from its stream and both channels hear of it once.
+    clock = start + 3_600_000;
+    await detect('detected', clock, 'ev-3');
+    await box.tick();
+    expect(box.openGroups()).toBe(1);
+    clock += 300_000;
+    await box.tick();
+    expect(pagerDuty.received.map((r) => (r.body as { event_action: string }).event_action)).toEqual([
+      'trigger',
+      'resolve',
+      'trigger',
+    ]);
+    expect(slack.received).toHaveLength(3);
+    expect((await outcomes()).filter((o) => o.startsWith('failed'))).toEqual([]);
   });
 });
