@@ -4,6 +4,9 @@
  *
  *   node --import tsx bench/notifications.bench.ts     (NOTIFY_LATENCY_SAMPLES=50, NOTIFY_INCIDENTS=1000)
  *
+ * NOTIFY_OPERATOR_ENTRY=dist/cairn.mjs runs the bundled operator (`npm run build` first) instead of the CLI through
+ * tsx; NOTIFY_OPERATOR_NODE_ARGS passes Node flags to the operator alone (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+ *
  * Runs `cairn operator` as a child process (so its RSS is its own) on a temp sqlite store, against its own control
  * plane (`cairn-bench-notify`, always torn down) or, when CAIRN_KUBECONFIG is set, against that cluster. A
  * NotificationPolicy in the bench namespace sends every Issue to three channels whose receivers are local HTTP
@@ -36,7 +39,10 @@ const SAMPLES = Number(process.env.NOTIFY_LATENCY_SAMPLES ?? 50);
 const INCIDENTS = Number(process.env.NOTIFY_INCIDENTS ?? 1_000);
 const CLUSTER = 'cairn-bench-notify';
 const NAMESPACE = `bench-notify-${process.pid}`;
-const cairnBin = new URL('../src/cli/cairn.mjs', import.meta.url).pathname;
+/** Which operator runs: the CLI through tsx by default, or another entry such as the bundle (dist/cairn.mjs). */
+const cairnBin = process.env.NOTIFY_OPERATOR_ENTRY || new URL('../src/cli/cairn.mjs', import.meta.url).pathname;
+/** Node flags for the operator alone (--cpu-prof, --max-old-space-size, ...), space-separated. */
+const nodeArgs = (process.env.NOTIFY_OPERATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 const report = (name: string, value: number, unit: string, digits = 0) =>
   process.stdout.write(`${name}=${value.toFixed(digits)} ${unit}\n`);
@@ -146,6 +152,7 @@ async function run(kubeconfig: string) {
     child = spawn(
       process.execPath,
       [
+        ...nodeArgs,
         cairnBin,
         'operator',
         '--kubeconfig',

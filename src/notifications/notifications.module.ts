@@ -15,6 +15,7 @@ import { type NotificationOutbox, type OutboxSource, startNotificationOutbox } f
 import { type NotificationPolicies, startNotificationPolicies } from './notificationPolicies.informer.ts';
 import { notificationRouterReactor } from './notificationRouter.reactor.ts';
 import type { ChannelSpec } from './policy.validation.ts';
+import { keepAliveCoreApi } from './secretClient.ts';
 
 export interface NotificationsOptions {
   readonly config: k8s.KubeConfig;
@@ -42,7 +43,8 @@ type SecretRef = { readonly name: string; readonly key: string };
 
 /** A Secret's value, read at the moment of sending: rotating a key needs no restart, and nothing keeps it. */
 function secretReader(config: k8s.KubeConfig) {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  // Every send reads its Secrets: one pool of kept-alive connections, not a TLS handshake per read.
+  const core = keepAliveCoreApi(config);
   return async (namespace: string, ref: SecretRef): Promise<string | { problem: string }> => {
     try {
       const secret = await core.readNamespacedSecret({ namespace, name: ref.name });
