@@ -248,7 +248,10 @@ describe('detection and correlation on a real cluster', () => {
     await applyFault(cluster, 'crashloop', `${namespace}/again`);
     const second = await eventually('a second Issue on again', async () => {
       const issues = forWorkload(await list('issues'), 'again');
-      return issues.length === 2 ? issues.find((i) => i.metadata.name !== first.metadata.name) : undefined;
+      // The Issue object is created before the projection writes its status: wait for both.
+      return issues.length === 2
+        ? issues.find((i) => i.metadata.name !== first.metadata.name && i.status?.state !== undefined)
+        : undefined;
     });
     expect(second.status?.state).toBe('Detected');
     expect(second.spec.signal).toBe('pod_restart');
