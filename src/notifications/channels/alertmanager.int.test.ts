@@ -117,9 +117,13 @@ describe('alertmanager channel into a real Alertmanager', () => {
     await eventually('Alertmanager to be ready', async () => (await fetch(`${url}/-/ready`)).ok, 60_000);
   });
   afterAll(async () => {
+    // Alertmanager writes its data directory as it shuts down: remove it once the process is gone.
+    const exited =
+      alertmanager && alertmanager.exitCode === null ? new Promise((r) => alertmanager?.once('exit', r)) : undefined;
     alertmanager?.kill('SIGTERM');
+    await exited;
     await team?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   const delivered = (status: string) =>
