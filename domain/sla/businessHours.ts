@@ -201,7 +201,7 @@ export function dueAt(start: string, targetSeconds: number, calendar: SlaCalenda
 }
 
 /** Clock time, in milliseconds, that runs between two instants (0 when `to` is not after `from`). */
-export function elapsedMs(from: string, to: string, calendar: SlaCalendar): number {
+export function businessMsBetween(from: string, to: string, calendar: SlaCalendar): number {
   const fromMs = parseInstant(from, 'from');
   const toMs = parseInstant(to, 'to');
   if (toMs <= fromMs) return 0;
@@ -220,7 +220,7 @@ export function elapsedMs(from: string, to: string, calendar: SlaCalendar): numb
 }
 
 export const elapsedSeconds = (from: string, to: string, calendar: SlaCalendar): number =>
-  elapsedMs(from, to, calendar) / 1000;
+  businessMsBetween(from, to, calendar) / 1000;
 
 /** Whether the clock runs at this instant. */
 export function isOpen(at: string, calendar: SlaCalendar): boolean {
