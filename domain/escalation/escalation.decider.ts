@@ -14,7 +14,7 @@ import type {
 import type { NotificationChannelRef, NotifiedIssue } from '../events/notification.events.ts';
 import type { Decider } from '../messages.ts';
 import { MAX_DELIVERY_ATTEMPTS } from '../notification/notification.decider.ts';
-import { retryDelayMs } from '../notification/retry.policy.ts';
+import { attemptOutcome } from '../notification/retry.policy.ts';
 import { invalid } from '../refusals.ts';
 import { plusMs, requireInstant } from '../time.ts';
 import type { EscalationCommand } from './escalation.commands.ts';
@@ -289,9 +289,6 @@ function evolve(state: EscalationState, event: EscalationEvent): EscalationState
   }
 }
 
-const worthRetrying = (statusCode: number | undefined, retryable: boolean) =>
-  statusCode === undefined ? retryable : statusCode >= 500 || statusCode === 429 || statusCode === 408;
-
 function decide(command: EscalationCommand, state: EscalationState): EscalationEvent[] {
   const at = command.metadata.occurredAt;
   const now = requireInstant(at, 'occurredAt');
@@ -367,44 +364,16 @@ function decide(command: EscalationCommand, state: EscalationState): EscalationE
     }
     case 'RecordDeliveryOutcome': {
       const data = command.data;
-      const current = state.deliveries[data.deliveryId];
-      // Already recorded (a retry after a crash), or given up long ago: the log keeps the first outcome.
-      if (current === undefined || data.attempt !== current.attempts + 1) return [];
-      const channel = current.delivery.channel.name;
-      const latencyMs = Math.max(0, Math.round(data.latencyMs));
-      if (data.outcome === 'delivered') {
-        if (data.statusCode === undefined) throw invalid('escalation.status_required', 'a delivery has a status');
-        return [
-          {
-            type: 'EscalationPageDelivered',
-            data: {
-              deliveryId: data.deliveryId,
-              channel,
-              attempt: data.attempt,
-              statusCode: data.statusCode,
-              latencyMs,
-            },
-            metadata,
-          },
-        ];
+      if (data.outcome === 'delivered' && data.statusCode === undefined) {
+        throw invalid('escalation.status_required', 'a delivery has a status');
       }
-      const retry = worthRetrying(data.statusCode, data.retryable) && data.attempt < MAX_DELIVERY_ATTEMPTS;
-      const retryAt = retry ? plusMs(at, retryDelayMs(data.attempt, data.jitter, data.retryAfterSeconds)) : null;
-      return [
-        {
-          type: 'EscalationPageFailed',
-          data: {
-            deliveryId: data.deliveryId,
-            channel,
-            attempt: data.attempt,
-            ...(data.statusCode === undefined ? {} : { statusCode: data.statusCode }),
-            latencyMs,
-            error: data.error.slice(0, 2_000),
-            ...(retryAt === null ? {} : { retryAt }),
-          },
-          metadata,
-        },
-      ];
+      const current = state.deliveries[data.deliveryId];
+      const outcome =
+        current && attemptOutcome(data, current.delivery.channel.name, current.attempts, at, MAX_DELIVERY_ATTEMPTS);
+      if (!outcome) return [];
+      return outcome.delivered
+        ? [{ type: 'EscalationPageDelivered', data: outcome.delivered, metadata }]
+        : [{ type: 'EscalationPageFailed', data: outcome.failed, metadata }];
     }
     default: {
       const unhandled: never = command;

@@ -17,7 +17,7 @@ import type { Decider } from '../messages.ts';
 import { invalid } from '../refusals.ts';
 import { plusMs, requireInstant } from '../time.ts';
 import type { NotificationCommand } from './notification.commands.ts';
-import { retryDelayMs } from './retry.policy.ts';
+import { attemptOutcome } from './retry.policy.ts';
 
 export type NotificationEvent =
   | NotificationTransitionRecorded
@@ -363,9 +363,6 @@ function evolve(state: NotificationGroupState, event: NotificationEvent): Notifi
   }
 }
 
-const worthRetrying = (statusCode: number | undefined, retryable: boolean) =>
-  statusCode === undefined ? retryable : statusCode >= 500 || statusCode === 429 || statusCode === 408;
-
 function decide(command: NotificationCommand, state: NotificationGroupState): NotificationEvent[] {
   const at = command.metadata.occurredAt;
   const metadata = { ...command.metadata };
@@ -408,44 +405,16 @@ function decide(command: NotificationCommand, state: NotificationGroupState): No
     case 'RecordDeliveryOutcome': {
       requireInstant(at, 'occurredAt');
       const data = command.data;
-      const current = state.deliveries[data.deliveryId];
-      // Already recorded (a retry after a crash), or long given up: the log keeps the first outcome.
-      if (current === undefined || data.attempt !== current.attempts + 1) return [];
-      const channel = current.delivery.channel.name;
-      const latencyMs = Math.max(0, Math.round(data.latencyMs));
-      if (data.outcome === 'delivered') {
-        if (data.statusCode === undefined) throw invalid('notification.status_required', 'a delivery has a status');
-        return [
-          {
-            type: 'NotificationDelivered',
-            data: {
-              deliveryId: data.deliveryId,
-              channel,
-              attempt: data.attempt,
-              statusCode: data.statusCode,
-              latencyMs,
-            },
-            metadata,
-          },
-        ];
+      if (data.outcome === 'delivered' && data.statusCode === undefined) {
+        throw invalid('notification.status_required', 'a delivery has a status');
       }
-      const retry = worthRetrying(data.statusCode, data.retryable) && data.attempt < MAX_DELIVERY_ATTEMPTS;
-      const retryAt = retry ? plusMs(at, retryDelayMs(data.attempt, data.jitter, data.retryAfterSeconds)) : null;
-      return [
-        {
-          type: 'NotificationFailed',
-          data: {
-            deliveryId: data.deliveryId,
-            channel,
-            attempt: data.attempt,
-            ...(data.statusCode === undefined ? {} : { statusCode: data.statusCode }),
-            latencyMs,
-            error: data.error.slice(0, 2_000),
-            ...(retryAt === null ? {} : { retryAt }),
-          },
-          metadata,
-        },
-      ];
+      const current = state.deliveries[data.deliveryId];
+      const outcome =
+        current && attemptOutcome(data, current.delivery.channel.name, current.attempts, at, MAX_DELIVERY_ATTEMPTS);
+      if (!outcome) return [];
+      return outcome.delivered
+        ? [{ type: 'NotificationDelivered', data: outcome.delivered, metadata }]
+        : [{ type: 'NotificationFailed', data: outcome.failed, metadata }];
     }
     default: {
       const unhandled: never = command;
