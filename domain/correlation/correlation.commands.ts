@@ -1,3 +1,4 @@
+import type { AnomalyCause } from '../events/anomaly.events.ts';
 import type { AnomalySource, ResourceRef } from '../events/common.schema.ts';
 import type { Command } from '../messages.ts';
 
@@ -18,6 +19,7 @@ export type RecordAnomaly = Command<
     /** Id the new Issue gets if the workload has none open; ids come from the caller, never from here. */
     readonly issueIdIfNew: string;
     readonly labels?: Readonly<Record<string, string>>;
+    readonly cause?: AnomalyCause;
   }
 >;
 

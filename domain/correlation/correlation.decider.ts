@@ -143,6 +143,7 @@ export const decideCorrelation = (
           observedAt: d.observedAt,
           dedupExpiresAt: plusMs(metadata.occurredAt, DEDUP_TTL_MS) ?? metadata.occurredAt,
           labels: d.labels === undefined ? undefined : { ...d.labels },
+          cause: d.cause === undefined ? undefined : { ...d.cause, message: clip(d.cause.message) },
         }),
         metadata,
       };

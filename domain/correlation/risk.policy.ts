@@ -20,6 +20,16 @@ export const SignalWeights = {
   daemonset_unavailable: 20,
   node_not_ready: 30,
   hpa_maxed: 15,
+  // Configuration faults: the workload may run, but users cannot reach it (a Service or Ingress pointing at nothing)
+  // or the next change will fail (an admission webhook with no backend blocks every write it intercepts).
+  service_no_endpoints: 25,
+  ingress_misconfigured: 20,
+  webhook_unavailable: 25,
+  pvc_pending: 15,
+  cronjob_missed: 15,
+  hpa_misconfigured: 10,
+  // A policy that selects nothing protects nothing: worth a look, never a page.
+  netpol_selects_nothing: 5,
   manual: 20,
   // A ServiceLevelObjective spending its error budget too fast: users already feel it, as with error_rate.
   slo_burn_rate: 25,

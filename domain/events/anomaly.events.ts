@@ -12,6 +12,18 @@ import {
   strictObject,
 } from './common.schema.ts';
 
+/**
+ * Why the symptom is there, when the detector could tell: the missing ConfigMap behind a CreateContainerConfigError,
+ * the scheduler's reason for a pending pod, the quota a ReplicaSet ran into. `code` is stable for code to match on.
+ */
+export const AnomalyCauseSchema = strictObject({
+  code: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }),
+  message: ShortText,
+  /** The object to fix, when it is not the one the symptom was seen on (the missing Secret, the exceeded quota). */
+  object: Type.Optional(ResourceRef),
+});
+export type AnomalyCause = Static<typeof AnomalyCauseSchema>;
+
 export const AnomalyDetectedSchema = strictObject({
   anomalyId: Id,
   dedupKey: Sha256Hex,
@@ -26,6 +38,7 @@ export const AnomalyDetectedSchema = strictObject({
   observedAt: IsoInstant,
   dedupExpiresAt: IsoInstant,
   labels: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 1_024 }))),
+  cause: Type.Optional(AnomalyCauseSchema),
 });
 export type AnomalyDetectedData = Static<typeof AnomalyDetectedSchema>;
 export type AnomalyDetected = Event<'AnomalyDetected', AnomalyDetectedData>;

@@ -16,6 +16,15 @@ export const WatchedKinds = [
   'Node',
   'HorizontalPodAutoscaler',
   'Event',
+  'Service',
+  'EndpointSlice',
+  'Ingress',
+  'PersistentVolumeClaim',
+  'StorageClass',
+  'NetworkPolicy',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'Secret',
 ] as const;
 export type WatchedKind = (typeof WatchedKinds)[number];
 
@@ -36,13 +45,27 @@ export interface ClusterWatchOptions {
   readonly onError?: (kind: WatchedKind, error: unknown) => void;
 }
 
-function listers(
-  config: k8s.KubeConfig,
-): Record<WatchedKind, { path: string; list: () => Promise<k8s.KubernetesListObject<Cached>> }> {
+/**
+ * Only TLS Secrets are cached, and only so an Ingress can be told its certificate is missing: Cairn has no use for
+ * the others, and holding every Secret of a cluster in memory would be a liability.
+ */
+const TLS_SECRETS = 'type=kubernetes.io/tls';
+
+interface Lister {
+  readonly path: string;
+  readonly list: () => Promise<k8s.KubernetesListObject<Cached>>;
+  readonly fieldSelector?: string;
+}
+
+function listers(config: k8s.KubeConfig): Record<WatchedKind, Lister> {
   const core = config.makeApiClient(k8s.CoreV1Api);
   const apps = config.makeApiClient(k8s.AppsV1Api);
   const batch = config.makeApiClient(k8s.BatchV1Api);
   const autoscaling = config.makeApiClient(k8s.AutoscalingV2Api);
+  const discovery = config.makeApiClient(k8s.DiscoveryV1Api);
+  const networking = config.makeApiClient(k8s.NetworkingV1Api);
+  const storage = config.makeApiClient(k8s.StorageV1Api);
+  const admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
   return {
     Pod: { path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() },
     ReplicaSet: { path: '/apis/apps/v1/replicasets', list: () => apps.listReplicaSetForAllNamespaces() },
@@ -57,6 +80,34 @@ function listers(
       list: () => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
     },
     Event: { path: '/api/v1/events', list: () => core.listEventForAllNamespaces() },
+    Service: { path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() },
+    EndpointSlice: {
+      path: '/apis/discovery.k8s.io/v1/endpointslices',
+      list: () => discovery.listEndpointSliceForAllNamespaces(),
+    },
+    Ingress: { path: '/apis/networking.k8s.io/v1/ingresses', list: () => networking.listIngressForAllNamespaces() },
+    PersistentVolumeClaim: {
+      path: '/api/v1/persistentvolumeclaims',
+      list: () => core.listPersistentVolumeClaimForAllNamespaces(),
+    },
+    StorageClass: { path: '/apis/storage.k8s.io/v1/storageclasses', list: () => storage.listStorageClass() },
+    NetworkPolicy: {
+      path: '/apis/networking.k8s.io/v1/networkpolicies',
+      list: () => networking.listNetworkPolicyForAllNamespaces(),
+    },
+    ValidatingWebhookConfiguration: {
+      path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+      list: () => admission.listValidatingWebhookConfiguration(),
+    },
+    MutatingWebhookConfiguration: {
+      path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+      list: () => admission.listMutatingWebhookConfiguration(),
+    },
+    Secret: {
+      path: '/api/v1/secrets',
+      list: () => core.listSecretForAllNamespaces({ fieldSelector: TLS_SECRETS }),
+      fieldSelector: TLS_SECRETS,
+    },
   };
 }
 
@@ -68,8 +119,15 @@ export function watchCluster(config: k8s.KubeConfig, options: ClusterWatchOption
   let stopped = false;
 
   const starting = kinds.map((kind) => {
-    const { path, list } = all[kind];
-    const informer = k8s.makeInformer(config, path, list) as InformerWithCache;
+    const { path, list, fieldSelector } = all[kind];
+    const informer = new k8s.ListWatch(
+      path,
+      new k8s.Watch(config),
+      list,
+      false,
+      undefined,
+      fieldSelector,
+    ) as InformerWithCache;
     informers.set(kind, informer);
     const changed = (object: Cached) =>
       options.onChange(kind, object.metadata?.namespace ?? '', object.metadata?.name ?? '');

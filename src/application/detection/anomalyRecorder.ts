@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { correlationDecider } from '../../../domain/correlation/correlation.decider.ts';
 import { dedupKeyInput } from '../../../domain/correlation/dedup.policy.ts';
 import { workloadKey } from '../../../domain/correlation/workload.resolver.ts';
+import type { AnomalyCause } from '../../../domain/events/anomaly.events.ts';
 import type { AnomalySource, ResourceRef } from '../../../domain/events/common.schema.ts';
 import { StreamCategory, streamName } from '../../../domain/streams.ts';
 import type { EventStore } from '../../ports/eventStore.ts';
@@ -22,6 +23,8 @@ export interface AnomalyReport {
   readonly message: string;
   readonly observedAt: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** Why, when the source could tell (see AnomalyCauseSchema). */
+  readonly cause?: AnomalyCause;
   /** When the caller already has an id (a manual Anomaly object's name), it is kept. */
   readonly anomalyId?: string;
 }
@@ -55,6 +58,7 @@ export function createAnomalyRecorder(deps: AnomalyRecorderDeps) {
         observedAt: report.observedAt,
         issueIdIfNew: deps.newId(),
         ...(report.labels ? { labels: report.labels } : {}),
+        ...(report.cause ? { cause: report.cause } : {}),
       },
       metadata: { occurredAt: deps.now().toISOString(), actor: deps.actor ?? 'system:detector' },
     });

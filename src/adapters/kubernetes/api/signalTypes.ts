@@ -18,6 +18,13 @@ export const signalTypes = [
   'job_failed',
   'cronjob_failing',
   'hpa_maxed',
+  'hpa_misconfigured',
+  'cronjob_missed',
+  // services, networking and admission
+  'service_no_endpoints',
+  'ingress_misconfigured',
+  'netpol_selects_nothing',
+  'webhook_unavailable',
   // nodes and storage
   'node_not_ready',
   'disk_pressure',

@@ -4,6 +4,7 @@ import type { ResourceRef } from '../../../../domain/events/common.schema.ts';
 import type { AnomalyReport } from '../../../application/detection/anomalyRecorder.ts';
 import { createKeyedQueue } from '../../../application/keyedQueue.ts';
 import { type ClusterWatch, type WatchedKind, watchCluster } from '../clusterWatch.ts';
+import { type DetectionView, detectionView } from './detectionView.ts';
 import {
   DefaultThresholds,
   type DetectionThresholds,
@@ -19,16 +20,30 @@ import {
 import { provenDeploymentRevision, provenStatefulSetRevision } from './provenRevision.ts';
 import { emptySustainState, type SustainState, sustain } from './sustain.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: each detector takes its own kind; the table pairs them by key.
-const detectors: Partial<Record<WatchedKind, (object: any, t: DetectionThresholds) => Finding[]>> = {
+type Detector = (
+  // biome-ignore lint/suspicious/noExplicitAny: each detector takes its own kind; the table pairs them by key.
+  object: any,
+  t: DetectionThresholds,
+  view: DetectionView,
+) => Finding[];
+
+/** The one list of what is checked: a kind without an entry is watched only as context for the others. */
+const detectors: Partial<Record<WatchedKind, Detector>> = {
   Pod: detectPod,
   Deployment: detectDeployment,
   StatefulSet: detectStatefulSet,
   DaemonSet: detectDaemonSet,
-  Job: (job: k8s.V1Job) => detectJob(job),
+  Job: detectJob,
   Node: detectNode,
   HorizontalPodAutoscaler: detectHpa,
 };
+
+/**
+ * Which checked objects another object's change can settle or break, as keys to reconcile again: a pod appearing
+ * can give a Service endpoints, a Secret appearing can complete an Ingress. Kept coarse (a namespace's worth) and
+ * cheap; the keyed queue folds the repeats.
+ */
+const dependents: Partial<Record<WatchedKind, (watch: ClusterWatch, namespace: string, name: string) => string[]>> = {};
 
 export interface DetectionControllerOptions {
   readonly config: k8s.KubeConfig;
@@ -95,16 +110,18 @@ export function startDetectionController(options: DetectionControllerOptions): D
       return;
     }
     const at = now();
-    const result = sustain(sustained.get(key) ?? emptySustainState(), detect(object, thresholds), at);
+    const findings = detect(object, thresholds, detectionView(watch, at));
+    const result = sustain(sustained.get(key) ?? emptySustainState(), findings, at);
     if (result.recheckAt !== undefined) queue.addAfter(key, result.recheckAt - at);
     for (const finding of result.due) {
       await options.record({
         signal: finding.signal,
         source: 'watcher',
         resource: finding.subject,
-        workload: workloadOf(finding, object),
+        workload: finding.workload ?? workloadOf(finding, object),
         message: finding.message,
         observedAt: new Date(at).toISOString(),
+        ...(finding.cause ? { cause: finding.cause } : {}),
       });
     }
     // Only now: a report that failed is retried by the queue and must still be due then.
@@ -128,6 +145,7 @@ export function startDetectionController(options: DetectionControllerOptions): D
     onChange: (kind, namespace, name) => {
       if (namespace && options.namespaces && !options.namespaces.includes(namespace)) return;
       if (detectors[kind]) queue.add(`${kind}/${namespace}/${name}`);
+      for (const key of dependents[kind]?.(watch, namespace, name) ?? []) queue.add(key);
     },
     onError: (kind, error) => options.onError?.(`watch ${kind}`, error),
   });

@@ -8,6 +8,7 @@ import type {
   V1StatefulSet,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import type { AnomalyCause } from '../../../../domain/events/anomaly.events.ts';
 
 /**
  * Detectors read one Kubernetes object as it is now and say what is wrong with it. They are pure: no clock, no
@@ -20,6 +21,13 @@ export interface Finding {
   readonly message: string;
   /** How long the symptom must persist before it becomes an anomaly; 0 reports it at once. */
   readonly sustainSeconds: number;
+  /** Why, when the object or its Events say so; a rule or a person acts on the cause, not the symptom. */
+  readonly cause?: AnomalyCause;
+  /**
+   * The workload the Issue belongs to when it is not the subject's owner chain (a Service with no ready endpoints
+   * belongs to the Deployment whose pods it selects); absent: the subject resolved through its owners.
+   */
+  readonly workload?: { readonly kind: string; readonly name: string; readonly namespace: string };
 }
 
 export interface DetectionThresholds {

@@ -1,0 +1,72 @@
+import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
+import type { ClusterWatch, WatchedKind } from '../clusterWatch.ts';
+
+/** The component name Cairn writes its own Events under; they explain Cairn's actions and are never a symptom. */
+export const CAIRN_EVENT_COMPONENT = 'cairn-operator';
+
+/**
+ * What a detector may look at besides its own object: the informer caches, read-only, and the instant of this
+ * reconcile. Detectors stay pure functions of (object, thresholds, view), so tests build a view from plain lists.
+ */
+export interface DetectionView {
+  get<T extends KubernetesObject>(kind: WatchedKind, namespace: string, name: string): T | undefined;
+  list<T extends KubernetesObject>(kind: WatchedKind, namespace?: string): T[];
+  /**
+   * Events whose involvedObject is exactly this object (kind, namespace and name; never by name alone), oldest
+   * first, without Cairn's own.
+   */
+  eventsFor(kind: string, namespace: string, name: string): CoreV1Event[];
+  /** Epoch ms of this reconcile. */
+  readonly now: number;
+}
+
+const eventTime = (e: CoreV1Event) =>
+  new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? 0).getTime();
+
+const isCairns = (e: CoreV1Event) =>
+  e.reportingComponent === CAIRN_EVENT_COMPONENT || e.source?.component === CAIRN_EVENT_COMPONENT;
+
+export const eventsAbout = (
+  events: readonly CoreV1Event[],
+  kind: string,
+  namespace: string,
+  name: string,
+): CoreV1Event[] =>
+  events
+    .filter(
+      (e) =>
+        e.involvedObject?.kind === kind &&
+        e.involvedObject.name === name &&
+        (e.involvedObject.namespace ?? '') === namespace &&
+        !isCairns(e),
+    )
+    .sort((a, b) => eventTime(a) - eventTime(b));
+
+export function detectionView(watch: Pick<ClusterWatch, 'get' | 'list'>, now: number): DetectionView {
+  return {
+    get: (kind, namespace, name) => watch.get(kind, namespace, name),
+    list: (kind, namespace) => watch.list(kind, namespace),
+    eventsFor: (kind, namespace, name) =>
+      eventsAbout(watch.list<CoreV1Event>('Event', namespace || undefined), kind, namespace, name),
+    now,
+  };
+}
+
+/** A view over plain lists, for detector tests and benchmarks. */
+export function staticView(
+  objects: Partial<Record<WatchedKind, readonly KubernetesObject[]>>,
+  now = Date.parse('2026-01-01T00:00:00Z'),
+): DetectionView {
+  const inNamespace = (object: KubernetesObject, namespace?: string) =>
+    namespace === undefined || (object.metadata?.namespace ?? '') === namespace;
+  const list = <T extends KubernetesObject>(kind: WatchedKind, namespace?: string) =>
+    (objects[kind] ?? []).filter((o) => inNamespace(o, namespace)) as T[];
+  return {
+    list,
+    get: <T extends KubernetesObject>(kind: WatchedKind, namespace: string, name: string) =>
+      list<T>(kind, namespace || undefined).find((o) => o.metadata?.name === name),
+    eventsFor: (kind, namespace, name) =>
+      eventsAbout(list<CoreV1Event>('Event', namespace || undefined), kind, namespace, name),
+    now,
+  };
+}
