@@ -4,46 +4,18 @@ import type { ResourceRef } from '../../../../domain/events/common.schema.ts';
 import type { AnomalyReport } from '../../../application/detection/anomalyRecorder.ts';
 import { createKeyedQueue } from '../../../application/keyedQueue.ts';
 import { type ClusterWatch, type WatchedKind, watchCluster } from '../clusterWatch.ts';
-import { type DetectionView, detectionView } from './detectionView.ts';
-import {
-  DefaultThresholds,
-  type DetectionThresholds,
-  detectDaemonSet,
-  detectDeployment,
-  detectHpa,
-  detectJob,
-  detectNode,
-  detectPod,
-  detectStatefulSet,
-  type Finding,
-} from './detectors.ts';
+import { type Detector, type DetectorSet, detectionKey, detectionView } from './detectionView.ts';
+import { DefaultThresholds, type DetectionThresholds, type Finding, workloadDetectors } from './detectors.ts';
+import { networkDetectors } from './networkDetectors.ts';
 import { provenDeploymentRevision, provenStatefulSetRevision } from './provenRevision.ts';
+import { storageDetectors } from './storageDetectors.ts';
 import { emptySustainState, type SustainState, sustain } from './sustain.ts';
 
-type Detector = (
-  // biome-ignore lint/suspicious/noExplicitAny: each detector takes its own kind; the table pairs them by key.
-  object: any,
-  t: DetectionThresholds,
-  view: DetectionView,
-) => Finding[];
+/** Every area's checks; a kind several areas check gets all their findings. */
+const detectorSets: readonly DetectorSet[] = [workloadDetectors, networkDetectors, storageDetectors];
 
-/** The one list of what is checked: a kind without an entry is watched only as context for the others. */
-const detectors: Partial<Record<WatchedKind, Detector>> = {
-  Pod: detectPod,
-  Deployment: detectDeployment,
-  StatefulSet: detectStatefulSet,
-  DaemonSet: detectDaemonSet,
-  Job: detectJob,
-  Node: detectNode,
-  HorizontalPodAutoscaler: detectHpa,
-};
-
-/**
- * Which checked objects another object's change can settle or break, as keys to reconcile again: a pod appearing
- * can give a Service endpoints, a Secret appearing can complete an Ingress. Kept coarse (a namespace's worth) and
- * cheap; the keyed queue folds the repeats.
- */
-const dependents: Partial<Record<WatchedKind, (watch: ClusterWatch, namespace: string, name: string) => string[]>> = {};
+const detectorsOf = (kind: WatchedKind): Detector[] =>
+  detectorSets.flatMap((set) => (set.detectors[kind] ? [set.detectors[kind]] : []));
 
 export interface DetectionControllerOptions {
   readonly config: k8s.KubeConfig;
@@ -98,8 +70,8 @@ export function startDetectionController(options: DetectionControllerOptions): D
 
   const reconcile = async (key: string) => {
     const [kind, namespace, name] = key.split('/') as [WatchedKind, string, string];
-    const detect = detectors[kind];
-    if (!detect) return;
+    const checks = detectorsOf(kind);
+    if (checks.length === 0) return;
     // Until every kind is listed, a pod's ReplicaSet may be missing from the cache: the pod would be attributed to
     // the ReplicaSet, not its Deployment, and a fault already recorded would open a second Issue after a restart.
     await watch.synced();
@@ -110,7 +82,8 @@ export function startDetectionController(options: DetectionControllerOptions): D
       return;
     }
     const at = now();
-    const findings = detect(object, thresholds, detectionView(watch, at));
+    const view = detectionView(watch, at);
+    const findings = checks.flatMap((detect) => detect(object, thresholds, view));
     const result = sustain(sustained.get(key) ?? emptySustainState(), findings, at);
     if (result.recheckAt !== undefined) queue.addAfter(key, result.recheckAt - at);
     for (const finding of result.due) {
@@ -144,8 +117,10 @@ export function startDetectionController(options: DetectionControllerOptions): D
   const watch = watchCluster(options.config, {
     onChange: (kind, namespace, name) => {
       if (namespace && options.namespaces && !options.namespaces.includes(namespace)) return;
-      if (detectors[kind]) queue.add(`${kind}/${namespace}/${name}`);
-      for (const key of dependents[kind]?.(watch, namespace, name) ?? []) queue.add(key);
+      if (detectorsOf(kind).length > 0) queue.add(detectionKey(kind, namespace, name));
+      const view = detectionView(watch, now());
+      for (const set of detectorSets)
+        for (const key of set.dependents?.[kind]?.(view, namespace, name) ?? []) queue.add(key);
     },
     onError: (kind, error) => options.onError?.(`watch ${kind}`, error),
   });

@@ -1,6 +1,8 @@
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import type { ClusterWatch, WatchedKind } from '../clusterWatch.ts';
 
+import type { DetectionThresholds, Finding } from './detectors.ts';
+
 /** The component name Cairn writes its own Events under; they explain Cairn's actions and are never a symptom. */
 export const CAIRN_EVENT_COMPONENT = 'cairn-operator';
 
@@ -69,4 +71,27 @@ export function staticView(
       eventsAbout(list<CoreV1Event>('Event', namespace || undefined), kind, namespace, name),
     now,
   };
+}
+
+/** One check of one kind of object. */
+export type Detector = (
+  // biome-ignore lint/suspicious/noExplicitAny: each detector takes its own kind; the table pairs them by key.
+  object: any,
+  t: DetectionThresholds,
+  view: DetectionView,
+) => Finding[];
+
+/** The queue key of a checked object; cluster-scoped objects have an empty namespace. */
+export const detectionKey = (kind: WatchedKind, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
+/**
+ * The detectors of one area (workloads, networking, storage…) and, per kind, which checked objects a change to an
+ * object of that kind can settle or break (a pod appearing can give a Service endpoints), as keys to reconcile
+ * again. Dependents are kept coarse and cheap; the keyed queue folds repeats.
+ */
+export interface DetectorSet {
+  readonly detectors: Partial<Record<WatchedKind, Detector>>;
+  readonly dependents?: Partial<
+    Record<WatchedKind, (view: DetectionView, namespace: string, name: string) => string[]>
+  >;
 }

@@ -9,6 +9,7 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { AnomalyCause } from '../../../../domain/events/anomaly.events.ts';
+import type { DetectorSet } from './detectionView.ts';
 
 /**
  * Detectors read one Kubernetes object as it is now and say what is wrong with it. They are pure: no clock, no
@@ -37,6 +38,18 @@ export interface DetectionThresholds {
   readonly workloadUnavailableSeconds: number;
   readonly nodeNotReadySeconds: number;
   readonly hpaMaxedSeconds: number;
+  /** A Service selecting no pod, or no ready one: a rollout empties the endpoints for a moment. */
+  readonly serviceNoEndpointsSeconds: number;
+  readonly ingressMisconfiguredSeconds: number;
+  readonly pvcPendingSeconds: number;
+  readonly hpaMisconfiguredSeconds: number;
+  /** Long: a policy is often applied before the pods it is for. */
+  readonly netpolSelectsNothingSeconds: number;
+  readonly webhookUnavailableSeconds: number;
+  /** How late a CronJob's run may be (beyond its startingDeadlineSeconds, if any) before it counts as missed. */
+  readonly cronJobMissedGraceSeconds: number;
+  /** Pods waiting on configuration, scheduling or creation before their workload's signal says why. */
+  readonly podBlockedSeconds: number;
 }
 
 export const DefaultThresholds: DetectionThresholds = {
@@ -45,6 +58,14 @@ export const DefaultThresholds: DetectionThresholds = {
   workloadUnavailableSeconds: 60,
   nodeNotReadySeconds: 30,
   hpaMaxedSeconds: 120,
+  serviceNoEndpointsSeconds: 30,
+  ingressMisconfiguredSeconds: 30,
+  pvcPendingSeconds: 60,
+  hpaMisconfiguredSeconds: 60,
+  netpolSelectsNothingSeconds: 300,
+  webhookUnavailableSeconds: 30,
+  cronJobMissedGraceSeconds: 60,
+  podBlockedSeconds: 30,
 };
 
 type Meta = { metadata?: { name?: string; namespace?: string } };
@@ -204,3 +225,16 @@ export function detectHpa(hpa: V2HorizontalPodAutoscaler, t: DetectionThresholds
     },
   ];
 }
+
+/** Pods, workloads, nodes and autoscalers. */
+export const workloadDetectors: DetectorSet = {
+  detectors: {
+    Pod: detectPod,
+    Deployment: detectDeployment,
+    StatefulSet: detectStatefulSet,
+    DaemonSet: detectDaemonSet,
+    Job: detectJob,
+    Node: detectNode,
+    HorizontalPodAutoscaler: detectHpa,
+  },
+};
