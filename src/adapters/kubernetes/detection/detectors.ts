@@ -1,4 +1,5 @@
 import type {
+  CoreV1Event,
   V1CronJob,
   V1DaemonSet,
   V1Deployment,
@@ -9,7 +10,8 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { AnomalyCause } from '../../../../domain/events/anomaly.events.ts';
-import type { DetectorSet } from './detectionView.ts';
+import { type DetectionView, type DetectorSet, detectionKey } from './detectionView.ts';
+import { daemonSetCause, deploymentCause, jobCause, podBlockedCause, statefulSetCause } from './workloadCauses.ts';
 
 /**
  * Detectors read one Kubernetes object as it is now and say what is wrong with it. They are pure: no clock, no
@@ -79,7 +81,7 @@ const conditionOf = <C extends { type: string }>(conditions: C[] | undefined, ty
 
 const IMAGE_PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 
-export function detectPod(pod: V1Pod, t: DetectionThresholds): Finding[] {
+export function detectPod(pod: V1Pod, t: DetectionThresholds, view?: DetectionView): Finding[] {
   if (pod.metadata?.deletionTimestamp || pod.status?.phase === 'Succeeded') return [];
   const subject = subjectOf('Pod', pod);
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
@@ -104,10 +106,17 @@ export function detectPod(pod: V1Pod, t: DetectionThresholds): Finding[] {
 
   // A crashing or unpullable pod is also unready; saying so again would only inflate the risk score. So is a pod
   // whose container has just exited and not yet restarted (fewer restarts than pod_restart needs): not-ready is for
-  // containers that run and fail their readiness probe.
+  // containers that run and fail their readiness probe. A pod waiting on configuration or a node is not wedged:
+  // its workload's signal carries that cause, and restarting it would change nothing.
   const ready = conditionOf(pod.status?.conditions, 'Ready');
   const running = (pod.status?.containerStatuses ?? []).every((s) => s.state?.running !== undefined);
-  if (findings.length === 0 && pod.status?.phase === 'Running' && running && ready?.status === 'False') {
+  if (
+    findings.length === 0 &&
+    pod.status?.phase === 'Running' &&
+    running &&
+    ready?.status === 'False' &&
+    podBlockedCause(pod, view) === undefined
+  ) {
     add(
       'pod_not_ready',
       `pod has been running but not ready (${ready.reason ?? 'readiness failing'})`,
@@ -117,76 +126,133 @@ export function detectPod(pod: V1Pod, t: DetectionThresholds): Finding[] {
   return findings;
 }
 
-export function detectDeployment(deployment: V1Deployment, t: DetectionThresholds): Finding[] {
-  const subject = subjectOf('Deployment', deployment);
-  const progressing = conditionOf(deployment.status?.conditions, 'Progressing');
-  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
-    return [
-      {
-        signal: 'deploy_failing',
-        subject,
-        message: `rollout stalled: ${progressing.message ?? progressing.reason}`,
-        sustainSeconds: 0,
-      },
-    ];
-  }
-  const desired = deployment.spec?.replicas ?? 1;
-  const unavailable = deployment.status?.unavailableReplicas ?? 0;
-  if (desired === 0 || deployment.spec?.paused || unavailable === 0) return [];
-  return [
-    {
-      signal: 'deploy_failing',
-      subject,
-      message: `${unavailable} of ${desired} replicas unavailable`,
-      sustainSeconds: t.workloadUnavailableSeconds,
-    },
-  ];
+/** Findings longer than this are cut: an Anomaly's message is short text. */
+const MAX_MESSAGE = 2_000;
+const clip = (text: string) => (text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text);
+
+/**
+ * A workload signal with its cause when one is known: the message says it, and a workload blocked on something
+ * only a change can fix (configuration, scheduling, a refused creation) reports after `podBlockedSeconds` rather
+ * than waiting out `workloadUnavailableSeconds`.
+ */
+function workloadFinding(
+  signal: string,
+  subject: Finding['subject'],
+  symptom: string,
+  sustainSeconds: number,
+  cause: AnomalyCause | undefined,
+  t: DetectionThresholds,
+): Finding {
+  if (!cause) return { signal, subject, message: clip(symptom), sustainSeconds };
+  return {
+    signal,
+    subject,
+    message: clip(`${symptom}: ${cause.message}`),
+    sustainSeconds: Math.min(sustainSeconds, t.podBlockedSeconds),
+    cause,
+  };
 }
 
-export function detectStatefulSet(set: V1StatefulSet, t: DetectionThresholds): Finding[] {
+export function detectDeployment(deployment: V1Deployment, t: DetectionThresholds, view?: DetectionView): Finding[] {
+  const subject = subjectOf('Deployment', deployment);
+  const progressing = conditionOf(deployment.status?.conditions, 'Progressing');
+  const stalled = progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded';
+  const desired = deployment.spec?.replicas ?? 1;
+  const unavailable = deployment.status?.unavailableReplicas ?? 0;
+  if (!stalled && (desired === 0 || deployment.spec?.paused || unavailable === 0)) return [];
+  const cause = view ? deploymentCause(deployment, view) : undefined;
+  return stalled
+    ? [
+        workloadFinding(
+          'deploy_failing',
+          subject,
+          `rollout stalled: ${progressing.message ?? progressing.reason}`,
+          0,
+          cause,
+          t,
+        ),
+      ]
+    : [
+        workloadFinding(
+          'deploy_failing',
+          subject,
+          `${unavailable} of ${desired} replicas unavailable`,
+          t.workloadUnavailableSeconds,
+          cause,
+          t,
+        ),
+      ];
+}
+
+export function detectStatefulSet(set: V1StatefulSet, t: DetectionThresholds, view?: DetectionView): Finding[] {
   const desired = set.spec?.replicas ?? 1;
   const ready = set.status?.readyReplicas ?? 0;
   if (desired === 0 || ready >= desired) return [];
   return [
-    {
-      signal: 'statefulset_unavailable',
-      subject: subjectOf('StatefulSet', set),
-      message: `${ready} of ${desired} replicas ready`,
-      sustainSeconds: t.workloadUnavailableSeconds,
-    },
+    workloadFinding(
+      'statefulset_unavailable',
+      subjectOf('StatefulSet', set),
+      `${ready} of ${desired} replicas ready`,
+      t.workloadUnavailableSeconds,
+      view ? statefulSetCause(set, view) : undefined,
+      t,
+    ),
   ];
 }
 
-export function detectDaemonSet(set: V1DaemonSet, t: DetectionThresholds): Finding[] {
+export function detectDaemonSet(set: V1DaemonSet, t: DetectionThresholds, view?: DetectionView): Finding[] {
   const desired = set.status?.desiredNumberScheduled ?? 0;
   const unavailable = set.status?.numberUnavailable ?? 0;
   if (desired === 0 || unavailable === 0) return [];
   return [
-    {
-      signal: 'daemonset_unavailable',
-      subject: subjectOf('DaemonSet', set),
-      message: `${unavailable} of ${desired} daemon pods unavailable`,
-      sustainSeconds: t.workloadUnavailableSeconds,
-    },
+    workloadFinding(
+      'daemonset_unavailable',
+      subjectOf('DaemonSet', set),
+      `${unavailable} of ${desired} daemon pods unavailable`,
+      t.workloadUnavailableSeconds,
+      view ? daemonSetCause(set, view) : undefined,
+      t,
+    ),
   ];
 }
 
-/** A failed Job of a CronJob is the CronJob's problem: that is the object a team owns and fixes. */
-export function detectJob(job: V1Job): Finding[] {
-  const failed = conditionOf(job.status?.conditions, 'Failed');
-  if (failed?.status !== 'True') return [];
+/**
+ * A failed Job of a CronJob is the CronJob's problem: that is the object a team owns and fixes. A Job past its
+ * `activeDeadlineSeconds` says so; a Job still running whose pods cannot be created, scheduled or started reports
+ * the same signal with that cause once it has lasted `podBlockedSeconds`, since it will never finish by itself.
+ */
+export function detectJob(job: V1Job, t: DetectionThresholds = DefaultThresholds, view?: DetectionView): Finding[] {
+  const conditions = job.status?.conditions;
+  const failed = conditionOf(conditions, 'Failed');
   const cronJob = job.metadata?.ownerReferences?.find((o) => o.kind === 'CronJob');
-  const message = `job ${job.metadata?.name} failed: ${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}`;
-  return cronJob
-    ? [
+  const subject = cronJob ? { ...subjectOf('CronJob', job), name: cronJob.name } : subjectOf('Job', job);
+  const signal = cronJob ? 'cronjob_failing' : 'job_failed';
+  const name = job.metadata?.name ?? '';
+  if (failed?.status === 'True') {
+    if (failed.reason === 'DeadlineExceeded') {
+      const deadline = job.spec?.activeDeadlineSeconds;
+      const message = `job ${name} failed: it ran past its deadline${deadline === undefined ? '' : ` of ${deadline}s`} (spec.activeDeadlineSeconds) and its pods were stopped`;
+      return [
         {
-          signal: 'cronjob_failing',
-          subject: { ...subjectOf('CronJob', job), name: cronJob.name },
+          signal,
+          subject,
           message,
           sustainSeconds: 0,
+          cause: {
+            code: 'deadline_exceeded',
+            message: `job ${name} exceeded spec.activeDeadlineSeconds${deadline === undefined ? '' : ` (${deadline}s)`}; make the work faster or raise the deadline`,
+            object: { kind: 'Job', name, namespace: job.metadata?.namespace ?? '' },
+          },
         },
-      ]
-    : [{ signal: 'job_failed', subject: subjectOf('Job', job), message, sustainSeconds: 0 }];
+      ];
+    }
+    const symptom = `job ${name} failed: ${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}`;
+    return [workloadFinding(signal, subject, symptom, 0, view ? jobCause(job, view) : undefined, t)];
+  }
+  const done = conditionOf(conditions, 'Complete')?.status === 'True' || job.spec?.suspend === true;
+  const cause = done || !view ? undefined : jobCause(job, view);
+  if (!cause) return [];
+  return [workloadFinding(signal, subject, `job ${name} cannot run`, t.podBlockedSeconds, cause, t)];
 }
 
 /** A suspended CronJob is a decision, not a fault; a failing one shows through its Jobs. */
@@ -226,6 +292,33 @@ export function detectHpa(hpa: V2HorizontalPodAutoscaler, t: DetectionThresholds
   ];
 }
 
+type Owned = { metadata?: { ownerReferences?: { kind: string; name: string; controller?: boolean }[] } };
+const controllerOf = (object: Owned | undefined) =>
+  object?.metadata?.ownerReferences?.find((o) => o.controller) ?? object?.metadata?.ownerReferences?.[0];
+
+/** The workload whose signal a change to this object can give or take a cause: a ReplicaSet's Deployment… */
+function workloadKeys(view: DetectionView, kind: string, namespace: string, name: string): string[] {
+  switch (kind) {
+    case 'ReplicaSet': {
+      const owner = controllerOf(view.get('ReplicaSet', namespace, name));
+      return owner?.kind === 'Deployment' ? [detectionKey('Deployment', namespace, owner.name)] : [];
+    }
+    case 'Pod': {
+      const owner = controllerOf(view.get('Pod', namespace, name));
+      if (owner?.kind === 'ReplicaSet') return workloadKeys(view, 'ReplicaSet', namespace, owner.name);
+      if (owner?.kind === 'StatefulSet' || owner?.kind === 'DaemonSet' || owner?.kind === 'Job')
+        return [detectionKey(owner.kind, namespace, owner.name)];
+      return [];
+    }
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'Job':
+      return [detectionKey(kind, namespace, name)];
+    default:
+      return [];
+  }
+}
+
 /** Pods, workloads, nodes and autoscalers. */
 export const workloadDetectors: DetectorSet = {
   detectors: {
@@ -236,5 +329,15 @@ export const workloadDetectors: DetectorSet = {
     Job: detectJob,
     Node: detectNode,
     HorizontalPodAutoscaler: detectHpa,
+  },
+  // A workload's cause lives on its pods, its ReplicaSets and the Events about them, which change after the
+  // workload's own status has settled: a change to any of them re-checks the workload.
+  dependents: {
+    Pod: (view, namespace, name) => workloadKeys(view, 'Pod', namespace, name),
+    ReplicaSet: (view, namespace, name) => workloadKeys(view, 'ReplicaSet', namespace, name),
+    Event: (view, namespace, name) => {
+      const about = view.get<CoreV1Event>('Event', namespace, name)?.involvedObject;
+      return about?.kind && about.name ? workloadKeys(view, about.kind, about.namespace ?? namespace, about.name) : [];
+    },
   },
 };
