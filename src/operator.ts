@@ -109,6 +109,8 @@ export interface OperatorOptions {
   readonly thresholds?: Partial<DetectionThresholds>;
   /** Watch only these namespaces (Nodes are always watched); every namespace when absent. */
   readonly watchNamespaces?: readonly string[];
+  /** Watch TLS Secrets so an Ingress's missing certificate is detected (needs list/watch on Secrets). */
+  readonly detectTlsSecrets?: boolean;
   /** Remediation attempts before an Issue is escalated; 5 by default. */
   readonly maxAttempts?: number;
   readonly leaseDurationMs?: number;
@@ -447,6 +449,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       record,
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),
       ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
+      tlsSecrets: options.detectTlsSecrets === true,
       onError,
       onRevisionProven: (workload, revision) =>
         judgeRevision(

@@ -485,14 +485,27 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
     const claimGrants = (granted: Set<string>) => [...granted].filter((g) => / persistentvolumeclaims$/.test(g)).sort();
     expect(claimGrants(grants(clusterRules((await template('cairn', 'cairn-system')).manifests)))).toEqual([
       'get persistentvolumeclaims',
+      'list persistentvolumeclaims',
       'patch persistentvolumeclaims',
+      'watch persistentvolumeclaims',
     ]);
     const opted = await template('cairn', 'cairn-system', [['remediation.volumeActions', 'true']]);
     expect(claimGrants(grants(clusterRules(opted.manifests)))).toEqual([
       'delete persistentvolumeclaims',
       'get persistentvolumeclaims',
+      'list persistentvolumeclaims',
       'patch persistentvolumeclaims',
+      'watch persistentvolumeclaims',
     ]);
+  });
+
+  it('watches TLS Secrets for the Ingress check only with detection.tlsSecrets, and says so to the operator', async () => {
+    const secretGrants = (granted: Set<string>) => [...granted].filter((g) => / secrets$/.test(g)).sort();
+    const plain = await template('cairn', 'cairn-system');
+    expect(operatorContainer(plain.manifests).args).not.toContain('--detect-tls-secrets');
+    const opted = await template('cairn', 'cairn-system', [['detection.tlsSecrets', 'true']]);
+    expect(secretGrants(grants(clusterRules(opted.manifests)))).toEqual(['list secrets', 'watch secrets']);
+    expect(operatorContainer(opted.manifests).args).toContain('--detect-tls-secrets');
   });
 
   it('refuses values that would break the operator: SQLite without a shared volume for two replicas, a misspelt key', async () => {
@@ -631,6 +644,16 @@ describe("the chart's RBAC, applied for real", () => {
       ['watch', 'nodes'],
       ['watch', 'horizontalpodautoscalers.autoscaling'],
       ['watch', 'cronjobs.batch'],
+      ['watch', 'services'],
+      ['watch', 'endpointslices.discovery.k8s.io'],
+      ['watch', 'ingresses.networking.k8s.io'],
+      ['watch', 'networkpolicies.networking.k8s.io'],
+      ['watch', 'persistentvolumeclaims'],
+      ['watch', 'storageclasses.storage.k8s.io'],
+      ['watch', 'validatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['watch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['list', 'resourcequotas', { namespace: 'shop' }],
+      ['list', 'limitranges', { namespace: 'shop' }],
       ['create', 'events', { namespace: 'default' }],
       ['watch', 'anomalies.aiops.cairn.dev'],
       ['create', 'issues.aiops.cairn.dev', { namespace: 'shop' }],

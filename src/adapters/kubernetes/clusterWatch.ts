@@ -34,6 +34,8 @@ type InformerWithCache = k8s.Informer<Cached> & k8s.ObjectCache<Cached>;
 export interface ClusterWatch {
   get<T extends Cached>(kind: WatchedKind, namespace: string, name: string): T | undefined;
   list<T extends Cached>(kind: WatchedKind, namespace?: string): T[];
+  /** Whether this kind is watched at all: an empty list of an unwatched kind means "not known", not "none". */
+  watching(kind: WatchedKind): boolean;
   /** Resolves once every informer has listed its kind. */
   synced(): Promise<void>;
   stop(): Promise<void>;
@@ -159,6 +161,7 @@ export function watchCluster(config: k8s.KubeConfig, options: ClusterWatchOption
       informers.get(kind)?.get(name, namespace || undefined) as T | undefined,
     list: <T extends Cached>(kind: WatchedKind, namespace?: string) =>
       (informers.get(kind)?.list(namespace) ?? []) as T[],
+    watching: (kind: WatchedKind) => informers.has(kind),
     synced: () => synced,
     stop: async () => {
       stopped = true;

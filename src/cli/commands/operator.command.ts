@@ -121,6 +121,10 @@ export function registerOperatorCommand(program: Command): void {
       'watch only this namespace, repeatable (Nodes are always watched; default: every namespace)',
       collectNamespace,
     )
+    .option(
+      '--detect-tls-secrets',
+      'watch TLS Secrets so an Ingress naming a missing certificate is reported (needs list/watch on Secrets)',
+    )
     .option('--identity <id>', 'name of this replica in the lease (default: host and pid)')
     .option(
       '--threshold <name=value>',
@@ -284,6 +288,7 @@ export function registerOperatorCommand(program: Command): void {
           store: string;
           namespace: string;
           watchNamespace?: string[];
+          detectTlsSecrets?: boolean;
           identity?: string;
           threshold?: Partial<DetectionThresholds>;
           leaseDuration: number;
@@ -376,6 +381,7 @@ export function registerOperatorCommand(program: Command): void {
             : {}),
           ...(opts.identity ? { identity: opts.identity } : {}),
           ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
+          ...(opts.detectTlsSecrets ? { detectTlsSecrets: true } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
           ...(opts.httpPort > 0 ? { http: { host: opts.httpHost, port: opts.httpPort } } : {}),
           ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),

@@ -3,7 +3,7 @@ import { type OwnedObject, resolveWorkload } from '../../../../domain/correlatio
 import type { ResourceRef } from '../../../../domain/events/common.schema.ts';
 import type { AnomalyReport } from '../../../application/detection/anomalyRecorder.ts';
 import { createKeyedQueue } from '../../../application/keyedQueue.ts';
-import { type ClusterWatch, type WatchedKind, watchCluster } from '../clusterWatch.ts';
+import { type ClusterWatch, type WatchedKind, WatchedKinds, watchCluster } from '../clusterWatch.ts';
 import { type Detector, type DetectorSet, detectionKey, detectionView } from './detectionView.ts';
 import { DefaultThresholds, type DetectionThresholds, type Finding, workloadDetectors } from './detectors.ts';
 import { networkDetectors } from './networkDetectors.ts';
@@ -25,6 +25,11 @@ export interface DetectionControllerOptions {
   readonly namespaces?: readonly string[];
   readonly now?: () => number;
   readonly onError?: (what: string, error: unknown) => void;
+  /**
+   * Watch TLS Secrets, so an Ingress naming a missing certificate Secret is reported. Off by default: it needs
+   * list/watch on Secrets cluster-wide, which the Helm chart grants only with `detection.tlsSecrets`.
+   */
+  readonly tlsSecrets?: boolean;
   /** A Deployment or StatefulSet completed a rollout: this revision (template hash) ran healthy. */
   readonly onRevisionProven?: (workload: ResourceRef, revision: string) => Promise<unknown>;
 }
@@ -115,6 +120,7 @@ export function startDetectionController(options: DetectionControllerOptions): D
     onError: (key, error, attempt) => options.onError?.(`reconcile ${key} (attempt ${attempt})`, error),
   });
   const watch = watchCluster(options.config, {
+    kinds: WatchedKinds.filter((kind) => kind !== 'Secret' || options.tlsSecrets === true),
     onChange: (kind, namespace, name) => {
       if (namespace && options.namespaces && !options.namespaces.includes(namespace)) return;
       if (detectorsOf(kind).length > 0) queue.add(detectionKey(kind, namespace, name));

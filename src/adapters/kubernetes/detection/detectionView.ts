@@ -14,6 +14,11 @@ export interface DetectionView {
   get<T extends KubernetesObject>(kind: WatchedKind, namespace: string, name: string): T | undefined;
   list<T extends KubernetesObject>(kind: WatchedKind, namespace?: string): T[];
   /**
+   * Whether the operator watches this kind. Secrets are watched only when allowed (`--detect-tls-secrets`): a check
+   * that needs an unwatched kind stays silent rather than calling everything missing.
+   */
+  watches(kind: WatchedKind): boolean;
+  /**
    * Events whose involvedObject is exactly this object (kind, namespace and name; never by name alone), oldest
    * first, without Cairn's own.
    */
@@ -44,17 +49,18 @@ export const eventsAbout = (
     )
     .sort((a, b) => eventTime(a) - eventTime(b));
 
-export function detectionView(watch: Pick<ClusterWatch, 'get' | 'list'>, now: number): DetectionView {
+export function detectionView(watch: Pick<ClusterWatch, 'get' | 'list' | 'watching'>, now: number): DetectionView {
   return {
     get: (kind, namespace, name) => watch.get(kind, namespace, name),
     list: (kind, namespace) => watch.list(kind, namespace),
+    watches: (kind) => watch.watching(kind),
     eventsFor: (kind, namespace, name) =>
       eventsAbout(watch.list<CoreV1Event>('Event', namespace || undefined), kind, namespace, name),
     now,
   };
 }
 
-/** A view over plain lists, for detector tests and benchmarks. */
+/** A view over plain lists, for detector tests and benchmarks; a kind given no list at all is not watched. */
 export function staticView(
   objects: Partial<Record<WatchedKind, readonly KubernetesObject[]>>,
   now = Date.parse('2026-01-01T00:00:00Z'),
@@ -65,6 +71,7 @@ export function staticView(
     (objects[kind] ?? []).filter((o) => inNamespace(o, namespace)) as T[];
   return {
     list,
+    watches: (kind) => objects[kind] !== undefined,
     get: <T extends KubernetesObject>(kind: WatchedKind, namespace: string, name: string) =>
       list<T>(kind, namespace || undefined).find((o) => o.metadata?.name === name),
     eventsFor: (kind, namespace, name) =>
