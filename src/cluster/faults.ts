@@ -11,6 +11,10 @@ export const Faults = {
   'image-pull': { target: 'deployment', summary: 'roll out an image that cannot be pulled (ImagePullBackOff)' },
   oom: { target: 'deployment', summary: 'roll out a release that needs twice its memory limit (OOMKilled)' },
   'not-ready': { target: 'deployment', summary: "wedge the deployment's current pods (readiness fails)" },
+  'missing-config': {
+    target: 'deployment',
+    summary: 'roll out a release that reads a ConfigMap that does not exist (CreateContainerConfigError)',
+  },
   'job-failed': { target: 'cronjob', summary: "make the cronjob's jobs crash (Job fails: BackoffLimitExceeded)" },
   'node-not-ready': { target: 'node', summary: 'stop a node reporting Ready (NotReady)' },
 } as const;
@@ -21,6 +25,7 @@ export const isFaultName = (name: string): name is FaultName => Object.hasOwn(Fa
 interface Container {
   name: string;
   image: string;
+  envFrom?: { configMapRef?: { name?: string }; secretRef?: { name?: string }; prefix?: string }[];
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
 }
 
@@ -125,6 +130,49 @@ export async function applyFault(
       });
       await jsonPatch(ops);
       return `${target} now needs ${need} with a memory limit of ${limits.join(', ')}`;
+    }
+    case 'missing-config': {
+      const key = FaultMarks.missingConfig.replaceAll('/', '~1');
+      const annotations: Record<string, string> = template.metadata?.annotations ?? {};
+      const current = annotations[FaultMarks.missingConfig];
+      if (clear) {
+        if (!current) return `${target} reads no missing ConfigMap`;
+        const ops: object[] = [{ op: 'remove', path: `${templatePath}/metadata/annotations/${key}` }];
+        containers.forEach((c, i) => {
+          const kept = (c.envFrom ?? []).filter((from) => from.configMapRef?.name !== current);
+          if (kept.length === (c.envFrom ?? []).length) return;
+          const path = `${templatePath}/spec/containers/${i}/envFrom`;
+          ops.push(kept.length > 0 ? { op: 'replace', path, value: kept } : { op: 'remove', path });
+        });
+        await jsonPatch(ops);
+        return `${target} no longer reads ConfigMap ${current}`;
+      }
+      if (current) return `${target} already reads the missing ConfigMap ${current}`;
+      const configMap = `${name}-settings`;
+      // The simulation cannot see ConfigMaps: one that exists would be reported missing all the same.
+      const existing = await kubectl(cluster, [
+        '-n',
+        namespace,
+        'get',
+        'configmap',
+        configMap,
+        '--ignore-not-found',
+        '-o',
+        'name',
+      ]);
+      if (existing.trim() !== '')
+        throw new Error(`ConfigMap ${namespace}/${configMap} exists; the missing-config fault needs one that does not`);
+      const ops: object[] = [];
+      if (!template.metadata?.annotations)
+        ops.push({ op: 'add', path: `${templatePath}/metadata/annotations`, value: {} });
+      ops.push({ op: 'add', path: `${templatePath}/metadata/annotations/${key}`, value: configMap });
+      containers.forEach((c, i) => {
+        const ref = { configMapRef: { name: configMap } };
+        const path = `${templatePath}/spec/containers/${i}/envFrom`;
+        ops.push(c.envFrom ? { op: 'add', path: `${path}/-`, value: ref } : { op: 'add', path, value: [ref] });
+      });
+      await jsonPatch(ops);
+      return `${target} now reads its environment from ConfigMap ${configMap}, which does not exist`;
     }
     case 'not-ready': {
       const selector = Object.entries(object.spec.selector.matchLabels as Record<string, string>)

@@ -17,6 +17,12 @@ export const FaultMarks = {
   workingSet: 'fault.cairn.dev/memory-working-set',
   /** Pod label: the pod runs but its readiness probe fails until the pod is replaced or the label removed. */
   wedged: 'fault.cairn.dev/wedged',
+  /**
+   * Pod annotation naming a ConfigMap the pod's containers read (the fault helper adds the real envFrom reference
+   * too): KWOK cannot look ConfigMaps up, so this says it is missing and the containers wait in
+   * CreateContainerConfigError with the kubelet's message.
+   */
+  missingConfig: 'fault.cairn.dev/missing-config',
   /** Node label: the node's kubelet stops reporting Ready. */
   nodeDown: 'fault.cairn.dev/not-ready',
 } as const;
@@ -77,7 +83,10 @@ const oom =
   'any(.spec.containers[]; (.resources.limits.memory // null) as $limit | $limit != null and ($limit | bytes) < ($need | bytes))';
 const crashes = `((${anyImage(FaultMarks.crashImage)}) or (${oom}))`;
 const pullFails = anyImage(FaultMarks.missingImage);
-const healthy = `((${crashes}) or (${pullFails}) | not)`;
+const configMissing = `((.metadata.annotations["${FaultMarks.missingConfig}"] // "") != "")`;
+// The kubelet pulls images before it builds the containers' configuration: an unpullable image shows first.
+const blockedOnConfig = `((${configMissing}) and ((${pullFails}) | not))`;
+const healthy = `((${crashes}) or (${pullFails}) or (${configMissing}) | not)`;
 const hasLabel = (key: string) => `.metadata.labels["${key}"] == "true"`;
 const wedged = hasLabel(FaultMarks.wedged);
 const phase = (...phases: string[]) => `(${phases.map((p) => `.status.phase == "${p}"`).join(' or ')})`;
@@ -181,6 +190,7 @@ state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote 
       phase('Pending', 'Running'),
       crashes,
       not(pullFails),
+      not(configMissing),
       noContainerState('terminated'),
     ],
     {
@@ -250,6 +260,26 @@ restartCount: 0
 state: {waiting: {reason: {{ if contains "${FaultMarks.missingImage}" $c.image }}ImagePullBackOff{{ else }}ContainerCreating{{ end }}, message: {{ printf "Back-off pulling image %s" $c.image | Quote }}}}`)}`),
     },
     [2500, 3000],
+  ),
+  // The kubelet cannot build the container's environment: it never creates the container, says why in the
+  // waiting state (the API's NotFound for the ConfigMap, as the kubelet's ConfigMap manager reports it) and in a
+  // Failed Warning Event, and tries again later; the pod stays Pending until the ConfigMap exists or the reference
+  // goes (here: until the annotation goes, with a new pod).
+  stage(
+    'pod-config-missing',
+    'Pod',
+    [alive, '.status.podIP != null', phase('Pending'), blockedOnConfig, someContainerWaiting('ContainerCreating')],
+    {
+      event: { type: 'Warning', reason: 'Failed', message: 'Error: CreateContainerConfigError' },
+      statusTemplate: template(`
+{{ $missing := index .metadata.annotations "${FaultMarks.missingConfig}" }}
+${containerStatuses(`
+ready: false
+started: false
+restartCount: 0
+state: {waiting: {reason: CreateContainerConfigError, message: {{ printf "configmap %q not found" $missing | Quote }}}}`)}`),
+    },
+    [300, 600],
   ),
   stage(
     'pod-wedge',

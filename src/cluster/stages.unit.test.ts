@@ -23,6 +23,7 @@ const containerStates: Record<string, unknown> = {
   pullError: { waiting: { reason: 'ErrImagePull' } },
   pullBackOff: { waiting: { reason: 'ImagePullBackOff' } },
   crashBackOff: { waiting: { reason: 'CrashLoopBackOff' } },
+  configError: { waiting: { reason: 'CreateContainerConfigError', message: 'configmap "app-config" not found' } },
   running: { running: { startedAt: '2026-01-01T00:00:00Z' } },
   terminated: { terminated: { exitCode: 1 } },
 };
@@ -37,60 +38,65 @@ function podMatrix(): { label: string; pod: Pod }[] {
   };
   for (const [imageName, image] of Object.entries(images))
     for (const oom of [false, true])
-      for (const wedged of [false, true])
-        for (const job of [false, true])
-          for (const phase of ['Pending', 'Running', 'Succeeded', 'Failed'])
-            for (const scheduled of [false, true])
-              for (const hasIp of [false, true])
-                for (const ready of [undefined, 'True', 'False'])
-                  for (const [stateName, state] of Object.entries(containerStates))
-                    for (const [deleting, finalizers] of [
-                      [false, []],
-                      [true, []],
-                      [true, ['batch.kubernetes.io/job-tracking']],
-                    ] as const) {
-                      // The API server creates a pod Pending with no status beyond that, and only a scheduled
-                      // pod gets an IP (from the pod-create stage, with everything else); skip what cannot be.
-                      const beforeCreateStage = phase === 'Pending' && ready === undefined && stateName === 'none';
-                      if (hasIp ? !scheduled : !beforeCreateStage) continue;
-                      const pod: Pod = {
-                        metadata: {
-                          name: 'p',
-                          labels: wedged ? { [FaultMarks.wedged]: 'true' } : {},
-                          annotations: oom ? { [FaultMarks.workingSet]: '256Mi' } : {},
-                          ...(job ? { ownerReferences: [{ kind: 'Job', name: 'j' }] } : {}),
-                          ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
-                          finalizers,
-                        },
-                        spec: {
-                          ...(scheduled ? { nodeName: 'kwok-node-0' } : {}),
-                          restartPolicy: job ? 'Never' : 'Always',
-                          containers: [{ name: 'app', image, resources: { limits: { memory: '128Mi' } } }],
-                        },
-                        status: {
+      for (const missingConfig of [false, true])
+        for (const wedged of [false, true])
+          for (const job of [false, true])
+            for (const phase of ['Pending', 'Running', 'Succeeded', 'Failed'])
+              for (const scheduled of [false, true])
+                for (const hasIp of [false, true])
+                  for (const ready of [undefined, 'True', 'False'])
+                    for (const [stateName, state] of Object.entries(containerStates))
+                      for (const [deleting, finalizers] of [
+                        [false, []],
+                        [true, []],
+                        [true, ['batch.kubernetes.io/job-tracking']],
+                      ] as const) {
+                        // The API server creates a pod Pending with no status beyond that, and only a scheduled
+                        // pod gets an IP (from the pod-create stage, with everything else); skip what cannot be.
+                        const beforeCreateStage = phase === 'Pending' && ready === undefined && stateName === 'none';
+                        if (hasIp ? !scheduled : !beforeCreateStage) continue;
+                        const pod: Pod = {
+                          metadata: {
+                            name: 'p',
+                            labels: wedged ? { [FaultMarks.wedged]: 'true' } : {},
+                            annotations: {
+                              ...(oom ? { [FaultMarks.workingSet]: '256Mi' } : {}),
+                              ...(missingConfig ? { [FaultMarks.missingConfig]: 'app-config' } : {}),
+                            },
+                            ...(job ? { ownerReferences: [{ kind: 'Job', name: 'j' }] } : {}),
+                            ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+                            finalizers,
+                          },
+                          spec: {
+                            ...(scheduled ? { nodeName: 'kwok-node-0' } : {}),
+                            restartPolicy: job ? 'Never' : 'Always',
+                            containers: [{ name: 'app', image, resources: { limits: { memory: '128Mi' } } }],
+                          },
+                          status: {
+                            phase,
+                            ...(hasIp ? { podIP: '10.0.0.1' } : {}),
+                            ...(ready ? { conditions: [{ type: 'Ready', status: ready }] } : {}),
+                            ...(state ? { containerStatuses: [{ name: 'app', state }] } : {}),
+                          },
+                        };
+                        const label = [
+                          imageName,
+                          oom && 'oom',
+                          missingConfig && 'missing-config',
+                          wedged && 'wedged',
+                          job && 'job',
                           phase,
-                          ...(hasIp ? { podIP: '10.0.0.1' } : {}),
-                          ...(ready ? { conditions: [{ type: 'Ready', status: ready }] } : {}),
-                          ...(state ? { containerStatuses: [{ name: 'app', state }] } : {}),
-                        },
-                      };
-                      const label = [
-                        imageName,
-                        oom && 'oom',
-                        wedged && 'wedged',
-                        job && 'job',
-                        phase,
-                        scheduled && 'scheduled',
-                        hasIp && 'ip',
-                        ready && `ready=${ready}`,
-                        stateName,
-                        deleting && 'deleting',
-                        finalizers.length > 0 && 'finalizer',
-                      ]
-                        .filter(Boolean)
-                        .join(' ');
-                      pods.push({ label, pod });
-                    }
+                          scheduled && 'scheduled',
+                          hasIp && 'ip',
+                          ready && `ready=${ready}`,
+                          stateName,
+                          deleting && 'deleting',
+                          finalizers.length > 0 && 'finalizer',
+                        ]
+                          .filter(Boolean)
+                          .join(' ');
+                        pods.push({ label, pod });
+                      }
   return pods;
 }
 
@@ -111,7 +117,7 @@ function matches(kind: 'Pod' | 'Node', objects: unknown[]): Map<string, boolean[
 
 describe('the local cluster stages', () => {
   // One jq process over some ten thousand pods: seconds on a busy machine.
-  it('never let two pod stages match the same pod, so every fault appears every time', { timeout: 30_000 }, () => {
+  it('never let two pod stages match the same pod, so every fault appears every time', { timeout: 90_000 }, () => {
     requireJq();
     const pods = podMatrix();
     const byStage = matches(
@@ -138,6 +144,41 @@ describe('the local cluster stages', () => {
       pods.map((p) => p.pod),
     );
     expect([...byStage].filter(([, m]) => m[0]).map(([name]) => name)).toEqual(['cairn-pod-wedge']);
+  });
+
+  it('hold a pod whose ConfigMap is missing in CreateContainerConfigError, unless its image cannot be pulled', () => {
+    requireJq();
+    const stagesOf = (label: string) => {
+      const pods = podMatrix().filter((p) => p.label === label);
+      expect(pods).toHaveLength(1);
+      const byStage = matches(
+        'Pod',
+        pods.map((p) => p.pod),
+      );
+      return [...byStage].filter(([, m]) => m[0]).map(([name]) => name);
+    };
+    expect(stagesOf('good missing-config Pending scheduled ip ready=False creating')).toEqual([
+      'cairn-pod-config-missing',
+    ]);
+    // Once there, it stays: the kubelet keeps failing to build the container until the reference changes.
+    expect(stagesOf('good missing-config Pending scheduled ip ready=False configError')).toEqual([]);
+    // A crashing image never gets to crash: the container is never created.
+    expect(stagesOf('crashes missing-config Pending scheduled ip ready=False creating')).toEqual([
+      'cairn-pod-config-missing',
+    ]);
+    expect(stagesOf('missing missing-config Pending scheduled ip ready=False creating')).toEqual([
+      'cairn-pod-pull-fail',
+    ]);
+    // Without the mark, the same pod starts.
+    expect(stagesOf('good Pending scheduled ip ready=False creating')).toEqual(['cairn-pod-start']);
+  });
+
+  it("write the kubelet's message naming the missing ConfigMap into the waiting state", () => {
+    const stage = localClusterStages().find((s) => s.metadata.name === 'cairn-pod-config-missing');
+    expect(stage?.spec.next.statusTemplate).toContain('reason: CreateContainerConfigError');
+    expect(stage?.spec.next.statusTemplate).toContain(`index .metadata.annotations "${FaultMarks.missingConfig}"`);
+    expect(stage?.spec.next.statusTemplate).toContain('printf "configmap %q not found" $missing');
+    expect(stage?.spec.next.event).toMatchObject({ type: 'Warning', reason: 'Failed' });
   });
 
   it('never let two node stages match the same node', () => {
