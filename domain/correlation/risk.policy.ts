@@ -19,6 +19,10 @@ export const SignalWeights = {
   statefulset_unavailable: 25,
   daemonset_unavailable: 20,
   node_not_ready: 30,
+  // A node short of disk or memory evicts pods next; an eviction is a pod lost, rescheduled elsewhere if it can be.
+  disk_pressure: 20,
+  memory_pressure: 20,
+  pod_evicted: 15,
   hpa_maxed: 15,
   // Configuration faults: the workload may run, but users cannot reach it (a Service or Ingress pointing at nothing)
   // or the next change will fail (an admission webhook with no backend blocks every write it intercepts).

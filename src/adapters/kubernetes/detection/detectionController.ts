@@ -7,12 +7,13 @@ import { type ClusterWatch, type WatchedKind, WatchedKinds, watchCluster } from 
 import { type Detector, type DetectorSet, detectionKey, detectionView } from './detectionView.ts';
 import { DefaultThresholds, type DetectionThresholds, type Finding, workloadDetectors } from './detectors.ts';
 import { networkDetectors } from './networkDetectors.ts';
+import { pressureDetectors } from './pressureDetectors.ts';
 import { provenDeploymentRevision, provenStatefulSetRevision } from './provenRevision.ts';
 import { storageDetectors } from './storageDetectors.ts';
 import { emptySustainState, type SustainState, sustain } from './sustain.ts';
 
 /** Every area's checks; a kind several areas check gets all their findings. */
-const detectorSets: readonly DetectorSet[] = [workloadDetectors, networkDetectors, storageDetectors];
+const detectorSets: readonly DetectorSet[] = [workloadDetectors, pressureDetectors, networkDetectors, storageDetectors];
 
 const detectorsOf = (kind: WatchedKind): Detector[] =>
   detectorSets.flatMap((set) => (set.detectors[kind] ? [set.detectors[kind]] : []));
