@@ -172,6 +172,7 @@ const expectedSignals: Record<FaultName, string[]> = {
   oom: ['oom_kill', 'pod_restart'],
   'image-pull': ['image_pull'],
   'not-ready': ['pod_not_ready'],
+  'missing-config': ['deploy_failing'],
   'job-failed': ['cronjob_failing'],
   'node-not-ready': ['node_not_ready'],
 };
