@@ -33,6 +33,11 @@ export interface DetectionControllerOptions {
   readonly tlsSecrets?: boolean;
   /** A Deployment or StatefulSet completed a rollout: this revision (template hash) ran healthy. */
   readonly onRevisionProven?: (workload: ResourceRef, revision: string) => Promise<unknown>;
+  /**
+   * Seconds between looks at every object of a kind whether it changed or not, for symptoms that time alone brings
+   * (a CronJob's run is missed by nothing happening). Default: CronJobs every 30 s; 0 turns a kind off.
+   */
+  readonly recheckSeconds?: Partial<Record<WatchedKind, number>>;
 }
 
 export interface DetectionController {
@@ -117,24 +122,43 @@ export function startDetectionController(options: DetectionControllerOptions): D
     }
   };
 
+  const watched = (namespace: string) => !namespace || !options.namespaces || options.namespaces.includes(namespace);
   const queue = createKeyedQueue(reconcile, {
     onError: (key, error, attempt) => options.onError?.(`reconcile ${key} (attempt ${attempt})`, error),
   });
   const watch = watchCluster(options.config, {
     kinds: WatchedKinds.filter((kind) => kind !== 'Secret' || options.tlsSecrets === true),
     onChange: (kind, namespace, name) => {
-      if (namespace && options.namespaces && !options.namespaces.includes(namespace)) return;
+      if (!watched(namespace)) return;
       if (detectorsOf(kind).length > 0) queue.add(detectionKey(kind, namespace, name));
       const view = detectionView(watch, now());
+      // A cluster-scoped object (a StorageClass) can name dependents in namespaces this operator does not watch.
       for (const set of detectorSets)
-        for (const key of set.dependents?.[kind]?.(view, namespace, name) ?? []) queue.add(key);
+        for (const key of set.dependents?.[kind]?.(view, namespace, name) ?? [])
+          if (watched(key.split('/')[1] ?? '')) queue.add(key);
     },
     onError: (kind, error) => options.onError?.(`watch ${kind}`, error),
   });
 
+  const rechecks = Object.entries({ CronJob: 30, ...options.recheckSeconds })
+    .filter(([, seconds]) => seconds !== undefined && seconds > 0)
+    .map(([kind, seconds]) =>
+      setInterval(
+        () => {
+          for (const object of watch.list(kind as WatchedKind)) {
+            const namespace = object.metadata?.namespace ?? '';
+            if (watched(namespace))
+              queue.add(detectionKey(kind as WatchedKind, namespace, object.metadata?.name ?? ''));
+          }
+        },
+        (seconds ?? 0) * 1000,
+      ),
+    );
+
   return {
     watch,
     stop: async () => {
+      for (const timer of rechecks) clearInterval(timer);
       await watch.stop();
       await queue.stop();
     },
