@@ -16,6 +16,7 @@ import type {
 } from '@kubernetes/client-node';
 import { DEFAULT_ENV_ALLOWLIST, envValueShown, redactSecrets } from '../analysis/redaction.ts';
 import type {
+  BlockerFacts,
   ContainerFacts,
   HpaFacts,
   ImageChange,
@@ -27,6 +28,27 @@ import type {
   WorkloadRef,
 } from '../analysis/workloadFacts.ts';
 import { absentWorkloadFacts } from '../analysis/workloadFacts.ts';
+import {
+  blockerLine,
+  claimNamesOf,
+  creationBlockers,
+  emptySurroundings,
+  ingressFacts,
+  ingressLine,
+  jobDeadlineBlocker,
+  limitRangeLines,
+  podBlockers,
+  pvcFacts,
+  pvcLine,
+  quotaFacts,
+  quotaLine,
+  RelatedLimits,
+  type Surroundings,
+  serviceFacts,
+  serviceLine,
+  subjectPart,
+  templateChangePaths,
+} from './kubernetesContext.related.ts';
 
 /**
  * Turns what the builder read into the context's text and facts. Pure, so the size bound, the ordering and the
@@ -47,6 +69,8 @@ export interface WorkloadSnapshot {
   readonly events: readonly CoreV1Event[];
   /** Parts that could not be read (RBAC, a timeout), said in the text rather than silently missing. */
   readonly notes: readonly string[];
+  /** The namespace around the workload: Services, Ingresses, claims, quotas; none read when absent. */
+  readonly surroundings?: Surroundings;
 }
 
 export const ContextLimits = {
@@ -269,6 +293,15 @@ const podView = (pod: V1Pod, sources: readonly RevisionSource[]): PodView => {
     if (s.state?.terminated?.reason === 'OOMKilled' || last === 'OOMKilled') oomKilled.add(s.name);
   }
   const terminating = pod.metadata?.deletionTimestamp !== undefined;
+  const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False') reasons.add(scheduled.reason ?? 'Unschedulable');
+  // Never started: not scheduled, or its containers wait on configuration or an image, none ever ran.
+  const pending =
+    phase === 'Pending' &&
+    !terminating &&
+    statuses.every(
+      (s) => !s.state?.running && !s.state?.terminated && !s.lastState?.terminated && (s.restartCount ?? 0) === 0,
+    );
   const revision = revisionOfPod(pod, sources);
   const unhealthy = phase !== 'Succeeded' && (!ready || reasons.size > 0 || phase === 'Failed');
   const lines = [
@@ -286,7 +319,7 @@ const podView = (pod: V1Pod, sources: readonly RevisionSource[]): PodView => {
     );
   }
   for (const c of pod.status?.conditions ?? []) {
-    if (c.status !== 'True' && c.type !== 'PodScheduled') {
+    if (c.status !== 'True' && (c.type !== 'PodScheduled' || c.reason === 'Unschedulable')) {
       lines.push(
         `    condition ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${oneLine(c.message, 200)}` : ''}`,
       );
@@ -301,6 +334,7 @@ const podView = (pod: V1Pod, sources: readonly RevisionSource[]): PodView => {
       restarts,
       reasons: [...reasons].sort(),
       oomKilledContainers: [...oomKilled].sort(),
+      ...(pending ? { pending } : {}),
     },
     unhealthy,
     terminating,
@@ -575,6 +609,65 @@ const statusPart = (snapshot: WorkloadSnapshot): StatusPart => {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
+// Causes and subjects
+
+/** Kinds an Issue can be about that are configuration rather than a workload running pods. */
+const SUBJECT_KINDS = new Set([
+  'Service',
+  'Ingress',
+  'PersistentVolumeClaim',
+  'HorizontalPodAutoscaler',
+  'NetworkPolicy',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+]);
+
+/** Why pods cannot run or be created, the newest revision first, one entry per distinct cause. */
+const collectBlockers = (
+  snapshot: WorkloadSnapshot,
+  sources: readonly RevisionSource[],
+  events: readonly CoreV1Event[],
+): BlockerFacts[] => {
+  const setRevisions = new Map(
+    (snapshot.replicaSets ?? []).map((rs) => [nameOf(rs), Number(rs.metadata?.annotations?.[REVISION_ANNOTATION])]),
+  );
+  const revisionOfOwner = (kind: string, name: string) => {
+    const revision = kind === 'ReplicaSet' ? setRevisions.get(name) : undefined;
+    return revision !== undefined && Number.isInteger(revision) ? revision : undefined;
+  };
+  const all: BlockerFacts[] = [
+    ...snapshot.pods.flatMap((pod) => podBlockers(pod, revisionOfPod(pod, sources))),
+    ...creationBlockers(
+      (snapshot.replicaSets ?? []).map((set) => {
+        const revision = revisionOfOwner('ReplicaSet', nameOf(set));
+        return { set, ...(revision === undefined ? {} : { revision }) };
+      }),
+      events,
+      revisionOfOwner,
+    ),
+  ];
+  const jobs =
+    snapshot.ref.kind === 'Job'
+      ? [snapshot.object as V1Job]
+      : snapshot.ref.kind === 'CronJob'
+        ? (snapshot.jobs ?? [])
+        : [];
+  for (const job of jobs) {
+    const deadline = jobDeadlineBlocker(job);
+    if (deadline) all.push(deadline);
+  }
+  // Pods of one revision share their cause: say it once, naming the first pod.
+  const seen = new Set<string>();
+  const distinct = all.filter((b) => {
+    const key = `${b.code}|${b.revision ?? ''}|${b.object?.kind ?? ''}/${b.object?.name ?? ''}|${b.seenOn.startsWith('Pod/') ? b.message.replace(/\S*-[a-z0-9]{5}\b/g, '') : b.seenOn}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return distinct.sort((a, b) => (b.revision ?? -1) - (a.revision ?? -1)).slice(0, RelatedLimits.blockers);
+};
+
+// ---------------------------------------------------------------------------------------------------------------
 // Size bound
 
 interface Section {
@@ -602,19 +695,32 @@ const joinSections = (sections: readonly Section[]) =>
  * revisions, then the rest. What is left is always the start of each list (newest events, sickest pods).
  */
 const fitToBound = (
-  sections: Record<'status' | 'containers' | 'pods' | 'revisions' | 'events', Section>,
+  sections: Record<'status' | 'causes' | 'containers' | 'related' | 'pods' | 'revisions' | 'events', Section>,
   maxChars: number,
 ) => {
-  const ordered = [sections.status, sections.containers, sections.revisions, sections.pods, sections.events];
+  const ordered = [
+    sections.status,
+    sections.causes,
+    sections.containers,
+    sections.revisions,
+    sections.related,
+    sections.pods,
+    sections.events,
+  ];
   const stages: [Section, number][] = [
     [sections.events, 5],
+    [sections.related, 4],
     [sections.pods, 2],
     [sections.revisions, 2],
     [sections.events, 0],
+    [sections.causes, 2],
+    [sections.related, 1],
     [sections.pods, 1],
     [sections.containers, 1],
     [sections.revisions, 0],
+    [sections.related, 0],
     [sections.pods, 0],
+    [sections.causes, 0],
   ];
   let text = joinSections(ordered);
   for (const [section, floor] of stages) {
@@ -652,6 +758,7 @@ export function renderKubernetesContext(
   }
 
   const status = statusPart(snapshot);
+  const surroundings = snapshot.surroundings ?? emptySurroundings;
   const template = templateOf(snapshot);
   const containers = template?.spec?.containers ?? [];
 
@@ -670,6 +777,14 @@ export function renderKubernetesContext(
       ready: source.readyReplicas > 0,
       current: source.revision === current,
       imageChanges: older ? imageChanges(imagesOf(older.template), images) : [],
+      ...(older
+        ? {
+            templateChanges: templateChangePaths(older.template, source.template).slice(
+              0,
+              RelatedLimits.templateChanges,
+            ),
+          }
+        : {}),
     };
   });
   const revisionItems = revisions.map((r) => {
@@ -685,8 +800,12 @@ export function renderKubernetesContext(
     const index = sortedSources.findIndex((source) => source.revision === r.revision);
     const other = otherTemplateChanges(sortedSources[index + 1]?.template, sortedSources[index]?.template);
     const also = other.length > 0 ? `; also changed: ${clip(other.join('; '), 400)}` : '';
+    const fields =
+      r.templateChanges && r.templateChanges.length > 0
+        ? `; template fields changed: ${clip(r.templateChanges.join(', '), 400)}`
+        : '';
     return redactSecrets(
-      `- revision ${r.revision} (${r.name})${r.current ? ' CURRENT' : ''}: ${pods}; ${change}${also}`,
+      `- revision ${r.revision} (${r.name})${r.current ? ' CURRENT' : ''}: ${pods}; ${change}${also}${fields}`,
     );
   });
 
@@ -700,10 +819,56 @@ export function renderKubernetesContext(
   const events = newestEventsFirst(snapshot.events.filter((e) => !isCairnEvent(e)));
   const shownEvents = events.slice(0, ContextLimits.events);
 
+  const blockers = collectBlockers(snapshot, sources, events);
+  const statefulSet = snapshot.ref.kind === 'StatefulSet' ? (snapshot.object as V1StatefulSet) : undefined;
+  const subjectRef =
+    SUBJECT_KINDS.has(ref.kind) && ref.kind !== 'HorizontalPodAutoscaler'
+      ? { kind: ref.kind, name: ref.name }
+      : undefined;
+  const relatedInput = {
+    surroundings,
+    pods: snapshot.pods,
+    ...(template?.metadata?.labels ? { templateLabels: template.metadata.labels } : {}),
+    claimNames: claimNamesOf(
+      template,
+      statefulSet
+        ? { name: ref.name, claimTemplates: (statefulSet.spec?.volumeClaimTemplates ?? []).map((c) => nameOf(c)) }
+        : undefined,
+    ),
+    ...(subjectRef ? { subject: subjectRef } : {}),
+    events: snapshot.events,
+  };
+  const services = serviceFacts(relatedInput);
+  const ingresses = ingressFacts(relatedInput, services);
+  const pvcs = pvcFacts(relatedInput);
+  const quotas = quotaFacts(surroundings.quotas);
+  const limitRanges = limitRangeLines(surroundings.limitRanges);
+  const subject = SUBJECT_KINDS.has(ref.kind)
+    ? subjectPart(ref.kind, snapshot.object, { services, ingresses, pvcs, surroundings })
+    : undefined;
+
   const sections = {
     status: {
       title: title,
-      items: [...status.lines, ...notes].map((line) => redactSecrets(line)),
+      items: [...status.lines, ...(subject?.lines ?? []), ...notes].map((line) => redactSecrets(line)),
+      dropped: 0,
+      noun: 'lines',
+    },
+    causes: {
+      title: 'Why pods cannot run or be created',
+      items: blockers.map(blockerLine),
+      dropped: 0,
+      noun: 'causes',
+    },
+    related: {
+      title: 'Services, Ingresses, claims and quotas',
+      items: [
+        ...services.map(serviceLine),
+        ...(ref.kind === 'Ingress' ? [] : ingresses.map(ingressLine)),
+        ...(ref.kind === 'PersistentVolumeClaim' ? [] : pvcs.map(pvcLine)),
+        ...quotas.map(quotaLine),
+        ...limitRanges.map((line) => `- LimitRange ${line}`),
+      ],
       dropped: 0,
       noun: 'lines',
     },
@@ -760,6 +925,13 @@ export function renderKubernetesContext(
       .sort(),
     ...(status.hpa ? { hpa: status.hpa } : {}),
     ...(status.job ? { job: status.job } : {}),
+    blockers,
+    services,
+    ingresses,
+    pvcs,
+    quotas,
+    limitRanges,
+    ...(subject ? { subject: subject.subject } : {}),
   };
   // A redaction that lengthens the text (rare) must not break the bound.
   return { text: text.length > maxChars ? clip(text, maxChars) : text, facts };

@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import { redactSecrets } from '../analysis/redaction.ts';
 import { absentWorkloadFacts, type KubernetesContext, type WorkloadRef } from '../analysis/workloadFacts.ts';
+import { claimNamesOf, podsSelectedBy, type Surroundings } from './kubernetesContext.related.ts';
 import { ContextLimits, renderKubernetesContext, type WorkloadSnapshot } from './kubernetesContext.render.ts';
 
 /**
@@ -55,6 +56,10 @@ export function createKubernetesContextBuilder(
   const apps = config.makeApiClient(k8s.AppsV1Api);
   const batch = config.makeApiClient(k8s.BatchV1Api);
   const autoscaling = config.makeApiClient(k8s.AutoscalingV2Api);
+  const networking = config.makeApiClient(k8s.NetworkingV1Api);
+  const discovery = config.makeApiClient(k8s.DiscoveryV1Api);
+  const storage = config.makeApiClient(k8s.StorageV1Api);
+  const admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
   const maxChars = options.maxChars ?? ContextLimits.maxChars;
   const render = { maxChars, ...(options.envAllowlist ? { envAllowlist: options.envAllowlist } : {}) };
 
@@ -66,6 +71,83 @@ export function createKubernetesContextBuilder(
     CronJob: (name, namespace) => batch.readNamespacedCronJob({ name, namespace }),
     HorizontalPodAutoscaler: (name, namespace) =>
       autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace }),
+    Service: (name, namespace) => core.readNamespacedService({ name, namespace }),
+    Ingress: (name, namespace) => networking.readNamespacedIngress({ name, namespace }),
+    PersistentVolumeClaim: (name, namespace) => core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+    NetworkPolicy: (name, namespace) => networking.readNamespacedNetworkPolicy({ name, namespace }),
+    ValidatingWebhookConfiguration: (name) => admission.readValidatingWebhookConfiguration({ name }),
+    MutatingWebhookConfiguration: (name) => admission.readMutatingWebhookConfiguration({ name }),
+  };
+  /** The workload kinds whose own reader must not serve as an HPA's scale target (an HPA scales workloads only). */
+  const scalable = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+
+  /**
+   * The namespace around the workload. Each list is context, not the subject: one that cannot be read (RBAC often
+   * forbids quotas or secrets) is said in a note and left empty.
+   */
+  const readSurroundings = async (
+    namespace: string,
+    notes: string[],
+    signal: AbortSignal | undefined,
+    extra: { readonly webhookServices?: readonly { namespace: string; name: string }[] } = {},
+  ): Promise<Surroundings> => {
+    const attempt = async <T>(what: string, read: () => Promise<{ items: T[] }>): Promise<T[]> => {
+      signal?.throwIfAborted();
+      try {
+        return (await read()).items;
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        notes.push(
+          `${what} could not be read: ${redactSecrets(error instanceof Error ? error.message : String(error))}`,
+        );
+        return [];
+      }
+    };
+    if (namespace === '') {
+      // Cluster-scoped subject (webhook configurations): only the endpoints of the Services it calls.
+      const slices = await Promise.all(
+        (extra.webhookServices ?? []).map((s) =>
+          attempt(`endpointslices of ${s.namespace}/${s.name}`, () =>
+            discovery.listNamespacedEndpointSlice({
+              namespace: s.namespace,
+              labelSelector: `kubernetes.io/service-name=${s.name}`,
+            }),
+          ),
+        ),
+      );
+      return { ...emptyLists, endpointSlices: slices.flat() };
+    }
+    const [services, endpointSlices, ingresses, pvcs, storageClasses, quotas, limitRanges, namespacePods] =
+      await Promise.all([
+        attempt('services', () => core.listNamespacedService({ namespace })),
+        attempt('endpointslices', () => discovery.listNamespacedEndpointSlice({ namespace })),
+        attempt('ingresses', () => networking.listNamespacedIngress({ namespace })),
+        attempt('persistentvolumeclaims', () => core.listNamespacedPersistentVolumeClaim({ namespace })),
+        attempt('storageclasses', () => storage.listStorageClass()),
+        attempt('resourcequotas', () => core.listNamespacedResourceQuota({ namespace })),
+        attempt('limitranges', () => core.listNamespacedLimitRange({ namespace })),
+        attempt('pods of the namespace', () => core.listNamespacedPod({ namespace })),
+      ]);
+    // Only the names of TLS Secrets, and only when an Ingress asks for one: their content is never kept.
+    const wantsTls = ingresses.some((i) => (i.spec?.tls ?? []).some((t) => t.secretName));
+    const tlsSecretNames = wantsTls
+      ? (
+          await attempt('TLS secrets', () =>
+            core.listNamespacedSecret({ namespace, fieldSelector: 'type=kubernetes.io/tls' }),
+          )
+        ).map((secret) => secret.metadata?.name ?? '')
+      : [];
+    return {
+      services,
+      endpointSlices,
+      ingresses,
+      pvcs,
+      storageClasses,
+      quotas,
+      limitRanges,
+      tlsSecretNames,
+      namespacePods,
+    };
   };
 
   return {
@@ -85,7 +167,7 @@ export function createKubernetesContextBuilder(
         }
       };
       const { namespace } = workload;
-      const reader = readers[workload.kind];
+      const reader = Object.hasOwn(readers, workload.kind) ? readers[workload.kind] : undefined;
       if (!reader) {
         return {
           text: `Cairn builds no Kubernetes context for kind ${workload.kind} (${workload.namespace}/${workload.name}).`,
@@ -118,6 +200,7 @@ export function createKubernetesContextBuilder(
       const listPods = (selector: string) =>
         step('pods', () => core.listNamespacedPod({ namespace, labelSelector: selector })).then((l) => l.items);
       const self = new Set([uidOf(object)]);
+      let scaleTargetExists: boolean | undefined;
 
       switch (workload.kind) {
         case 'Deployment': {
@@ -168,8 +251,8 @@ export function createKubernetesContextBuilder(
         }
         case 'HorizontalPodAutoscaler': {
           const ref = (object as k8s.V2HorizontalPodAutoscaler).spec?.scaleTargetRef;
-          const readTarget = ref ? readers[ref.kind] : undefined;
-          if (ref && readTarget && ref.kind !== 'HorizontalPodAutoscaler') {
+          const readTarget = ref && scalable.has(ref.kind) ? readers[ref.kind] : undefined;
+          if (ref && readTarget) {
             const target = await step(`${ref.kind} ${ref.name}`, () =>
               readTarget(ref.name, namespace).catch((error) => {
                 if (isNotFound(error)) return undefined;
@@ -178,10 +261,55 @@ export function createKubernetesContextBuilder(
             );
             if (target) snapshot.scaleTarget = target;
             else notes.push(`scale target ${ref.kind}/${ref.name} does not exist`);
+            scaleTargetExists = target !== undefined;
             eventNames.add(`${ref.kind}/${ref.name}`);
           }
           break;
         }
+      }
+      const webhookServices =
+        workload.kind === 'ValidatingWebhookConfiguration' || workload.kind === 'MutatingWebhookConfiguration'
+          ? ((object as k8s.V1ValidatingWebhookConfiguration).webhooks ?? []).flatMap((w) =>
+              w.clientConfig.service
+                ? [{ namespace: w.clientConfig.service.namespace, name: w.clientConfig.service.name }]
+                : [],
+            )
+          : [];
+      const clusterScoped = webhookServices.length > 0 || workload.kind.endsWith('WebhookConfiguration');
+      const surroundings = await readSurroundings(clusterScoped ? '' : namespace, notes, signal, { webhookServices });
+      // Subjects that are not workloads: the pods they are about.
+      if (workload.kind === 'Service') {
+        const selector = (object as k8s.V1Service).spec?.selector ?? {};
+        if (Object.keys(selector).length > 0) snapshot.pods = podsSelectedBy(selector, surroundings.namespacePods);
+      } else if (workload.kind === 'PersistentVolumeClaim') {
+        snapshot.pods = surroundings.namespacePods.filter((p) =>
+          (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === workload.name),
+        );
+      } else if (workload.kind === 'Ingress') {
+        const backends = new Set(
+          [
+            (object as k8s.V1Ingress).spec?.defaultBackend?.service?.name,
+            ...((object as k8s.V1Ingress).spec?.rules ?? []).flatMap((r) =>
+              (r.http?.paths ?? []).map((p) => p.backend.service?.name),
+            ),
+          ].filter((n): n is string => n !== undefined),
+        );
+        const selectors = surroundings.services
+          .filter((s) => backends.has(s.metadata?.name ?? ''))
+          .map((s) => s.spec?.selector ?? {})
+          .filter((sel) => Object.keys(sel).length > 0);
+        snapshot.pods = surroundings.namespacePods.filter((p) =>
+          selectors.some((sel) => podsSelectedBy(sel, [p]).length > 0),
+        );
+      }
+      const templateSpec = (object as { spec?: { template?: k8s.V1PodTemplateSpec } }).spec?.template;
+      const statefulClaims =
+        workload.kind === 'StatefulSet'
+          ? ((object as k8s.V1StatefulSet).spec?.volumeClaimTemplates ?? []).map((c) => c.metadata?.name ?? '')
+          : [];
+      for (const claim of claimNamesOf(templateSpec, { name: workload.name, claimTemplates: statefulClaims })) {
+        if (claim.endsWith('-')) podPrefixes.push(new RegExp(`^${escapeRegExp(claim)}\\d+$`));
+        else eventNames.add(`PersistentVolumeClaim/${claim}`);
       }
       for (const pod of snapshot.pods) eventNames.add(`Pod/${pod.metadata?.name}`);
 
@@ -189,11 +317,15 @@ export function createKubernetesContextBuilder(
       let events: k8s.CoreV1Event[] = [];
       try {
         signal?.throwIfAborted();
-        const list = await core.listNamespacedEvent({ namespace });
+        // Events about cluster-scoped objects are recorded in the default namespace.
+        const list = await core.listNamespacedEvent({ namespace: clusterScoped ? 'default' : namespace });
         events = list.items.filter((e) => {
           const kind = e.involvedObject.kind ?? '';
           const name = e.involvedObject.name ?? '';
-          return eventNames.has(`${kind}/${name}`) || (kind === 'Pod' && podPrefixes.some((p) => p.test(name)));
+          return (
+            eventNames.has(`${kind}/${name}`) ||
+            ((kind === 'Pod' || kind === 'PersistentVolumeClaim') && podPrefixes.some((p) => p.test(name)))
+          );
         });
       } catch (error) {
         if (signal?.aborted) throw error;
@@ -209,11 +341,24 @@ export function createKubernetesContextBuilder(
           ...snapshot,
           events,
           notes,
+          surroundings: { ...surroundings, ...(scaleTargetExists === undefined ? {} : { scaleTargetExists }) },
         } satisfies WorkloadSnapshot,
         render,
       );
     },
   };
 }
+
+const emptyLists: Surroundings = {
+  services: [],
+  endpointSlices: [],
+  ingresses: [],
+  pvcs: [],
+  storageClasses: [],
+  quotas: [],
+  limitRanges: [],
+  tlsSecretNames: [],
+  namespacePods: [],
+};
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

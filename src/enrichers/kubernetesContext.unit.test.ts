@@ -37,9 +37,9 @@ describe('selectorString', () => {
 describe('createKubernetesContextBuilder', () => {
   it('answers for a kind it has no builder for without reading anything', async () => {
     const builder = createKubernetesContextBuilder(unreachable());
-    const context = await builder.build({ kind: 'Service', name: 'web', namespace: 'shop' });
+    const context = await builder.build({ kind: 'ConfigMap', name: 'web', namespace: 'shop' });
     expect(context.facts.found).toBe(false);
-    expect(context.text).toContain('no Kubernetes context for kind Service');
+    expect(context.text).toContain('no Kubernetes context for kind ConfigMap');
   });
 
   it('refuses to start when the caller already gave up', async () => {
@@ -49,5 +49,22 @@ describe('createKubernetesContextBuilder', () => {
     await expect(
       builder.build({ kind: 'Deployment', name: 'web', namespace: 'shop' }, { signal: controller.signal }),
     ).rejects.toThrow('shutting down');
+  });
+
+  it('reads the subject itself for a Service, Ingress, claim, NetworkPolicy or webhook Issue', async () => {
+    const builder = createKubernetesContextBuilder(unreachable());
+    for (const kind of [
+      'Service',
+      'Ingress',
+      'PersistentVolumeClaim',
+      'NetworkPolicy',
+      'ValidatingWebhookConfiguration',
+      'MutatingWebhookConfiguration',
+    ]) {
+      // Reaching for the object (and failing: nothing listens) is what proves the kind is read, not skipped.
+      await expect(builder.build({ kind, name: 'web', namespace: 'shop' })).rejects.toThrow(
+        `reading ${kind} for the context of ${kind} shop/web failed`,
+      );
+    }
   });
 });
