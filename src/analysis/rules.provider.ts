@@ -5,7 +5,13 @@ import type { ActionType } from '../adapters/kubernetes/api/actionTypes.ts';
 import { type MetricsFacts, metricsFactsOf } from '../enrichers/metrics/metricsFacts.ts';
 import { formatMemoryBytes, parseMemoryBytes } from './memoryQuantity.ts';
 import { AnalysisErrorCode, type AnalysisProvider, type AnalysisRequest, type AnalysisResult } from './provider.ts';
-import type { ContainerFacts, RevisionFacts, WorkloadFacts } from './workloadFacts.ts';
+import {
+  BlockerCode,
+  type BlockerFacts,
+  type ContainerFacts,
+  type RevisionFacts,
+  type WorkloadFacts,
+} from './workloadFacts.ts';
 
 /**
  * The offline provider: a fixed ladder of strategies per diagnosis, read from the context's facts. It needs no
@@ -40,6 +46,14 @@ export const RuleConfidence = {
   notReadyRestart: 0.7,
   notReadyRollback: 0.45,
   imagePullNoFix: 0.3,
+  templateRollbackToReady: 0.85,
+  templateRollbackToScaledDown: 0.6,
+  selectorRollback: 0.75,
+  /** A cause only a person can fix (a missing Secret, an exhausted quota, an impossible node selector). */
+  causeNoFix: 0.3,
+  /** Configuration that points at nothing (a Service, Ingress, claim, policy or webhook): a person fixes the field. */
+  configurationNoFix: 0.3,
+  pendingNoFix: 0.25,
   noRemedyForKind: 0.25,
   exhausted: 0.15,
   unknown: 0.2,
@@ -51,6 +65,10 @@ const Diagnosis = {
   CrashLoop: 'crashloop',
   ImagePull: 'image-pull',
   NotReady: 'not-ready',
+  TemplateChange: 'template-change',
+  Blocked: 'blocked',
+  Configuration: 'configuration',
+  Pending: 'pending',
   Unknown: 'unknown',
 } as const;
 type Diagnosis = (typeof Diagnosis)[keyof typeof Diagnosis];
@@ -272,6 +290,268 @@ function releaseFinding(facts: WorkloadFacts, target: RevisionFacts, pulling: bo
   };
 }
 
+/** A restart writes this annotation into the template; it changes no behaviour, so it is no change to undo. */
+const RESTART_PATH = /^metadata\.annotations\[kubectl\.kubernetes\.io\/restartedAt\]$/;
+
+const templateChangesOf = (revision: RevisionFacts | undefined) =>
+  (revision?.templateChanges ?? []).filter((path) => !RESTART_PATH.test(path));
+
+/** The current revision's pods fail in any way (pending, blocked, crashing, not ready), or it cannot create them. */
+const currentRevisionFailing = (facts: WorkloadFacts, current: RevisionFacts): boolean =>
+  facts.pods.some(
+    (p) => p.revision === current.revision && p.phase !== 'Succeeded' && (!p.ready || p.reasons.length > 0),
+  ) || (facts.blockers ?? []).some((b) => b.revision === current.revision);
+
+/**
+ * A rollout whose pod template changed, in any field, and whose new pods fail: undo the change first, to the newest
+ * earlier revision that still serves (else the newest earlier one). Whatever the failure, the template before worked.
+ */
+function templateChangeFinding(facts: WorkloadFacts): Finding | undefined {
+  const current = currentRevisionOf(facts);
+  if (!current || !actionFor(facts.kind, 'rollback')) return undefined;
+  const changed = templateChangesOf(current);
+  if (changed.length === 0 || !currentRevisionFailing(facts, current)) return undefined;
+  const earlier = earlierRevisions(facts);
+  const target = earlier.find((r) => r.ready) ?? earlier[0];
+  if (!target) return undefined;
+  const blockers = (facts.blockers ?? []).filter((b) => b.revision === current.revision);
+  const failing = facts.pods.filter((p) => p.revision === current.revision && (!p.ready || p.reasons.length > 0));
+  const how =
+    blockers.length > 0
+      ? blockers
+          .slice(0, 2)
+          .map((b) => `${b.code}: ${b.message}`)
+          .join('; ')
+      : failing.length > 0
+        ? `${failing.length} pod(s) of it ${failing.some((p) => p.pending) ? 'never started' : 'are not ready'}${
+            failing.some((p) => p.reasons.length > 0)
+              ? ` (${[...new Set(failing.flatMap((p) => p.reasons))].sort().join(', ')})`
+              : ''
+          }`
+        : 'its pods fail';
+  const step = rollbackStep(
+    facts,
+    target,
+    target.ready ? RuleConfidence.templateRollbackToReady : RuleConfidence.templateRollbackToScaledDown,
+    `Rolling back to revision ${target.revision} restores the template that ${target.ready ? 'still serves' : 'ran before'}; a restart cannot fix a template.`,
+  );
+  return {
+    diagnosis: Diagnosis.TemplateChange,
+    summary:
+      `The new pods of ${display(facts)} fail since revision ${current.revision} changed its pod template ` +
+      `(${changed.join(', ')}): ${how}.`,
+    recommendations: [
+      `Review the template change of revision ${current.revision} (${changed.join(', ')}) before rolling forward again.`,
+      ...blockers.slice(0, 2).map(blockerAdvice),
+    ],
+    steps: step ? [step] : [],
+  };
+}
+
+/** What a person has to do about one cause, naming the object and field. */
+const blockerAdvice = (b: BlockerFacts): string => {
+  const object = b.object?.name ? `${b.object.kind} ${b.object.name}` : b.object?.kind;
+  switch (b.code) {
+    case BlockerCode.ConfigMissing:
+      return `Create ${object ?? 'the missing Secret or ConfigMap (or key)'} in the namespace, or fix the reference in ${b.field ?? 'the pod template'}; Cairn cannot create configuration.`;
+    case BlockerCode.ContainerCreateFailed:
+      return `Fix the container definition in ${b.field ?? 'the pod template'}: ${b.message}`;
+    case BlockerCode.Unschedulable:
+      return `No node can take the pods (${b.message}); change ${b.field ?? 'the scheduling constraints'} or add nodes that satisfy it.`;
+    case BlockerCode.QuotaExceeded:
+      return `Raise the hard limits of ${object ?? 'the ResourceQuota'} or lower ${b.field ?? 'the pod resources'}; pods cannot be created past the quota.`;
+    case BlockerCode.AdmissionDenied:
+      return `${object ?? 'An admission webhook'} denies the pods: change the pod template to satisfy its policy, or fix the webhook.`;
+    case BlockerCode.LimitRange:
+      return `A LimitRange of the namespace refuses the pods' resources: fit ${b.field ?? 'the container resources'} within it or change the LimitRange.`;
+    case BlockerCode.DeadlineExceeded:
+      return `The Job ran past ${b.field ?? 'spec.activeDeadlineSeconds'}: raise it, or find why the work takes longer.`;
+    default:
+      return `Pods cannot be created: ${b.message}`;
+  }
+};
+
+/** Causes no action of Cairn's can remove, worst first. */
+const BLOCKER_ORDER: readonly string[] = [
+  BlockerCode.ConfigMissing,
+  BlockerCode.QuotaExceeded,
+  BlockerCode.LimitRange,
+  BlockerCode.AdmissionDenied,
+  BlockerCode.Unschedulable,
+  BlockerCode.ContainerCreateFailed,
+  BlockerCode.CreateFailed,
+  BlockerCode.DeadlineExceeded,
+];
+
+function blockedFinding(facts: WorkloadFacts): Finding | undefined {
+  const blockers = [...(facts.blockers ?? [])].sort(
+    (a, b) => BLOCKER_ORDER.indexOf(a.code) - BLOCKER_ORDER.indexOf(b.code),
+  );
+  const first = blockers[0];
+  if (!first) return undefined;
+  const quota =
+    first.code === BlockerCode.QuotaExceeded
+      ? (facts.quotas ?? []).find((q) => q.name === first.object?.name)
+      : undefined;
+  const usage = quota
+    ? ` (ResourceQuota ${quota.name}: ${Object.entries(quota.usage)
+        .map(([r, u]) => `${r} ${u}`)
+        .join(', ')})`
+    : '';
+  const codes = [...new Set(blockers.map((b) => b.code))];
+  return {
+    diagnosis: Diagnosis.Blocked,
+    summary:
+      `${display(facts)} cannot run its pods: ${first.code} on ${first.seenOn}: ${first.message}${usage}. ` +
+      `No action Cairn can take removes ${codes.length > 1 ? `these causes (${codes.join(', ')})` : 'this cause'}; ` +
+      `the field to fix: ${first.field ?? (first.object ? `${first.object.kind} ${first.object.name}` : 'see the message')}.`,
+    recommendations: [...new Set(blockers.slice(0, 3).map(blockerAdvice))],
+    steps: [],
+    noStepConfidence: RuleConfidence.causeNoFix,
+  };
+}
+
+/** Kinds that are configuration, not a workload: their Issue names the field to fix and proposes no action. */
+const CONFIGURATION_KINDS = new Set([
+  'Service',
+  'Ingress',
+  'PersistentVolumeClaim',
+  'NetworkPolicy',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+]);
+
+const CONFIGURATION_SIGNALS = new Set([
+  'service_no_endpoints',
+  'ingress_misconfigured',
+  'pvc_pending',
+  'hpa_misconfigured',
+  'netpol_selects_nothing',
+  'webhook_unavailable',
+]);
+
+/** Problems of the objects around a workload (or of the subject itself), each naming the field to fix. */
+const configurationProblems = (facts: WorkloadFacts): string[] => {
+  const problems = [...(facts.subject?.problems ?? [])];
+  if (facts.subject) {
+    // The subject's own problems come first; the blockers of the pods it is about say why they are not ready.
+    for (const b of facts.blockers ?? []) problems.push(`its pods: ${b.code} on ${b.seenOn}: ${b.message}`);
+    return problems;
+  }
+  for (const service of facts.services ?? []) {
+    if (service.mismatchedLabels && service.mismatchedLabels.length > 0) {
+      problems.push(
+        `spec.selector of Service ${service.name} matches no pod: ${service.mismatchedLabels
+          .map((m) =>
+            m.podsHave === undefined
+              ? `no pod carries ${m.key}=${m.wants}`
+              : `${m.key}=${m.wants} where the pods have ${m.key}=${m.podsHave}`,
+          )
+          .join('; ')}`,
+      );
+    }
+  }
+  for (const ingress of facts.ingresses ?? []) {
+    for (const b of ingress.backends) {
+      if (!b.serviceExists)
+        problems.push(`Ingress ${ingress.name} routes to Service ${b.service}, which does not exist`);
+      else if (!b.portExists)
+        problems.push(
+          `Ingress ${ingress.name} routes to port ${b.port} of Service ${b.service}, which has no such port`,
+        );
+    }
+    for (const secret of ingress.missingTlsSecrets)
+      problems.push(`Ingress ${ingress.name} names TLS Secret ${secret} (spec.tls[].secretName), which does not exist`);
+  }
+  for (const claim of facts.pvcs ?? []) {
+    if (claim.phase !== 'Pending') continue;
+    if (!claim.storageClassExists) {
+      problems.push(
+        claim.storageClass
+          ? `PersistentVolumeClaim ${claim.name} names StorageClass ${claim.storageClass} (spec.storageClassName), which does not exist`
+          : `PersistentVolumeClaim ${claim.name} sets no spec.storageClassName and the cluster has no default StorageClass`,
+      );
+    } else if (claim.bindingMode !== 'WaitForFirstConsumer' && claim.problem) {
+      problems.push(`PersistentVolumeClaim ${claim.name} is Pending: ${claim.problem}`);
+    }
+  }
+  return problems;
+};
+
+const configurationAdvice: Record<string, string> = {
+  Service: 'Fix spec.selector of the Service (or the pod labels) so it selects the pods meant to serve it.',
+  Ingress: 'Point the Ingress at a Service and port that exist, and create the TLS Secret it names.',
+  PersistentVolumeClaim: 'Name an existing StorageClass (or provide a matching PersistentVolume) for the claim.',
+  HorizontalPodAutoscaler: 'Point spec.scaleTargetRef at an existing workload and check that its metrics are served.',
+  NetworkPolicy: 'Fix spec.podSelector so the policy selects the pods it is for, or delete the policy.',
+  ValidatingWebhookConfiguration: "Bring the webhook's Service back (ready endpoints) or fix its clientConfig.service.",
+  MutatingWebhookConfiguration: "Bring the webhook's Service back (ready endpoints) or fix its clientConfig.service.",
+};
+
+function configurationFinding(facts: WorkloadFacts, signal: string, problems: readonly string[]): Finding {
+  return {
+    diagnosis: Diagnosis.Configuration,
+    summary: `${display(facts)} (${signal}): ${problems.slice(0, 3).join('; ')}. This is configuration only a person can correct; Cairn proposes no action.`,
+    recommendations: [
+      ...problems.slice(0, 5).map((p) => `Fix: ${p}.`),
+      configurationAdvice[facts.kind] ??
+        'Correct the configuration named above; Cairn will see the fix and resolve the Issue.',
+    ],
+    steps: [],
+    noStepConfidence: RuleConfidence.configurationNoFix,
+  };
+}
+
+/**
+ * A Service that lost its pods because the workload's latest template changed a label it selects: roll the label
+ * change back. The label the Service wants must be one the revision changed.
+ */
+function selectorRollbackFinding(facts: WorkloadFacts): Finding | undefined {
+  const current = currentRevisionOf(facts);
+  const changed = templateChangesOf(current);
+  if (!current || changed.length === 0) return undefined;
+  const labelPath = (key: string) =>
+    /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `metadata.labels.${key}` : `metadata.labels[${key}]`;
+  const broken = (facts.services ?? []).find((s) =>
+    (s.mismatchedLabels ?? []).some((m) => changed.includes(labelPath(m.key))),
+  );
+  if (!broken) return undefined;
+  const earlier = earlierRevisions(facts);
+  const target = earlier.find((r) => r.ready) ?? earlier[0];
+  const step = rollbackStep(
+    facts,
+    target,
+    RuleConfidence.selectorRollback,
+    `Rolling back to revision ${target?.revision} restores the pod labels Service ${broken.name} selects.`,
+  );
+  if (!target || !step) return undefined;
+  const keys = (broken.mismatchedLabels ?? []).map((m) => `${m.key}=${m.wants}`).join(', ');
+  return {
+    diagnosis: Diagnosis.TemplateChange,
+    summary: `Service ${broken.name} selects no pod of ${display(facts)} since revision ${current.revision} changed the pod labels it selects (${keys}).`,
+    recommendations: [
+      `Keep the pod labels Service ${broken.name} selects (${keys}) in the template, or change spec.selector of the Service together with them.`,
+    ],
+    steps: [step],
+  };
+}
+
+function cronJobMissedFinding(facts: WorkloadFacts): Finding {
+  return {
+    diagnosis: Diagnosis.Configuration,
+    summary:
+      `${display(facts)} missed its schedule${facts.job ? ` (newest Job ${facts.job.state}, active ${facts.job.active})` : ''}. ` +
+      'Nothing Cairn can run makes the controller start it; a person checks the CronJob.',
+    recommendations: [
+      'Check spec.suspend, spec.schedule and spec.timeZone of the CronJob.',
+      'Check spec.startingDeadlineSeconds (too short skips late runs) and spec.concurrencyPolicy (Forbid waits for a Job still active).',
+      'Check that the kube-controller-manager runs and that Jobs can be created in the namespace (quota, admission).',
+    ],
+    steps: [],
+    noStepConfidence: RuleConfidence.causeNoFix,
+  };
+}
+
 function diagnose(request: AnalysisRequest): Finding {
   const facts = request.context.facts;
   const signals = new Set([request.signal, ...request.signals]);
@@ -293,10 +573,39 @@ function diagnose(request: AnalysisRequest): Finding {
       steps: [],
     };
   }
+  // Configuration that points at nothing is the Issue's own subject: name the field, propose nothing.
+  if (
+    CONFIGURATION_KINDS.has(facts.kind) ||
+    (facts.kind === 'HorizontalPodAutoscaler' && signals.has('hpa_misconfigured'))
+  ) {
+    const problems = configurationProblems(facts);
+    if (problems.length > 0) return configurationFinding(facts, request.signal, problems);
+    return {
+      diagnosis: Diagnosis.Unknown,
+      summary: '',
+      recommendations: [
+        `The context of ${display(facts)} shows no problem left behind signal ${request.signal}; it may have been fixed already.`,
+      ],
+      steps: [],
+    };
+  }
   if (oomSeen || signals.has('oom_kill')) return oomFinding(facts, oomSeen);
 
   const target = crashing || pulling ? releaseBefore(facts) : undefined;
   if (target) return releaseFinding(facts, target, pulling && !facts.crashLooping);
+  // Any template change whose new pods fail, whatever the failure: undo it before anything else.
+  const templateChange = templateChangeFinding(facts);
+  if (templateChange) return templateChange;
+  if ([...CONFIGURATION_SIGNALS].some((s) => signals.has(s))) {
+    const selectorRollback = selectorRollbackFinding(facts);
+    if (selectorRollback) return selectorRollback;
+    const problems = configurationProblems(facts);
+    if (problems.length > 0) return configurationFinding(facts, request.signal, problems);
+  }
+  // Pods that cannot be created or started for a reason no action removes: say the reason, act on nothing.
+  const blocked = blockedFinding(facts);
+  if (blocked) return blocked;
+  if (signals.has('cronjob_missed')) return cronJobMissedFinding(facts);
   // No OOM kill seen yet, but the working set sits at its limit: the restarts and stalls are the memory running out.
   const pressure = metricsFactsOf(request.sections)?.memory;
   if (pressure?.nearLimit) return oomFinding(facts, false, pressure);
@@ -334,6 +643,20 @@ function diagnose(request: AnalysisRequest): Finding {
       ],
       steps: [],
       noStepConfidence: RuleConfidence.imagePullNoFix,
+    };
+  }
+  // Pods that never started are not wedged: replacing them brings the same pending pods back.
+  const notReadyPods = facts.pods.filter((p) => !p.ready && p.phase !== 'Succeeded');
+  if (notReady && notReadyPods.length > 0 && notReadyPods.every((p) => p.pending)) {
+    return {
+      diagnosis: Diagnosis.Pending,
+      summary: `${display(facts)} has ${notReadyPods.length} pod(s) that never started (${[...new Set(notReadyPods.flatMap((p) => p.reasons))].sort().join(', ') || 'Pending'}); a restart would only recreate them.`,
+      recommendations: [
+        'Read the events of the pending pods (FailedScheduling, FailedMount, CreateContainerConfigError) for what they wait on.',
+        'Check node capacity, node selectors and taints, and the Secrets, ConfigMaps and claims the pods reference.',
+      ],
+      steps: [],
+      noStepConfidence: RuleConfidence.pendingNoFix,
     };
   }
   if (notReady) {
