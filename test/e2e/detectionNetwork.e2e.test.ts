@@ -93,8 +93,17 @@ const anomalyOn = (kind: string, name: string, signal: string) =>
     120_000,
   );
 
+/**
+ * Other test files break kwok-node-1 and kwok-node-2 on purpose (NotReady), which turns their pods unready for real:
+ * the pods here, whose readiness the assertions are about, run on kwok-node-0 alone.
+ */
+const STEADY_NODE = 'kwok-node-0';
+
 async function readyDeployment(name: string, replicas: number) {
-  await clients.apps.createNamespacedDeployment({ namespace, body: deployment(name, { replicas }) });
+  const body = deployment(name, { replicas });
+  const pod = body.spec?.template.spec as k8s.V1PodSpec;
+  pod.nodeSelector = { 'kubernetes.io/hostname': STEADY_NODE };
+  await clients.apps.createNamespacedDeployment({ namespace, body });
   await eventually(
     `${replicas} ready pods of ${name}`,
     async () => (await podsOf(clients, namespace, name)).filter(isReady).length === replicas,
@@ -134,7 +143,10 @@ describe('networking detection on a real cluster', () => {
       about(await list('issues'), 'Service', 'storefront').find((i) => i.status?.state !== undefined),
     );
     expect(issue.spec.signals).toEqual(['service_no_endpoints']);
-    expect(await readyAddresses('frontend')).toBe(2);
+    await eventually(
+      'the healthy Service to have two ready addresses',
+      async () => (await readyAddresses('frontend')) === 2,
+    );
   });
 
   it('joins the Deployment’s Issue when every pod its Service selects turns unready', async () => {
