@@ -443,3 +443,37 @@ describe('network dependents', () => {
     expect(deps.Deployment?.(v, ns, 'web')).toEqual(['Service/shop/web']);
   });
 });
+
+describe('odd shapes', () => {
+  it('reads objects with null or missing fields without throwing, and stays silent about them', () => {
+    const nulls = JSON.parse(
+      '{"metadata":{"name":"odd","namespace":"shop","labels":null},"spec":{"selector":null,"ports":null,"podSelector":{"matchLabels":null,"matchExpressions":null},"rules":null,"tls":null},"webhooks":null}',
+    );
+    const v = view({ Pod: [JSON.parse('{"metadata":{"name":"p","namespace":"shop","labels":null},"status":null}')] });
+    expect(detectService(nulls, t, v)).toEqual([]);
+    expect(detectIngress(nulls, t, v)).toEqual([]);
+    expect(detectNetworkPolicy(nulls, t, v)).toEqual([]);
+    expect(networkDetectors.detectors.MutatingWebhookConfiguration?.(nulls, t, v)).toEqual([]);
+    expect(networkDetectors.dependents?.Pod?.(v, ns, 'p')).toEqual([]);
+  });
+
+  it('keeps a long list of problems within the anomaly message bound', () => {
+    const rules = Array.from({ length: 100 }, (_, i) => ({
+      http: {
+        paths: [
+          {
+            path: '/',
+            pathType: 'Prefix',
+            backend: { service: { name: `missing-service-${i}`, port: { number: 80 } } },
+          },
+        ],
+      },
+    }));
+    const [finding] = detectIngress({ metadata: { name: 'big', namespace: ns }, spec: { rules } }, t, view({}));
+    expect(finding?.message.length).toBeLessThanOrEqual(2_048);
+    expect(finding?.message.endsWith('…')).toBe(true);
+    expect(finding?.cause?.message).toBe(
+      'spec.rules[0].http.paths[0].backend.service.name: no Service shop/missing-service-0',
+    );
+  });
+});
