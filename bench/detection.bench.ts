@@ -18,6 +18,19 @@
  * The operator's informer and this watch get the same update from the API server at about the same moment, and
  * both run on this event loop; a negative figure means the operator had the Issue recorded before this process's
  * watch callback ran, i.e. the latency is below the few milliseconds this definition can resolve.
+ *
+ * Then, per configuration signal (bench/support/signalFaults.ts: a Service selector typo, an Ingress backend that
+ * is not there, a claim of a missing StorageClass, an autoscaler of a missing Deployment, a NetworkPolicy selecting
+ * nothing, and the causes behind deploy_failing: a missing ConfigMap, an unschedulable release, a used-up pod
+ * quota), DETECTION_SIGNAL_RUNS runs (20) one after another, each on objects of its own, with a second operator
+ * whose sustain thresholds for these signals are all 0 (DETECTION_SIGNALS=name,… picks scenarios; 0 runs skips
+ * them, DETECTION_FAULTS=0 skips the pod faults above). Here the fault is one API request of this process:
+ * - fault applied: the instant this process sends the request (its response can come after the operator's informer
+ *   has the change, so the end of the request would flatter the figure).
+ * - anomaly / issue: `recordedAt` of the AnomalyDetected event of that signal on that object (with the scenario's
+ *   cause code), and of the IssueDetected event of the workload that Anomaly belongs to.
+ * These signals come from controllers' work (the EndpointSlice controller, the scheduler, the quota admission, the
+ * kubelet's stage), so the figures include how long the control plane takes to show the fault, not only Cairn.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,10 +43,20 @@ import { markImage } from '../src/cluster/faults.ts';
 import { clusterDown, clusterDownSync, clusterUp, type LocalCluster, waitFor } from '../src/cluster/localCluster.ts';
 import { FaultMarks } from '../src/cluster/stages.ts';
 import { startOperator } from '../src/operator.ts';
+import {
+  benchClients,
+  QUOTA_NAMESPACE,
+  SIGNALS_NAMESPACE,
+  type SignalScenario,
+  signalScenarios,
+} from './support/signalFaults.ts';
 
 const FAULTS = Number(process.env.DETECTION_FAULTS ?? 100);
 const INTERVAL_MS = Number(process.env.DETECTION_INTERVAL_MS ?? 250);
-const CLUSTER = 'cairn-bench';
+const SIGNAL_RUNS = Number(process.env.DETECTION_SIGNAL_RUNS ?? 20);
+const SIGNALS = (process.env.DETECTION_SIGNALS ?? '').split(',').filter(Boolean);
+/** Its own name, so it never shares a control plane with another benchmark running at the same time. */
+const CLUSTER = 'cairn-bench-detect';
 const NAMESPACE = 'bench-detect';
 const IMAGE = 'registry.local/bench/app:1.0.0';
 
@@ -176,9 +199,158 @@ async function run(cluster: LocalCluster) {
   if (latencies.length < FAULTS) throw new Error(`${FAULTS - latencies.length} faults never became an Issue`);
 }
 
+/** What the second operator recorded, by `signal|namespace/kind/name` (anomalies) and `namespace/kind/name` (Issues). */
+interface Recorded {
+  readonly at: number;
+  readonly cause?: string;
+  readonly message: string;
+  readonly workload: string;
+}
+
+const refKey = (ref: { kind: string; name: string; namespace: string }) => `${ref.namespace}/${ref.kind}/${ref.name}`;
+
+async function runSignals(cluster: LocalCluster, chosen: readonly SignalScenario[]) {
+  const config = new k8s.KubeConfig();
+  config.loadFromFile(cluster.kubeconfig);
+  const clients = benchClients(config);
+  for (const namespace of [SIGNALS_NAMESPACE, QUOTA_NAMESPACE]) {
+    await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
+    await waitFor(async () => (await clients.core.listNamespacedServiceAccount({ namespace })).items.length > 0);
+  }
+  for (const scenario of chosen) {
+    progress(`preparing ${SIGNAL_RUNS} healthy runs of ${scenario.name}`);
+    await scenario.prepare(clients, SIGNAL_RUNS);
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-signals-'));
+  const storeUrl = `sqlite:${join(dir, 'events.db')}`;
+  const operator = await startOperator({
+    kubeconfig: cluster.kubeconfig,
+    store: storeUrl,
+    namespace: SIGNALS_NAMESPACE,
+    identity: 'bench-signals',
+    watchNamespaces: [SIGNALS_NAMESPACE, QUOTA_NAMESPACE],
+    // Every configuration signal as soon as it is seen; the workload's own window stays, so deploy_failing is
+    // reported at once only when its cause is known.
+    thresholds: {
+      serviceNoEndpointsSeconds: 0,
+      ingressMisconfiguredSeconds: 0,
+      pvcPendingSeconds: 0,
+      hpaMisconfiguredSeconds: 0,
+      netpolSelectsNothingSeconds: 0,
+      webhookUnavailableSeconds: 0,
+      cronJobMissedGraceSeconds: 0,
+      podBlockedSeconds: 0,
+    },
+    remediate: false,
+    log: (line) => {
+      if (line.startsWith('error')) progress(line);
+    },
+  });
+  const store = openEventStore(storeUrl);
+  const anomalies = new Map<string, Recorded>();
+  const issues = new Map<string, number>();
+  const results: string[] = [];
+  try {
+    await waitFor(async () => operator.isLeader(), 60_000, 100);
+    const subscription = store.subscribeToAll(
+      { filter: { eventTypes: ['AnomalyDetected', 'IssueDetected'] } },
+      (event: RecordedEvent) => {
+        const at = Date.parse(event.recordedAt);
+        if (event.type === 'IssueDetected') {
+          const { workload } = event.data as { workload: { kind: string; name: string; namespace: string } };
+          if (!issues.has(refKey(workload))) issues.set(refKey(workload), at);
+          return;
+        }
+        const data = event.data as {
+          signal: string;
+          message: string;
+          resource: { kind: string; name: string; namespace: string };
+          workload: { kind: string; name: string; namespace: string };
+          cause?: { code: string };
+        };
+        const key = `${data.signal}|${refKey(data.resource)}`;
+        if (anomalies.has(key)) return;
+        anomalies.set(key, {
+          at,
+          message: data.message,
+          workload: refKey(data.workload),
+          ...(data.cause ? { cause: data.cause.code } : {}),
+        });
+      },
+    );
+    // The operator lists everything once it leads; let that pass, then make sure no healthy object was flagged.
+    await sleep(3_000);
+    const keyOf = (scenario: SignalScenario, i: number) =>
+      `${scenario.signal}|${refKey({ ...scenario.subject(i), namespace: scenario.namespace })}`;
+    for (const scenario of chosen) {
+      const early = Array.from({ length: SIGNAL_RUNS }, (_, i) => keyOf(scenario, i)).filter((k) => anomalies.has(k));
+      if (early.length > 0) throw new Error(`${scenario.name}: flagged before any fault: ${early.join(', ')}`);
+    }
+
+    for (const scenario of chosen) {
+      progress(`${scenario.name}: ${SIGNAL_RUNS} runs`);
+      const toAnomaly: number[] = [];
+      const toIssue: number[] = [];
+      let misses = 0;
+      for (let i = 0; i < SIGNAL_RUNS; i++) {
+        const key = keyOf(scenario, i);
+        const sent = Date.now();
+        await scenario.inject(clients, i);
+        const found = await waitFor(async () => anomalies.has(key), 60_000, 20).then(
+          () => anomalies.get(key),
+          () => undefined,
+        );
+        if (!found || (scenario.cause !== undefined && found.cause !== scenario.cause)) {
+          misses += 1;
+          progress(
+            `${scenario.name} run ${i}: ${found ? `cause ${found.cause ?? 'none'}, not ${scenario.cause}: ${found.message}` : 'no Anomaly within 60 s'}`,
+          );
+          continue;
+        }
+        if (i === 0) progress(`${scenario.name}: ${found.message}`);
+        toAnomaly.push(found.at - sent);
+        const opened = await waitFor(async () => issues.has(found.workload), 30_000, 20).then(
+          () => issues.get(found.workload),
+          () => undefined,
+        );
+        if (opened === undefined) progress(`${scenario.name} run ${i}: no IssueDetected for ${found.workload}`);
+        else toIssue.push(opened - sent);
+      }
+      toAnomaly.sort((a, b) => a - b);
+      toIssue.sort((a, b) => a - b);
+      const line = (suffix: string, value: number, unit: string) =>
+        results.push(`detection_${scenario.name}_${suffix}=${value.toFixed(0)} ${unit}`);
+      line('runs', SIGNAL_RUNS, 'runs');
+      line('detected', toAnomaly.length, 'runs');
+      line('to_anomaly_p50', percentile(toAnomaly, 50), 'ms');
+      line('to_anomaly_p99', percentile(toAnomaly, 99), 'ms');
+      line('to_issue_p50', percentile(toIssue, 50), 'ms');
+      line('to_issue_p99', percentile(toIssue, 99), 'ms');
+      if (misses > 0) line('missed', misses, 'runs');
+      process.stdout.write(`${results.splice(0).join('\n')}\n`);
+    }
+    await subscription.close();
+  } finally {
+    await operator.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 process.stdout.write(
   `detection: fault visible in the API -> IssueDetected, ${FAULTS} faults, operator in-process, sqlite store\n`,
 );
+const scenarios = signalScenarios.filter((s) => SIGNALS.length === 0 || SIGNALS.includes(s.name));
+const unknown = SIGNALS.filter((name) => !signalScenarios.some((s) => s.name === name));
+if (unknown.length > 0)
+  throw new Error(
+    `DETECTION_SIGNALS names no scenario: ${unknown.join(', ')} (there are: ${signalScenarios.map((s) => s.name).join(', ')})`,
+  );
+if (SIGNAL_RUNS > 0)
+  process.stdout.write(
+    `detection: configuration fault applied -> AnomalyDetected / IssueDetected, ${SIGNAL_RUNS} runs per signal, sustain 0\n`,
+  );
 progress(`starting control plane ${CLUSTER}`);
 const cluster = await clusterUp({ name: CLUSTER, log: progress });
 // Ctrl-C must not leave etcd and the API server running.
@@ -189,7 +361,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 try {
-  await run(cluster);
+  if (FAULTS > 0) await run(cluster);
+  if (SIGNAL_RUNS > 0 && scenarios.length > 0) await runSignals(cluster, scenarios);
 } finally {
   await clusterDown(CLUSTER);
 }
