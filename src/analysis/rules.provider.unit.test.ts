@@ -551,3 +551,371 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Causes, template changes and configuration
+
+/** Revision 2 changed the pod template (not the image); its pods cannot start; revision 1 still serves. */
+const templateChangeFacts = (
+  changes: readonly string[],
+  newPod: Partial<PodFacts>,
+  overrides: Partial<WorkloadFacts> = {},
+): WorkloadFacts =>
+  healthyFacts({
+    revisions: [
+      revision(2, GOOD, { current: true, replicas: 2, templateChanges: changes }),
+      revision(1, GOOD, { replicas: 1, readyReplicas: 1, ready: true }),
+    ],
+    currentRevision: 2,
+    replicas: { desired: 2, ready: 1, available: 1, updated: 2 },
+    pods: [pod('web-rs2-aaaaa', 2, { ready: false, ...newPod }), pod('web-rs1-bbbbb', 1)],
+    notReadyPods: 1,
+    ...overrides,
+  });
+
+const unschedulable = {
+  code: 'unschedulable',
+  message: "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
+  seenOn: 'Pod/web-rs2-aaaaa',
+  field: 'spec.template.spec.nodeSelector / affinity.nodeAffinity',
+} as const;
+
+describe('rules provider: a template change whose new pods fail is rolled back first', () => {
+  it('rolls back a nodeSelector nobody can satisfy instead of restarting "wedged" pods', () => {
+    const facts = templateChangeFacts(
+      ['spec.nodeSelector.disktype'],
+      { phase: 'Pending', pending: true, reasons: ['Unschedulable'] },
+      { blockers: [{ ...unschedulable, revision: 2 }] },
+    );
+    const result = analyze(facts, { signal: 'deploy_failing', signals: ['deploy_failing'] });
+    expect(result.suggestedActions).toEqual([
+      expect.objectContaining({ type: 'RollbackDeployment', params: { toRevision: '1' } }),
+    ]);
+    expect(result.confidence).toBe(RuleConfidence.templateRollbackToReady);
+    expect(result.analysis).toContain('revision 2 changed its pod template (spec.nodeSelector.disktype)');
+    expect(result.analysis).toContain("didn't match Pod's node affinity/selector");
+    expect(result.analysis).not.toMatch(/wedged/);
+  });
+
+  it.each([
+    ['an env change that crashes', ['spec.containers[app].env[MODE].value'], { restarts: 4, reasons: ['Error'] }],
+    ['a probe change that never gets ready', ['spec.containers[app].readinessProbe.httpGet.path'], {}],
+    [
+      'a Secret reference that does not exist',
+      ['spec.containers[app].env[DB_PASSWORD]'],
+      { phase: 'Pending', pending: true, reasons: ['CreateContainerConfigError'] },
+    ],
+  ] as const)('rolls back %s', (_, changes, newPod) => {
+    const result = analyze(templateChangeFacts(changes, newPod), { signal: 'deploy_failing' });
+    expect(result.suggestedActions.map((a) => [a.type, a.params.toRevision])).toEqual([['RollbackDeployment', '1']]);
+    expect(result.analysis).toContain(changes[0]);
+  });
+
+  it('goes back to a scaled-down revision, less sure, when no earlier one serves', () => {
+    const facts = templateChangeFacts(
+      ['spec.tolerations'],
+      { phase: 'Pending', pending: true },
+      {
+        revisions: [
+          revision(3, GOOD, { current: true, replicas: 2, templateChanges: ['spec.tolerations'] }),
+          revision(2, GOOD),
+          revision(1, GOOD),
+        ],
+        currentRevision: 3,
+        pods: [pod('web-rs3-aaaaa', 3, { ready: false, phase: 'Pending', pending: true })],
+      },
+    );
+    const result = analyze(facts, { signal: 'deploy_failing' });
+    expect(result.suggestedActions[0]?.params).toEqual({ toRevision: '2' });
+    expect(result.confidence).toBe(RuleConfidence.templateRollbackToScaledDown);
+  });
+
+  it('does not blame the template when only pods of the older revision fail', () => {
+    const facts = healthyFacts({
+      revisions: [
+        revision(2, GOOD, {
+          current: true,
+          replicas: 1,
+          readyReplicas: 1,
+          ready: true,
+          templateChanges: ['spec.priority'],
+        }),
+        revision(1, GOOD, { replicas: 1 }),
+      ],
+      currentRevision: 2,
+      pods: [pod('web-rs1-aaaaa', 1, { ready: false }), pod('web-rs2-bbbbb', 2)],
+      notReadyPods: 1,
+    });
+    const result = analyze(facts, { signal: 'pod_not_ready' });
+    expect(result.suggestedActions[0]?.type).toBe('RestartDeployment');
+  });
+
+  it("does not count Cairn's own restart annotation as a template change", () => {
+    const facts = templateChangeFacts(['metadata.annotations[kubectl.kubernetes.io/restartedAt]'], {});
+    const result = analyze(facts, { signal: 'pod_not_ready' });
+    expect(result.analysis).not.toContain('changed its pod template');
+  });
+});
+
+describe('rules provider: causes no action removes are escalated with the field to fix', () => {
+  const blocked = (blocker: Record<string, unknown>, overrides: Partial<WorkloadFacts> = {}) =>
+    healthyFacts({
+      replicas: { desired: 2, ready: 0, available: 0, updated: 2 },
+      pods: [pod('web-rs1-aaaaa', 1, { ready: false, phase: 'Pending', pending: true })],
+      notReadyPods: 1,
+      blockers: [{ seenOn: 'Pod/web-rs1-aaaaa', revision: 1, ...blocker } as never],
+      ...overrides,
+    });
+
+  it.each([
+    [
+      'a missing Secret',
+      {
+        code: 'config_missing',
+        message: 'container app: secret "db-credentials" not found',
+        object: { kind: 'Secret', name: 'db-credentials' },
+        field: 'spec.template.spec.containers[app] (env / envFrom / volumes)',
+      },
+      ['Secret db-credentials', 'spec.template.spec.containers[app]'],
+    ],
+    [
+      'a missing ConfigMap key',
+      {
+        code: 'config_missing',
+        message: "container app: couldn't find key LEVEL in ConfigMap shop/settings",
+        object: { kind: 'ConfigMap', name: 'settings' },
+      },
+      ['ConfigMap settings', 'LEVEL'],
+    ],
+    ['an impossible node selector', unschedulable, ['spec.template.spec.nodeSelector', 'node affinity/selector']],
+    [
+      'an admission webhook denial',
+      {
+        code: 'admission_denied',
+        message: 'admission webhook "policy.example.com" denied the request: privileged containers are not allowed',
+        seenOn: 'ReplicaSet/web-rs1',
+        object: { kind: 'AdmissionWebhook', name: 'policy.example.com' },
+      },
+      ['policy.example.com', 'privileged containers'],
+    ],
+    [
+      'a LimitRange',
+      {
+        code: 'limit_range',
+        message: 'pods "web-x" is forbidden: maximum memory usage per Container is 256Mi, but limit is 1Gi',
+        seenOn: 'ReplicaSet/web-rs1',
+        object: { kind: 'LimitRange', name: '' },
+        field: 'spec.template.spec.containers[*].resources',
+      },
+      ['maximum memory usage per Container is 256Mi', 'spec.template.spec.containers[*].resources'],
+    ],
+  ])('%s: no action, low confidence, the object and field named', (_, blocker, named) => {
+    const result = analyze(blocked(blocker), { signal: 'deploy_failing' });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    for (const text of named) expect(`${result.analysis} ${result.recommendations.join(' ')}`).toContain(text);
+    expect(result.analysis).not.toMatch(/wedged/);
+  });
+
+  it('an exceeded quota: names the ResourceQuota with its used/hard numbers', () => {
+    const facts = blocked(
+      {
+        code: 'quota_exceeded',
+        message:
+          'pods "web-x" is forbidden: exceeded quota: compute, requested: limits.memory=128Mi, used: limits.memory=256Mi, limited: limits.memory=256Mi',
+        seenOn: 'ReplicaSet/web-rs1',
+        object: { kind: 'ResourceQuota', name: 'compute' },
+      },
+      {
+        quotas: [
+          { name: 'compute', usage: { 'limits.memory': '256Mi/256Mi', pods: '2/10' }, exhausted: ['limits.memory'] },
+        ],
+      },
+    );
+    const result = analyze(facts, { signal: 'deploy_failing' });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    expect(result.analysis).toContain('ResourceQuota compute: limits.memory 256Mi/256Mi');
+    expect(result.recommendations.join(' ')).toContain('Raise the hard limits of ResourceQuota compute');
+  });
+
+  it('a Job past its activeDeadlineSeconds: names the field, proposes nothing', () => {
+    const facts = healthyFacts({
+      kind: 'Job',
+      name: 'nightly',
+      revisions: [],
+      job: { active: 0, succeeded: 0, failed: 1, state: 'Failed (DeadlineExceeded)' },
+      blockers: [
+        {
+          code: 'deadline_exceeded',
+          message: 'Job was active longer than specified deadline (activeDeadlineSeconds 60)',
+          seenOn: 'Job/nightly',
+          field: 'spec.activeDeadlineSeconds',
+        },
+      ],
+    });
+    const result = analyze(facts, { signal: 'job_failed' });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    expect(result.analysis).toContain('spec.activeDeadlineSeconds');
+  });
+
+  it('pending pods with no known cause are not "wedged": no restart', () => {
+    const facts = healthyFacts({
+      pods: [pod('web-rs1-aaaaa', 1, { ready: false, phase: 'Pending', pending: true })],
+      notReadyPods: 1,
+    });
+    const result = analyze(facts, { signal: 'pod_not_ready' });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBe(RuleConfidence.pendingNoFix);
+    expect(result.analysis).toContain('never started');
+  });
+
+  it('a CronJob that missed its schedule: names what to check, proposes nothing', () => {
+    const facts = healthyFacts({ kind: 'CronJob', name: 'report', revisions: [], replicas: undefined });
+    const result = analyze(facts, { signal: 'cronjob_missed', signals: ['cronjob_missed'] });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    expect(result.recommendations.join(' ')).toContain('spec.startingDeadlineSeconds');
+  });
+});
+
+describe('rules provider: configuration that points at nothing', () => {
+  const subject = (kind: string, name: string, problems: string[], overrides: Partial<WorkloadFacts> = {}) =>
+    healthyFacts({
+      kind,
+      name,
+      replicas: undefined,
+      containers: [],
+      revisions: [],
+      podCount: 0,
+      subject: { problems },
+      ...overrides,
+    });
+
+  it.each([
+    [
+      'Service',
+      'web-svc',
+      'service_no_endpoints',
+      'spec.selector of Service web-svc matches no pod: app is wbe but the nearest pods have app=web',
+    ],
+    [
+      'Ingress',
+      'shop',
+      'ingress_misconfigured',
+      'spec.rules[0].http.paths[0].backend.service.name: Service web-svc does not exist',
+    ],
+    ['PersistentVolumeClaim', 'data', 'pvc_pending', 'spec.storageClassName: StorageClass fast does not exist'],
+    ['HorizontalPodAutoscaler', 'web', 'hpa_misconfigured', 'spec.scaleTargetRef: Deployment webb does not exist'],
+    [
+      'NetworkPolicy',
+      'deny',
+      'netpol_selects_nothing',
+      'spec.podSelector app=wbe of NetworkPolicy deny selects no pod',
+    ],
+    [
+      'ValidatingWebhookConfiguration',
+      'policy',
+      'webhook_unavailable',
+      'webhook check.example.com: Service policy/checker has no ready endpoint (failurePolicy Fail: matching requests are rejected)',
+    ],
+  ])('%s %s (%s): no action, confidence ≤ 0.3, the field named', (kind, name, signal, problem) => {
+    const result = analyze(subject(kind, name, [problem]), { signal, signals: [signal] });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    expect(result.analysis).toContain(problem);
+    expect(result.recommendations[0]).toBe(`Fix: ${problem}.`);
+  });
+
+  it('says so when the subject shows no problem any more', () => {
+    const result = analyze(subject('Service', 'web-svc', []), { signal: 'service_no_endpoints' });
+    expect(result.analysis).toBe('unknown');
+    expect(result.suggestedActions).toEqual([]);
+  });
+
+  it('a Service that selects none of the workload since its template changed a label: rolls the label back', () => {
+    const facts = healthyFacts({
+      revisions: [
+        revision(2, GOOD, {
+          current: true,
+          replicas: 2,
+          readyReplicas: 2,
+          ready: true,
+          templateChanges: ['metadata.labels.tier'],
+        }),
+        revision(1, GOOD, { replicas: 0 }),
+      ],
+      currentRevision: 2,
+      pods: [pod('web-rs2-aaaaa', 2), pod('web-rs2-bbbbb', 2)],
+      services: [
+        {
+          name: 'web-svc',
+          type: 'ClusterIP',
+          selector: { app: 'web', tier: 'frontend' },
+          matchingPods: 0,
+          readyEndpoints: 0,
+          notReadyEndpoints: 0,
+          selectsWorkload: false,
+          mismatchedLabels: [{ key: 'tier', wants: 'frontend', podsHave: 'front' }],
+        },
+      ],
+    });
+    const result = analyze(facts, { signal: 'service_no_endpoints' });
+    expect(result.suggestedActions).toEqual([
+      expect.objectContaining({ type: 'RollbackDeployment', params: { toRevision: '1' } }),
+    ]);
+    expect(result.analysis).toContain('Service web-svc selects no pod');
+  });
+
+  it('the same Service without a template change: escalates naming the Service and the label', () => {
+    const facts = healthyFacts({
+      services: [
+        {
+          name: 'web-svc',
+          type: 'ClusterIP',
+          selector: { app: 'wbe' },
+          matchingPods: 0,
+          readyEndpoints: 0,
+          notReadyEndpoints: 0,
+          selectsWorkload: false,
+          mismatchedLabels: [{ key: 'app', wants: 'wbe', podsHave: 'web' }],
+        },
+      ],
+    });
+    const result = analyze(facts, { signal: 'service_no_endpoints' });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    expect(result.analysis).toContain(
+      'spec.selector of Service web-svc matches no pod: app=wbe where the pods have app=web',
+    );
+  });
+
+  it('a pending claim of a StatefulSet with a missing StorageClass: names the claim and the class', () => {
+    const facts = healthyFacts({
+      kind: 'StatefulSet',
+      name: 'db',
+      pvcs: [{ name: 'data-db-0', phase: 'Pending', storageClass: 'fast', storageClassExists: false }],
+    });
+    const result = analyze(facts, { signal: 'pvc_pending' });
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.analysis).toContain('PersistentVolumeClaim data-db-0 names StorageClass fast');
+  });
+
+  it('a WaitForFirstConsumer claim Pending by design is no problem', () => {
+    const facts = healthyFacts({
+      pvcs: [
+        {
+          name: 'data',
+          phase: 'Pending',
+          storageClass: 'local',
+          storageClassExists: true,
+          bindingMode: 'WaitForFirstConsumer',
+          problem: 'WaitForFirstConsumer: waiting for first consumer',
+        },
+      ],
+    });
+    const result = analyze(facts, { signal: 'pvc_pending' });
+    expect(result.analysis).not.toContain('PersistentVolumeClaim data');
+  });
+});
