@@ -60,6 +60,8 @@ beforeAll(async () => {
       // deploy_failing stays out of the way: the wedged Deployment's Issue is about its pods and its Service.
       workloadUnavailableSeconds: 3600,
     },
+    // The missing certificate Secret can only be seen with TLS Secrets watched.
+    detectTlsSecrets: true,
     remediate: false,
     watchNamespaces: [namespace],
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[operator] ${line}\n`) } : {}),

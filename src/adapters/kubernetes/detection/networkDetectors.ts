@@ -348,11 +348,13 @@ export function detectIngress(ingress: V1Ingress, t: DetectionThresholds, view: 
       });
     }
   }
+  // Secrets are watched only when the operator may (--detect-tls-secrets); without them nothing can be called missing.
+  // Only kubernetes.io/tls Secrets are cached, so a Secret of another type by that name counts as missing: an
+  // ingress controller would not serve it as a certificate either.
+  const secretsWatched = view.watches('Secret');
   (ingress.spec?.tls ?? []).forEach((tls, i) => {
     const secretName = tls.secretName;
-    // Only kubernetes.io/tls Secrets are cached, so a Secret of another type by that name counts as missing: an
-    // ingress controller would not serve it as a certificate either.
-    if (!secretName || view.get('Secret', namespace, secretName)) return;
+    if (!secretsWatched || !secretName || view.get('Secret', namespace, secretName)) return;
     add({
       code: 'tls_secret_missing',
       message: `spec.tls[${i}].secretName: no TLS Secret ${namespace}/${secretName} (of type kubernetes.io/tls)`,

@@ -259,7 +259,7 @@ describe('ingress_misconfigured', () => {
       defaultBackend: { service: { name: 'gone', port: { number: 80 } } },
       tls: [{ secretName: 'shop-tls' }],
     });
-    const [finding] = detectIngress(i, t, view({ Service: services }));
+    const [finding] = detectIngress(i, t, view({ Service: services, Secret: [] }));
     expect(finding?.cause?.code).toBe('backend_service_missing');
     expect(finding?.message).toBe(
       'Ingress shop/shop: spec.defaultBackend.service.name: no Service shop/gone; spec.tls[0].secretName: no TLS Secret shop/shop-tls (of type kubernetes.io/tls)',
@@ -268,11 +268,21 @@ describe('ingress_misconfigured', () => {
       rules: [rule('web', { name: 'http' })],
       tls: [{ hosts: ['a'], secretName: 'shop-tls' }],
     });
-    expect(detectIngress(tlsOnly, t, view({ Service: services }))[0]?.cause).toMatchObject({
+    expect(detectIngress(tlsOnly, t, view({ Service: services, Secret: [] }))[0]?.cause).toMatchObject({
       code: 'tls_secret_missing',
       object: { kind: 'Secret', name: 'shop-tls', namespace: ns },
     });
     expect(detectIngress(tlsOnly, t, view({ Service: services, Secret: [tlsSecret('shop-tls')] }))).toEqual([]);
+  });
+
+  it('calls no TLS Secret missing when the operator does not watch Secrets', () => {
+    const tls = ingress({ rules: [rule('web', { number: 80 })], tls: [{ secretName: 'shop-tls' }] });
+    expect(detectIngress(tls, t, view({ Service: services }))).toEqual([]);
+    // The backends are still checked.
+    const both = ingress({ rules: [rule('gone', { number: 80 })], tls: [{ secretName: 'shop-tls' }] });
+    expect(detectIngress(both, t, view({ Service: services }))[0]?.message).toBe(
+      'Ingress shop/shop: spec.rules[0].http.paths[0].backend.service.name: no Service shop/gone',
+    );
   });
 
   it('stays silent for existing backends, a default backend only, resource backends and ExternalName Services', () => {
