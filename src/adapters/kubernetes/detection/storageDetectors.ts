@@ -32,9 +32,14 @@ const clip = (text: string, max = 600) => (text.length > max ? `${text.slice(0, 
 const eventTime = (e: CoreV1Event) =>
   new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? 0).getTime();
 
-/** The newest of an object's Events with one of these reasons (the view gives them oldest first). */
+/** The newest of an object's Events with one of these reasons; of two in the same second, the later listed. */
 const latestEvent = (events: readonly CoreV1Event[], reasons: ReadonlySet<string>) =>
-  [...events].filter((e) => reasons.has(e.reason ?? '')).sort((a, b) => eventTime(b) - eventTime(a))[0];
+  events
+    .filter((e) => reasons.has(e.reason ?? ''))
+    .reduce<CoreV1Event | undefined>(
+      (newest, e) => (newest === undefined || eventTime(e) >= eventTime(newest) ? e : newest),
+      undefined,
+    );
 
 const asOwned = (kind: string, object: KubernetesObject): OwnedObject => ({
   kind,
@@ -349,10 +354,24 @@ const runningJobs = (cronJob: V1CronJob, view: DetectionView): V1Job[] => {
   return [...fromStatus, ...extra];
 };
 
+/**
+ * When the spec was last edited (resumed, rescheduled), from the field managers' timestamps; the CronJob controller
+ * writes only status. Runs due before an edit are not held against the new spec: the ones a suspension skipped
+ * were skipped on purpose. A manager's timestamp is its latest write of any field, so this errs towards silence.
+ */
+const lastSpecEdit = (cronJob: V1CronJob): number =>
+  Math.max(
+    0,
+    ...(cronJob.metadata?.managedFields ?? [])
+      .filter((m) => m.subresource !== 'status' && m.time && Object.hasOwn(m.fieldsV1 ?? {}, 'f:spec'))
+      .map((m) => new Date(m.time ?? 0).getTime())
+      .filter((time) => !Number.isNaN(time)),
+  );
+
 const CRON_REASONS = new Set(['FailedCreate', 'FailedNeedsStart', 'TooManyMissedTimes', 'UnexpectedJob']);
 
 /**
- * A CronJob whose run is overdue: a scheduled time later than its last run and its creation has passed by more
+ * A CronJob whose run is overdue: a scheduled time later than its last run, its creation and its last spec edit has passed by more
  * than its startingDeadlineSeconds plus a grace, with no Job started for it. Reported only once it is missed (no
  * finding before): the controller looks at CronJobs again when their Jobs or Events change and at its periodic
  * recheck, so a run missed silently is still found.
@@ -362,7 +381,7 @@ export function detectCronJobMissed(cronJob: V1CronJob, t: DetectionThresholds, 
   if (!schedule || cronJob.spec?.suspend || cronJob.metadata?.deletionTimestamp) return [];
   const created = new Date(cronJob.metadata?.creationTimestamp ?? Number.NaN).getTime();
   const last = cronJob.status?.lastScheduleTime ? new Date(cronJob.status.lastScheduleTime).getTime() : Number.NaN;
-  const after = Math.max(Number.isNaN(created) ? 0 : created, Number.isNaN(last) ? 0 : last);
+  const after = Math.max(Number.isNaN(created) ? 0 : created, Number.isNaN(last) ? 0 : last, lastSpecEdit(cronJob));
   if (after === 0) return [];
   const slackMs = (t.cronJobMissedGraceSeconds + Math.max(0, cronJob.spec?.startingDeadlineSeconds ?? 0)) * 1000;
   const missed = missedRuns(schedule, cronJob.spec?.timeZone, after, view.now - slackMs);

@@ -122,6 +122,17 @@ describe('pvc_pending', () => {
     expect(finding?.message).not.toContain('pod');
   });
 
+  it('of two Events in the same second, takes the one listed last (the newer)', () => {
+    const view = staticView({
+      StorageClass: [storageClass('gp3')],
+      Event: [
+        eventAbout('PersistentVolumeClaim', 'data', 'ExternalProvisioning', 'waiting', '2026-01-01T00:01:00Z'),
+        eventAbout('PersistentVolumeClaim', 'data', 'ProvisioningFailed', 'disk quota', '2026-01-01T00:01:00Z'),
+      ],
+    });
+    expect(detectPvcPending(claim({ storageClassName: 'gp3' }), t, view)[0]?.cause?.code).toBe('provisioning_failed');
+  });
+
   it('reports a provisioning failure with the provisioner and the message of the newest Event', () => {
     const view = staticView({
       StorageClass: [storageClass('gp3')],
@@ -412,6 +423,40 @@ describe('cronjob_missed', () => {
     expect(detectCronJobMissed(daily, t, staticView({}, at('2026-01-02T08:00:29Z')))).toEqual([]);
     const [finding] = detectCronJobMissed(daily, t, staticView({}, at('2026-01-02T08:00:31Z')));
     expect(finding?.message).toContain('(Europe/Berlin) should have started a Job at 2026-01-02T08:00:00.000Z');
+  });
+
+  it('does not hold the runs a suspension skipped against a CronJob just resumed', () => {
+    // Suspended at 00:07, resumed at 01:00:10; the controller has not started the next run yet.
+    const resumed = cronJob({}, ran);
+    resumed.metadata = {
+      ...resumed.metadata,
+      managedFields: [
+        {
+          manager: 'kubectl-create',
+          operation: 'Update',
+          time: new Date('2026-01-01T00:00:30Z'),
+          fieldsV1: { 'f:spec': {} },
+        },
+        {
+          manager: 'kubectl-patch',
+          operation: 'Update',
+          time: new Date('2026-01-01T01:00:10Z'),
+          fieldsV1: { 'f:spec': { 'f:suspend': {} } },
+        },
+        // The CronJob controller's own writes are status, and move nothing.
+        {
+          manager: 'kube-controller-manager',
+          operation: 'Update',
+          subresource: 'status',
+          time: new Date('2026-01-01T01:00:20Z'),
+          fieldsV1: { 'f:status': {} },
+        },
+      ],
+    };
+    expect(detectCronJobMissed(resumed, t, staticView({}, at('2026-01-01T01:00:40Z')))).toEqual([]);
+    // A run due after the resume and still not started is missed.
+    const [finding] = detectCronJobMissed(resumed, t, staticView({}, at('2026-01-01T01:05:31Z')));
+    expect(finding?.message).toContain('should have started a Job at 2026-01-01T01:05:00.000Z');
   });
 
   it('is silent for a schedule it cannot read', () => {
