@@ -76,6 +76,15 @@ export function anomalyStatus(d: AnomalyDetectedData, correlatedAt: string, issu
     ...(issue ? { issueRef: { name: issueName(issue.issueId, d.workload) } } : {}),
     dedupKey: d.dedupKey,
     firstSeenAt: d.observedAt,
+    ...(d.cause
+      ? {
+          cause: {
+            code: d.cause.code,
+            message: d.cause.message,
+            ...(d.cause.object ? { object: resourceRef(d.cause.object) } : {}),
+          },
+        }
+      : {}),
     conditions: [
       {
         type: 'Correlated',

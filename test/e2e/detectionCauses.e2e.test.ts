@@ -21,6 +21,7 @@ import {
 interface AnomalyObject {
   metadata: { name: string };
   spec: { signal: string; message?: string; resource: { kind: string; name: string; namespace?: string } };
+  status?: { cause?: AnomalyDetectedData['cause'] };
 }
 
 let clients: KubeClients;
@@ -97,7 +98,8 @@ async function anomalyOf(workload: string, signal: string) {
         (a) => a.spec.signal === signal && a.spec.resource.kind === 'Deployment' && a.spec.resource.name === workload,
       );
       const [event] = await detected(workload, signal);
-      return object && event ? { object, event } : undefined;
+      // The status (with the cause, for kubectl readers) is written just after the object.
+      return object?.status?.cause && event ? { object, event } : undefined;
     },
     180_000,
   );
@@ -129,6 +131,7 @@ describe('the cause behind a workload signal, on a real control plane', () => {
     // The scheduler's own words come along, as it wrote them on the pod.
     expect(event.cause?.message).toMatch(/scheduler: 0\/\d+ nodes are available: \d+ node\(s\) didn't match/);
     expect(object.spec.message).toContain('cannot be scheduled: node selector: no node has the labels cairn.dev/disk');
+    expect(object.status?.cause).toEqual(event.cause);
     // The pending pod is not a wedged one.
     expect((await anomalies()).filter((a) => a.spec.signal === 'pod_not_ready')).toEqual([]);
   });
@@ -155,6 +158,7 @@ describe('the cause behind a workload signal, on a real control plane', () => {
     });
     expect(event.cause?.message).toContain('spec.containers[app].envFrom[0].configMapRef');
     expect(object.spec.message).toContain('ConfigMap configured-settings does not exist');
+    expect(object.status?.cause).toEqual(event.cause);
     expect((await anomalies()).filter((a) => a.spec.signal === 'pod_not_ready')).toEqual([]);
   });
 
@@ -182,6 +186,7 @@ describe('the cause behind a workload signal, on a real control plane', () => {
     expect(event.cause?.message).toContain(`ResourceQuota one-pod in namespace ${quotaNamespace} is used up`);
     expect(object.spec.message).toContain('1 of 2 replicas unavailable');
     expect(object.spec.message).toContain('ResourceQuota one-pod');
+    expect(object.status?.cause).toEqual(event.cause);
   });
 
   it('reports nothing about a healthy Deployment in the same namespaces', async () => {

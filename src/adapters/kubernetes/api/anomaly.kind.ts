@@ -52,6 +52,16 @@ export const AnomalyStatusSchema = Type.Object({
   occurrences: Type.Optional(Count('How many times the source reported it while it was deduplicated.')),
   firstSeenAt: Type.Optional(Timestamp()),
   lastSeenAt: Type.Optional(Timestamp()),
+  cause: Type.Optional(
+    Type.Object(
+      {
+        code: Text(63, { description: 'A stable name for the cause: config_missing, unschedulable, quota_exceeded…' }),
+        message: Text(2048, { description: 'The cause in words, naming the object or field to fix.' }),
+        object: Type.Optional(ResourceRef('The object to fix, when it is not the one the signal was seen on.')),
+      },
+      { description: 'Why, when the detector could tell (Cairn writes it for its own detections).' },
+    ),
+  ),
   ...statusBase(),
 });
 
@@ -75,6 +85,7 @@ export const anomalyKind: KindDefinition = {
     { name: 'Resource', type: 'string', jsonPath: '.spec.resource.name' },
     { name: 'Issue', type: 'string', jsonPath: '.status.issueRef.name' },
     { name: 'Kind', type: 'string', jsonPath: '.spec.resource.kind', priority: 1 },
+    { name: 'Cause', type: 'string', jsonPath: '.status.cause.code', priority: 1 },
     ageColumn,
   ],
   statusSubresource: true,
