@@ -89,13 +89,13 @@ async function detected(workload: string, signal: string): Promise<AnomalyDetect
   }
 }
 
-/** The Anomaly object about this Deployment with this signal, and its recorded detection, once both exist. */
-async function anomalyOf(workload: string, signal: string) {
+/** The Anomaly object about this workload with this signal, and its recorded detection, once both exist. */
+async function anomalyOf(workload: string, signal: string, kind = 'Deployment') {
   return eventually(
-    `a ${signal} Anomaly on Deployment ${workload}`,
+    `a ${signal} Anomaly on ${kind} ${workload}`,
     async () => {
       const object = (await anomalies()).find(
-        (a) => a.spec.signal === signal && a.spec.resource.kind === 'Deployment' && a.spec.resource.name === workload,
+        (a) => a.spec.signal === signal && a.spec.resource.kind === kind && a.spec.resource.name === workload,
       );
       const [event] = await detected(workload, signal);
       // The status (with the cause, for kubectl readers) is written just after the object.
@@ -160,6 +160,13 @@ describe('the cause behind a workload signal, on a real control plane', () => {
     expect(object.spec.message).toContain('ConfigMap configured-settings does not exist');
     expect(object.status?.cause).toEqual(event.cause);
     expect((await anomalies()).filter((a) => a.spec.signal === 'pod_not_ready')).toEqual([]);
+
+    // Taking the reference away (what a rollback does too) lets the release start.
+    await applyFault(cluster, 'missing-config', `${namespace}/configured`, { clear: true });
+    await available('configured', namespace, 1);
+    const template = (await clients.apps.readNamespacedDeployment({ name: 'configured', namespace })).spec?.template;
+    expect(template?.metadata?.annotations?.['fault.cairn.dev/missing-config']).toBeUndefined();
+    expect(template?.spec?.containers[0]?.envFrom ?? []).toEqual([]);
   });
 
   it('names the ResourceQuota that refuses the second replica', async () => {
@@ -187,6 +194,52 @@ describe('the cause behind a workload signal, on a real control plane', () => {
     expect(object.spec.message).toContain('1 of 2 replicas unavailable');
     expect(object.spec.message).toContain('ResourceQuota one-pod');
     expect(object.status?.cause).toEqual(event.cause);
+  });
+
+  it('names the same ResourceQuota for a StatefulSet, from its FailedCreate Events', async () => {
+    // The quota's one pod is taken by capped above.
+    await clients.apps.createNamespacedStatefulSet({
+      namespace: quotaNamespace,
+      body: {
+        metadata: { name: 'ledger' },
+        spec: {
+          replicas: 1,
+          serviceName: 'ledger',
+          selector: { matchLabels: { app: 'ledger' } },
+          template: {
+            metadata: { labels: { app: 'ledger' } },
+            spec: { containers: [{ name: 'db', image: 'registry.local/shop/ledger:1.0.0' }] },
+          },
+        },
+      },
+    });
+    const { object, event } = await anomalyOf('ledger', 'statefulset_unavailable', 'StatefulSet');
+    expect(event.cause).toMatchObject({
+      code: 'quota_exceeded',
+      object: { kind: 'ResourceQuota', name: 'one-pod', namespace: quotaNamespace },
+    });
+    expect(object.spec.message).toContain('0 of 1 replicas ready: StatefulSet ledger cannot create pods');
+  });
+
+  it('says a Job ran past its activeDeadlineSeconds', async () => {
+    await clients.batch.createNamespacedJob({
+      namespace,
+      body: {
+        metadata: { name: 'slow-export' },
+        spec: {
+          activeDeadlineSeconds: 2,
+          backoffLimit: 0,
+          template: {
+            // Wedged: the pod runs and never finishes, so the Job controller stops it at the deadline.
+            metadata: { labels: { 'fault.cairn.dev/wedged': 'true' } },
+            spec: { restartPolicy: 'Never', containers: [{ name: 'export', image: 'batch/export:1.0' }] },
+          },
+        },
+      },
+    });
+    const { object, event } = await anomalyOf('slow-export', 'job_failed', 'Job');
+    expect(event.cause).toMatchObject({ code: 'deadline_exceeded', object: { kind: 'Job', name: 'slow-export' } });
+    expect(object.spec.message).toContain('past its deadline of 2s (spec.activeDeadlineSeconds)');
   });
 
   it('reports nothing about a healthy Deployment in the same namespaces', async () => {
