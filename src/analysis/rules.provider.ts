@@ -320,7 +320,7 @@ function templateChangeFinding(facts: WorkloadFacts): Finding | undefined {
     blockers.length > 0
       ? blockers
           .slice(0, 2)
-          .map((b) => `${b.code}: ${b.message}`)
+          .map((b) => `${b.code}: ${b.message.replace(/[.\s]+$/, '')}`)
           .join('; ')
       : failing.length > 0
         ? `${failing.length} pod(s) of it ${failing.some((p) => p.pending) ? 'never started' : 'are not ready'}${

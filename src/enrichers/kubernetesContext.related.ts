@@ -126,6 +126,13 @@ export const templateChangePaths = (
       for (const key of keys) walk(a[key], b[key], `${path}${segment(key)}`);
       return;
     }
+    // A map of strings that appears (or goes away) whole, such as a first nodeSelector: name its keys.
+    const stringMap = (v: unknown) =>
+      isPlainObject(v) && !('name' in v) && Object.values(v).every((x) => typeof x === 'string');
+    if ((a === undefined && stringMap(b)) || (b === undefined && stringMap(a))) {
+      for (const key of Object.keys((a ?? b) as object).sort()) paths.push(`${path}${segment(key)}`.replace(/^\./, ''));
+      return;
+    }
     const before = namedItems(a);
     const after = namedItems(b);
     if (before && after) {
@@ -325,6 +332,21 @@ const endpointCounts = (service: string, slices: readonly V1EndpointSlice[]) => 
   return { ready, notReady };
 };
 
+/** 1 for equal strings, towards 0 as more edits separate them. */
+const similarity = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const kept = row[j] as number;
+      row[j] = Math.min(kept + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = kept;
+    }
+  }
+  return 1 - (row[b.length] as number) / Math.max(a.length, b.length, 1);
+};
+
 /** The selector's labels the nearest label set lacks or carries with another value. */
 const mismatch = (
   selector: Readonly<Record<string, string>>,
@@ -333,9 +355,12 @@ const mismatch = (
   let best: Readonly<Record<string, string>> | undefined;
   let bestScore = -1;
   for (const labels of candidates) {
-    const score =
-      Object.entries(selector).filter(([k, v]) => labels[k] === v).length * 2 +
-      Object.keys(selector).filter((k) => k in labels).length;
+    // Equal values count most, then keys present, then how near a differing value is (a typo is near).
+    const score = Object.entries(selector).reduce((sum, [k, v]) => {
+      const have = labels[k];
+      if (have === undefined) return sum;
+      return sum + (have === v ? 3 : 1 + similarity(have, v));
+    }, 0);
     if (score > bestScore) {
       best = labels;
       bestScore = score;
