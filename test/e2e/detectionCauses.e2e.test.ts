@@ -169,6 +169,20 @@ describe('the cause behind a workload signal, on a real control plane', () => {
     expect(template?.spec?.containers[0]?.envFrom ?? []).toEqual([]);
   });
 
+  it('refuses the missing-config fault when the ConfigMap it would name exists, and changes nothing', async () => {
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('preset', { replicas: 1 }) });
+    await clients.core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: 'preset-settings' }, data: { MODE: 'on' } },
+    });
+    await expect(applyFault(cluster, 'missing-config', `${namespace}/preset`)).rejects.toThrow(
+      `ConfigMap ${namespace}/preset-settings exists`,
+    );
+    const template = (await clients.apps.readNamespacedDeployment({ name: 'preset', namespace })).spec?.template;
+    expect(template?.metadata?.annotations?.['fault.cairn.dev/missing-config']).toBeUndefined();
+    expect(template?.spec?.containers[0]?.envFrom).toBeUndefined();
+  });
+
   it('names the ResourceQuota that refuses the second replica', async () => {
     await clients.core.createNamespacedResourceQuota({
       namespace: quotaNamespace,

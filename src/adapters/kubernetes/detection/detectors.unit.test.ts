@@ -332,6 +332,20 @@ describe('causes behind workload signals', () => {
     expect(finding.cause?.message).toContain('spec.volumes[tls].secret');
   });
 
+  it("does not take another Failed Event (an image pull's) for the missing configuration", () => {
+    const blocked = ownedPod('web-new-a', 'rs-web-new', waitingOn('CreateContainerConfigError', ''));
+    const pull = {
+      metadata: { name: 'e2', namespace: ns },
+      involvedObject: { kind: 'Pod', name: 'web-new-a', namespace: ns },
+      type: 'Warning',
+      reason: 'Failed',
+      message: 'Failed to pull image "shop/web:2.0": not found',
+    };
+    const finding = deployFinding({ ReplicaSet: [rs('web-new', 2)], Pod: [blocked], Event: [pull] });
+    expect(finding.cause?.code).toBe('container_create_failed');
+    expect(finding.cause?.object).toBeUndefined();
+  });
+
   it('calls a CreateContainerError what it is, with the runtime message', () => {
     const finding = deployFinding({
       ReplicaSet: [rs('web-new', 2)],

@@ -166,6 +166,9 @@ function scheduleCause(pod: V1Pod, message: string): AnomalyCause {
   };
 }
 
+/** A kubelet message that names the ConfigMap or Secret it could not find. */
+const NAMES_CONFIG = /\b(?:configmap|secret)s? "[^"]+" not found|couldn't find key \S+ in (?:ConfigMap|Secret) /i;
+
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError']);
 
 const latest = (events: CoreV1Event[], reasons: string[]) =>
@@ -185,11 +188,11 @@ export function podBlockedCause(pod: V1Pod, view?: DetectionView): AnomalyCause 
   if (waiting) {
     const reason = waiting.state?.waiting?.reason ?? '';
     let message = waiting.state?.waiting?.message ?? '';
-    if (!/not found|couldn't find key/.test(message) && view) {
+    if (!NAMES_CONFIG.test(message) && view) {
       // The kubelet's Failed Event says the same as the status, as "Error: …"; read it when the status is terse.
       const event = latest(view.eventsFor('Pod', pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), ['Failed']);
       const said = event?.message?.replace(/^Error:\s*/, '') ?? '';
-      if (/not found|couldn't find key/.test(said)) message = said;
+      if (NAMES_CONFIG.test(said)) message = said;
     }
     return configCause(pod, waiting.name, reason, message);
   }
