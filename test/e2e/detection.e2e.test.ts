@@ -42,8 +42,14 @@ beforeAll(async () => {
     kubeconfig: inject('kubeconfig'),
     store: storeUrl,
     namespace,
-    // Short windows keep the test quick; deploy_failing stays out of the way so risk sums are exact.
-    thresholds: { podNotReadySeconds: 3, workloadUnavailableSeconds: 3600, nodeNotReadySeconds: 0 },
+    // Short windows keep the test quick; deploy_failing stays out of the way so risk sums are exact, and so does
+    // hpa_misconfigured (this control plane serves no metrics API, so the CPU autoscaler below cannot compute).
+    thresholds: {
+      podNotReadySeconds: 3,
+      workloadUnavailableSeconds: 3600,
+      nodeNotReadySeconds: 0,
+      hpaMisconfiguredSeconds: 3600,
+    },
     // Detection and correlation only: remediation has its own scenarios.
     remediate: false,
     watchNamespaces: [namespace],
