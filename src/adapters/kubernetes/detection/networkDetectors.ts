@@ -211,6 +211,10 @@ const ownedOf = (kind: string, object: KubernetesObject): OwnedObject => ({
   })),
 });
 
+const isPodReady = (pod: V1Pod) =>
+  pod.status?.phase === 'Running' &&
+  (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
 /** Pod → ReplicaSet → Deployment, Pod → Job → CronJob, Pod → StatefulSet or DaemonSet, through the caches. */
 export function podWorkload(view: DetectionView, pod: V1Pod): ResourceRef {
   const owned = ownedOf('Pod', pod);
@@ -241,6 +245,8 @@ export function detectService(service: V1Service, t: DetectionThresholds, view: 
   // No selector: the endpoints are managed by hand (or the Service is headless for something else), and an
   // ExternalName Service is a DNS alias; neither has pods for Cairn to look for.
   if (service.spec?.type === 'ExternalName' || Object.keys(selector).length === 0) return [];
+  // Without the pods in view nothing can be said about what the selector matches.
+  if (!view.watches('Pod')) return [];
   const subject = refOf('Service', service);
   const namespace = subject.namespace;
   const text = pairs(selector);
@@ -260,7 +266,11 @@ export function detectService(service: V1Service, t: DetectionThresholds, view: 
 
   const pods = view.list<V1Pod>('Pod', namespace).filter((p) => isLive(p) && mapMatches(selector, p.metadata?.labels));
   if (pods.length > 0) {
-    if (hasReadyAddress(slicesOf(view, namespace, subject.name))) return [];
+    // EndpointSlices are what traffic follows; without them in view, the pods' own readiness is the next best.
+    const ready = view.watches('EndpointSlice')
+      ? hasReadyAddress(slicesOf(view, namespace, subject.name))
+      : pods.some(isPodReady);
+    if (ready) return [];
     const workload = commonWorkload(view, pods);
     const count = pods.length === 1 ? '1 pod matches' : `${pods.length} pods match`;
     const message = `${count} selector ${text} of Service ${namespace}/${subject.name} but none is ready: its EndpointSlices have no ready address`;
@@ -313,6 +323,7 @@ export function detectIngress(ingress: V1Ingress, t: DetectionThresholds, view: 
   const namespace = subject.namespace;
   const causes: AnomalyCause[] = [];
   const seen = new Set<string>();
+  const servicesWatched = view.watches('Service');
   const add = (cause: AnomalyCause) => {
     if (seen.has(cause.message)) return;
     seen.add(cause.message);
@@ -321,7 +332,7 @@ export function detectIngress(ingress: V1Ingress, t: DetectionThresholds, view: 
   // Resource backends (a bucket, a custom kind) are the controller's business: only Service backends are checked.
   for (const { field, backend } of backendsOf(ingress)) {
     const name = backend.service?.name;
-    if (!name) continue;
+    if (!name || !servicesWatched) continue;
     const ref = { kind: 'Service', name, namespace };
     const service = view.get<V1Service>('Service', namespace, name);
     if (!service) {
@@ -388,7 +399,7 @@ const templatesIn = (view: DetectionView, namespace: string): Labels[] => [
 export function detectNetworkPolicy(policy: V1NetworkPolicy, t: DetectionThresholds, view: DetectionView): Finding[] {
   const selector = policy.spec?.podSelector;
   // An empty podSelector selects every pod of the namespace: it cannot select nothing.
-  if (isEmptySelector(selector)) return [];
+  if (isEmptySelector(selector) || !view.watches('Pod')) return [];
   const subject = refOf('NetworkPolicy', policy);
   const namespace = subject.namespace;
   // Finished pods count (a CronJob's policy between runs), and so does a workload whose pods are yet to come (scaled
@@ -424,6 +435,9 @@ function detectWebhooks(kind: (typeof WEBHOOK_KINDS)[number]) {
   return (configuration: WebhookConfiguration, t: DetectionThresholds, view: DetectionView): Finding[] => {
     const subject = refOf(kind, configuration);
     const causes: AnomalyCause[] = [];
+    if (!view.watches('Service')) return [];
+    // Without EndpointSlices in view, only a missing Service can be told.
+    const slicesWatched = view.watches('EndpointSlice');
     // A webhook reached by URL is outside the cluster: Cairn cannot see whether it answers.
     for (const webhook of configuration.webhooks ?? []) {
       const target = webhook.clientConfig?.service;
@@ -433,7 +447,7 @@ function detectWebhooks(kind: (typeof WEBHOOK_KINDS)[number]) {
       if (service?.spec?.type === 'ExternalName') continue;
       const problem = !service
         ? 'which does not exist'
-        : hasReadyAddress(slicesOf(view, target.namespace, target.name))
+        : !slicesWatched || hasReadyAddress(slicesOf(view, target.namespace, target.name))
           ? undefined
           : 'which has no ready endpoint';
       if (!problem) continue;

@@ -68,7 +68,9 @@ const slice = (service: string, ready: (boolean | undefined)[], name = `${servic
     conditions: r === undefined ? {} : { ready: r },
   })),
 });
-const view = (objects: Objects) => staticView(objects);
+/** The kinds the operator always watches, empty unless given; Secrets are watched only when a test says so. */
+const view = (objects: Objects) =>
+  staticView({ Pod: [], Service: [], EndpointSlice: [], Deployment: [], StatefulSet: [], DaemonSet: [], ...objects });
 const first = <T>(items: readonly T[]) => items[0] as T;
 
 describe('label selectors', () => {
@@ -485,5 +487,37 @@ describe('odd shapes', () => {
     expect(finding?.cause?.message).toBe(
       'spec.rules[0].http.paths[0].backend.service.name: no Service shop/missing-service-0',
     );
+  });
+});
+
+describe('kinds the operator does not watch', () => {
+  it('judges a Service by its pods’ readiness when EndpointSlices are not in view, and says nothing without pods', () => {
+    const web = service('web', { app: 'web' });
+    const readyPod: V1Pod = {
+      ...pod('web-1', { app: 'web' }),
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+    };
+    const unready = pod('web-2', { app: 'web' });
+    expect(detectService(web, t, staticView({ Service: [web], Pod: [readyPod, unready] }))).toEqual([]);
+    expect(detectService(web, t, staticView({ Service: [web], Pod: [unready] }))[0]?.cause?.code).toBe('no_ready_pods');
+    expect(detectService(web, t, staticView({ Service: [web] }))).toEqual([]);
+    const policy = { metadata: { name: 'p', namespace: ns }, spec: { podSelector: { matchLabels: { app: 'x' } } } };
+    expect(detectNetworkPolicy(policy, t, staticView({}))).toEqual([]);
+  });
+
+  it('checks no Ingress backend without Services in view, and only a webhook Service’s existence without slices', () => {
+    const i: V1Ingress = {
+      metadata: { name: 'shop', namespace: ns },
+      spec: { defaultBackend: { service: { name: 'gone', port: { number: 80 } } } },
+    };
+    expect(detectIngress(i, t, staticView({}))).toEqual([]);
+    const detect = networkDetectors.detectors.ValidatingWebhookConfiguration;
+    const configuration = {
+      metadata: { name: 'gatekeeper' },
+      webhooks: [{ name: 'w', clientConfig: { service: { namespace: ns, name: 'web' } } }],
+    };
+    expect(detect?.(configuration, t, staticView({ Service: [service('web', { app: 'web' })] }))).toEqual([]);
+    expect(detect?.(configuration, t, staticView({ Service: [] }))[0]?.cause?.code).toBe('webhook_service_missing');
+    expect(detect?.(configuration, t, staticView({}))).toEqual([]);
   });
 });
