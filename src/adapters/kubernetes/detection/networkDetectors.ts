@@ -273,7 +273,7 @@ export function detectService(service: V1Service, t: DetectionThresholds, view: 
     if (ready) return [];
     const workload = commonWorkload(view, pods);
     const count = pods.length === 1 ? '1 pod matches' : `${pods.length} pods match`;
-    const message = `${count} selector ${text} of Service ${namespace}/${subject.name} but none is ready: its EndpointSlices have no ready address`;
+    const message = `${count} selector ${text} of Service ${namespace}/${subject.name} but none is ready (pods of ${display(workload)}): the Service has no ready address to send traffic to`;
     return finding(message, workload, { code: 'no_ready_pods', object: workload });
   }
 

@@ -172,7 +172,9 @@ describe('service_no_endpoints', () => {
       workload: { kind: 'Deployment', name: 'web', namespace: ns },
       cause: { code: 'no_ready_pods', object: { kind: 'Deployment', name: 'web', namespace: ns } },
     });
-    expect(finding?.message).toContain('2 pods match selector app=web of Service shop/web but none is ready');
+    expect(finding?.message).toBe(
+      '2 pods match selector app=web of Service shop/web but none is ready (pods of Deployment shop/web): the Service has no ready address to send traffic to',
+    );
     // No EndpointSlice at all (the pods have no address yet) is just as unready.
     const [noSlice] = detectService(first(objects.Service), t, view({ ...objects, EndpointSlice: [] }));
     expect(noSlice?.workload).toEqual({ kind: 'Deployment', name: 'web', namespace: ns });
