@@ -445,6 +445,20 @@ describe('causes behind workload signals', () => {
     );
     expect(limit).toMatchObject({ code: 'limit_range' });
     expect(limit.message).toContain('maximum cpu usage per Container is 500m, but limit is 2');
+    const several = createFailureCause(
+      'ReplicaSet web-1',
+      ns,
+      'pods "web-1-x" is forbidden: exceeded quota: compute, requested: limits.cpu=2,pods=1, used: limits.cpu=3,pods=2, limited: limits.cpu=4,pods=10',
+    );
+    expect(several.object).toEqual({ kind: 'ResourceQuota', name: 'compute', namespace: ns });
+    expect(several.message).toContain(
+      '(requested limits.cpu=2,pods=1, used limits.cpu=3,pods=2, limited limits.cpu=4,pods=10)',
+    );
+    // A name no Kubernetes object could have is kept in the words, never made a reference.
+    const garbled = createFailureCause('Job nightly', ns, 'forbidden: exceeded quota: Bad_Name!, requested: pods=1');
+    expect(garbled.code).toBe('quota_exceeded');
+    expect(garbled.object).toBeUndefined();
+    expect(garbled.message).toContain('Bad_Name!');
     const other = createFailureCause('Job nightly', ns, 'Internal error occurred: etcdserver: request timed out');
     expect(other).toMatchObject({ code: 'create_failed' });
   });

@@ -24,6 +24,14 @@ const clip = (text: string, max = MAX_CAUSE) => (text.length > max ? `${text.sli
 
 type ConfigKind = 'ConfigMap' | 'Secret';
 
+/**
+ * The object a cause points at, only when the name read out of a message is one Kubernetes could have given it (a
+ * DNS subdomain): a garbled message still gives its words, never a reference to nothing.
+ */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const objectRef = (kind: string, name: string, namespace: string) =>
+  name.length <= 253 && DNS_SUBDOMAIN.test(name) ? { object: { kind, name, namespace } } : {};
+
 /** Where a pod spec refers to this ConfigMap or Secret, as field paths a person can find in the manifest. */
 export function configReferences(spec: V1PodSpec | undefined, kind: ConfigKind, name: string): string[] {
   if (!spec) return [];
@@ -80,7 +88,7 @@ function configCause(pod: V1Pod, container: string, reason: string, message: str
       message: clip(
         `container ${container} of pod ${podName} cannot start: ${what} does not exist in namespace ${namespace}${referencedAt(refs)}; create it or fix the reference`,
       ),
-      object: { kind, name, namespace },
+      ...objectRef(kind, name, namespace),
     };
   }
   return {
@@ -214,10 +222,7 @@ export function podBlockedCause(pod: V1Pod, view?: DetectionView): AnomalyCause 
  * webhook "w" denied the request: …`, LimitRanger's `maximum cpu usage per Container is …`).
  */
 export function createFailureCause(owner: string, namespace: string, message: string): AnomalyCause {
-  const quota =
-    /exceeded quota: ([^,\s]+)(?:, requested: ([^,]+(?:,[^,:]+)*?), used: ([^,]+(?:,[^,:]+)*?), limited: (.+))?$/m.exec(
-      message,
-    );
+  const quota = /exceeded quota: ([^,\s]+)(?:, requested: (.*?), used: (.*?), limited: ([^\n]*))?/.exec(message);
   if (quota?.[1]) {
     const name = quota[1];
     const numbers = quota[2] ? ` (requested ${quota[2]}, used ${quota[3]}, limited ${quota[4]?.trim()})` : '';
@@ -226,7 +231,7 @@ export function createFailureCause(owner: string, namespace: string, message: st
       message: clip(
         `${owner} cannot create pods: ResourceQuota ${name} in namespace ${namespace} is used up${numbers}; raise its spec.hard or lower the replicas or requests`,
       ),
-      object: { kind: 'ResourceQuota', name, namespace },
+      ...objectRef('ResourceQuota', name, namespace),
     };
   }
   const unsatisfied = /failed quota: ([^:\s]+): (.+)$/m.exec(message);
@@ -236,7 +241,7 @@ export function createFailureCause(owner: string, namespace: string, message: st
       message: clip(
         `${owner} cannot create pods: ResourceQuota ${unsatisfied[1]} in namespace ${namespace} refuses them: ${unsatisfied[2]}`,
       ),
-      object: { kind: 'ResourceQuota', name: unsatisfied[1], namespace },
+      ...objectRef('ResourceQuota', unsatisfied[1], namespace),
     };
   }
   const webhook = /admission webhook "([^"]+)" denied the request:?\s*(.*)$/m.exec(message);
@@ -267,7 +272,7 @@ export function createFailureCause(owner: string, namespace: string, message: st
       message: clip(
         `${owner} cannot create pods: ServiceAccount ${account[1]} does not exist in namespace ${namespace} (spec.serviceAccountName)`,
       ),
-      object: { kind: 'ServiceAccount', name: account[1], namespace },
+      ...objectRef('ServiceAccount', account[1], namespace),
     };
   }
   return { code: 'create_failed', message: clip(`${owner} cannot create pods: ${message.trim()}`) };
