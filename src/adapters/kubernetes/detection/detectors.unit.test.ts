@@ -380,6 +380,30 @@ describe('causes behind workload signals', () => {
     expect(selector.cause?.message).toContain('no node has the labels disktype=ssd (spec.nodeSelector)');
     expect(selector.sustainSeconds).toBe(t.podBlockedSeconds);
 
+    const affinity = deployFinding({
+      ReplicaSet: [rs('web-new', 2)],
+      Pod: [
+        ownedPod(
+          'web-new-a',
+          'rs-web-new',
+          unschedulable("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."),
+          {
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['mars-1'] }] }],
+                },
+              },
+            },
+          },
+        ),
+      ],
+    });
+    expect(affinity.cause?.message).toContain(
+      'node selector: no node matches spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution',
+    );
+    expect(affinity.cause?.message).not.toContain('spec.nodeSelector');
+
     const cpu = deployFinding({
       ReplicaSet: [rs('web-new', 2)],
       Pod: [

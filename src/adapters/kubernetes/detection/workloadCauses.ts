@@ -132,12 +132,16 @@ function unschedulableDetail(pod: V1Pod, reasons: string[]): string[] {
       );
     } else if (/node affinity\/selector|node\(s\) didn't match node selector/.test(reason)) {
       const selector = Object.entries(spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`);
-      add(
-        'selector',
-        selector.length > 0
-          ? `node selector: no node has the labels ${selector.join(', ')} (spec.nodeSelector)`
-          : 'node affinity: no node matches spec.affinity.nodeAffinity',
-      );
+      const affinity = (
+        spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
+      ).length;
+      const fields = [
+        ...(selector.length > 0 ? [`no node has the labels ${selector.join(', ')} (spec.nodeSelector)`] : []),
+        ...(affinity > 0 || selector.length === 0
+          ? ['no node matches spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution']
+          : []),
+      ];
+      add('selector', `node selector: ${fields.join(', or ')}`);
     } else if (/untolerated taint/.test(reason)) {
       const taint = /untolerated taint(?:\(s\))?\s*(\{[^}]*\})?/.exec(reason)?.[1];
       add(
