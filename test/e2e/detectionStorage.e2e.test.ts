@@ -58,6 +58,43 @@ beforeAll(async () => {
   waitClass = `${namespace}-wait`;
   volume = `${namespace}-pv`;
   storeUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'cairn-detect-st-')), 'events.db')}`;
+  // The claims that must stay silent are settled before the operator watches: under load the volume controller
+  // can take longer to bind a claim than the short pending window this file uses.
+  await storage.createStorageClass({
+    body: {
+      metadata: { name: waitClass },
+      provisioner: 'kubernetes.io/no-provisioner',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    },
+  });
+  await clients.core.createNamespacedPersistentVolumeClaim({
+    namespace,
+    body: claim('later', { storageClassName: waitClass }),
+  });
+  // A hand-made volume reserved for exactly this claim, so no other test's claim can take it.
+  await clients.core.createPersistentVolume({
+    body: {
+      metadata: { name: volume },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: '',
+        hostPath: { path: `/tmp/${volume}` },
+        claimRef: { namespace, name: 'bound' },
+      },
+    },
+  });
+  await clients.core.createNamespacedPersistentVolumeClaim({
+    namespace,
+    body: claim('bound', { storageClassName: '', volumeName: volume }),
+  });
+  await eventually(
+    'the claim to bind',
+    async () =>
+      (await clients.core.readNamespacedPersistentVolumeClaim({ namespace, name: 'bound' })).status?.phase === 'Bound',
+    120_000,
+  );
+
   operator = await startOperator({
     kubeconfig: inject('kubeconfig'),
     store: storeUrl,
@@ -189,41 +226,6 @@ describe('storage, autoscaler and schedule detection on a real cluster', () => {
   });
 
   it('a WaitForFirstConsumer claim no pod uses and a bound claim stay silent', async () => {
-    await storage.createStorageClass({
-      body: {
-        metadata: { name: waitClass },
-        provisioner: 'kubernetes.io/no-provisioner',
-        volumeBindingMode: 'WaitForFirstConsumer',
-      },
-    });
-    await clients.core.createNamespacedPersistentVolumeClaim({
-      namespace,
-      body: claim('later', { storageClassName: waitClass }),
-    });
-    // A hand-made volume reserved for exactly this claim, so no other test's claim can take it.
-    await clients.core.createPersistentVolume({
-      body: {
-        metadata: { name: volume },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: '',
-          hostPath: { path: `/tmp/${volume}` },
-          claimRef: { namespace, name: 'bound' },
-        },
-      },
-    });
-    await clients.core.createNamespacedPersistentVolumeClaim({
-      namespace,
-      body: claim('bound', { storageClassName: '', volumeName: volume }),
-    });
-    await eventually(
-      'the claim to bind',
-      async () =>
-        (await clients.core.readNamespacedPersistentVolumeClaim({ namespace, name: 'bound' })).status?.phase ===
-        'Bound',
-      120_000,
-    );
     const waiting = await eventReason('PersistentVolumeClaim', 'later', 'WaitForFirstConsumer');
     expect(waiting.message).toContain('waiting for first consumer');
 
@@ -233,6 +235,9 @@ describe('storage, autoscaler and schedule detection on a real cluster', () => {
       body: claim('probe', { storageClassName: `${namespace}-nope` }),
     });
     await detected('pvc_pending', 'probe');
+    await eventually('the probe Anomaly to be written', async () =>
+      (await anomaliesOn('PersistentVolumeClaim', 'probe')).length > 0 ? true : undefined,
+    );
     expect((await clients.core.readNamespacedPersistentVolumeClaim({ namespace, name: 'later' })).status?.phase).toBe(
       'Pending',
     );

@@ -71,6 +71,7 @@ export function workloadOfPod(pod: V1Pod, view: DetectionView): Subject {
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 /** The class name before spec.storageClassName existed; the volume controller still honours it. */
 const BETA_CLASS = 'volume.beta.kubernetes.io/storage-class';
+const DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
 /** A class whose volumes are created by hand (local volumes): a claim of it waits for a matching PersistentVolume. */
 const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 const PVC_REASONS = new Set(['FailedBinding', 'ProvisioningFailed', 'ExternalProvisioning']);
@@ -145,13 +146,20 @@ export function detectPvcPending(pvc: V1PersistentVolumeClaim, t: DetectionThres
       ...(className ? { object: classRef(className) } : {}),
     };
   } else {
+    const volumeName = pvc.spec?.volumeName;
+    const hasDefault = view
+      .list<V1StorageClass>('StorageClass')
+      .some((c) => c.metadata?.annotations?.[DEFAULT_CLASS] === 'true');
+    const what = volumeName
+      ? `spec.volumeName asks for PersistentVolume ${volumeName}, which is not available to it (missing, taken, or too small for ${requestOf(pvc)})`
+      : className
+        ? `no PersistentVolume of StorageClass "${className}" matches the request (${requestOf(pvc)}); create one`
+        : className === ''
+          ? `spec.storageClassName is "" (no dynamic provisioning) and no PersistentVolume without a class matches the request (${requestOf(pvc)}); create one or set spec.storageClassName`
+          : `spec.storageClassName is not set${hasDefault ? '' : ', the cluster has no default StorageClass,'} and no PersistentVolume matches the request (${requestOf(pvc)}); set spec.storageClassName or create a matching PersistentVolume`;
     cause = {
       code: 'no_matching_volume',
-      message:
-        (className
-          ? `no PersistentVolume of StorageClass "${className}" matches the request (${requestOf(pvc)})`
-          : `spec.storageClassName is not set, the cluster has no default StorageClass, and no PersistentVolume matches the request (${requestOf(pvc)}); set spec.storageClassName or create a matching PersistentVolume`) +
-        said,
+      message: what + said,
       ...(className ? { object: classRef(className) } : {}),
     };
   }

@@ -111,6 +111,20 @@ describe('pvc_pending', () => {
     expect(finding?.message).toContain('no persistent volumes available for this claim');
   });
 
+  it('tells an explicit empty class and a requested volume apart from an unset class', () => {
+    const [empty] = detectPvcPending(claim({ storageClassName: '' }), t, staticView({}));
+    expect(empty?.cause?.code).toBe('no_matching_volume');
+    expect(empty?.message).toContain('spec.storageClassName is "" (no dynamic provisioning)');
+    const [named] = detectPvcPending(claim({ storageClassName: '', volumeName: 'pv-7' }), t, staticView({}));
+    expect(named?.message).toContain('spec.volumeName asks for PersistentVolume pv-7');
+    // A default class exists (the volume controller will assign it): no claim that there is none.
+    const fallback = storageClass('standard', {
+      metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    });
+    const [unset] = detectPvcPending(claim(), t, staticView({ StorageClass: [fallback] }));
+    expect(unset?.message).toContain('spec.storageClassName is not set and no PersistentVolume matches');
+  });
+
   it('reads Events only about this claim: the same name on another kind or namespace is not its reason', () => {
     const onPod = eventAbout('Pod', 'data', 'ProvisioningFailed', 'something about a pod');
     const elsewhere = { ...eventAbout('PersistentVolumeClaim', 'data', 'ProvisioningFailed', 'other namespace') };
