@@ -53,6 +53,53 @@ export interface ClusterWatchOptions {
  */
 const TLS_SECRETS = 'type=kubernetes.io/tls';
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the caches keep of an object. `managedFields` (which manager owns which field, down to every leaf) is a third
+ * to a half of a typical object and more once parsed; readers only ask who last wrote which top-level section and
+ * when (a CronJob's last spec edit, Cairn's own writes), so each entry keeps its manager, operation, subresource,
+ * time and the top-level sections it owns. kubectl's last-applied annotation is a second copy of the spec.
+ */
+export function trimForCache<T extends Cached>(object: T): T {
+  const metadata = object?.metadata;
+  if (!metadata || (metadata.managedFields === undefined && metadata.annotations?.[LAST_APPLIED] === undefined))
+    return object;
+  const { managedFields, annotations, ...rest } = metadata;
+  const kept: k8s.V1ObjectMeta = { ...rest };
+  if (annotations) {
+    const { [LAST_APPLIED]: _copy, ...others } = annotations;
+    kept.annotations = others;
+  }
+  if (managedFields) {
+    kept.managedFields = managedFields.map((entry) => {
+      const { fieldsV1, ...who } = entry;
+      const sections = fieldsV1 && typeof fieldsV1 === 'object' ? Object.keys(fieldsV1) : [];
+      return sections.length > 0 ? { ...who, fieldsV1: Object.fromEntries(sections.map((k) => [k, {}])) } : who;
+    });
+  }
+  return { ...object, metadata: kept };
+}
+
+/** A watch whose objects are trimmed before the informer caches them. */
+class TrimmingWatch extends k8s.Watch {
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    // biome-ignore lint/suspicious/noExplicitAny: the client's own callback type.
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    // biome-ignore lint/suspicious/noExplicitAny: the client's own callback type.
+    done: (err: any) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, object) => callback(phase, phase === 'ERROR' ? object : trimForCache(object)),
+      done,
+    );
+  }
+}
+
 interface Lister {
   readonly path: string;
   readonly list: () => Promise<k8s.KubernetesListObject<Cached>>;
@@ -124,8 +171,11 @@ export function watchCluster(config: k8s.KubeConfig, options: ClusterWatchOption
     const { path, list, fieldSelector } = all[kind];
     const informer = new k8s.ListWatch(
       path,
-      new k8s.Watch(config),
-      list,
+      new TrimmingWatch(config),
+      async () => {
+        const listed = await list();
+        return { ...listed, items: listed.items.map(trimForCache) };
+      },
       false,
       undefined,
       fieldSelector,
