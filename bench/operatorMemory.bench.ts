@@ -1,11 +1,20 @@
 /**
- * Operator memory: the resident set of a `cairn operator` process watching 2,000 pods.
+ * Operator memory: the resident set of a `cairn operator` process watching 2,000 pods, then 2,000 Services, 500
+ * Ingresses and 1,000 PersistentVolumeClaims besides.
  *
- *   node --import tsx bench/operatorMemory.bench.ts       (MEMORY_PODS=2000, MEMORY_NODES=20)
+ *   node --import tsx bench/operatorMemory.bench.ts
+ *     (MEMORY_PODS=2000, MEMORY_DEPLOYMENTS=1000, MEMORY_NODES=20, MEMORY_SERVICES=2000, MEMORY_INGRESSES=500,
+ *      MEMORY_PVCS=1000, MEMORY_BUILDS=tsx,bundle)
  *
- * Starts its own control plane (`cairn-bench`) with enough KWOK nodes for the pods (110 each), runs them as 20
- * Deployments, and only then starts the operator as a child process on a temp sqlite store, so its informers list
- * every pod (and the Events and ReplicaSets that came with them) at once, as after a restart in a busy cluster.
+ * Starts its own control plane (`cairn-bench-memory`) with enough KWOK nodes for the pods (110 each), runs them as
+ * MEMORY_DEPLOYMENTS Deployments (two pods each by default, the shape of many small services; 20 Deployments of 100
+ * pods was the earlier shape), and only then starts the operator as a child process on a temp sqlite store, so its
+ * informers list every pod (and the Events and ReplicaSets that came with them) at once, as after a restart in a
+ * busy cluster. Then come the networking and storage objects the detectors read, and the operator is measured
+ * again (`_full`): Services selecting the Deployments' pods, two per Deployment (the app's and its metrics port's,
+ * each with its EndpointSlice), headless because the local API server has a /24 of cluster IPs; Ingresses routing
+ * to the first Services; claims bound to hostPath PersistentVolumes made for them. None of these is a fault, so the
+ * figure is what watching them costs, not what recording anomalies would.
  * It is settled once it leads and has used less than 5% of a core for 5 s; RSS (VmRSS) is then sampled once a
  * second. `peak` is the kernel's high-water mark (VmHWM), which includes the initial list. The same is measured
  * first on the empty cluster (`idle`), so the cost of the pods themselves shows apart from that of the runtime.
@@ -26,9 +35,14 @@ import { clusterDown, clusterDownSync, clusterUp, type LocalCluster, waitFor } f
 
 const PODS = Number(process.env.MEMORY_PODS ?? 2_000);
 const NODES = Number(process.env.MEMORY_NODES ?? Math.ceil((PODS * 1.1) / 110));
-const DEPLOYMENTS = 20;
+const DEPLOYMENTS = Number(process.env.MEMORY_DEPLOYMENTS ?? Math.ceil(PODS / 2));
+const SERVICES = Number(process.env.MEMORY_SERVICES ?? 2_000);
+const INGRESSES = Number(process.env.MEMORY_INGRESSES ?? 500);
+const PVCS = Number(process.env.MEMORY_PVCS ?? 1_000);
+const BUILDS = (process.env.MEMORY_BUILDS ?? 'tsx,bundle').split(',').filter(Boolean);
 const STEADY_SAMPLES = 20;
-const CLUSTER = 'cairn-bench';
+/** Its own name, so it never shares a control plane with another benchmark running at the same time. */
+const CLUSTER = 'cairn-bench-memory';
 const NAMESPACE = 'bench-memory';
 
 /** A script that takes cairn's arguments, run with plain node, and the suffix of its lines. */
@@ -78,6 +92,112 @@ const deploymentOf = (name: string, replicas: number): k8s.V1Deployment => ({
   },
 });
 
+const appName = (i: number) => `svc-${i}`;
+/** Service k selects Deployment k mod DEPLOYMENTS: the app's own, then its metrics Service, and so on. */
+const serviceName = (k: number) =>
+  k < DEPLOYMENTS ? appName(k) : `${appName(k % DEPLOYMENTS)}-${Math.floor(k / DEPLOYMENTS)}`;
+const claimName = (i: number) => `data-${i}`;
+const volumeName = (i: number) => `${NAMESPACE}-data-${i}`;
+
+async function inBatches(count: number, size: number, each: (i: number) => Promise<unknown>) {
+  for (let i = 0; i < count; i += size)
+    await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, j) => each(i + j)));
+}
+
+async function createConfigObjects(config: k8s.KubeConfig) {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const networking = config.makeApiClient(k8s.NetworkingV1Api);
+  const discovery = config.makeApiClient(k8s.DiscoveryV1Api);
+  const started = Date.now();
+  progress(`creating ${SERVICES} Services, ${INGRESSES} Ingresses, ${PVCS} PersistentVolumes and claims`);
+  await inBatches(SERVICES, 20, (k) =>
+    core.createNamespacedService({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: serviceName(k), labels: { app: appName(k % DEPLOYMENTS) } },
+        spec: {
+          clusterIP: 'None',
+          selector: { app: appName(k % DEPLOYMENTS) },
+          ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+        },
+      },
+    }),
+  );
+  await inBatches(INGRESSES, 20, (k) =>
+    networking.createNamespacedIngress({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: serviceName(k) },
+        spec: {
+          rules: [
+            {
+              host: `${serviceName(k)}.shop.example.com`,
+              http: {
+                paths: [
+                  {
+                    path: '/',
+                    pathType: 'Prefix',
+                    backend: { service: { name: serviceName(k % SERVICES), port: { name: 'http' } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    }),
+  );
+  await inBatches(PVCS, 20, async (i) => {
+    await core.createPersistentVolume({
+      body: {
+        metadata: { name: volumeName(i) },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName: '',
+          hostPath: { path: `/tmp/${volumeName(i)}` },
+          claimRef: { namespace: NAMESPACE, name: claimName(i) },
+        },
+      },
+    });
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: claimName(i) },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: '',
+          volumeName: volumeName(i),
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    });
+  });
+  await waitFor(
+    async () => {
+      const slices = await discovery.listNamespacedEndpointSlice({ namespace: NAMESPACE });
+      const served = new Set(
+        slices.items
+          .filter((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready === true))
+          .map((s) => s.metadata?.labels?.['kubernetes.io/service-name']),
+      );
+      const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE });
+      const bound = claims.items.filter((c) => c.status?.phase === 'Bound').length;
+      progress(`${served.size} Services with ready endpoints, ${bound} claims bound`);
+      return served.size >= SERVICES && bound >= PVCS;
+    },
+    600_000,
+    5_000,
+  );
+  progress(`networking and storage objects settled in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+async function deletePersistentVolumes(config: k8s.KubeConfig) {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  await inBatches(PVCS, 20, (i) => core.deletePersistentVolume({ name: volumeName(i) }).catch(() => undefined));
+}
+
 async function run(cluster: LocalCluster, builds: readonly Build[]) {
   const config = new k8s.KubeConfig();
   config.loadFromFile(cluster.kubeconfig);
@@ -92,13 +212,15 @@ async function run(cluster: LocalCluster, builds: readonly Build[]) {
     const measured = await measureOperator(cluster, build);
     idle.set(build.name, measured);
     report(`operator_idle_rss_steady_median_${build.name}`, measured.steadyMedian, 'MB', 1);
+    reportHeap(`operator_idle`, build, measured);
   }
 
   const perDeployment = Math.ceil(PODS / DEPLOYMENTS);
-  for (let i = 0; i < DEPLOYMENTS; i++) {
-    const replicas = Math.min(perDeployment, PODS - i * perDeployment);
-    await apps.createNamespacedDeployment({ namespace: NAMESPACE, body: deploymentOf(`svc-${i}`, replicas) });
-  }
+  progress(`creating ${DEPLOYMENTS} Deployments of ${perDeployment} pods`);
+  await inBatches(DEPLOYMENTS, 20, async (i) => {
+    const replicas = Math.max(0, Math.min(perDeployment, PODS - i * perDeployment));
+    await apps.createNamespacedDeployment({ namespace: NAMESPACE, body: deploymentOf(appName(i), replicas) });
+  });
   const started = Date.now();
   let lastReady = -1;
   await waitFor(
@@ -109,24 +231,58 @@ async function run(cluster: LocalCluster, builds: readonly Build[]) {
       lastReady = ready;
       return ready >= PODS;
     },
-    300_000,
+    600_000,
     2_000,
   );
   progress(`${PODS} pods ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
   report('operator_pods_watched', PODS, 'pods');
+  report('operator_deployments_watched', DEPLOYMENTS, 'deployments');
+  const withPods = new Map<string, Measurement>();
   for (const build of builds) {
-    const withPods = await measureOperator(cluster, build);
+    const measured = await measureOperator(cluster, build);
+    withPods.set(build.name, measured);
     const empty = idle.get(build.name)!;
     const line = (name: string, value: number, unit: string, digits?: number) =>
       report(`${name}_${build.name}`, value, unit, digits);
-    line('operator_leading_after', withPods.leadingAfter, 'ms');
-    line('operator_settled_after', withPods.settledAfter, 'ms');
-    line('operator_rss_peak', withPods.peak, 'MB', 1);
-    line('operator_rss_steady_max', withPods.steadyMax, 'MB', 1);
-    line('operator_rss_steady_median', withPods.steadyMedian, 'MB', 1);
-    line('operator_rss_per_1000_pods', ((withPods.steadyMedian - empty.steadyMedian) * 1000) / PODS, 'MB', 1);
+    line('operator_leading_after', measured.leadingAfter, 'ms');
+    line('operator_settled_after', measured.settledAfter, 'ms');
+    line('operator_rss_peak', measured.peak, 'MB', 1);
+    line('operator_rss_steady_max', measured.steadyMax, 'MB', 1);
+    line('operator_rss_steady_median', measured.steadyMedian, 'MB', 1);
+    line('operator_rss_per_1000_pods', ((measured.steadyMedian - empty.steadyMedian) * 1000) / PODS, 'MB', 1);
+    reportHeap('operator', build, measured);
   }
+
+  if (SERVICES + INGRESSES + PVCS === 0) return;
+  try {
+    await createConfigObjects(config);
+    report('operator_services_watched', SERVICES, 'services');
+    report('operator_ingresses_watched', INGRESSES, 'ingresses');
+    report('operator_pvcs_watched', PVCS, 'claims');
+    for (const build of builds) {
+      const measured = await measureOperator(cluster, build);
+      const pods = withPods.get(build.name)!;
+      const line = (name: string, value: number, unit: string, digits?: number) =>
+        report(`${name}_full_${build.name}`, value, unit, digits);
+      line('operator_leading_after', measured.leadingAfter, 'ms');
+      line('operator_settled_after', measured.settledAfter, 'ms');
+      line('operator_rss_peak', measured.peak, 'MB', 1);
+      line('operator_rss_steady_max', measured.steadyMax, 'MB', 1);
+      line('operator_rss_steady_median', measured.steadyMedian, 'MB', 1);
+      line('operator_rss_added_by_config_objects', measured.steadyMedian - pods.steadyMedian, 'MB', 1);
+      reportHeap('operator_full', build, measured);
+    }
+  } finally {
+    // PersistentVolumes are cluster-scoped: the control plane goes away with the run, but not if it was reused.
+    await deletePersistentVolumes(config);
+  }
+}
+
+/** The V8 heap and off-heap figures the operator's own /metrics reports, read once it has settled. */
+function reportHeap(prefix: string, build: Build, measured: Measurement) {
+  for (const [name, value] of Object.entries(measured.heap))
+    report(`${prefix}_${name}_${build.name}`, value / (1024 * 1024), 'MB', 1);
 }
 
 interface Measurement {
@@ -135,6 +291,8 @@ interface Measurement {
   readonly peak: number;
   readonly steadyMax: number;
   readonly steadyMedian: number;
+  /** Bytes, from the operator's /metrics (prom-client's process collectors). */
+  readonly heap: Readonly<Record<string, number>>;
 }
 
 /** Runs one operator process until it settles, samples its RSS, and stops it (which hands the lease back). */
@@ -144,6 +302,7 @@ async function measureOperator(cluster: LocalCluster, build: Build): Promise<Mea
   let child: ChildProcess | undefined;
   try {
     const lines: string[] = [];
+    const httpPort = await freePort();
     child = spawn(
       process.execPath,
       [
@@ -159,7 +318,7 @@ async function measureOperator(cluster: LocalCluster, build: Build): Promise<Mea
         'bench',
         // Served as in production, on a port nobody else on this machine is using.
         '--http-port',
-        String(await freePort()),
+        String(httpPort),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -187,6 +346,10 @@ async function measureOperator(cluster: LocalCluster, build: Build): Promise<Mea
       await sleep(1_000);
     }
     const sorted = [...samples].sort((a, b) => a - b);
+    const heap = await heapFigures(httpPort).catch((error) => {
+      progress(`no heap figures: ${String(error)}`);
+      return {};
+    });
     const errors = lines.filter((l) => / error: /.test(l));
     if (errors.length > 0) progress(`operator errors:\n${errors.slice(0, 5).join('\n')}`);
     return {
@@ -195,6 +358,7 @@ async function measureOperator(cluster: LocalCluster, build: Build): Promise<Mea
       peak: statusMb(pid, 'VmHWM'),
       steadyMax: sorted.at(-1) ?? Number.NaN,
       steadyMedian: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
+      heap,
     };
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -207,19 +371,46 @@ async function measureOperator(cluster: LocalCluster, build: Build): Promise<Mea
   }
 }
 
+/** Where the memory is: V8's heap (used and reserved), memory outside it (buffers, native addons' allocations). */
+const HEAP_METRICS = {
+  heap_used: 'cairn_nodejs_heap_size_used_bytes',
+  heap_total: 'cairn_nodejs_heap_size_total_bytes',
+  external: 'cairn_nodejs_external_memory_bytes',
+} as const;
+
+async function heapFigures(port: number): Promise<Record<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const text = await response.text();
+  const figures: Record<string, number> = {};
+  for (const [name, metric] of Object.entries(HEAP_METRICS)) {
+    const match = new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    if (match) figures[name] = Number(match[1]);
+  }
+  // The old space is where long-lived objects (the informer caches) end up.
+  const old = /^cairn_nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)$/m.exec(text);
+  if (old) figures.heap_old_space_used = Number(old[1]);
+  return figures;
+}
+
 async function operatorBuilds(): Promise<Build[]> {
   const custom = process.env.MEMORY_OPERATOR_ENTRY;
   if (custom) return [{ name: 'entry', entry: custom }];
   // Built before the cluster starts, so a broken build fails in seconds rather than after the pods are up.
-  const { outfile, warnings } = await buildBundle();
-  for (const warning of warnings) progress(`build warning: ${warning}`);
-  return [
-    { name: 'tsx', entry: new URL('../src/cli/cairn.mjs', import.meta.url).pathname },
-    { name: 'bundle', entry: outfile },
-  ];
+  const all: Build[] = [{ name: 'tsx', entry: new URL('../src/cli/cairn.mjs', import.meta.url).pathname }];
+  if (BUILDS.includes('bundle')) {
+    const { outfile, warnings } = await buildBundle();
+    for (const warning of warnings) progress(`build warning: ${warning}`);
+    all.push({ name: 'bundle', entry: outfile });
+  }
+  const chosen = all.filter((b) => BUILDS.includes(b.name));
+  if (chosen.length === 0) throw new Error(`MEMORY_BUILDS must name tsx and/or bundle, got "${BUILDS.join(',')}"`);
+  return chosen;
 }
 
-process.stdout.write(`operatorMemory: RSS of \`cairn operator\` watching ${PODS} pods on ${NODES} KWOK nodes\n`);
+process.stdout.write(
+  `operatorMemory: RSS of \`cairn operator\` watching ${PODS} pods (${DEPLOYMENTS} Deployments) on ${NODES} KWOK nodes, then ${SERVICES} Services, ${INGRESSES} Ingresses and ${PVCS} PVCs\n`,
+);
 const builds = await operatorBuilds();
 const cluster = await clusterUp({ name: CLUSTER, nodes: NODES, log: progress });
 // Ctrl-C must not leave etcd and the API server running.
