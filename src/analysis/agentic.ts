@@ -252,6 +252,9 @@ export const symptomsOf = (facts: WorkloadFacts): string[] => {
     symptoms.push(`${r.ready} of ${r.desired} replicas ready, ${r.updated} updated`);
   }
   if (facts.job?.state.startsWith('Failed')) symptoms.push(`the Job failed (${facts.job.state})`);
+  // Configuration that points at nothing, and pods blocked on a cause, are symptoms too even with no pod failing.
+  symptoms.push(...(facts.subject?.problems ?? []));
+  for (const b of (facts.blockers ?? []).slice(0, 3)) symptoms.push(`${b.code} on ${b.seenOn}`);
   return symptoms;
 };
 
@@ -337,8 +340,11 @@ const candidatesFor = (request: AgenticStepRequest): Candidate[] => {
   }
 
   // A few sick pods among healthy ones: replace just those, one per step.
-  const deletePod = entry(DeletePodTypes, kind);
-  const sick = facts.pods.filter(sickPod);
+  // Pods that never started, or wait on a cause no restart removes (a missing Secret, a quota), are not wedged:
+  // replacing them brings the same pods back.
+  const blocked = (facts.blockers ?? []).length > 0;
+  const deletePod = blocked ? undefined : entry(DeletePodTypes, kind);
+  const sick = facts.pods.filter((p) => sickPod(p) && !p.pending);
   if (deletePod && sick.length > 0 && sick.length < facts.podCount && !facts.imagePullFailing) {
     for (const pod of sick) {
       candidates.push({
@@ -354,8 +360,9 @@ const candidatesFor = (request: AgenticStepRequest): Candidate[] => {
     }
   }
 
-  const restart = entry(RestartTypes, kind);
-  if (restart && !facts.imagePullFailing) {
+  const restart = blocked ? undefined : entry(RestartTypes, kind);
+  const onlyPending = facts.pods.some(sickPod) && facts.pods.filter(sickPod).every((p) => p.pending);
+  if (restart && !facts.imagePullFailing && !onlyPending) {
     candidates.push({
       action: {
         name: 'restart-rollout',

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { FailureEvidence } from '../../domain/events/common.schema.ts';
 import { actionFingerprint } from '../../domain/remediation/action.fingerprint.ts';
-import { analysisRequest, healthyFacts, revision } from '../../test/fixtures/analysis.fixtures.ts';
+import { agenticStepRequest, analysisRequest, healthyFacts, revision } from '../../test/fixtures/analysis.fixtures.ts';
+import { decideAgenticStepWithRules } from './agentic.ts';
 import { type AnalysisRequest, assertAnalysisResult } from './provider.ts';
 import {
   analyzeWithRules,
@@ -917,5 +918,53 @@ describe('rules provider: configuration that points at nothing', () => {
     });
     const result = analyze(facts, { signal: 'pvc_pending' });
     expect(result.analysis).not.toContain('PersistentVolumeClaim data');
+  });
+});
+
+describe('agentic rules step after a no-action analysis', () => {
+  const step = (facts: WorkloadFacts) => {
+    const base = agenticStepRequest();
+    return decideAgenticStepWithRules({
+      ...base,
+      context: { text: 'context', facts },
+      history: [],
+      availableActions: [
+        { type: 'RestartDeployment', description: 'restart', destructive: true },
+        { type: 'DeletePod', description: 'delete a pod', destructive: true },
+        { type: 'RollbackDeployment', description: 'roll back', destructive: true },
+      ] as never,
+    });
+  };
+
+  it('does not call a Service with a selector typo healthy: it gives up with the problem', () => {
+    const result = step(
+      healthyFacts({
+        kind: 'Service',
+        name: 'web-svc',
+        replicas: undefined,
+        revisions: [],
+        subject: { problems: ['spec.selector of Service web-svc matches no pod'] },
+      }),
+    );
+    expect(result.decision).toBe('give-up');
+    expect(result.reasoning).toContain('spec.selector of Service web-svc matches no pod');
+  });
+
+  it('neither restarts nor deletes pods blocked on a missing Secret or pending', () => {
+    for (const facts of [
+      healthyFacts({
+        pods: [pod('web-rs1-aaaaa', 1, { ready: false, phase: 'Pending', pending: true }), pod('web-rs1-bbbbb', 1)],
+        notReadyPods: 1,
+        blockers: [{ code: 'config_missing', message: 'secret "db" not found', seenOn: 'Pod/web-rs1-aaaaa' }],
+      }),
+      healthyFacts({
+        pods: [pod('web-rs1-aaaaa', 1, { ready: false, phase: 'Pending', pending: true }), pod('web-rs1-bbbbb', 1)],
+        notReadyPods: 1,
+      }),
+    ]) {
+      const result = step(facts);
+      expect(result.decision).toBe('give-up');
+      expect('action' in result ? result.action : undefined).toBeUndefined();
+    }
   });
 });
