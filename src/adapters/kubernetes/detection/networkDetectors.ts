@@ -240,6 +240,24 @@ function commonWorkload(view: DetectionView, pods: readonly V1Pod[]): ResourceRe
   return (best as [string, { ref: ResourceRef }])[1].ref;
 }
 
+/** A Deployment or StatefulSet whose latest template is still being rolled out. */
+export function rollingOut(view: DetectionView, workload: ResourceRef): boolean {
+  if (workload.kind === 'Deployment') {
+    const d = view.get<V1Deployment>('Deployment', workload.namespace, workload.name);
+    if (!d) return false;
+    if ((d.status?.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return true;
+    const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
+    return progressing?.status === 'True' && progressing.reason !== 'NewReplicaSetAvailable';
+  }
+  if (workload.kind === 'StatefulSet') {
+    const set = view.get<V1StatefulSet>('StatefulSet', workload.namespace, workload.name);
+    if (!set) return false;
+    if ((set.status?.observedGeneration ?? 0) < (set.metadata?.generation ?? 0)) return true;
+    return set.status?.updateRevision !== undefined && set.status.currentRevision !== set.status.updateRevision;
+  }
+  return false;
+}
+
 export function detectService(service: V1Service, t: DetectionThresholds, view: DetectionView): Finding[] {
   const selector = service.spec?.selector ?? {};
   // No selector: the endpoints are managed by hand (or the Service is headless for something else), and an
@@ -252,12 +270,16 @@ export function detectService(service: V1Service, t: DetectionThresholds, view: 
   const text = pairs(selector);
   const finding = (text: string, workload: ResourceRef, cause: Omit<AnomalyCause, 'message'>): Finding[] => {
     const message = clip(text);
+    // A workload still rolling out its pods (a new app starting) is given the time its own signal gives it.
+    const sustainSeconds = rollingOut(view, workload)
+      ? Math.max(t.serviceNoEndpointsSeconds, t.workloadUnavailableSeconds)
+      : t.serviceNoEndpointsSeconds;
     return [
       {
         signal: 'service_no_endpoints',
         subject,
         message,
-        sustainSeconds: t.serviceNoEndpointsSeconds,
+        sustainSeconds,
         cause: { ...cause, message },
         workload,
       },

@@ -180,6 +180,29 @@ describe('service_no_endpoints', () => {
     expect(noSlice?.workload).toEqual({ kind: 'Deployment', name: 'web', namespace: ns });
   });
 
+  it('gives a workload still rolling out the time its own signal gets before its Service counts as empty', () => {
+    const rolling = (reason: string, generation = 1, observedGeneration = 1): V1Deployment => ({
+      ...deployment('web', { app: 'web' }, 2),
+      metadata: { name: 'web', namespace: ns, generation },
+      status: { observedGeneration, conditions: [{ type: 'Progressing', status: 'True', reason }] },
+    });
+    const sustainWith = (d: V1Deployment) =>
+      detectService(service('web', { app: 'web' }), t, view({ Deployment: [d] }))[0]?.sustainSeconds;
+    const starting = Math.max(t.serviceNoEndpointsSeconds, t.workloadUnavailableSeconds);
+    expect(sustainWith(rolling('ReplicaSetUpdated'))).toBe(starting);
+    expect(sustainWith(rolling('NewReplicaSetAvailable', 2, 1))).toBe(starting);
+    expect(sustainWith(rolling('NewReplicaSetAvailable'))).toBe(t.serviceNoEndpointsSeconds);
+    const set = (current: string, update: string) => ({
+      metadata: { name: 'db', namespace: ns },
+      spec: { replicas: 1, template: { metadata: { labels: { app: 'db' } } } },
+      status: { currentRevision: current, updateRevision: update },
+    });
+    const setSustain = (s: KubernetesObject) =>
+      detectService(service('db', { app: 'db' }), t, view({ StatefulSet: [s] }))[0]?.sustainSeconds;
+    expect(setSustain(set('db-1', 'db-2'))).toBe(starting);
+    expect(setSustain(set('db-2', 'db-2'))).toBe(t.serviceNoEndpointsSeconds);
+  });
+
   it('joins the workload that wants pods but has none running', () => {
     const objects = {
       Service: [service('web', { app: 'web' })],
