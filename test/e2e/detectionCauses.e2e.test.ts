@@ -149,6 +149,13 @@ describe('the cause behind a workload signal, on a real control plane', () => {
         .find((w) => w?.reason === 'CreateContainerConfigError');
     });
     expect(waiting.message).toBe('configmap "configured-settings" not found');
+    const failed = await eventually('the kubelet-style Failed event', async () => {
+      const events = await clients.core.listNamespacedEvent({ namespace, fieldSelector: 'reason=Failed' });
+      return events.items.find(
+        (e) => e.involvedObject.kind === 'Pod' && e.involvedObject.name?.startsWith('configured-'),
+      );
+    });
+    expect(failed.type).toBe('Warning');
 
     const { object, event } = await anomalyOf('configured', 'deploy_failing');
     expect(event.cause).toEqual({
