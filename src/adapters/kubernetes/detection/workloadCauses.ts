@@ -66,7 +66,9 @@ export function configReferences(spec: V1PodSpec | undefined, kind: ConfigKind, 
   return refs;
 }
 
-const referencedAt = (refs: string[]) => (refs.length > 0 ? ` (referenced at spec.${refs.join(', spec.')})` : '');
+/** Field paths within the pod spec, which is the workload's pod template: the place a person edits. */
+const referencedAt = (refs: string[]) =>
+  refs.length > 0 ? ` (the pod template refers to it at spec.${refs.join(', spec.')})` : '';
 
 /**
  * The kubelet's words for configuration it cannot find: `configmap "x" not found`, `secret "x" not found` (the
