@@ -14,9 +14,10 @@ import { type DetectionView, type DetectorSet, detectionKey } from './detectionV
 import { daemonSetCause, deploymentCause, jobCause, podBlockedCause, statefulSetCause } from './workloadCauses.ts';
 
 /**
- * Detectors read one Kubernetes object as it is now and say what is wrong with it. They are pure: no clock, no
- * cache. Whether a symptom has lasted long enough to matter is the Sustain tracker's job (`sustainSeconds`), and
- * which workload a pod belongs to is the correlation's job.
+ * Detectors read one Kubernetes object as it is now, and the objects around it through a read-only view (a
+ * Deployment's ReplicaSets and pods, the Events about them), and say what is wrong with it. They are pure: no
+ * clock, no I/O. Whether a symptom has lasted long enough to matter is the Sustain tracker's job
+ * (`sustainSeconds`), and which workload a pod belongs to is the correlation's job.
  */
 export interface Finding {
   readonly signal: string;
