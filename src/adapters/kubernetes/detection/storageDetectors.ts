@@ -241,7 +241,7 @@ export function detectHpaMisconfigured(
   }
   const active = conditions.find((c) => c.type === 'ScalingActive');
   if (active?.status === 'False' && METRIC_FAILURE.test(active.reason ?? '')) {
-    const metrics = (hpa.spec?.metrics ?? []).map(describeMetric);
+    const metrics = (hpa.spec?.metrics ?? []).filter(Boolean).map(describeMetric);
     const said = clip(active.message ?? '');
     const invalid = active.reason === 'InvalidMetricSourceType' || active.reason === 'InvalidSelector';
     return finding(

@@ -597,3 +597,50 @@ describe('storage dependents', () => {
     expect(deps.Pod?.(view, ns, 'gone')).toEqual([]);
   });
 });
+
+// ─── Odd shapes ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+describe('objects with odd shapes', () => {
+  const nullish = { metadata: null, spec: null, status: null } as never;
+  const view = staticView(
+    {
+      Pod: [{ metadata: { name: 'p', namespace: ns }, spec: { containers: [], volumes: null } } as never, nullish],
+      Job: [{ metadata: { name: 'j', namespace: ns, ownerReferences: null } } as never],
+      Event: [{ metadata: { name: 'e', namespace: ns }, involvedObject: null } as never],
+      StorageClass: [nullish],
+      PersistentVolumeClaim: [nullish],
+      HorizontalPodAutoscaler: [{ metadata: { name: 'h', namespace: ns }, spec: null } as never],
+    },
+    at('2026-01-01T01:00:00Z'),
+  );
+
+  it('are read without throwing and flag nothing they cannot judge', () => {
+    for (const detect of Object.values(storageDetectors.detectors)) expect(detect?.(nullish, t, view)).toEqual([]);
+    const noTarget = {
+      metadata: { name: 'h', namespace: ns },
+      spec: { metrics: [null] },
+      status: { conditions: null },
+    };
+    expect(detectHpaMisconfigured(noTarget as never, t, view)).toEqual([]);
+    const noSchedule = { metadata: { name: 'c', namespace: ns, managedFields: [{ fieldsV1: null }] }, spec: {} };
+    expect(detectCronJobMissed(noSchedule as never, t, view)).toEqual([]);
+  });
+
+  it('a schedule that never comes round (30 February) is never missed', () => {
+    const never = cronJob({ schedule: '0 0 30 2 *' }, ran0());
+    expect(detectCronJobMissed(never, t, staticView({}, at('2030-01-01T00:00:00Z')))).toEqual([]);
+  });
+
+  it('dependents tolerate missing fields', () => {
+    const deps = storageDetectors.dependents ?? {};
+    expect(deps.Event?.(view, ns, 'e')).toEqual([]);
+    expect(deps.Job?.(view, ns, 'j')).toEqual([]);
+    expect(deps.Pod?.(view, ns, 'p')).toEqual([]);
+    expect(deps.StorageClass?.(view, '', 'gp3')).toEqual([]);
+    expect(deps.Deployment?.(view, ns, 'web')).toEqual([]);
+  });
+});
+
+function ran0(): V1CronJob['status'] {
+  return { lastScheduleTime: new Date('2026-01-01T00:05:00Z') };
+}
