@@ -262,7 +262,7 @@ describe('networking detection on a real cluster', () => {
     }
   });
 
-  it('says nothing about healthy Services, Services without pods by design, a default backend or a policy that selects pods', async () => {
+  it('says nothing about healthy Services, Services without pods by design (no selector, ExternalName, scaled to zero), a default backend or a policy that selects pods', async () => {
     await clients.core.createNamespacedService({
       namespace,
       body: service('frontend-peers', { clusterIP: 'None', ports: http }),
@@ -270,6 +270,12 @@ describe('networking detection on a real cluster', () => {
     await clients.core.createNamespacedService({
       namespace,
       body: service('mail', { type: 'ExternalName', externalName: 'mail.example.com' }),
+    });
+    // A Deployment scaled to zero on purpose: its Service has no pods, and none are expected.
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('nightly-batch', { replicas: 0 }) });
+    await clients.core.createNamespacedService({
+      namespace,
+      body: service('nightly-batch', { selector: { app: 'nightly-batch' }, ports: http }),
     });
     // Something faulty created after them, reported only once the detectors have looked at them too.
     await clients.core.createNamespacedService({
@@ -283,6 +289,8 @@ describe('networking detection on a real cluster', () => {
       ['Service', 'frontend'],
       ['Service', 'frontend-peers'],
       ['Service', 'mail'],
+      ['Service', 'nightly-batch'],
+      ['Deployment', 'nightly-batch'],
       ['Service', 'admission-gate'],
       ['Deployment', 'web-frontend'],
       ['Ingress', 'default-only'],
