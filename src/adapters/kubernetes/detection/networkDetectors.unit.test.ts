@@ -415,6 +415,13 @@ describe('webhook_unavailable', () => {
     expect(finding?.message).toContain('which has no ready endpoint; failurePolicy Ignore: its checks are skipped');
   });
 
+  it('checks mutating webhooks the same way, under their own kind', () => {
+    const mutating = { ...config('Fail'), metadata: { name: 'injector' } };
+    const [finding] = networkDetectors.detectors.MutatingWebhookConfiguration?.(mutating, t, view({})) ?? [];
+    expect(finding?.subject).toEqual({ kind: 'MutatingWebhookConfiguration', name: 'injector', namespace: '' });
+    expect(finding?.message).toMatch(/^MutatingWebhookConfiguration injector: webhook validate\.gate\.example\.com/);
+  });
+
   it('stays silent for a ready Service and for URL webhooks', () => {
     expect(detect?.(config('Fail'), t, view({ Service: [gate], EndpointSlice: [gateSlice(true)] }))).toEqual([]);
     expect(detect?.(config('Fail', { url: 'https://gate.example.com/validate' }), t, view({}))).toEqual([]);
