@@ -73,6 +73,9 @@ export const RelatedLimits = {
   quotas: 5,
   limitRanges: 5,
   templateChanges: 12,
+  webhooks: 10,
+  /** Problems said about one subject (an Ingress with many paths). */
+  problems: 10,
   message: 300,
 } as const;
 
@@ -724,7 +727,7 @@ export const subjectPart = (
     case 'ValidatingWebhookConfiguration':
     case 'MutatingWebhookConfiguration': {
       const config = object as WebhookConfiguration;
-      const webhooks = (config.webhooks ?? []).map((w) => {
+      const webhooks = (config.webhooks ?? []).slice(0, RelatedLimits.webhooks).map((w) => {
         const service = w.clientConfig.service;
         const counts = service
           ? endpointCounts(

@@ -850,7 +850,9 @@ export function renderKubernetesContext(
   const sections = {
     status: {
       title: title,
-      items: [...status.lines, ...(subject?.lines ?? []), ...notes].map((line) => redactSecrets(line)),
+      items: [...status.lines, ...(subject?.lines ?? []).slice(0, 2 * RelatedLimits.problems + 5), ...notes].map(
+        (line) => redactSecrets(clip(line, 600)),
+      ),
       dropped: 0,
       noun: 'lines',
     },
@@ -931,7 +933,9 @@ export function renderKubernetesContext(
     pvcs,
     quotas,
     limitRanges,
-    ...(subject ? { subject: subject.subject } : {}),
+    ...(subject
+      ? { subject: { ...subject.subject, problems: subject.subject.problems.slice(0, RelatedLimits.problems) } }
+      : {}),
   };
   // A redaction that lengthens the text (rare) must not break the bound.
   return { text: text.length > maxChars ? clip(text, maxChars) : text, facts };
