@@ -58,28 +58,38 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 /**
  * What the caches keep of an object. `managedFields` (which manager owns which field, down to every leaf) is a third
  * to a half of a typical object and more once parsed; readers only ask who last wrote which top-level section and
- * when (a CronJob's last spec edit, Cairn's own writes), so each entry keeps its manager, operation, subresource,
- * time and the top-level sections it owns. kubectl's last-applied annotation is a second copy of the spec.
+ * when (a CronJob's last spec edit, Cairn's own writes), so an entry that owns nested fields keeps its manager,
+ * operation, subresource, time and the top-level sections it owns. kubectl's last-applied annotation is a second
+ * copy of the spec. Trimmed in place: the objects come fresh from a list or watch response that nothing else holds,
+ * and a copy of each would cost more than it saves on small objects such as Events.
  */
 export function trimForCache<T extends Cached>(object: T): T {
   const metadata = object?.metadata;
-  if (!metadata || (metadata.managedFields === undefined && metadata.annotations?.[LAST_APPLIED] === undefined))
-    return object;
-  const { managedFields, annotations, ...rest } = metadata;
-  const kept: k8s.V1ObjectMeta = { ...rest };
-  if (annotations) {
-    const { [LAST_APPLIED]: _copy, ...others } = annotations;
-    kept.annotations = others;
-  }
-  if (managedFields) {
-    kept.managedFields = managedFields.map((entry) => {
-      const { fieldsV1, ...who } = entry;
-      const sections = fieldsV1 && typeof fieldsV1 === 'object' ? Object.keys(fieldsV1) : [];
-      return sections.length > 0 ? { ...who, fieldsV1: Object.fromEntries(sections.map((k) => [k, {}])) } : who;
-    });
-  }
-  return { ...object, metadata: kept };
+  if (!metadata) return object;
+  if (metadata.annotations?.[LAST_APPLIED] !== undefined) delete metadata.annotations[LAST_APPLIED];
+  const entries = metadata.managedFields;
+  if (entries?.some(ownsNestedFields))
+    metadata.managedFields = entries.map((e) => (ownsNestedFields(e) ? summary(e) : e));
+  return object;
 }
+
+const ownsNestedFields = (entry: k8s.V1ManagedFieldsEntry): boolean => {
+  const fields = entry.fieldsV1 as Record<string, unknown> | undefined;
+  if (!fields || typeof fields !== 'object') return false;
+  return Object.values(fields).some((v) => v !== null && typeof v === 'object' && Object.keys(v).length > 0);
+};
+
+const summary = (entry: k8s.V1ManagedFieldsEntry): k8s.V1ManagedFieldsEntry => {
+  const kept: k8s.V1ManagedFieldsEntry = {};
+  if (entry.manager !== undefined) kept.manager = entry.manager;
+  if (entry.operation !== undefined) kept.operation = entry.operation;
+  if (entry.apiVersion !== undefined) kept.apiVersion = entry.apiVersion;
+  if (entry.subresource !== undefined) kept.subresource = entry.subresource;
+  if (entry.time !== undefined) kept.time = entry.time;
+  if (entry.fieldsType !== undefined) kept.fieldsType = entry.fieldsType;
+  kept.fieldsV1 = Object.fromEntries(Object.keys(entry.fieldsV1 as object).map((section) => [section, {}]));
+  return kept;
+};
 
 /** A watch whose objects are trimmed before the informer caches them. */
 class TrimmingWatch extends k8s.Watch {

@@ -66,24 +66,58 @@ describe('trimForCache: what the informer caches keep of an object', () => {
     expect(trimmed.spec).toEqual(original.spec);
   });
 
-  it('leaves the object it was given unchanged', () => {
+  it('trims the object it is given and returns it (a fresh list or watch object nothing else holds)', () => {
     const original = cronJob();
-    const before = JSON.stringify(original);
-    trimForCache(original);
-    expect(JSON.stringify(original)).toBe(before);
+    expect(trimForCache(original)).toBe(original);
+    expect(original.metadata?.annotations).not.toHaveProperty(['kubectl.kubernetes.io/last-applied-configuration']);
   });
 
-  it('returns an object with nothing to trim (or no metadata at all) as it is', () => {
+  it('keeps entries that own only top-level fields as they are: summarising them would save nothing', () => {
+    // An Event's managers write flat fields only.
+    const entry: k8s.V1ManagedFieldsEntry = {
+      manager: 'kube-scheduler',
+      operation: 'Update',
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:reason': {}, 'f:note': {}, 'f:type': {} },
+    };
+    const event: k8s.CoreV1Event = {
+      metadata: { name: 'web-1.1', namespace: 'shop', managedFields: [entry] },
+      involvedObject: { kind: 'Pod', name: 'web-1' },
+    };
+    const fields = event.metadata.managedFields;
+    trimForCache(event);
+    expect(event.metadata.managedFields).toBe(fields);
+    expect(event.metadata.managedFields?.[0]).toBe(entry);
+  });
+
+  it('leaves an object with no metadata, or nothing to trim, alone', () => {
     const plain: k8s.V1Pod = { metadata: { name: 'web-1', namespace: 'shop', annotations: { a: 'b' } } };
+    const before = JSON.stringify(plain);
     expect(trimForCache(plain)).toBe(plain);
+    expect(JSON.stringify(plain)).toBe(before);
     const bare = {} as k8s.KubernetesObject;
     expect(trimForCache(bare)).toBe(bare);
   });
 
-  it('keeps an entry that owns no field (an empty fieldsV1) without inventing sections', () => {
+  it('summarises one entry of several and keeps an entry that owns nothing as it is', () => {
+    const empty: k8s.V1ManagedFieldsEntry = { manager: 'cairn', operation: 'Apply', fieldsV1: {} };
     const pod: k8s.V1Pod = {
-      metadata: { name: 'web-1', managedFields: [{ manager: 'cairn', operation: 'Apply', fieldsV1: {} }] },
+      metadata: {
+        name: 'web-1',
+        managedFields: [
+          empty,
+          {
+            manager: 'kubelet',
+            operation: 'Update',
+            subresource: 'status',
+            fieldsV1: { 'f:status': { 'f:phase': {} } },
+          },
+        ],
+      },
     };
-    expect(trimForCache(pod).metadata?.managedFields).toEqual([{ manager: 'cairn', operation: 'Apply' }]);
+    expect(trimForCache(pod).metadata?.managedFields).toEqual([
+      empty,
+      { manager: 'kubelet', operation: 'Update', subresource: 'status', fieldsV1: { 'f:status': {} } },
+    ]);
   });
 });
