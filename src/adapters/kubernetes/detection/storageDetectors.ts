@@ -29,6 +29,13 @@ const subjectOf = (kind: string, object: KubernetesObject): Subject => ({
 /** Event and condition text is written by other controllers; it is quoted, never allowed to overflow a message. */
 const clip = (text: string, max = 600) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
+/** Anomaly messages are bounded (2,048 characters); a finding over the bound could never be recorded. */
+const bounded = (finding: Finding): Finding => ({
+  ...finding,
+  message: clip(finding.message, 2000),
+  ...(finding.cause ? { cause: { ...finding.cause, message: clip(finding.cause.message, 1500) } } : {}),
+});
+
 const eventTime = (e: CoreV1Event) =>
   new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? 0).getTime();
 
@@ -166,14 +173,14 @@ export function detectPvcPending(pvc: V1PersistentVolumeClaim, t: DetectionThres
   const [pod] = podsMounting(view, subject.namespace, subject.name);
   const blocks = pod ? `; pod ${pod.metadata?.name} waits for it` : '';
   return [
-    {
+    bounded({
       signal: 'pvc_pending',
       subject,
       message: `claim ${subject.name} is Pending: ${cause.message}${blocks}`,
       sustainSeconds: t.pvcPendingSeconds,
       cause,
       workload: pod ? { ...workloadOfPod(pod, view) } : subject,
-    },
+    }),
   ];
 }
 
@@ -211,7 +218,7 @@ export function detectHpaMisconfigured(
   const subject = subjectOf('HorizontalPodAutoscaler', hpa);
   const target = hpa.spec?.scaleTargetRef;
   const finding = (message: string, cause: AnomalyCause): Finding[] => [
-    { signal: 'hpa_misconfigured', subject, message, sustainSeconds: t.hpaMisconfiguredSeconds, cause },
+    bounded({ signal: 'hpa_misconfigured', subject, message, sustainSeconds: t.hpaMisconfiguredSeconds, cause }),
   ];
   const targetRef = target ? { kind: target.kind, name: target.name, namespace: subject.namespace } : undefined;
   const group = target?.apiVersion?.includes('/') ? target.apiVersion.split('/')[0] : '';
@@ -423,13 +430,7 @@ export function detectCronJobMissed(cronJob: V1CronJob, t: DetectionThresholds, 
         };
   }
   return [
-    {
-      signal: 'cronjob_missed',
-      subject,
-      message: `${head}: ${cause.message}`,
-      sustainSeconds: 0,
-      cause,
-    },
+    bounded({ signal: 'cronjob_missed', subject, message: `${head}: ${cause.message}`, sustainSeconds: 0, cause }),
   ];
 }
 

@@ -631,6 +631,29 @@ describe('objects with odd shapes', () => {
     expect(detectCronJobMissed(never, t, staticView({}, at('2030-01-01T00:00:00Z')))).toEqual([]);
   });
 
+  it('keep every message within the Anomaly bound, however long the names and lists they quote', () => {
+    const long = (c: string) => c.repeat(253);
+    const classes = ['a', 'b', 'c', 'd', 'e', 'f'].map((c) => storageClass(long(c)));
+    const mounting: V1Pod = {
+      metadata: { name: long('p'), namespace: ns },
+      spec: { containers: [], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: long('y') } }] },
+    };
+    const pvc = claim({ storageClassName: long('z') }, { metadata: { name: long('y') } as never });
+    const [pending] = detectPvcPending(pvc, t, staticView({ StorageClass: classes, Pod: [mounting] }));
+    const manyMetrics = hpa([condition('ScalingActive', 'False', 'FailedGetExternalMetric', 'x'.repeat(3000))]);
+    if (manyMetrics.spec)
+      manyMetrics.spec.metrics = Array.from({ length: 30 }, (_, i) => ({
+        type: 'External',
+        external: { metric: { name: `${long('m')}${i}` }, target: { type: 'Value', value: '1' } },
+      }));
+    const [unreadable] = detectHpaMisconfigured(manyMetrics, t, staticView({ Deployment: [target] }));
+    for (const finding of [pending, unreadable]) {
+      expect(finding?.message.length).toBeGreaterThan(100);
+      expect(finding?.message.length).toBeLessThanOrEqual(2048);
+      expect(finding?.cause?.message.length).toBeLessThanOrEqual(2048);
+    }
+  });
+
   it('dependents tolerate missing fields', () => {
     const deps = storageDetectors.dependents ?? {};
     expect(deps.Event?.(view, ns, 'e')).toEqual([]);
