@@ -17,6 +17,8 @@ export const Faults = {
   },
   'job-failed': { target: 'cronjob', summary: "make the cronjob's jobs crash (Job fails: BackoffLimitExceeded)" },
   'node-not-ready': { target: 'node', summary: 'stop a node reporting Ready (NotReady)' },
+  'disk-pressure': { target: 'node', summary: 'make a node report DiskPressure (it runs out of disk)' },
+  'memory-pressure': { target: 'node', summary: 'make a node report MemoryPressure (it runs out of memory)' },
 } as const;
 export type FaultName = keyof typeof Faults;
 
@@ -62,6 +64,12 @@ export async function applyFault(
   if (fault === 'node-not-ready') {
     await kubectl(cluster, ['label', 'node', target, `${FaultMarks.nodeDown}${clear ? '-' : '=true'}`, '--overwrite']);
     return `${clear ? 'repaired' : 'broke'} node ${target}`;
+  }
+  if (fault === 'disk-pressure' || fault === 'memory-pressure') {
+    const pressure = fault === 'disk-pressure' ? 'disk' : 'memory';
+    const mark = clear ? `${FaultMarks.nodePressure}-` : `${FaultMarks.nodePressure}=${pressure}`;
+    await kubectl(cluster, ['label', 'node', target, mark, '--overwrite']);
+    return clear ? `relieved node ${target}` : `node ${target} is short of ${pressure}`;
   }
   const [namespace, name] = target.split('/');
   if (!namespace || !name) throw new Error(`target must be <namespace>/<name>, got "${target}"`);

@@ -25,6 +25,8 @@ export const FaultMarks = {
   missingConfig: 'fault.cairn.dev/missing-config',
   /** Node label: the node's kubelet stops reporting Ready. */
   nodeDown: 'fault.cairn.dev/not-ready',
+  /** Node label, `disk` or `memory`: the kubelet reports that pressure condition True. */
+  nodePressure: 'fault.cairn.dev/pressure',
 } as const;
 
 type Stage = {
@@ -340,8 +342,13 @@ const nodeStatus = (ready: boolean) =>
   template(`
 phase: Running
 conditions:
+{{ $pressure := "" }}{{ with .metadata.labels }}{{ with index . "${FaultMarks.nodePressure}" }}{{ $pressure = . }}{{ end }}{{ end }}
 {{ range $type := list "MemoryPressure" "DiskPressure" "PIDPressure" "NetworkUnavailable" }}
-- {type: {{ $type }}, status: "False", reason: {{ printf "KubeletHas%s" $type | Quote }}, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+{{ if or (and (eq $type "DiskPressure") (eq $pressure "disk")) (and (eq $type "MemoryPressure") (eq $pressure "memory")) }}
+- {type: {{ $type }}, status: "True", reason: {{ printf "KubeletHas%s" $type | Quote }}, message: {{ printf "kubelet has %s pressure" $pressure | Quote }}, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+{{ else }}
+- {type: {{ $type }}, status: "False", reason: {{ printf "KubeletHasNo%s" $type | Quote }}, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+{{ end }}
 {{ end }}
 - type: Ready
   status: "${ready ? 'True' : 'False'}"
@@ -367,10 +374,29 @@ nodeInfo:
   machineID: ""
   systemUUID: ""`);
 
+/** The node's pressure conditions disagree with its pressure label: the kubelet would report the change now. */
+const pressureLabel = `(.metadata.labels["${FaultMarks.nodePressure}"] // "")`;
+const pressureStale =
+  `((${pressureLabel} == "disk") != ${condition('DiskPressure', 'True')}) or ` +
+  `((${pressureLabel} == "memory") != ${condition('MemoryPressure', 'True')})`;
+
 const nodeStages = (): Stage[] => [
   stage('node-ready', 'Node', [not(nodeReady), not(nodeDown)], { statusTemplate: nodeStatus(true) }, [100, 200]),
   // Leases carry the liveness signal; this keeps the conditions' heartbeat fresh for readers that look at it.
-  stage('node-heartbeat', 'Node', [nodeReady, not(nodeDown)], { statusTemplate: nodeStatus(true) }, [30_000, 40_000]),
+  stage(
+    'node-heartbeat',
+    'Node',
+    [nodeReady, not(nodeDown), not(pressureStale)],
+    { statusTemplate: nodeStatus(true) },
+    [30_000, 40_000],
+  ),
+  stage(
+    'node-pressure',
+    'Node',
+    [nodeReady, not(nodeDown), pressureStale],
+    { statusTemplate: nodeStatus(true) },
+    [100, 300],
+  ),
   stage(
     'node-fail',
     'Node',

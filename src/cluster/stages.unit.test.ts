@@ -184,14 +184,42 @@ describe('the local cluster stages', () => {
   it('never let two node stages match the same node', () => {
     requireJq();
     const nodes = [false, true].flatMap((down) =>
-      [undefined, 'True', 'False'].map((ready) => ({
-        metadata: { name: 'n', labels: down ? { [FaultMarks.nodeDown]: 'true' } : {} },
-        status: ready ? { conditions: [{ type: 'Ready', status: ready }] } : {},
-      })),
+      [undefined, 'True', 'False'].flatMap((ready) =>
+        [undefined, 'disk', 'memory'].flatMap((pressure) =>
+          [[], ['DiskPressure'], ['MemoryPressure']].map((underPressure) => ({
+            metadata: {
+              name: 'n',
+              labels: {
+                ...(down ? { [FaultMarks.nodeDown]: 'true' } : {}),
+                ...(pressure ? { [FaultMarks.nodePressure]: pressure } : {}),
+              },
+            },
+            status: {
+              conditions: [
+                ...(ready ? [{ type: 'Ready', status: ready }] : []),
+                ...['DiskPressure', 'MemoryPressure'].map((type) => ({
+                  type,
+                  status: underPressure.includes(type) ? 'True' : 'False',
+                })),
+              ],
+            },
+          })),
+        ),
+      ),
     );
     const byStage = matches('Node', nodes);
-    nodes.forEach((_, i) => {
-      expect([...byStage].filter(([, m]) => m[i]).length).toBeLessThanOrEqual(1);
+    nodes.forEach((node, i) => {
+      const matching = [...byStage].filter(([, m]) => m[i]).map(([name]) => name);
+      expect(matching.length, JSON.stringify(node)).toBeLessThanOrEqual(1);
     });
+    // A ready node whose pressure label and conditions disagree is brought in line at once, not at the heartbeat.
+    const stale = nodes.findIndex(
+      (n) =>
+        n.metadata.labels[FaultMarks.nodePressure] === 'disk' &&
+        n.status.conditions[0]?.status === 'True' &&
+        n.status.conditions.every((c) => c.type === 'Ready' || c.status === 'False') &&
+        !n.metadata.labels[FaultMarks.nodeDown],
+    );
+    expect([...byStage].filter(([, m]) => m[stale]).map(([name]) => name)).toEqual(['cairn-node-pressure']);
   });
 });

@@ -175,6 +175,8 @@ const expectedSignals: Record<FaultName, string[]> = {
   'missing-config': ['deploy_failing'],
   'job-failed': ['cronjob_failing'],
   'node-not-ready': ['node_not_ready'],
+  'disk-pressure': ['disk_pressure'],
+  'memory-pressure': ['memory_pressure'],
 };
 
 /** The one Issue of a workload, once it carries every expected signal and each of its Anomalies is correlated. */
