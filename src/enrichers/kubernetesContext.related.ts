@@ -351,14 +351,15 @@ const similarity = (a: string, b: string): number => {
 };
 
 /** The selector's labels the nearest label set lacks or carries with another value. */
-const mismatch = (
+/** The label set nearest a selector, and how near: equal values count most, then keys present, then how near a
+ * differing value is (a typo is near). */
+const nearest = (
   selector: Readonly<Record<string, string>>,
   candidates: readonly Readonly<Record<string, string>>[],
-): ServiceFacts['mismatchedLabels'] => {
+): { labels?: Readonly<Record<string, string>>; score: number } => {
   let best: Readonly<Record<string, string>> | undefined;
-  let bestScore = -1;
+  let bestScore = 0;
   for (const labels of candidates) {
-    // Equal values count most, then keys present, then how near a differing value is (a typo is near).
     const score = Object.entries(selector).reduce((sum, [k, v]) => {
       const have = labels[k];
       if (have === undefined) return sum;
@@ -369,11 +370,18 @@ const mismatch = (
       bestScore = score;
     }
   }
-  if (!best || bestScore <= 0) return Object.entries(selector).map(([key, wants]) => ({ key, wants }));
-  const nearest = best;
+  return { ...(best ? { labels: best } : {}), score: bestScore };
+};
+
+/** The selector's labels the nearest label set lacks or carries with another value. */
+const mismatch = (
+  selector: Readonly<Record<string, string>>,
+  near: Readonly<Record<string, string>> | undefined,
+): NonNullable<ServiceFacts['mismatchedLabels']> => {
+  if (!near) return Object.entries(selector).map(([key, wants]) => ({ key, wants }));
   return Object.entries(selector)
-    .filter(([k, v]) => nearest[k] !== v)
-    .map(([key, wants]) => ({ key, wants, ...(nearest[key] === undefined ? {} : { podsHave: nearest[key] }) }));
+    .filter(([k, v]) => near[k] !== v)
+    .map(([key, wants]) => ({ key, wants, ...(near[key] === undefined ? {} : { podsHave: near[key] }) }));
 };
 
 export interface RelatedInput {
@@ -392,12 +400,9 @@ export interface RelatedInput {
 export const serviceFacts = (input: RelatedInput): ServiceFacts[] => {
   const { surroundings, pods, templateLabels, subject } = input;
   const nsPods = surroundings.namespacePods.filter(live);
-  const workloadLabels = templateLabels ? [templateLabels] : [];
-  const candidates = [
-    ...workloadLabels,
-    ...pods.map((p) => p.metadata?.labels ?? {}),
-    ...nsPods.map((p) => p.metadata?.labels ?? {}),
-  ];
+  const own = [...(templateLabels ? [templateLabels] : []), ...pods.map((p) => p.metadata?.labels ?? {})];
+  const ownNames = new Set(pods.map((p) => nameOf(p)));
+  const others = nsPods.filter((p) => !ownNames.has(nameOf(p))).map((p) => p.metadata?.labels ?? {});
   const facts: ServiceFacts[] = [];
   for (const service of surroundings.services) {
     const name = nameOf(service);
@@ -410,6 +415,15 @@ export const serviceFacts = (input: RelatedInput): ServiceFacts[] => {
       pods.some((p) => selects(selector, p.metadata?.labels));
     const selectsNothing = Object.keys(selector).length > 0 && matching.length === 0;
     if (!selectsWorkload && !selectsNothing) continue;
+    let near: Readonly<Record<string, string>> | undefined;
+    if (selectsNothing) {
+      const ours = nearest(selector, own);
+      const theirs = nearest(selector, others);
+      // A workload's context lists a Service selecting nothing only when the workload's pods are the nearest it
+      // comes to: a typo in another team's Service is not this workload's cause.
+      if (!isSubject && templateLabels !== undefined && (ours.score === 0 || theirs.score > ours.score)) continue;
+      near = ours.score >= theirs.score ? ours.labels : theirs.labels;
+    }
     const { ready, notReady } = endpointCounts(name, surroundings.endpointSlices);
     facts.push({
       name,
@@ -419,7 +433,7 @@ export const serviceFacts = (input: RelatedInput): ServiceFacts[] => {
       readyEndpoints: ready,
       notReadyEndpoints: notReady,
       selectsWorkload,
-      ...(selectsNothing ? { mismatchedLabels: mismatch(selector, candidates) } : {}),
+      ...(selectsNothing ? { mismatchedLabels: mismatch(selector, near) } : {}),
     });
   }
   // The subject first, then those of the workload, then Services selecting nothing whose labels are nearest.

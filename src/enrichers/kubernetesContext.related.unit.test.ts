@@ -424,6 +424,13 @@ describe('what lies around the workload', () => {
     expect(text).toContain('the nearest pods have app=web');
   });
 
+  it("a typo in a Service nearest another workload's pods is not this workload's cause", () => {
+    const { facts } = renderKubernetesContext(
+      snapshot({ surroundings: { ...around, services: [service('other-typo', { app: 'othr' })] } }),
+    );
+    expect(facts.services).toEqual([]);
+  });
+
   it('Ingresses routing to its Services, with the missing port, Service and TLS Secret', () => {
     const { facts, text } = renderKubernetesContext(withClaims());
     expect(facts.ingresses).toEqual([
