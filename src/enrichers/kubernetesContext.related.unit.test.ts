@@ -11,6 +11,7 @@ import type {
   V1ReplicaSet,
   V1ResourceQuota,
   V1Service,
+  V1StatefulSet,
   V1StorageClass,
   V1ValidatingWebhookConfiguration,
   V2HorizontalPodAutoscaler,
@@ -329,6 +330,39 @@ describe('why pods cannot run', () => {
     const { facts } = renderKubernetesContext(snapshot());
     expect(facts.blockers).toEqual([]);
     expect(facts.pods.some((p) => p.pending)).toBe(false);
+  });
+});
+
+describe('a StatefulSet whose template changed', () => {
+  it('compares ControllerRevision templates (their $patch marker is no change) and rolls the StatefulSet back', () => {
+    const before = template();
+    const after = template({
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' }],
+    });
+    const revision = (name: string, number: number, spec: V1PodTemplateSpec) => ({
+      metadata: { name, namespace: ns },
+      revision: number,
+      data: { spec: { template: { ...spec, $patch: 'replace' } } },
+    });
+    const stsPod = (name: string, hash: string, ready: boolean): V1Pod => {
+      const base = ready ? readyPod(name, '') : unschedulablePod(name, '');
+      return { ...base, metadata: { ...base.metadata, labels: { app: 'web', 'controller-revision-hash': hash } } };
+    };
+    const { facts } = renderKubernetesContext({
+      ref: { kind: 'StatefulSet', name: 'web', namespace: ns },
+      object: {
+        metadata: { name: 'web', namespace: ns, uid: 's-1' },
+        spec: { replicas: 2, serviceName: 'web', selector: { matchLabels: { app: 'web' } }, template: after },
+      } as V1StatefulSet,
+      controllerRevisions: [revision('web-111', 1, before), revision('web-222', 2, after)],
+      pods: [stsPod('web-0', 'web-111', true), stsPod('web-1', 'web-222', false)],
+      events: [],
+      notes: [],
+    });
+    expect(facts.revisions[0]).toMatchObject({ revision: 2, templateChanges: ['spec.tolerations'] });
+    const result = analyzeWithRules(analysisRequest(facts, { signal: 'statefulset_unavailable' }));
+    expect(result.suggestedActions.map((a) => [a.type, a.params.toRevision])).toEqual([['RollbackStatefulSet', '1']]);
+    expect(result.analysis).toContain('spec.tolerations');
   });
 });
 
