@@ -110,9 +110,31 @@ class TrimmingWatch extends k8s.Watch {
   }
 }
 
+/** One page of a list: the API server cuts a large list into consistent pages chained by a continue token. */
+interface Page {
+  readonly limit: number;
+  readonly _continue?: string;
+}
+/**
+ * Lists are read a page at a time and each page is trimmed before the next is asked for, so the first listing of a
+ * large cluster never holds a whole response (its text, its parsed and its typed form) of every object at once.
+ */
+const PAGE_SIZE = 500;
+
+async function listInPages(list: Lister['list']): Promise<k8s.KubernetesListObject<Cached>> {
+  const items: Cached[] = [];
+  let page = await list({ limit: PAGE_SIZE });
+  for (;;) {
+    for (const item of page.items) items.push(trimForCache(item));
+    const token = page.metadata?._continue;
+    if (!token) return { ...page, items };
+    page = await list({ limit: PAGE_SIZE, _continue: token });
+  }
+}
+
 interface Lister {
   readonly path: string;
-  readonly list: () => Promise<k8s.KubernetesListObject<Cached>>;
+  readonly list: (page: Page) => Promise<k8s.KubernetesListObject<Cached>>;
   readonly fieldSelector?: string;
 }
 
@@ -126,45 +148,48 @@ function listers(config: k8s.KubeConfig): Record<WatchedKind, Lister> {
   const storage = config.makeApiClient(k8s.StorageV1Api);
   const admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
   return {
-    Pod: { path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() },
-    ReplicaSet: { path: '/apis/apps/v1/replicasets', list: () => apps.listReplicaSetForAllNamespaces() },
-    Deployment: { path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces() },
-    StatefulSet: { path: '/apis/apps/v1/statefulsets', list: () => apps.listStatefulSetForAllNamespaces() },
-    DaemonSet: { path: '/apis/apps/v1/daemonsets', list: () => apps.listDaemonSetForAllNamespaces() },
-    Job: { path: '/apis/batch/v1/jobs', list: () => batch.listJobForAllNamespaces() },
-    CronJob: { path: '/apis/batch/v1/cronjobs', list: () => batch.listCronJobForAllNamespaces() },
-    Node: { path: '/api/v1/nodes', list: () => core.listNode() },
+    Pod: { path: '/api/v1/pods', list: (page) => core.listPodForAllNamespaces(page) },
+    ReplicaSet: { path: '/apis/apps/v1/replicasets', list: (page) => apps.listReplicaSetForAllNamespaces(page) },
+    Deployment: { path: '/apis/apps/v1/deployments', list: (page) => apps.listDeploymentForAllNamespaces(page) },
+    StatefulSet: { path: '/apis/apps/v1/statefulsets', list: (page) => apps.listStatefulSetForAllNamespaces(page) },
+    DaemonSet: { path: '/apis/apps/v1/daemonsets', list: (page) => apps.listDaemonSetForAllNamespaces(page) },
+    Job: { path: '/apis/batch/v1/jobs', list: (page) => batch.listJobForAllNamespaces(page) },
+    CronJob: { path: '/apis/batch/v1/cronjobs', list: (page) => batch.listCronJobForAllNamespaces(page) },
+    Node: { path: '/api/v1/nodes', list: (page) => core.listNode(page) },
     HorizontalPodAutoscaler: {
       path: '/apis/autoscaling/v2/horizontalpodautoscalers',
-      list: () => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
+      list: (page) => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(page),
     },
-    Event: { path: '/api/v1/events', list: () => core.listEventForAllNamespaces() },
-    Service: { path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() },
+    Event: { path: '/api/v1/events', list: (page) => core.listEventForAllNamespaces(page) },
+    Service: { path: '/api/v1/services', list: (page) => core.listServiceForAllNamespaces(page) },
     EndpointSlice: {
       path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces(),
+      list: (page) => discovery.listEndpointSliceForAllNamespaces(page),
     },
-    Ingress: { path: '/apis/networking.k8s.io/v1/ingresses', list: () => networking.listIngressForAllNamespaces() },
+    Ingress: {
+      path: '/apis/networking.k8s.io/v1/ingresses',
+      list: (page) => networking.listIngressForAllNamespaces(page),
+    },
     PersistentVolumeClaim: {
       path: '/api/v1/persistentvolumeclaims',
-      list: () => core.listPersistentVolumeClaimForAllNamespaces(),
+      list: (page) => core.listPersistentVolumeClaimForAllNamespaces(page),
     },
-    StorageClass: { path: '/apis/storage.k8s.io/v1/storageclasses', list: () => storage.listStorageClass() },
+    StorageClass: { path: '/apis/storage.k8s.io/v1/storageclasses', list: (page) => storage.listStorageClass(page) },
     NetworkPolicy: {
       path: '/apis/networking.k8s.io/v1/networkpolicies',
-      list: () => networking.listNetworkPolicyForAllNamespaces(),
+      list: (page) => networking.listNetworkPolicyForAllNamespaces(page),
     },
     ValidatingWebhookConfiguration: {
       path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
-      list: () => admission.listValidatingWebhookConfiguration(),
+      list: (page) => admission.listValidatingWebhookConfiguration(page),
     },
     MutatingWebhookConfiguration: {
       path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
-      list: () => admission.listMutatingWebhookConfiguration(),
+      list: (page) => admission.listMutatingWebhookConfiguration(page),
     },
     Secret: {
       path: '/api/v1/secrets',
-      list: () => core.listSecretForAllNamespaces({ fieldSelector: TLS_SECRETS }),
+      list: (page) => core.listSecretForAllNamespaces({ ...page, fieldSelector: TLS_SECRETS }),
       fieldSelector: TLS_SECRETS,
     },
   };
@@ -182,10 +207,7 @@ export function watchCluster(config: k8s.KubeConfig, options: ClusterWatchOption
     const informer = new k8s.ListWatch(
       path,
       new TrimmingWatch(config),
-      async () => {
-        const listed = await list();
-        return { ...listed, items: listed.items.map(trimForCache) };
-      },
+      () => listInPages(list),
       false,
       undefined,
       fieldSelector,
