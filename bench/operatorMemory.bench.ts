@@ -14,7 +14,8 @@
  * again (`_full`): Services selecting the Deployments' pods, two per Deployment (the app's and its metrics port's,
  * each with its EndpointSlice), headless because the local API server has a /24 of cluster IPs; Ingresses routing
  * to the first Services; claims bound to hostPath PersistentVolumes made for them. None of these is a fault, so the
- * figure is what watching them costs, not what recording anomalies would.
+ * figure is what watching them costs, not what recording anomalies would. Last, the heap each informer cache holds,
+ * kind by kind, trimmed as the operator keeps it and untrimmed (MEMORY_CACHE_BREAKDOWN=0 skips it).
  * It is settled once it leads and has used less than 5% of a core for 5 s; RSS (VmRSS) is then sampled once a
  * second. `peak` is the kernel's high-water mark (VmHWM), which includes the initial list. The same is measured
  * first on the empty cluster (`idle`), so the cost of the pods themselves shows apart from that of the runtime.
@@ -32,6 +33,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { buildBundle } from '../src/cli/build.ts';
 import { clusterDown, clusterDownSync, clusterUp, type LocalCluster, waitFor } from '../src/cluster/localCluster.ts';
+import { cacheFootprints } from './support/cacheFootprint.ts';
 
 const PODS = Number(process.env.MEMORY_PODS ?? 2_000);
 const NODES = Number(process.env.MEMORY_NODES ?? Math.ceil((PODS * 1.1) / 110));
@@ -79,6 +81,7 @@ const cpuTicks = (pid: number) => {
   return Number(fields[11]) + Number(fields[12]);
 };
 const TICKS_PER_SECOND = 100;
+const MB = 1024 * 1024;
 
 const deploymentOf = (name: string, replicas: number): k8s.V1Deployment => ({
   metadata: { name, labels: { app: name } },
@@ -273,6 +276,15 @@ async function run(cluster: LocalCluster, builds: readonly Build[]) {
       line('operator_rss_added_by_config_objects', measured.steadyMedian - pods.steadyMedian, 'MB', 1);
       reportHeap('operator_full', build, measured);
     }
+    // Which caches hold the heap, measured in this process (bench/support/cacheFootprint.ts).
+    if (process.env.MEMORY_CACHE_BREAKDOWN !== '0') {
+      for (const footprint of await cacheFootprints(config)) {
+        const kind = footprint.kind.toLowerCase();
+        report(`operator_cache_${kind}_objects`, footprint.objects, 'objects');
+        report(`operator_cache_${kind}_heap`, footprint.cached / MB, 'MB', 1);
+        report(`operator_cache_${kind}_heap_untrimmed`, footprint.untrimmed / MB, 'MB', 1);
+      }
+    }
   } finally {
     // PersistentVolumes are cluster-scoped: the control plane goes away with the run, but not if it was reused.
     await deletePersistentVolumes(config);
@@ -282,7 +294,7 @@ async function run(cluster: LocalCluster, builds: readonly Build[]) {
 /** The V8 heap and off-heap figures the operator's own /metrics reports, read once it has settled. */
 function reportHeap(prefix: string, build: Build, measured: Measurement) {
   for (const [name, value] of Object.entries(measured.heap))
-    report(`${prefix}_${name}_${build.name}`, value / (1024 * 1024), 'MB', 1);
+    report(`${prefix}_${name}_${build.name}`, value / MB, 'MB', 1);
 }
 
 interface Measurement {
