@@ -167,6 +167,16 @@ async function eventReason(kind: string, name: string, reason: string) {
   );
 }
 
+const cpuAutoscaler = (name: string, target: string): k8s.V2HorizontalPodAutoscaler => ({
+  metadata: { name },
+  spec: {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+    minReplicas: 1,
+    maxReplicas: 3,
+    metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
+  },
+});
+
 describe('storage, autoscaler and schedule detection on a real cluster', () => {
   it('a claim naming a StorageClass that does not exist: pvc_pending, in the Issue of the Deployment it blocks', async () => {
     const missing = `${namespace}-fast-ssd`;
@@ -246,20 +256,7 @@ describe('storage, autoscaler and schedule detection on a real cluster', () => {
   });
 
   it('an autoscaler whose target does not exist: hpa_misconfigured naming the target', async () => {
-    await autoscaling.createNamespacedHorizontalPodAutoscaler({
-      namespace,
-      body: {
-        metadata: { name: 'ghost' },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ghost-web' },
-          minReplicas: 1,
-          maxReplicas: 3,
-          metrics: [
-            { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
-          ],
-        },
-      },
-    });
+    await autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace, body: cpuAutoscaler('ghost', 'ghost-web') });
     const found = await detected('hpa_misconfigured', 'ghost');
     expect(found.cause).toMatchObject({
       code: 'scale_target_missing',
@@ -280,20 +277,7 @@ describe('storage, autoscaler and schedule detection on a real cluster', () => {
 
   it('an autoscaler on a real Deployment whose CPU metric cannot be read: hpa_misconfigured with the real reason', async () => {
     await clients.apps.createNamespacedDeployment({ namespace, body: deployment('api', { replicas: 1 }) });
-    await autoscaling.createNamespacedHorizontalPodAutoscaler({
-      namespace,
-      body: {
-        metadata: { name: 'api' },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' },
-          minReplicas: 1,
-          maxReplicas: 3,
-          metrics: [
-            { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
-          ],
-        },
-      },
-    });
+    await autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace, body: cpuAutoscaler('api', 'api') });
     // No metrics API runs on the local control plane: the HPA controller cannot compute a replica count.
     const active = await eventually(
       'ScalingActive to turn False',
@@ -312,6 +296,31 @@ describe('storage, autoscaler and schedule detection on a real cluster', () => {
     expect(found.message).toContain('resource cpu');
     expect(found.message).toContain('failed to get cpu utilization');
     expect(found.workload).toMatchObject({ kind: 'HorizontalPodAutoscaler', name: 'api' });
+  });
+
+  it('an autoscaler whose Deployment was scaled to zero stays silent (ScalingDisabled is a decision)', async () => {
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment('idle', { replicas: 0 }) });
+    await autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace, body: cpuAutoscaler('idle', 'idle') });
+    const active = await eventually(
+      'the HPA controller to see the target at zero',
+      async () => {
+        const hpa = await autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace, name: 'idle' });
+        return hpa.status?.conditions?.find((c) => c.type === 'ScalingActive');
+      },
+      120_000,
+    );
+    expect(active).toMatchObject({ status: 'False', reason: 'ScalingDisabled' });
+
+    // Proof that autoscalers of this namespace are being judged right now.
+    await autoscaling.createNamespacedHorizontalPodAutoscaler({
+      namespace,
+      body: cpuAutoscaler('idle-probe', 'no-such-web'),
+    });
+    await detected('hpa_misconfigured', 'idle-probe');
+    await eventually('the probe Anomaly to be written', async () =>
+      (await anomaliesOn('HorizontalPodAutoscaler', 'idle-probe')).length > 0 ? true : undefined,
+    );
+    expect(await anomaliesOn('HorizontalPodAutoscaler', 'idle')).toEqual([]);
   });
 
   it('a Job whose pod outlives activeDeadlineSeconds: job_failed saying the deadline was exceeded', async () => {
