@@ -262,6 +262,61 @@ describe('networking detection on a real cluster', () => {
     }
   });
 
+  it('notices a webhook losing its backend when that Service lives in a namespace the operator does not watch', async () => {
+    // Webhook backends usually live in their own namespace (a cert-manager or policy engine's): a change there must
+    // still bring the cluster-scoped webhook configuration back for a look.
+    const home = await createNamespace(clients, 'detnet-hook');
+    const name = `${webhookName}-remote`;
+    try {
+      const body = deployment('gatekeeper', { replicas: 1 });
+      (body.spec?.template.spec as k8s.V1PodSpec).nodeSelector = { 'kubernetes.io/hostname': STEADY_NODE };
+      await clients.apps.createNamespacedDeployment({ namespace: home, body });
+      await clients.core.createNamespacedService({
+        namespace: home,
+        body: service('gatekeeper', { selector: { app: 'gatekeeper' }, ports: [{ port: 443, targetPort: 8443 }] }),
+      });
+      await eventually(
+        'the gatekeeper Service to have a ready endpoint',
+        async () => {
+          const slices = await clients.config.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({
+            namespace: home,
+            labelSelector: 'kubernetes.io/service-name=gatekeeper',
+          });
+          return slices.items.flatMap((s) => s.endpoints ?? []).some((e) => e.conditions?.ready === true);
+        },
+        120_000,
+      );
+      await admission.createValidatingWebhookConfiguration({
+        body: {
+          metadata: { name },
+          webhooks: [
+            {
+              name: `remote.${namespace}.cairn.dev`,
+              clientConfig: { service: { namespace: home, name: 'gatekeeper', path: '/validate' } },
+              rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
+              failurePolicy: 'Ignore',
+              objectSelector: { matchLabels: { [`cairn-e2e-webhook-${namespace}`]: 'true' } },
+              sideEffects: 'None',
+              admissionReviewVersions: ['v1'],
+              timeoutSeconds: 1,
+            },
+          ],
+        },
+      });
+      // Healthy for now. Then its only replica goes away: the EndpointSlice change in the unwatched namespace is
+      // what tells the operator.
+      await clients.apps.patchNamespacedDeployment(
+        { name: 'gatekeeper', namespace: home, body: { spec: { replicas: 0 } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      const anomaly = await anomalyOn('ValidatingWebhookConfiguration', name, 'webhook_unavailable');
+      expect(anomaly.spec.message).toContain(`calls Service ${home}/gatekeeper, which has no ready endpoint`);
+    } finally {
+      await admission.deleteValidatingWebhookConfiguration({ name }).catch(() => undefined);
+      await deleteNamespace(clients, home);
+    }
+  });
+
   it('says nothing about healthy Services, Services without pods by design (no selector, ExternalName, scaled to zero), a default backend or a policy that selects pods', async () => {
     await clients.core.createNamespacedService({
       namespace,

@@ -129,10 +129,13 @@ export function startDetectionController(options: DetectionControllerOptions): D
   const watch = watchCluster(options.config, {
     kinds: WatchedKinds.filter((kind) => kind !== 'Secret' || options.tlsSecrets === true),
     onChange: (kind, namespace, name) => {
-      if (!watched(namespace)) return;
-      if (detectorsOf(kind).length > 0) queue.add(detectionKey(kind, namespace, name));
+      const here = watched(namespace);
+      if (here && detectorsOf(kind).length > 0) queue.add(detectionKey(kind, namespace, name));
+      if (!here && kind !== 'Service' && kind !== 'EndpointSlice') return;
       const view = detectionView(watch, now());
-      // A cluster-scoped object (a StorageClass) can name dependents in namespaces this operator does not watch.
+      // Dependents are queued only where this operator watches: a cluster-scoped object (a StorageClass) can name
+      // claims in namespaces it does not, and a Service in one it does not can back a webhook, which is
+      // cluster-scoped and so always watched.
       for (const set of detectorSets)
         for (const key of set.dependents?.[kind]?.(view, namespace, name) ?? [])
           if (watched(key.split('/')[1] ?? '')) queue.add(key);
