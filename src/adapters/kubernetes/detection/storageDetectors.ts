@@ -130,7 +130,7 @@ export function detectPvcPending(pvc: V1PersistentVolumeClaim, t: DetectionThres
     cause = {
       code: 'storage_class_missing',
       message:
-        `spec.storageClassName "${className}" names a StorageClass that does not exist; create it or set ` +
+        `spec.storageClassName "${className}" names a StorageClass that does not exist; create it (or a PersistentVolume of that class) or set ` +
         `spec.storageClassName to ${others.length > 0 ? `one of: ${others.slice(0, 5).join(', ')}` : 'an existing class (the cluster has none)'}`,
       object: classRef(className),
     };
@@ -160,7 +160,7 @@ export function detectPvcPending(pvc: V1PersistentVolumeClaim, t: DetectionThres
     const what = volumeName
       ? `spec.volumeName asks for PersistentVolume ${volumeName}, which is not available to it (missing, taken, or too small for ${requestOf(pvc)})`
       : className
-        ? `no PersistentVolume of StorageClass "${className}" matches the request (${requestOf(pvc)}); create one`
+        ? `no PersistentVolume of StorageClass "${className}"${selectedNode ? ` on node ${selectedNode}` : ''} matches the request (${requestOf(pvc)}); create one`
         : className === ''
           ? `spec.storageClassName is "" (no dynamic provisioning) and no PersistentVolume without a class matches the request (${requestOf(pvc)}); create one or set spec.storageClassName`
           : `spec.storageClassName is not set${hasDefault ? '' : ', the cluster has no default StorageClass,'} and no PersistentVolume matches the request (${requestOf(pvc)}); set spec.storageClassName or create a matching PersistentVolume`;

@@ -175,6 +175,17 @@ describe('pvc_pending', () => {
     const [finding] = detectPvcPending(claim({ storageClassName: 'manual' }), t, staticView({ StorageClass: [local] }));
     expect(finding?.cause?.code).toBe('no_matching_volume');
     expect(finding?.message).toContain('no PersistentVolume of StorageClass "manual"');
+    // Local volumes bind on first use: once the scheduler picked a node, the volume must be on that node.
+    const localWait = storageClass('local', {
+      provisioner: 'kubernetes.io/no-provisioner',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
+    const placed = claim(
+      { storageClassName: 'local' },
+      { metadata: { annotations: { 'volume.kubernetes.io/selected-node': 'node-3' } } as never },
+    );
+    const [onNode] = detectPvcPending(placed, t, staticView({ StorageClass: [localWait] }));
+    expect(onNode?.message).toContain('no PersistentVolume of StorageClass "local" on node node-3 matches');
   });
 
   it('joins the Issue of the Deployment whose pod mounts the claim', () => {
