@@ -11,6 +11,7 @@ import type {
   V2HorizontalPodAutoscalerCondition,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { trimForCache } from '../clusterWatch.ts';
 import { staticView } from './detectionView.ts';
 import { DefaultThresholds } from './detectors.ts';
 import {
@@ -479,6 +480,10 @@ describe('cronjob_missed', () => {
       ],
     };
     expect(detectCronJobMissed(resumed, t, staticView({}, at('2026-01-01T01:00:40Z')))).toEqual([]);
+    // The informer cache keeps only the sections each manager owns, which is all this needs.
+    const cached = trimForCache(structuredClone(resumed));
+    expect(cached.metadata?.managedFields?.[1]?.fieldsV1).toEqual({ 'f:spec': {} });
+    expect(detectCronJobMissed(cached, t, staticView({}, at('2026-01-01T01:00:40Z')))).toEqual([]);
     // A run due after the resume and still not started is missed.
     const [finding] = detectCronJobMissed(resumed, t, staticView({}, at('2026-01-01T01:05:31Z')));
     expect(finding?.message).toContain('should have started a Job at 2026-01-01T01:05:00.000Z');
