@@ -271,6 +271,8 @@ export const creationBlockers = (
   replicaSets: readonly { set: V1ReplicaSet; revision?: number }[],
   events: readonly CoreV1Event[],
   revisionOfOwner: (kind: string, name: string) => number | undefined,
+  /** Whether the object an Event names still lacks pods: an Event outlives the fault by up to an hour. */
+  stillShort: (kind: string, name: string) => boolean = () => true,
 ): BlockerFacts[] => {
   const out: BlockerFacts[] = [];
   const seen = new Set<string>();
@@ -285,6 +287,7 @@ export const creationBlockers = (
     if (event.reason !== 'FailedCreate' || event.type !== 'Warning') continue;
     const kind = event.involvedObject.kind ?? '';
     const name = event.involvedObject.name ?? '';
+    if (!stillShort(kind, name)) continue;
     const blocker = createFailure(event.message ?? '', `${kind}/${name}`, revisionOfOwner(kind, name));
     const key = `${blocker.seenOn}:${blocker.code}`;
     if (seen.has(key)) continue;

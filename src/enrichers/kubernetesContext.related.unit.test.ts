@@ -294,6 +294,31 @@ describe('why pods cannot run', () => {
     ]);
   });
 
+  it('a FailedCreate event outliving the fault is no cause once the ReplicaSet has its pods', () => {
+    const stale: CoreV1Event = {
+      metadata: { name: 'web-aaaa1.2', namespace: ns },
+      involvedObject: { kind: 'ReplicaSet', name: 'web-aaaa1', namespace: ns },
+      reason: 'FailedCreate',
+      type: 'Warning',
+      message: 'pods "web-x" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=2, limited: pods=2',
+    };
+    const healed = replicaSet(1, 'aaaa1', template(), 2);
+    const { facts } = renderKubernetesContext(
+      snapshot({
+        replicaSets: [{ ...healed, spec: { ...healed.spec, replicas: 2 } } as V1ReplicaSet],
+        events: [stale],
+      }),
+    );
+    expect(facts.blockers).toEqual([]);
+    const short = renderKubernetesContext(
+      snapshot({
+        replicaSets: [{ ...healed, spec: { ...healed.spec, replicas: 3 } } as V1ReplicaSet],
+        events: [stale],
+      }),
+    );
+    expect(short.facts.blockers?.map((b) => b.code)).toEqual(['quota_exceeded']);
+  });
+
   it('a Job past its activeDeadlineSeconds names the field', () => {
     const job: V1Job = {
       metadata: { name: 'nightly', namespace: ns, uid: 'j-1' },

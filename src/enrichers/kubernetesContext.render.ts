@@ -644,6 +644,27 @@ const collectBlockers = (
       }),
       events,
       revisionOfOwner,
+      (kind, name) => {
+        if (kind === 'ReplicaSet') {
+          const set = (snapshot.replicaSets ?? []).find((rs) => nameOf(rs) === name);
+          return set !== undefined && (set.spec?.replicas ?? 1) > (set.status?.replicas ?? 0);
+        }
+        if (kind === 'StatefulSet' && snapshot.ref.kind === 'StatefulSet') {
+          const sts = snapshot.object as V1StatefulSet;
+          return (sts.spec?.replicas ?? 1) > (sts.status?.replicas ?? 0);
+        }
+        if (kind === 'Job') {
+          const job =
+            snapshot.ref.kind === 'Job'
+              ? (snapshot.object as V1Job)
+              : (snapshot.jobs ?? []).find((j) => nameOf(j) === name);
+          const done = (job?.status?.conditions ?? []).some(
+            (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+          );
+          return job !== undefined && !done && (job.status?.active ?? 0) < (job.spec?.parallelism ?? 1);
+        }
+        return false;
+      },
     ),
   ];
   const jobs =
