@@ -351,6 +351,32 @@ describe('why pods cannot run', () => {
     ]);
   });
 
+  it("a CronJob's deadline cause comes from its newest run only", () => {
+    const run = (name: string, start: number, deadline: boolean): V1Job => ({
+      metadata: { name, namespace: ns, uid: name },
+      spec: { activeDeadlineSeconds: 60, template: template() },
+      status: {
+        startTime: new Date(Date.UTC(2026, 0, 1, start)),
+        conditions: deadline
+          ? [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'too long' }]
+          : [{ type: 'Complete', status: 'True' }],
+      },
+    });
+    const cron = (jobs: V1Job[]) =>
+      renderKubernetesContext({
+        ref: { kind: 'CronJob', name: 'nightly', namespace: ns },
+        object: { metadata: { name: 'nightly', namespace: ns, uid: 'c-1' }, spec: { schedule: '0 1 * * *' } } as never,
+        jobs,
+        pods: [],
+        events: [],
+        notes: [],
+      }).facts.blockers;
+    expect(cron([run('nightly-1', 1, true), run('nightly-2', 2, false)])).toEqual([]);
+    expect(cron([run('nightly-1', 1, false), run('nightly-2', 2, true)])?.map((b) => b.seenOn)).toEqual([
+      'Job/nightly-2',
+    ]);
+  });
+
   it('healthy pods have no blockers and no pending flag', () => {
     const { facts } = renderKubernetesContext(snapshot());
     expect(facts.blockers).toEqual([]);

@@ -671,7 +671,14 @@ const collectBlockers = (
     snapshot.ref.kind === 'Job'
       ? [snapshot.object as V1Job]
       : snapshot.ref.kind === 'CronJob'
-        ? (snapshot.jobs ?? [])
+        ? // Only the newest run: an old run past its deadline says nothing about the one failing now.
+          [...(snapshot.jobs ?? [])]
+            .sort(
+              (a, b) =>
+                (instant(b.status?.startTime) ?? '').localeCompare(instant(a.status?.startTime) ?? '') ||
+                nameOf(b).localeCompare(nameOf(a)),
+            )
+            .slice(0, 1)
         : [];
   for (const job of jobs) {
     const deadline = jobDeadlineBlocker(job);
