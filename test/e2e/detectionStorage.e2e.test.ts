@@ -180,10 +180,6 @@ const cpuAutoscaler = (name: string, target: string): k8s.V2HorizontalPodAutosca
 describe('storage, autoscaler and schedule detection on a real cluster', () => {
   it('a claim naming a StorageClass that does not exist: pvc_pending, in the Issue of the Deployment it blocks', async () => {
     const missing = `${namespace}-fast-ssd`;
-    await clients.core.createNamespacedPersistentVolumeClaim({
-      namespace,
-      body: claim('reports-data', { storageClassName: missing }),
-    });
     const reports = deployment('reports', { replicas: 1 });
     const pod = reports.spec?.template.spec;
     if (pod) {
@@ -194,6 +190,17 @@ describe('storage, autoscaler and schedule detection on a real cluster', () => {
       };
     }
     await clients.apps.createNamespacedDeployment({ namespace, body: reports });
+    // The pod exists (Pending, its claim missing) before the claim does, however slow the controllers are today:
+    // the claim's finding then always has a pod to attribute.
+    await eventually(
+      'the pod of reports',
+      async () => (await clients.core.listNamespacedPod({ namespace, labelSelector: 'app=reports' })).items[0],
+      120_000,
+    );
+    await clients.core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: claim('reports-data', { storageClassName: missing }),
+    });
 
     // What the volume controller really says about it.
     const event = await eventReason('PersistentVolumeClaim', 'reports-data', 'ProvisioningFailed');
