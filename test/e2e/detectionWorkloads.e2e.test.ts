@@ -26,7 +26,12 @@ import { daemonSet, statefulSet } from '../support/workloads.ts';
 interface CairnObject {
   metadata: { name: string };
   spec: Record<string, unknown> & { signal: string; resource: { kind: string; name: string } };
-  status?: { state?: string; correlated?: boolean; issueRef?: { name: string } };
+  status?: {
+    state?: string;
+    correlated?: boolean;
+    issueRef?: { name: string };
+    cause?: { code: string; message: string };
+  };
 }
 
 const IMAGE = 'registry.local/shop/db:1.0.0';
@@ -150,7 +155,7 @@ describe('StatefulSet and DaemonSet detection on a real cluster', () => {
     expect(sorted(anomalies.map((a) => a.spec.signal))).toEqual(['pod_restart', 'statefulset_unavailable']);
     const workloadAnomaly = anomalies.find((a) => a.spec.signal === 'statefulset_unavailable');
     expect(workloadAnomaly?.spec.resource).toMatchObject({ kind: 'StatefulSet', name: 'ledger' });
-    expect(workloadAnomaly?.spec.message).toBe('1 of 2 replicas ready');
+    expect(workloadAnomaly?.spec.message).toMatch(/^1 of 2 replicas ready/);
     // The crashing pod is the highest ordinal: a StatefulSet rolls from the top down and stops at the first failure.
     expect(anomalies.find((a) => a.spec.signal === 'pod_restart')?.spec.resource).toMatchObject({
       kind: 'Pod',
@@ -174,10 +179,45 @@ describe('StatefulSet and DaemonSet detection on a real cluster', () => {
     const anomalies = about(await list('anomalies'), 'log-shipper');
     const workloadAnomaly = anomalies.find((a) => a.spec.signal === 'daemonset_unavailable');
     expect(workloadAnomaly?.spec.resource).toMatchObject({ kind: 'DaemonSet', name: 'log-shipper' });
-    expect(workloadAnomaly?.spec.message).toBe('1 of 1 daemon pods unavailable');
+    expect(workloadAnomaly?.spec.message).toMatch(/^1 of 1 daemon pods unavailable/);
     const pull = anomalies.find((a) => a.spec.signal === 'image_pull');
     expect(pull?.spec.resource.kind).toBe('Pod');
     expect(pull?.spec.message).toContain(markImage(IMAGE, FaultMarks.missingImage));
+  });
+
+  it('name the cause when their pods cannot start: a node nobody has, a ConfigMap that does not exist', async () => {
+    const unschedulable = statefulSet('search', { replicas: 1 });
+    (unschedulable.spec as k8s.V1StatefulSetSpec).template.spec = {
+      ...(unschedulable.spec?.template.spec as k8s.V1PodSpec),
+      nodeSelector: { 'cloud.example.com/pool': 'gpu' },
+    };
+    await clients.apps.createNamespacedStatefulSet({ namespace, body: unschedulable });
+    const settings = 'agent-settings';
+    const reader = onDaemonNode(daemonSet('config-agent'));
+    const template = (reader.spec as k8s.V1DaemonSetSpec).template;
+    // The local cluster's missing-config fault: the pod reads its environment from a ConfigMap that is not there.
+    template.metadata = { ...template.metadata, annotations: { [FaultMarks.missingConfig]: settings } };
+    for (const container of template.spec?.containers ?? []) container.envFrom = [{ configMapRef: { name: settings } }];
+    await clients.apps.createNamespacedDaemonSet({ namespace, body: reader });
+
+    const causeOf = (workload: string, signal: string) =>
+      eventually(
+        `${signal} with its cause on ${workload}`,
+        async () => {
+          const found = about(await list('anomalies'), workload).find((a) => a.spec.signal === signal);
+          return found?.status?.cause ? found : undefined;
+        },
+        120_000,
+      );
+    const search = await causeOf('search', 'statefulset_unavailable');
+    expect(search.spec.resource).toMatchObject({ kind: 'StatefulSet', name: 'search' });
+    expect(search.status?.cause?.code).toBe('unschedulable');
+    expect(search.spec.message).toContain('cloud.example.com/pool=gpu');
+
+    const agent = await causeOf('config-agent', 'daemonset_unavailable');
+    expect(agent.spec.resource).toMatchObject({ kind: 'DaemonSet', name: 'config-agent' });
+    expect(agent.status?.cause?.code).toBe('config_missing');
+    expect(agent.spec.message).toContain(settings);
   });
 
   it('a healthy StatefulSet and a healthy DaemonSet stay silent', async () => {
