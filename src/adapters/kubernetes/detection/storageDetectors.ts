@@ -191,6 +191,8 @@ const CACHED_TARGETS: ReadonlySet<string> = new Set<WatchedKind>(['Deployment', 
 /** ScalingActive=False for these reasons means the metrics cannot be read or make no sense; ScalingDisabled is a decision. */
 const METRIC_FAILURE = /^(FailedGet\w*Metric|InvalidMetricSourceType|InvalidSelector|FailedComputeMetricsReplicas)$/;
 
+const KIND = /^[A-Z][A-Za-z0-9]{0,62}$/;
+
 const describeMetric = (m: V2MetricSpec): string => {
   switch (m.type) {
     case 'Resource':
@@ -220,7 +222,11 @@ export function detectHpaMisconfigured(
   const finding = (message: string, cause: AnomalyCause): Finding[] => [
     bounded({ signal: 'hpa_misconfigured', subject, message, sustainSeconds: t.hpaMisconfiguredSeconds, cause }),
   ];
-  const targetRef = target ? { kind: target.kind, name: target.name, namespace: subject.namespace } : undefined;
+  // Only a reference an Anomaly can carry: the API server does not check the kind's spelling.
+  const targetRef =
+    target && KIND.test(target.kind ?? '') && target.name
+      ? { kind: target.kind, name: target.name, namespace: subject.namespace }
+      : undefined;
   const group = target?.apiVersion?.includes('/') ? target.apiVersion.split('/')[0] : '';
   const cachedKind = target !== undefined && CACHED_TARGETS.has(target.kind) && (group === 'apps' || group === '');
   if (target && targetRef && cachedKind && !view.get(target.kind as WatchedKind, subject.namespace, target.name)) {
@@ -360,7 +366,7 @@ const runningJobs = (cronJob: V1CronJob, view: DetectionView): V1Job[] => {
   const owned = view
     .list<V1Job>('Job', namespace)
     .filter((j) => j.metadata?.ownerReferences?.some((o) => o.kind === 'CronJob' && o.name === cronJob.metadata?.name));
-  const listed = (cronJob.status?.active ?? []).map((ref) => ref.name ?? '');
+  const listed = (cronJob.status?.active ?? []).map((ref) => ref?.name ?? '').filter(Boolean);
   const byName = new Map(owned.map((j) => [j.metadata?.name ?? '', j]));
   const fromStatus = listed
     .map((name) => byName.get(name) ?? ({ metadata: { name, namespace } } as V1Job))

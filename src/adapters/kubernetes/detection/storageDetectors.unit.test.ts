@@ -313,6 +313,18 @@ describe('hpa_misconfigured', () => {
     expect(finding?.message).toContain('forbidden');
   });
 
+  it('names an oddly spelled target kind without making it the object to fix', () => {
+    const odd = hpa(
+      [condition('AbleToScale', 'False', 'FailedGetScale', 'no matches for kind "deployment"')],
+      'web',
+      'deployment',
+    );
+    const [finding] = detectHpaMisconfigured(odd, t, staticView({ Deployment: [target] }));
+    expect(finding?.cause?.code).toBe('scale_target_unreadable');
+    expect(finding?.cause?.object).toBeUndefined();
+    expect(finding?.message).toContain('deployment web');
+  });
+
   it.each([
     ['FailedGetResourceMetric', 'metrics_unavailable'],
     ['FailedGetPodsMetric', 'metrics_unavailable'],
