@@ -98,6 +98,19 @@ const podsMounting = (view: DetectionView, namespace: string, claim: string) =>
     .filter((p) => !p.metadata?.deletionTimestamp && claimNamesOf(p).includes(claim))
     .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
 
+/**
+ * The workload of a claim no running pod mounts yet, through its own owners: a StatefulSet that keeps its claims
+ * (persistentVolumeClaimRetentionPolicy), the pod of a generic ephemeral volume; the claim itself when it has none.
+ */
+const claimOwner = (pvc: V1PersistentVolumeClaim, view: DetectionView): Subject => {
+  const owned = asOwned('PersistentVolumeClaim', pvc);
+  const owner = owned.ownerReferences?.find((o) => o.controller) ?? owned.ownerReferences?.[0];
+  const pod = owner?.kind === 'Pod' ? view.get<V1Pod>('Pod', owned.namespace, owner.name) : undefined;
+  if (pod) return workloadOfPod(pod, view);
+  const { kind, name, namespace } = resolveWorkload(owned);
+  return { kind, name, namespace };
+};
+
 const requestOf = (pvc: V1PersistentVolumeClaim) => {
   const size = pvc.spec?.resources?.requests?.storage;
   const modes = pvc.spec?.accessModes ?? [];
@@ -179,7 +192,7 @@ export function detectPvcPending(pvc: V1PersistentVolumeClaim, t: DetectionThres
       message: `claim ${subject.name} is Pending: ${cause.message}${blocks}`,
       sustainSeconds: t.pvcPendingSeconds,
       cause,
-      workload: pod ? { ...workloadOfPod(pod, view) } : subject,
+      workload: pod ? workloadOfPod(pod, view) : claimOwner(pvc, view),
     }),
   ];
 }

@@ -214,6 +214,54 @@ describe('pvc_pending', () => {
     expect(finding?.message).toContain('pod db-7c9-x1 waits for it');
   });
 
+  it("with no pod mounting it yet, follows its own owners: a StatefulSet, or an ephemeral volume's pod", () => {
+    const kept = claim(
+      { storageClassName: 'nope' },
+      {
+        metadata: {
+          name: 'data-pg-1',
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'pg', uid: 's', controller: true }],
+        } as never,
+      },
+    );
+    expect(detectPvcPending(kept, t, staticView({}))[0]?.workload).toEqual({
+      kind: 'StatefulSet',
+      name: 'pg',
+      namespace: ns,
+    });
+    const rs: V1ReplicaSet = {
+      metadata: {
+        name: 'web-5d',
+        namespace: ns,
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd', controller: true }],
+      },
+    };
+    // A pod being deleted no longer mounts it, but it still owns its ephemeral claim.
+    const leaving: V1Pod = {
+      metadata: {
+        name: 'web-5d-q',
+        namespace: ns,
+        deletionTimestamp: new Date(),
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d', uid: 'r', controller: true }],
+      },
+      spec: { containers: [], volumes: [{ name: 'scratch', ephemeral: {} }] },
+    };
+    const ephemeral = claim(
+      { storageClassName: 'nope' },
+      {
+        metadata: {
+          name: 'web-5d-q-scratch',
+          ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'web-5d-q', uid: 'p', controller: true }],
+        } as never,
+      },
+    );
+    expect(detectPvcPending(ephemeral, t, staticView({ Pod: [leaving], ReplicaSet: [rs] }))[0]?.workload).toEqual({
+      kind: 'Deployment',
+      name: 'web',
+      namespace: ns,
+    });
+  });
+
   it('joins the StatefulSet whose pod mounts its volume claim template', () => {
     const pod: V1Pod = {
       metadata: {
