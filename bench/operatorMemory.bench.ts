@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/operatorMemory.bench.ts
  *     (MEMORY_PODS=2000, MEMORY_DEPLOYMENTS=1000, MEMORY_NODES=20, MEMORY_SERVICES=2000, MEMORY_INGRESSES=500,
- *      MEMORY_PVCS=1000, MEMORY_BUILDS=tsx,bundle)
+ *      MEMORY_PVCS=1000, MEMORY_BUILDS=tsx,bundle, MEMORY_NODE_FLAGS="--max-semi-space-size=…" adds `bundle_tuned`)
  *
  * Starts its own control plane (`cairn-bench-memory`) with enough KWOK nodes for the pods (110 each), runs them as
  * MEMORY_DEPLOYMENTS Deployments (two pods each by default, the shape of many small services; 20 Deployments of 100
@@ -24,6 +24,7 @@
  * name: `tsx`, the CLI as developers run it (src/cli/cairn.mjs, sources compiled on load), and `bundle`, the
  * production build (dist/cairn.mjs, built here first by src/cli/build.ts, run with plain node).
  * MEMORY_OPERATOR_ENTRY measures only that script instead (suffix `entry`), with the same arguments.
+ * MEMORY_NODE_FLAGS adds `bundle_tuned`: the bundle again with those Node options (V8 heap sizing, for one).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -51,6 +52,8 @@ const NAMESPACE = 'bench-memory';
 interface Build {
   readonly name: string;
   readonly entry: string;
+  /** Node options before the script (V8 heap sizing, for one). */
+  readonly nodeArgs?: readonly string[];
 }
 
 const report = (name: string, value: number, unit: string, digits = 0) =>
@@ -318,6 +321,7 @@ async function measureOperator(cluster: LocalCluster, build: Build): Promise<Mea
     child = spawn(
       process.execPath,
       [
+        ...(build.nodeArgs ?? []),
         build.entry,
         'operator',
         '--kubeconfig',
@@ -416,6 +420,10 @@ async function operatorBuilds(): Promise<Build[]> {
     all.push({ name: 'bundle', entry: outfile });
   }
   const chosen = all.filter((b) => BUILDS.includes(b.name));
+  // The production build again with other V8 settings, measured beside it on the same cluster.
+  const flags = (process.env.MEMORY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const bundle = all.find((b) => b.name === 'bundle');
+  if (flags.length > 0 && bundle) chosen.push({ name: 'bundle_tuned', entry: bundle.entry, nodeArgs: flags });
   if (chosen.length === 0) throw new Error(`MEMORY_BUILDS must name tsx and/or bundle, got "${BUILDS.join(',')}"`);
   return chosen;
 }
