@@ -1,3 +1,4 @@
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createNamespace,
@@ -10,9 +11,11 @@ import type { AnomalyReport } from '../../../application/detection/anomalyRecord
 import { type DetectionController, startDetectionController } from './detectionController.ts';
 
 /**
- * A CronJob's run is missed by time passing while nothing in the cluster changes, so no watch event brings it back
- * to the detector: the controller's periodic recheck must. The clock is injected and moved ahead once the CronJob
- * has been judged on time; from then on only the recheck can find the miss.
+ * The detection controller against the real API server: what it queues besides the object that changed. A
+ * cluster-scoped object's dependents stay within the watched namespaces. A CronJob's run is missed by time passing
+ * while nothing in the cluster changes, so no watch event brings it back to the detector: the periodic recheck
+ * must. The clock is injected and moved ahead once the CronJob has been judged on time; from then on only the
+ * recheck can find the miss.
  */
 
 let clients: KubeClients;
@@ -21,11 +24,60 @@ const controllers: DetectionController[] = [];
 
 beforeAll(async () => {
   clients = kubeClients();
-  namespace = await createNamespace(clients, 'cron-recheck');
+  namespace = await createNamespace(clients, 'detect-ctl');
 });
 afterAll(async () => {
   for (const controller of controllers) await controller.stop();
   await deleteNamespace(clients, namespace);
+});
+
+describe('dependents across namespaces', () => {
+  it('a StorageClass appearing does not bring in claims of namespaces the controller does not watch', async () => {
+    const other = await createNamespace(clients, 'detect-ctl-other');
+    const className = `${other}-late`;
+    try {
+      const reports: AnomalyReport[] = [];
+      const controller = startDetectionController({
+        config: clients.config,
+        namespaces: [namespace],
+        thresholds: { pvcPendingSeconds: 0 },
+        record: async (report) => {
+          reports.push(report);
+        },
+      });
+      controllers.push(controller);
+      await controller.watch.synced();
+      const pending = (name: string, storageClassName: string) => ({
+        metadata: { name },
+        spec: { storageClassName, accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      });
+      await clients.core.createNamespacedPersistentVolumeClaim({
+        namespace: other,
+        body: pending('elsewhere', className),
+      });
+      await eventually('the unwatched claim in the cache', async () =>
+        controller.watch.get('PersistentVolumeClaim', other, 'elsewhere'),
+      );
+      const storage = clients.config.makeApiClient(k8s.StorageV1Api);
+      await storage.createStorageClass({ body: { metadata: { name: className }, provisioner: 'example.com/none' } });
+      await eventually('the class in the cache', async () => controller.watch.get('StorageClass', '', className));
+      // Queued after whatever the class brought in: once it is reported, the class's dependents have been handled.
+      await clients.core.createNamespacedPersistentVolumeClaim({
+        namespace,
+        body: pending('marker-2', `${namespace}-x`),
+      });
+      await eventually('the marker claim to be reported', async () =>
+        reports.some((r) => r.resource.name === 'marker-2'),
+      );
+      expect(reports.filter((r) => r.resource.namespace === other)).toEqual([]);
+    } finally {
+      await clients.config
+        .makeApiClient(k8s.StorageV1Api)
+        .deleteStorageClass({ name: className })
+        .catch(() => undefined);
+      await deleteNamespace(clients, other);
+    }
+  });
 });
 
 describe('periodic recheck of CronJobs', () => {
