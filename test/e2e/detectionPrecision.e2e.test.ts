@@ -59,6 +59,19 @@ const IMPATIENT: DetectionThresholds = {
  */
 const CLUSTER_SCOPED = new Set(['Node', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
 
+/**
+ * Other test files break nodes on purpose (kwok-node-1 and kwok-node-2 NotReady, a node of their own under pressure
+ * that evicts its pods): a pod there is unhealthy for real. The pods here, whose health is the point, run on
+ * kwok-node-0 alone.
+ */
+const STEADY_NODE = 'kwok-node-0';
+const onSteadyNode = <T extends { spec?: { template: k8s.V1PodTemplateSpec } }>(workload: T): T => {
+  const template = workload.spec?.template;
+  if (template)
+    template.spec = { ...(template.spec as k8s.V1PodSpec), nodeSelector: { 'kubernetes.io/hostname': STEADY_NODE } };
+  return workload;
+};
+
 const networking = (clients: KubeClients) => clients.config.makeApiClient(k8s.NetworkingV1Api);
 const storage = (clients: KubeClients) => clients.config.makeApiClient(k8s.StorageV1Api);
 
@@ -76,8 +89,11 @@ async function createHealthyNamespace() {
   const net = networking(clients);
   const sto = storage(clients);
   // A Deployment behind a Service (its endpoints are ready), and the Deployment the fault is planted in later.
-  await clients.apps.createNamespacedDeployment({ namespace, body: deployment('web', { replicas: 2 }) });
-  await clients.apps.createNamespacedDeployment({ namespace, body: deployment('sentinel', { replicas: 1 }) });
+  await clients.apps.createNamespacedDeployment({ namespace, body: onSteadyNode(deployment('web', { replicas: 2 })) });
+  await clients.apps.createNamespacedDeployment({
+    namespace,
+    body: onSteadyNode(deployment('sentinel', { replicas: 1 })),
+  });
   await clients.core.createNamespacedService({
     namespace,
     body: service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }),
@@ -186,7 +202,7 @@ async function createHealthyNamespace() {
     body: { metadata: { name: 'default-deny' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } },
   });
 
-  await clients.batch.createNamespacedJob({ namespace, body: job('migrate') });
+  await clients.batch.createNamespacedJob({ namespace, body: onSteadyNode(job('migrate')) });
   await clients.batch.createNamespacedCronJob({ namespace, body: cronJob('report', { suspend: true }) });
 }
 

@@ -38,14 +38,23 @@ const IMAGE = 'registry.local/shop/db:1.0.0';
 /**
  * The local cluster's KWOK nodes carry no taint, so DaemonSet pods need no toleration to land on them; the ones a
  * NotReady node gets (node.kubernetes.io/not-ready, unreachable) are tolerated by every DaemonSet pod by default.
- * Other test files do break kwok-node-1 and kwok-node-2 on purpose, and a daemon pod on a NotReady node is
- * unavailable for real, so the DaemonSets here run on kwok-node-0 alone.
+ * Other test files do break kwok-node-1 and kwok-node-2 on purpose (and add nodes of their own that evict their
+ * pods), and a pod on such a node is unavailable for real, so the pods here run on kwok-node-0 alone.
  */
-const DAEMON_NODE = 'kwok-node-0';
+const STEADY_NODE = 'kwok-node-0';
 
 let clients: KubeClients;
 let namespace: string;
 let operator: RunningOperator;
+
+const onSteadyNode = (set: k8s.V1StatefulSet): k8s.V1StatefulSet => {
+  const spec = set.spec as k8s.V1StatefulSetSpec;
+  spec.template.spec = {
+    ...(spec.template.spec as k8s.V1PodSpec),
+    nodeSelector: { 'kubernetes.io/hostname': STEADY_NODE },
+  };
+  return set;
+};
 
 const onDaemonNode = (set: k8s.V1DaemonSet): k8s.V1DaemonSet => {
   const spec = set.spec as k8s.V1DaemonSetSpec;
@@ -57,7 +66,7 @@ const onDaemonNode = (set: k8s.V1DaemonSet): k8s.V1DaemonSet => {
         ...spec.template,
         spec: {
           ...(spec.template.spec as k8s.V1PodSpec),
-          nodeSelector: { 'kubernetes.io/hostname': DAEMON_NODE },
+          nodeSelector: { 'kubernetes.io/hostname': STEADY_NODE },
         },
       },
     },
@@ -79,8 +88,14 @@ beforeAll(async () => {
   namespace = await createNamespace(clients, 'detect-wl');
   // Everything starts healthy before the operator watches: a StatefulSet creates its pods one at a time, and on a
   // loaded machine that can take longer than the short unavailability window this test uses.
-  await clients.apps.createNamespacedStatefulSet({ namespace, body: statefulSet('ledger', { replicas: 2 }) });
-  await clients.apps.createNamespacedStatefulSet({ namespace, body: statefulSet('archive', { replicas: 2 }) });
+  await clients.apps.createNamespacedStatefulSet({
+    namespace,
+    body: onSteadyNode(statefulSet('ledger', { replicas: 2 })),
+  });
+  await clients.apps.createNamespacedStatefulSet({
+    namespace,
+    body: onSteadyNode(statefulSet('archive', { replicas: 2 })),
+  });
   await clients.apps.createNamespacedDaemonSet({ namespace, body: onDaemonNode(daemonSet('node-agent')) });
   await readyPods('ledger', 2);
   await readyPods('archive', 2);
