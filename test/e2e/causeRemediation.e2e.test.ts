@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openEventStore } from '../../src/adapters/eventstore/openEventStore.ts';
+import { applyFault } from '../../src/cluster/faults.ts';
+import { FaultMarks } from '../../src/cluster/stages.ts';
 import { type RunningOperator, startOperator } from '../../src/operator.ts';
 import {
   createNamespace,
@@ -14,6 +16,7 @@ import {
   type KubeClients,
   kubeClients,
   podsOf,
+  testCluster,
 } from '../support/kube.ts';
 
 /**
@@ -153,6 +156,53 @@ describe('remediation follows the cause', () => {
       },
       120_000,
     );
+  }, 420_000);
+
+  it('a release that reads a ConfigMap that does not exist is rolled back to the revision that served', async () => {
+    const name = 'settings';
+    await clients.apps.createNamespacedDeployment({ namespace, body: deployment(name, { replicas: 2 }) });
+    await eventually(
+      `${name} ready`,
+      async () => (await podsOf(clients, namespace, name)).filter(isReady).length === 2,
+      120_000,
+    );
+    await applyFault(await testCluster(), 'missing-config', `${namespace}/${name}`);
+
+    const issue = await endedIssue('Deployment', name);
+    const analysis = (await issueEvents(issue)).find((e) => e.type === 'AnalysisCompleted')?.data as
+      | Analysis
+      | undefined;
+    expect(analysis?.suggestedActions).toEqual([
+      expect.objectContaining({ type: 'RollbackDeployment', params: { toRevision: '1' } }),
+    ]);
+    expect(analysis?.analysis).toContain('spec.containers[app].envFrom');
+    expect(analysis?.analysis).toContain(`config_missing: container app: configmap "${name}-settings" not found`);
+    expect(issue.status?.state).toBe('Resolved');
+    const restored = await clients.apps.readNamespacedDeployment({ name, namespace });
+    expect(restored.spec?.template.spec?.containers[0]?.envFrom ?? []).toEqual([]);
+  }, 420_000);
+
+  it('a first release that reads a missing ConfigMap has nothing to go back to: escalated, naming the ConfigMap', async () => {
+    const name = 'fresh';
+    const body = deployment(name, { replicas: 1 });
+    const template = body.spec?.template;
+    if (!template?.spec?.containers[0]) throw new Error('the test Deployment has no container');
+    template.metadata = { ...template.metadata, annotations: { [FaultMarks.missingConfig]: `${name}-settings` } };
+    template.spec.containers[0].envFrom = [{ configMapRef: { name: `${name}-settings` } }];
+    await clients.apps.createNamespacedDeployment({ namespace, body });
+
+    const issue = await endedIssue('Deployment', name);
+    expect(issue.status?.state).toBe('Escalated');
+    const events = await issueEvents(issue);
+    const analysis = events.find((e) => e.type === 'AnalysisCompleted')?.data as Analysis | undefined;
+    expect(analysis?.suggestedActions).toEqual([]);
+    expect(analysis?.confidence).toBeLessThanOrEqual(0.3);
+    expect(analysis?.analysis).toContain(`configmap "${name}-settings" not found`);
+    expect(analysis?.recommendations.join(' ')).toContain(`Create ConfigMap ${name}-settings in the namespace`);
+    // Neither restarted nor rolled: the template is the one that was applied.
+    const untouched = await clients.apps.readNamespacedDeployment({ name, namespace });
+    expect(untouched.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
+    expect(untouched.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined();
   }, 420_000);
 
   it('a Service whose selector has a typo is escalated with no action, naming the Service and the label', async () => {
