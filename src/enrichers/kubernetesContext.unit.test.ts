@@ -42,6 +42,15 @@ describe('createKubernetesContextBuilder', () => {
     expect(context.text).toContain('no Kubernetes context for kind ConfigMap');
   });
 
+  it('takes a kind named like an Object property for what it is: a kind it has no builder for', async () => {
+    const builder = createKubernetesContextBuilder(unreachable());
+    for (const kind of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      const context = await builder.build({ kind, name: 'web', namespace: 'shop' });
+      expect(context.facts.found).toBe(false);
+      expect(context.text).toContain(`no Kubernetes context for kind ${kind}`);
+    }
+  });
+
   it('refuses to start when the caller already gave up', async () => {
     const controller = new AbortController();
     controller.abort(new Error('shutting down'));
