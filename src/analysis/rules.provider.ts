@@ -69,6 +69,8 @@ const Diagnosis = {
   Blocked: 'blocked',
   Configuration: 'configuration',
   Pending: 'pending',
+  Node: 'node',
+  Evicted: 'evicted',
   Unknown: 'unknown',
 } as const;
 type Diagnosis = (typeof Diagnosis)[keyof typeof Diagnosis];
@@ -552,6 +554,58 @@ function cronJobMissedFinding(facts: WorkloadFacts): Finding {
   };
 }
 
+const NODE_SIGNALS = new Set(['node_not_ready', 'disk_pressure', 'memory_pressure']);
+
+/**
+ * A node's trouble is the machine's, not a workload's: Cairn has no automatic remedy for it (draining is a node
+ * action the policy keeps for people unless --autonomous-node-actions), so it says what to look at and escalates.
+ */
+function nodeFinding(request: AnalysisRequest, signals: ReadonlySet<string>): Finding {
+  const node = request.workload.name;
+  const what = [
+    signals.has('node_not_ready') ? 'is not ready' : undefined,
+    signals.has('disk_pressure') ? 'is short of disk' : undefined,
+    signals.has('memory_pressure') ? 'is short of memory' : undefined,
+  ].filter((w): w is string => w !== undefined);
+  return {
+    diagnosis: Diagnosis.Node,
+    summary: `Node ${node} ${what.join(' and ')}: ${request.description}. No workload change fixes a machine; a person should look at it.`,
+    recommendations: [
+      ...(signals.has('node_not_ready')
+        ? [
+            `Check the kubelet and container runtime on ${node} (journalctl -u kubelet), and its network to the API server.`,
+          ]
+        : []),
+      ...(signals.has('disk_pressure')
+        ? [`Free disk on ${node}: unused images (crictl rmi --prune), container logs, large emptyDir volumes.`]
+        : []),
+      ...(signals.has('memory_pressure')
+        ? [
+            `Find the pods using the most memory on ${node} and give them limits; pods without requests are evicted first.`,
+          ]
+        : []),
+      `Cordon ${node} (kubectl cordon) to keep new pods off it while it is repaired; drain it if its pods must move.`,
+    ],
+    steps: [],
+    noStepConfidence: RuleConfidence.causeNoFix,
+  };
+}
+
+/** Pods evicted and nothing else wrong now: the replacements run, but the node that evicted them needs a look. */
+function evictionFinding(facts: WorkloadFacts, request: AnalysisRequest): Finding {
+  return {
+    diagnosis: Diagnosis.Evicted,
+    summary: `Pods of ${display(facts)} were evicted by their node (${request.description}); the workload has no other fault a change of its own would fix.`,
+    recommendations: [
+      'Set memory and ephemeral-storage requests close to what the pods really use: pods above their requests are evicted first.',
+      'Look at the node the pods were evicted from for disk or memory pressure.',
+      'Delete the evicted pod objects once understood (kubectl delete pod --field-selector=status.phase=Failed).',
+    ],
+    steps: [],
+    noStepConfidence: RuleConfidence.causeNoFix,
+  };
+}
+
 function diagnose(request: AnalysisRequest): Finding {
   const facts = request.context.facts;
   const signals = new Set([request.signal, ...request.signals]);
@@ -565,6 +619,7 @@ function diagnose(request: AnalysisRequest): Finding {
   const notReady =
     facts.notReadyPods > 0 || ([...NOT_READY_SIGNALS].some((s) => signals.has(s)) && (replicasShort || unsettled));
 
+  if (facts.kind === 'Node' && [...NODE_SIGNALS].some((s) => signals.has(s))) return nodeFinding(request, signals);
   if (!facts.found) {
     return {
       diagnosis: Diagnosis.Unknown,
@@ -606,6 +661,7 @@ function diagnose(request: AnalysisRequest): Finding {
   const blocked = blockedFinding(facts);
   if (blocked) return blocked;
   if (signals.has('cronjob_missed')) return cronJobMissedFinding(facts);
+  if (signals.has('pod_evicted') && !crashing && !pulling && !notReady) return evictionFinding(facts, request);
   // No OOM kill seen yet, but the working set sits at its limit: the restarts and stalls are the memory running out.
   const pressure = metricsFactsOf(request.sections)?.memory;
   if (pressure?.nearLimit) return oomFinding(facts, false, pressure);

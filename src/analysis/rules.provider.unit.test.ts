@@ -11,7 +11,7 @@ import {
   RULES_PROVIDER,
   RuleConfidence,
 } from './rules.provider.ts';
-import type { PodFacts, WorkloadFacts } from './workloadFacts.ts';
+import { absentWorkloadFacts, type PodFacts, type WorkloadFacts } from './workloadFacts.ts';
 
 const GOOD = 'registry.local/shop/web:1.0.0';
 const BROKEN = 'registry.local/shop/web:1.0.0-broken';
@@ -966,5 +966,55 @@ describe('agentic rules step after a no-action analysis', () => {
       expect(result.decision).toBe('give-up');
       expect('action' in result ? result.action : undefined).toBeUndefined();
     }
+  });
+});
+
+describe('node trouble and evictions', () => {
+  const nodeFacts = absentWorkloadFacts({ kind: 'Node', name: 'worker-3', namespace: '' });
+
+  it('escalates a node short of disk with what to free, and proposes nothing', () => {
+    const result = analyzeWithRules(
+      analysisRequest(nodeFacts, {
+        signal: 'disk_pressure',
+        signals: ['disk_pressure'],
+        description: 'node is low on disk (DiskPressure: kubelet has disk pressure)',
+      }),
+    );
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    expect(result.analysis).toContain('Node worker-3 is short of disk');
+    expect(result.recommendations.join('\n')).toMatch(/unused images/);
+    expect(result.recommendations.join('\n')).toMatch(/kubectl cordon/);
+  });
+
+  it('names every trouble of a node that is not ready and short of memory', () => {
+    const result = analyzeWithRules(
+      analysisRequest(nodeFacts, { signal: 'node_not_ready', signals: ['node_not_ready', 'memory_pressure'] }),
+    );
+    expect(result.analysis).toContain('is not ready and is short of memory');
+    expect(result.recommendations.join('\n')).toMatch(/kubelet/);
+    expect(result.recommendations.join('\n')).toMatch(/limits/);
+    expect(result.suggestedActions).toEqual([]);
+  });
+
+  it('escalates evicted pods of an otherwise healthy workload with the requests to set, and restarts nothing', () => {
+    const result = analyzeWithRules(
+      analysisRequest(healthyFacts(), {
+        signal: 'pod_evicted',
+        signals: ['pod_evicted'],
+        description: 'pod was evicted from node worker-3: The node was low on resource: memory.',
+      }),
+    );
+    expect(result.suggestedActions).toEqual([]);
+    expect(result.confidence).toBeLessThanOrEqual(0.3);
+    expect(result.analysis).toContain('were evicted by their node');
+    expect(result.recommendations.join('\n')).toMatch(/requests/);
+  });
+
+  it('still rolls back a crashing release when one of its pods was also evicted', () => {
+    const result = analyzeWithRules(
+      analysisRequest(crashAfterImageChange(), { signal: 'pod_restart', signals: ['pod_restart', 'pod_evicted'] }),
+    );
+    expect(result.suggestedActions.map((a) => a.type)).toEqual(['RollbackDeployment']);
   });
 });
