@@ -33,7 +33,7 @@ beforeAll(async () => {
             involvedObject: { kind: 'ConfigMap', name: `settings-${i + j}`, namespace },
             reason: 'Noted',
             message: `note ${i + j}`,
-            type: 'Normal',
+            type: 'Warning',
             firstTimestamp: at,
             lastTimestamp: at,
           },
@@ -41,6 +41,7 @@ beforeAll(async () => {
       ),
     );
   }
+  await clients.core.createNamespacedEvent({ namespace, body: routine('pulled-before', at) });
   const web = deployment('web', { replicas: 0 });
   web.metadata = { ...web.metadata, annotations: { [LAST_APPLIED]: JSON.stringify(web.spec), team: 'shop' } };
   await clients.apps.createNamespacedDeployment({ namespace, body: web });
@@ -48,6 +49,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await watch?.stop();
   await deleteNamespace(clients, namespace);
+});
+
+/** A Normal Event no detector reads: a pod's image was pulled. */
+const routine = (name: string, at: Date, type = 'Normal'): k8s.CoreV1Event => ({
+  metadata: { name },
+  involvedObject: { kind: 'Pod', name: 'web-abc', namespace },
+  reason: 'Pulled',
+  message: 'Successfully pulled image',
+  type,
+  firstTimestamp: at,
+  lastTimestamp: at,
 });
 
 const isTrimmed = (object: k8s.KubernetesObject | undefined) => {
@@ -84,5 +96,21 @@ describe('the cluster watch against the real API server', () => {
       return current?.metadata?.labels?.tier === 'front' ? current : undefined;
     });
     expect(isTrimmed(watched)).toBe(true);
+  });
+
+  it('caches Warning Events and the Normal ones a detector reads, never the routine rest, listed or watched', async () => {
+    expect(watch?.get('Event', namespace, 'pulled-before')).toBeUndefined();
+    const at = new Date();
+    await clients.core.createNamespacedEvent({ namespace, body: routine('pulled-after', at) });
+    await clients.core.createNamespacedEvent({
+      namespace,
+      body: { ...routine('created-after', at), reason: 'SuccessfulCreate', message: 'Created pod: web-abc' },
+    });
+    await clients.core.createNamespacedEvent({ namespace, body: routine('pull-failed-after', at, 'Warning') });
+    await eventually('the Warning in the cache', async () => watch?.get('Event', namespace, 'pull-failed-after'));
+    await eventually('the SuccessfulCreate in the cache', async () => watch?.get('Event', namespace, 'created-after'));
+    // Created before the two that arrived after it, so the watch has passed it.
+    expect(watch?.get('Event', namespace, 'pulled-after')).toBeUndefined();
+    expect(watch?.list('Event', namespace)).toHaveLength(EVENTS + 2);
   });
 });

@@ -91,8 +91,27 @@ const summary = (entry: k8s.V1ManagedFieldsEntry): k8s.V1ManagedFieldsEntry => {
   return kept;
 };
 
-/** A watch whose objects are trimmed before the informer caches them. */
+/**
+ * The Events detectors read: every Warning (a failed mount, scheduling or creation), every Event about a claim or a
+ * CronJob (the volume controller reports FailedBinding and ExternalProvisioning as Normal), and SuccessfulCreate,
+ * which clears an earlier FailedCreate. The rest (Scheduled, Pulled, Started, ScalingReplicaSet…) are most of a busy
+ * cluster's Events and are never read, so they never enter the cache.
+ */
+const KINDS_WHOSE_EVENTS_ARE_READ = new Set(['PersistentVolumeClaim', 'CronJob']);
+export const isEventRead = (event: k8s.CoreV1Event): boolean =>
+  event.type === 'Warning' ||
+  event.reason === 'SuccessfulCreate' ||
+  KINDS_WHOSE_EVENTS_ARE_READ.has(event.involvedObject?.kind ?? '');
+
+/** A watch whose objects are trimmed (and, with `keep`, chosen) before the informer caches them. */
 class TrimmingWatch extends k8s.Watch {
+  constructor(
+    config: k8s.KubeConfig,
+    private readonly keep?: (object: Cached) => boolean,
+  ) {
+    super(config);
+  }
+
   override watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
@@ -104,7 +123,12 @@ class TrimmingWatch extends k8s.Watch {
     return super.watch(
       path,
       queryParams,
-      (phase, object) => callback(phase, phase === 'ERROR' ? object : trimForCache(object)),
+      (phase, object) => {
+        if (phase === 'ERROR' || phase === 'BOOKMARK') return callback(phase, object);
+        // An object never kept is never added, so its updates and deletion have nothing to touch either.
+        if (this.keep && !this.keep(object)) return;
+        callback(phase, trimForCache(object));
+      },
       done,
     );
   }
@@ -121,11 +145,14 @@ interface Page {
  */
 const PAGE_SIZE = 500;
 
-async function listInPages(list: Lister['list']): Promise<k8s.KubernetesListObject<Cached>> {
+async function listInPages(
+  list: Lister['list'],
+  keep?: (object: Cached) => boolean,
+): Promise<k8s.KubernetesListObject<Cached>> {
   const items: Cached[] = [];
   let page = await list({ limit: PAGE_SIZE });
   for (;;) {
-    for (const item of page.items) items.push(trimForCache(item));
+    for (const item of page.items) if (!keep || keep(item)) items.push(trimForCache(item));
     const token = page.metadata?._continue;
     if (!token) return { ...page, items };
     page = await list({ limit: PAGE_SIZE, _continue: token });
@@ -136,6 +163,8 @@ interface Lister {
   readonly path: string;
   readonly list: (page: Page) => Promise<k8s.KubernetesListObject<Cached>>;
   readonly fieldSelector?: string;
+  /** Which objects of the kind the cache holds; all when absent. */
+  readonly keep?: (object: Cached) => boolean;
 }
 
 function listers(config: k8s.KubeConfig): Record<WatchedKind, Lister> {
@@ -160,7 +189,11 @@ function listers(config: k8s.KubeConfig): Record<WatchedKind, Lister> {
       path: '/apis/autoscaling/v2/horizontalpodautoscalers',
       list: (page) => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(page),
     },
-    Event: { path: '/api/v1/events', list: (page) => core.listEventForAllNamespaces(page) },
+    Event: {
+      path: '/api/v1/events',
+      list: (page) => core.listEventForAllNamespaces(page),
+      keep: (event) => isEventRead(event as k8s.CoreV1Event),
+    },
     Service: { path: '/api/v1/services', list: (page) => core.listServiceForAllNamespaces(page) },
     EndpointSlice: {
       path: '/apis/discovery.k8s.io/v1/endpointslices',
@@ -203,11 +236,11 @@ export function watchCluster(config: k8s.KubeConfig, options: ClusterWatchOption
   let stopped = false;
 
   const starting = kinds.map((kind) => {
-    const { path, list, fieldSelector } = all[kind];
+    const { path, list, fieldSelector, keep } = all[kind];
     const informer = new k8s.ListWatch(
       path,
-      new TrimmingWatch(config),
-      () => listInPages(list),
+      new TrimmingWatch(config, keep),
+      () => listInPages(list, keep),
       false,
       undefined,
       fieldSelector,

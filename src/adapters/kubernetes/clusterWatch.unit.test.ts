@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { trimForCache } from './clusterWatch.ts';
+import { isEventRead, trimForCache } from './clusterWatch.ts';
 
 const cronJob = (): k8s.V1CronJob => ({
   metadata: {
@@ -119,5 +119,26 @@ describe('trimForCache: what the informer caches keep of an object', () => {
       empty,
       { manager: 'kubelet', operation: 'Update', subresource: 'status', fieldsV1: { 'f:status': {} } },
     ]);
+  });
+});
+
+describe('which Events the cache keeps', () => {
+  const event = (type: string, reason: string, kind = 'Pod') =>
+    ({ type, reason, involvedObject: { kind, name: 'x', namespace: 'shop' } }) as k8s.CoreV1Event;
+
+  it('keeps every Warning, every Event about a claim or a CronJob, and SuccessfulCreate', () => {
+    expect(isEventRead(event('Warning', 'FailedScheduling'))).toBe(true);
+    expect(isEventRead(event('Warning', 'Failed'))).toBe(true);
+    expect(isEventRead(event('Normal', 'FailedBinding', 'PersistentVolumeClaim'))).toBe(true);
+    expect(isEventRead(event('Normal', 'ExternalProvisioning', 'PersistentVolumeClaim'))).toBe(true);
+    expect(isEventRead(event('Normal', 'SawCompletedJob', 'CronJob'))).toBe(true);
+    expect(isEventRead(event('Normal', 'SuccessfulCreate', 'ReplicaSet'))).toBe(true);
+  });
+
+  it('drops the routine Normal rest', () => {
+    for (const reason of ['Scheduled', 'Pulled', 'Created', 'Started', 'Killing']) {
+      expect(isEventRead(event('Normal', reason)), reason).toBe(false);
+    }
+    expect(isEventRead(event('Normal', 'ScalingReplicaSet', 'Deployment'))).toBe(false);
   });
 });
