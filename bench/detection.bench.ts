@@ -282,7 +282,7 @@ async function runSignals(cluster: LocalCluster, chosen: readonly SignalScenario
     // The operator lists everything once it leads; let that pass, then make sure no healthy object was flagged.
     await sleep(3_000);
     const keyOf = (scenario: SignalScenario, i: number) =>
-      `${scenario.signal}|${refKey({ ...scenario.subject(i), namespace: scenario.namespace })}`;
+      `${scenario.signal}|${refKey({ namespace: scenario.namespace, ...scenario.subject(i) })}`;
     for (const scenario of chosen) {
       const early = Array.from({ length: SIGNAL_RUNS }, (_, i) => keyOf(scenario, i)).filter((k) => anomalies.has(k));
       if (early.length > 0) throw new Error(`${scenario.name}: flagged before any fault: ${early.join(', ')}`);

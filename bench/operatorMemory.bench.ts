@@ -22,7 +22,8 @@
  *
  * Two builds of the same operator are measured one after the other on the same cluster, each line suffixed with its
  * name: `tsx`, the CLI as developers run it (src/cli/cairn.mjs, sources compiled on load), and `bundle`, the
- * production build (dist/cairn.mjs, built here first by src/cli/build.ts, run with plain node).
+ * production build (dist/cairn.mjs, built here first by src/cli/build.ts, run with the Node options of the container
+ * image's ENTRYPOINT in deploy/Dockerfile). MEMORY_BUILDS=bundle_plain adds the bundle run with plain node.
  * MEMORY_OPERATOR_ENTRY measures only that script instead (suffix `entry`), with the same arguments.
  * MEMORY_NODE_FLAGS adds `bundle_tuned`: the bundle again with those Node options (V8 heap sizing, for one).
  */
@@ -49,6 +50,14 @@ const CLUSTER = 'cairn-bench-memory';
 const NAMESPACE = 'bench-memory';
 
 /** A script that takes cairn's arguments, run with plain node, and the suffix of its lines. */
+/** The Node options of the image's ENTRYPOINT (deploy/Dockerfile), between `node` and the script. */
+function imageNodeOptions(): string[] {
+  const dockerfile = readFileSync(new URL('../deploy/Dockerfile', import.meta.url), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+  if (!entrypoint) throw new Error('deploy/Dockerfile has no ENTRYPOINT in exec form');
+  return (JSON.parse(entrypoint) as string[]).slice(1).filter((arg) => arg.startsWith('--'));
+}
+
 interface Build {
   readonly name: string;
   readonly entry: string;
@@ -414,15 +423,25 @@ async function operatorBuilds(): Promise<Build[]> {
   if (custom) return [{ name: 'entry', entry: custom }];
   // Built before the cluster starts, so a broken build fails in seconds rather than after the pods are up.
   const all: Build[] = [{ name: 'tsx', entry: new URL('../src/cli/cairn.mjs', import.meta.url).pathname }];
-  if (BUILDS.includes('bundle')) {
+  if (BUILDS.includes('bundle') || BUILDS.includes('bundle_plain')) {
     const { outfile, warnings } = await buildBundle();
     for (const warning of warnings) progress(`build warning: ${warning}`);
     all.push({ name: 'bundle', entry: outfile });
   }
+  // The bundle runs with the Node options the container image starts it with, as it runs in a cluster;
+  // `bundle_plain` is the same file without them.
+  const bundle = all.find((b) => b.name === 'bundle');
+  if (bundle) {
+    all.splice(
+      all.indexOf(bundle),
+      1,
+      { ...bundle, nodeArgs: imageNodeOptions() },
+      { ...bundle, name: 'bundle_plain' },
+    );
+  }
   const chosen = all.filter((b) => BUILDS.includes(b.name));
   // The production build again with other V8 settings, measured beside it on the same cluster.
   const flags = (process.env.MEMORY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const bundle = all.find((b) => b.name === 'bundle');
   if (flags.length > 0 && bundle) chosen.push({ name: 'bundle_tuned', entry: bundle.entry, nodeArgs: flags });
   if (chosen.length === 0) throw new Error(`MEMORY_BUILDS must name tsx and/or bundle, got "${BUILDS.join(',')}"`);
   return chosen;

@@ -15,6 +15,7 @@ export interface BenchClients {
   readonly networking: k8s.NetworkingV1Api;
   readonly autoscaling: k8s.AutoscalingV2Api;
   readonly discovery: k8s.DiscoveryV1Api;
+  readonly admission: k8s.AdmissionregistrationV1Api;
 }
 
 export function benchClients(config: k8s.KubeConfig): BenchClients {
@@ -24,6 +25,7 @@ export function benchClients(config: k8s.KubeConfig): BenchClients {
     networking: config.makeApiClient(k8s.NetworkingV1Api),
     autoscaling: config.makeApiClient(k8s.AutoscalingV2Api),
     discovery: config.makeApiClient(k8s.DiscoveryV1Api),
+    admission: config.makeApiClient(k8s.AdmissionregistrationV1Api),
   };
 }
 
@@ -34,8 +36,8 @@ export interface SignalScenario {
   /** The cause code the Anomaly must carry; a finding without it (or with another) does not count. */
   readonly cause?: string;
   readonly namespace: string;
-  /** The object the Anomaly is about in run i. */
-  readonly subject: (i: number) => { readonly kind: string; readonly name: string };
+  /** The object the Anomaly is about in run i; in `namespace` unless it names its own ('' when cluster-scoped). */
+  readonly subject: (i: number) => { readonly kind: string; readonly name: string; readonly namespace?: string };
   /** Healthy objects for `runs` runs, created before the operator watches; resolves once they are settled. */
   readonly prepare: (clients: BenchClients, runs: number) => Promise<void>;
   /** The one API change that breaks run i. */
@@ -235,6 +237,45 @@ export const signalScenarios: readonly SignalScenario[] = [
           },
         },
       }),
+  },
+  {
+    name: 'webhook_unavailable',
+    signal: 'webhook_unavailable',
+    cause: 'webhook_service_missing',
+    namespace: SIGNALS_NAMESPACE,
+    subject: (i) => ({ kind: 'ValidatingWebhookConfiguration', name: indexed('bench-gate')(i), namespace: '' }),
+    prepare: async (clients, runs) => {
+      await webServices(clients, runs);
+      await inBatches(range(runs), 10, (i) =>
+        clients.admission.createValidatingWebhookConfiguration({
+          body: {
+            metadata: { name: indexed('bench-gate')(i) },
+            webhooks: [
+              {
+                name: `gate-${i}.bench.cairn.dev`,
+                clientConfig: { service: { namespace: SIGNALS_NAMESPACE, name: web(i), path: '/validate' } },
+                rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
+                // Ignore, and only for objects carrying a label nothing has: the bench's own writes pass untouched.
+                failurePolicy: 'Ignore',
+                objectSelector: { matchLabels: { 'bench.cairn.dev/gated': 'true' } },
+                sideEffects: 'None',
+                admissionReviewVersions: ['v1'],
+                timeoutSeconds: 1,
+              },
+            ],
+          },
+        }),
+      );
+    },
+    // The webhook is pointed at a Service that does not exist (a rename that missed the configuration).
+    inject: (clients, i) =>
+      clients.admission.patchValidatingWebhookConfiguration(
+        {
+          name: indexed('bench-gate')(i),
+          body: [{ op: 'replace', path: '/webhooks/0/clientConfig/service/name', value: `${web(i)}-renamed` }],
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+      ),
   },
   {
     name: 'netpol_selects_nothing',
