@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import { redactSecrets } from '../analysis/redaction.ts';
 import { absentWorkloadFacts, type KubernetesContext, type WorkloadRef } from '../analysis/workloadFacts.ts';
-import { claimNamesOf, podsSelectedBy, type Surroundings } from './kubernetesContext.related.ts';
+import { claimNamesOf, emptySurroundings, podsSelectedBy, type Surroundings } from './kubernetesContext.related.ts';
 import { ContextLimits, renderKubernetesContext, type WorkloadSnapshot } from './kubernetesContext.render.ts';
 
 /**
@@ -115,7 +115,7 @@ export function createKubernetesContextBuilder(
           ),
         ),
       );
-      return { ...emptyLists, endpointSlices: slices.flat() };
+      return { ...emptySurroundings, endpointSlices: slices.flat() };
     }
     const [services, endpointSlices, ingresses, pvcs, storageClasses, quotas, limitRanges, namespacePods] =
       await Promise.all([
@@ -348,17 +348,5 @@ export function createKubernetesContextBuilder(
     },
   };
 }
-
-const emptyLists: Surroundings = {
-  services: [],
-  endpointSlices: [],
-  ingresses: [],
-  pvcs: [],
-  storageClasses: [],
-  quotas: [],
-  limitRanges: [],
-  tlsSecretNames: [],
-  namespacePods: [],
-};
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,10 +1,9 @@
 import type * as k8s from '@kubernetes/client-node';
-import { type OwnedObject, resolveWorkload } from '../../../../domain/correlation/workload.resolver.ts';
 import type { ResourceRef } from '../../../../domain/events/common.schema.ts';
 import type { AnomalyReport } from '../../../application/detection/anomalyRecorder.ts';
 import { createKeyedQueue } from '../../../application/keyedQueue.ts';
 import { type ClusterWatch, type WatchedKind, WatchedKinds, watchCluster } from '../clusterWatch.ts';
-import { type Detector, type DetectorSet, detectionKey, detectionView } from './detectionView.ts';
+import { type Detector, type DetectorSet, detectionKey, detectionView, podWorkload } from './detectionView.ts';
 import { DefaultThresholds, type DetectionThresholds, type Finding, workloadDetectors } from './detectors.ts';
 import { networkDetectors } from './networkDetectors.ts';
 import { pressureDetectors } from './pressureDetectors.ts';
@@ -45,17 +44,6 @@ export interface DetectionController {
   stop(): Promise<void>;
 }
 
-const asOwned = (kind: string, object: k8s.KubernetesObject): OwnedObject => ({
-  kind,
-  name: object.metadata?.name ?? '',
-  namespace: object.metadata?.namespace ?? '',
-  ownerReferences: (object.metadata?.ownerReferences ?? []).map((o) => ({
-    kind: o.kind,
-    name: o.name,
-    ...(o.controller === undefined ? {} : { controller: o.controller }),
-  })),
-});
-
 /**
  * Watches the cluster and reports each finding once it has lasted long enough. Reconciles by key from the
  * informer cache, never from a watch payload; a pod's finding is attributed to the workload that owns it.
@@ -67,17 +55,8 @@ export function startDetectionController(options: DetectionControllerOptions): D
   /** The last revision reported proven per workload, so a steady Deployment is not reported at every resync. */
   const proven = new Map<string, string>();
 
-  const workloadOf = (finding: Finding, object: k8s.KubernetesObject) => {
-    if (finding.subject.kind !== 'Pod') return { ...finding.subject };
-    const pod = asOwned('Pod', object);
-    const owner = pod.ownerReferences?.find((o) => o.controller) ?? pod.ownerReferences?.[0];
-    const known: OwnedObject[] = [];
-    if (owner && (owner.kind === 'ReplicaSet' || owner.kind === 'Job')) {
-      const parent = watch.get(owner.kind, pod.namespace, owner.name);
-      if (parent) known.push(asOwned(owner.kind, parent));
-    }
-    return resolveWorkload(pod, known);
-  };
+  const workloadOf = (finding: Finding, object: k8s.KubernetesObject) =>
+    finding.subject.kind === 'Pod' ? podWorkload(watch, object as k8s.V1Pod) : { ...finding.subject };
 
   const reconcile = async (key: string) => {
     const [kind, namespace, name] = key.split('/') as [WatchedKind, string, string];

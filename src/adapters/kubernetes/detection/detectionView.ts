@@ -1,4 +1,6 @@
-import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import { type OwnedObject, resolveWorkload } from '../../../../domain/correlation/workload.resolver.ts';
+import type { ResourceRef } from '../../../../domain/events/common.schema.ts';
 import type { ClusterWatch, WatchedKind } from '../clusterWatch.ts';
 
 import type { DetectionThresholds, Finding } from './detectors.ts';
@@ -101,4 +103,31 @@ export interface DetectorSet {
   readonly dependents?: Partial<
     Record<WatchedKind, (view: DetectionView, namespace: string, name: string) => string[]>
   >;
+}
+
+/** An object as the workload resolver reads it: its kind, name, namespace and owners. */
+export const ownedObject = (kind: string, object: KubernetesObject): OwnedObject => ({
+  kind,
+  name: object.metadata?.name ?? '',
+  namespace: object.metadata?.namespace ?? '',
+  ownerReferences: (object.metadata?.ownerReferences ?? []).map((o) => ({
+    kind: o.kind,
+    name: o.name,
+    ...(o.controller === undefined ? {} : { controller: o.controller }),
+  })),
+});
+
+/**
+ * The workload a pod belongs to, through the ReplicaSet or Job the caches hold: Pod → ReplicaSet → Deployment,
+ * Pod → Job → CronJob, Pod → StatefulSet or DaemonSet. A parent missing from the cache stops the walk there.
+ */
+export function podWorkload(view: Pick<DetectionView, 'get'>, pod: V1Pod): ResourceRef {
+  const owned = ownedObject('Pod', pod);
+  const owner = owned.ownerReferences?.find((o) => o.controller) ?? owned.ownerReferences?.[0];
+  const known: OwnedObject[] = [];
+  if (owner && (owner.kind === 'ReplicaSet' || owner.kind === 'Job')) {
+    const parent = view.get(owner.kind, owned.namespace, owner.name);
+    if (parent) known.push(ownedObject(owner.kind, parent));
+  }
+  return resolveWorkload(owned, known);
 }

@@ -11,15 +11,13 @@ import type {
   V1MutatingWebhookConfiguration,
   V1NetworkPolicy,
   V1Pod,
-  V1ReplicaSet,
   V1Service,
   V1StatefulSet,
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import { type OwnedObject, resolveWorkload } from '../../../../domain/correlation/workload.resolver.ts';
 import type { AnomalyCause } from '../../../../domain/events/anomaly.events.ts';
 import type { ResourceRef } from '../../../../domain/events/common.schema.ts';
-import { type DetectionView, type DetectorSet, detectionKey } from './detectionView.ts';
+import { type DetectionView, type DetectorSet, detectionKey, podWorkload } from './detectionView.ts';
 import type { DetectionThresholds, Finding } from './detectors.ts';
 
 type Labels = Readonly<Record<string, string>>;
@@ -200,32 +198,9 @@ const hasReadyAddress = (slices: readonly V1EndpointSlice[]) =>
     (slice.endpoints ?? []).some((e) => (e.addresses ?? []).length > 0 && e.conditions?.ready !== false),
   );
 
-const ownedOf = (kind: string, object: KubernetesObject): OwnedObject => ({
-  kind,
-  name: object.metadata?.name ?? '',
-  namespace: object.metadata?.namespace ?? '',
-  ownerReferences: (object.metadata?.ownerReferences ?? []).map((o) => ({
-    kind: o.kind,
-    name: o.name,
-    ...(o.controller === undefined ? {} : { controller: o.controller }),
-  })),
-});
-
 const isPodReady = (pod: V1Pod) =>
   pod.status?.phase === 'Running' &&
   (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-/** Pod → ReplicaSet → Deployment, Pod → Job → CronJob, Pod → StatefulSet or DaemonSet, through the caches. */
-export function podWorkload(view: DetectionView, pod: V1Pod): ResourceRef {
-  const owned = ownedOf('Pod', pod);
-  const known: OwnedObject[] = [];
-  for (const owner of owned.ownerReferences ?? []) {
-    if (owner.kind !== 'ReplicaSet' && owner.kind !== 'Job') continue;
-    const parent = view.get<V1ReplicaSet | V1Job>(owner.kind, owned.namespace, owner.name);
-    if (parent) known.push(ownedOf(owner.kind, parent));
-  }
-  return resolveWorkload(owned, known);
-}
 
 /** The workload most of the pods belong to (ties by name, so the choice is repeatable). */
 function commonWorkload(view: DetectionView, pods: readonly V1Pod[]): ResourceRef {

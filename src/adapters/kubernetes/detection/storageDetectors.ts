@@ -11,11 +11,11 @@ import type {
 } from '@kubernetes/client-node';
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime } from 'luxon';
-import { type OwnedObject, resolveWorkload } from '../../../../domain/correlation/workload.resolver.ts';
+import { resolveWorkload } from '../../../../domain/correlation/workload.resolver.ts';
 import type { AnomalyCause } from '../../../../domain/events/anomaly.events.ts';
 import type { WatchedKind } from '../clusterWatch.ts';
 import type { DetectionView, DetectorSet } from './detectionView.ts';
-import { detectionKey } from './detectionView.ts';
+import { detectionKey, ownedObject, podWorkload } from './detectionView.ts';
 import type { DetectionThresholds, Finding } from './detectors.ts';
 
 type Subject = Finding['subject'];
@@ -48,29 +48,11 @@ const latestEvent = (events: readonly CoreV1Event[], reasons: ReadonlySet<string
       undefined,
     );
 
-const asOwned = (kind: string, object: KubernetesObject): OwnedObject => ({
-  kind,
-  name: object.metadata?.name ?? '',
-  namespace: object.metadata?.namespace ?? '',
-  ownerReferences: (object.metadata?.ownerReferences ?? []).map((o) => ({
-    kind: o.kind,
-    name: o.name,
-    ...(o.controller === undefined ? {} : { controller: o.controller }),
-  })),
-});
-
-/** The workload a pod belongs to, through the ReplicaSet or Job the caches hold (Pod → ReplicaSet → Deployment…). */
-export function workloadOfPod(pod: V1Pod, view: DetectionView): Subject {
-  const owned = asOwned('Pod', pod);
-  const owner = owned.ownerReferences?.find((o) => o.controller) ?? owned.ownerReferences?.[0];
-  const known: OwnedObject[] = [];
-  if (owner && (owner.kind === 'ReplicaSet' || owner.kind === 'Job')) {
-    const parent = view.get(owner.kind, owned.namespace, owner.name);
-    if (parent) known.push(asOwned(owner.kind, parent));
-  }
-  const { kind, name, namespace } = resolveWorkload(owned, known);
+/** The workload a pod belongs to, as a Subject. */
+const workloadOfPod = (pod: V1Pod, view: DetectionView): Subject => {
+  const { kind, name, namespace } = podWorkload(view, pod);
   return { kind, name, namespace };
-}
+};
 
 // ─── PersistentVolumeClaims ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -103,7 +85,7 @@ const podsMounting = (view: DetectionView, namespace: string, claim: string) =>
  * (persistentVolumeClaimRetentionPolicy), the pod of a generic ephemeral volume; the claim itself when it has none.
  */
 const claimOwner = (pvc: V1PersistentVolumeClaim, view: DetectionView): Subject => {
-  const owned = asOwned('PersistentVolumeClaim', pvc);
+  const owned = ownedObject('PersistentVolumeClaim', pvc);
   const owner = owned.ownerReferences?.find((o) => o.controller) ?? owned.ownerReferences?.[0];
   const pod = owner?.kind === 'Pod' ? view.get<V1Pod>('Pod', owned.namespace, owner.name) : undefined;
   if (pod) return workloadOfPod(pod, view);
