@@ -18,6 +18,7 @@ import type {
   V1ValidatingWebhookConfiguration,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import { createFailureCause } from '../adapters/kubernetes/detection/workloadCauses.ts';
 import { parseMemoryBytes } from '../analysis/memoryQuantity.ts';
 import { redactSecrets } from '../analysis/redaction.ts';
 import type {
@@ -185,49 +186,28 @@ const schedulingField = (message: string): string => {
   return 'spec.template.spec (scheduling constraints)';
 };
 
-/** A FailedCreate message, told apart: quota, admission webhook, LimitRange, anything else. */
+/**
+ * A FailedCreate message, told apart (quota, admission webhook, LimitRange, a missing ServiceAccount, anything else)
+ * by the same reading detection uses, with the field of the workload to look at.
+ */
 export const createFailure = (message: string, seenOn: string, revision?: number): BlockerFacts => {
-  const text = oneLine(message);
-  const at = revision === undefined ? {} : { revision };
-  const quota = /exceeded quota: ([^,\s]+)/i.exec(message);
-  if (quota) {
-    return {
-      code: BlockerCode.QuotaExceeded,
-      message: text,
-      seenOn,
-      object: { kind: 'ResourceQuota', name: quota[1] as string },
-      field: 'spec.template.spec.containers[*].resources (or the ResourceQuota)',
-      ...at,
-    };
-  }
-  const webhook = /admission webhook "([^"]+)" denied/i.exec(message);
-  if (webhook) {
-    return {
-      code: BlockerCode.AdmissionDenied,
-      message: text,
-      seenOn,
-      object: { kind: 'AdmissionWebhook', name: webhook[1] as string },
-      ...at,
-    };
-  }
-  if (
-    /(maximum|minimum) (cpu|memory|storage)[^.]*per (container|pod)|limitrange|must be less than or equal to (cpu|memory) limit/i.test(
-      message,
-    )
-  ) {
-    return {
-      code: BlockerCode.LimitRange,
-      message: text,
-      seenOn,
-      object: { kind: 'LimitRange', name: '' },
-      field: 'spec.template.spec.containers[*].resources',
-      ...at,
-    };
-  }
-  if (/admission|denied|forbidden/i.test(message) && /webhook/i.test(message)) {
-    return { code: BlockerCode.AdmissionDenied, message: text, seenOn, ...at };
-  }
-  return { code: BlockerCode.CreateFailed, message: text, seenOn, ...at };
+  const cause = createFailureCause(seenOn, '', message);
+  const field =
+    cause.code === BlockerCode.QuotaExceeded
+      ? 'spec.template.spec.containers[*].resources (or the ResourceQuota)'
+      : cause.code === BlockerCode.LimitRange
+        ? 'spec.template.spec.containers[*].resources'
+        : cause.code === BlockerCode.ConfigMissing
+          ? 'spec.template.spec.serviceAccountName'
+          : undefined;
+  return {
+    code: cause.code as BlockerCode,
+    message: oneLine(message),
+    seenOn,
+    ...(cause.object ? { object: { kind: cause.object.kind, name: cause.object.name } } : {}),
+    ...(field ? { field } : {}),
+    ...(revision === undefined ? {} : { revision }),
+  };
 };
 
 /** Why each pod cannot run: configuration it waits for, a node the scheduler cannot find. */

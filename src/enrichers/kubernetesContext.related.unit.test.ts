@@ -228,12 +228,17 @@ describe('why pods cannot run', () => {
     [
       'admission webhook "policy.example.com" denied the request: privileged containers are not allowed',
       'admission_denied',
-      { kind: 'AdmissionWebhook', name: 'policy.example.com' },
+      undefined,
     ],
     [
       'pods "web-x" is forbidden: maximum memory usage per Container is 256Mi, but limit is 1Gi',
       'limit_range',
-      { kind: 'LimitRange', name: '' },
+      undefined,
+    ],
+    [
+      'pods "web-x" is forbidden: error looking up service account shop/builder: serviceaccount "builder" not found',
+      'config_missing',
+      { kind: 'ServiceAccount', name: 'builder' },
     ],
     ['pods "web-x" is forbidden: something else entirely', 'create_failed', undefined],
   ])('a ReplicaSet that cannot create pods: %s → %s', (message, code, object) => {
@@ -254,7 +259,7 @@ describe('why pods cannot run', () => {
         seenOn: 'ReplicaSet/web-aaaa1',
         revision: 1,
         ...(object ? { object } : {}),
-        ...(code === 'quota_exceeded' || code === 'limit_range' ? { field: expect.any(String) } : {}),
+        ...(code === 'create_failed' || code === 'admission_denied' ? {} : { field: expect.any(String) }),
       },
     ]);
   });
