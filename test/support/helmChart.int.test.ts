@@ -162,6 +162,7 @@ const overrides: Sets = [
   ['persistence.enabled', 'false'],
   ['watchNamespaces[0]', 'shop'],
   ['watchNamespaces[1]', 'payments'],
+  ['detection.tlsSecrets', 'true'],
   ['thresholds.podNotReadySeconds', '60'],
   ['thresholds.podRestarts', '5'],
   ['remediation.enabled', 'false'],
@@ -346,6 +347,7 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--audit-event-max-age=7d',
       '--watch-namespace=shop',
       '--watch-namespace=payments',
+      '--detect-tls-secrets',
       '--threshold=podNotReadySeconds=60',
       '--threshold=podRestarts=5',
     ]);
