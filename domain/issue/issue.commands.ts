@@ -5,6 +5,7 @@ import type {
   FailureEvidence,
   RemediationSource,
   ResourceRef,
+  Severity,
 } from '../events/common.schema.ts';
 import type { CascadeMember } from '../events/correlation.events.ts';
 import type { EscalationReason } from '../events/issue.events.ts';
@@ -24,10 +25,15 @@ export type DetectIssue = Command<
     readonly description: string;
     /** Defaults to DEFAULT_MAX_ATTEMPTS. */
     readonly maxAttempts?: number;
+    /** The least severity the anomaly asks for (see severityFloorOf), whatever the risk score says. */
+    readonly severityFloor?: Severity;
   }
 >;
 
-export type AttachAnomaly = Command<'AttachAnomaly', { readonly anomalyId: string; readonly signal: string }>;
+export type AttachAnomaly = Command<
+  'AttachAnomaly',
+  { readonly anomalyId: string; readonly signal: string; readonly severityFloor?: Severity }
+>;
 
 export type RequestAnalysis = Command<'RequestAnalysis', { readonly insightId: string }>;
 

@@ -1,4 +1,5 @@
 import { riskScore, severityFor } from '../correlation/risk.policy.ts';
+import { atLeast, isSeverity } from '../correlation/severityFloor.policy.ts';
 import { actorOf, assertNever, withoutUndefined } from '../decision.ts';
 import type {
   AnalysisCompleted,
@@ -386,6 +387,15 @@ const refusalEvents = (
   return events;
 };
 
+const requireSeverityFloor = (floor: unknown): void => {
+  if (floor !== undefined && !isSeverity(floor)) {
+    throw invalid(
+      'issue.invalid_severity_floor',
+      `severityFloor must be critical, high, medium or low, got ${String(floor).slice(0, 40)}`,
+    );
+  }
+};
+
 export const decideIssue = (command: IssueCommand, state: IssueState): readonly IssueEvent[] => {
   const metadata = command.metadata;
   const at = metadata.occurredAt;
@@ -401,6 +411,7 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
       if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
         throw invalid('issue.invalid_max_attempts', `maxAttempts must be an integer from 1 to 20, got ${maxAttempts}`);
       }
+      requireSeverityFloor(d.severityFloor);
       const score = riskScore([d.signal]);
       return [
         {
@@ -415,7 +426,7 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
             description: d.description,
             signals: [d.signal],
             riskScore: score,
-            severity: severityFor(score),
+            severity: atLeast(severityFor(score), d.severityFloor),
             maxAttempts,
           },
           metadata,
@@ -425,7 +436,8 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
 
     case 'AttachAnomaly': {
       requireOpen(state, command);
-      const { anomalyId, signal } = command.data;
+      const { anomalyId, signal, severityFloor } = command.data;
+      requireSeverityFloor(severityFloor);
       if (state.anomalyIds.includes(anomalyId)) return []; // a retried command: already counted
       const newSignal = !state.signals.includes(signal);
       const signals = newSignal ? [...state.signals, signal] : state.signals;
@@ -439,7 +451,8 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
             newSignal,
             signals: [...signals],
             riskScore: score,
-            severity: severityFor(score),
+            // Never lower: a floor an earlier anomaly set stays, and the score only grows.
+            severity: atLeast(atLeast(severityFor(score), state.severity), severityFloor),
             previousSeverity: state.severity,
           },
           metadata,

@@ -1,4 +1,5 @@
 import { correlationDecider } from '../../../domain/correlation/correlation.decider.ts';
+import { FLOORED_SIGNALS, severityFloorOf } from '../../../domain/correlation/severityFloor.policy.ts';
 import { isCairnError } from '../../../domain/errors.ts';
 import type { AnomalyDetected } from '../../../domain/events/anomaly.events.ts';
 import type { AnomalyJoinedIssue, CorrelationIssueOpened } from '../../../domain/events/correlation.events.ts';
@@ -47,6 +48,7 @@ export function issueCorrelationReactor(deps: {
         if (event.type === 'CorrelationIssueOpened') {
           const opened = (event as RecordedEvent<CorrelationIssueOpened>).data;
           const anomaly = (await detectedIn(event.streamId, opened.anomalyId)).data;
+          const severityFloor = severityFloorOf(anomaly.signal, anomaly.labels);
           await issues(streamName(StreamCategory.Issue, opened.issueId), {
             type: 'DetectIssue',
             data: {
@@ -58,6 +60,7 @@ export function issueCorrelationReactor(deps: {
               anomalyId: anomaly.anomalyId,
               description: anomaly.message,
               ...(deps.maxAttempts ? { maxAttempts: deps.maxAttempts } : {}),
+              ...(severityFloor ? { severityFloor } : {}),
             },
             metadata,
           });
@@ -72,9 +75,13 @@ export function issueCorrelationReactor(deps: {
           });
         } else {
           const joined = (event as RecordedEvent<AnomalyJoinedIssue>).data;
+          // Only a signal that can carry a floor is worth reading its anomaly for.
+          const severityFloor = FLOORED_SIGNALS.has(joined.signal)
+            ? severityFloorOf(joined.signal, (await detectedIn(event.streamId, joined.anomalyId)).data.labels)
+            : undefined;
           await issues(streamName(StreamCategory.Issue, joined.issueId), {
             type: 'AttachAnomaly',
-            data: { anomalyId: joined.anomalyId, signal: joined.signal },
+            data: { anomalyId: joined.anomalyId, signal: joined.signal, ...(severityFloor ? { severityFloor } : {}) },
             metadata,
           });
         }
