@@ -11,6 +11,7 @@ import { invalid, refuse } from '../refusals.ts';
 import { epochMs, isBefore, plusMs, requireInstant } from '../time.ts';
 import type { CorrelationCommand } from './correlation.commands.ts';
 import { DEDUP_TTL_MS, isSha256Hex } from './dedup.policy.ts';
+import { severityFloorOf } from './severityFloor.policy.ts';
 import { sameWorkload } from './workload.resolver.ts';
 
 /** One correlation stream per workload: it owns the dedup window and knows the workload's open Issue. */
@@ -113,7 +114,10 @@ export const decideCorrelation = (
       // since. The caller reads what became of it from the stream.
       if (hasSeen(state.seen, d.anomalyId)) return [];
       const entry = dedupEntry(state, d.dedupKey);
-      if (entry !== undefined && at < epochMs(entry.expiresAt)) {
+      // An anomaly that states its own severity (an SLO pair turning from ticket to page) may raise the open Issue:
+      // it joins it rather than being swallowed as a duplicate. Its sources report changes only, never a flood.
+      const joinsAnyway = state.openIssueId !== null && severityFloorOf(d.signal, d.labels) !== undefined;
+      if (entry !== undefined && at < epochMs(entry.expiresAt) && !joinsAnyway) {
         return [
           {
             type: 'AnomalyDeduplicated',
