@@ -15,20 +15,60 @@ import {
 } from './common.schema.ts';
 import { ageColumn, cairnCategory, customResource, type KindDefinition } from './kindDefinition.ts';
 
-const IndicatorSchema = Type.Object({
-  type: StringEnum(['availability', 'latency', 'error_rate', 'throughput'] as const, {
-    description: 'What the ratio measures, for people reading it; a latency SLI counts requests under a threshold.',
-  }),
-  good: Text(4096, {
+const LatencyIndicatorSchema = Type.Object({
+  metric: Type.String({
     minLength: 1,
+    maxLength: 200,
+    pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
     description:
-      'PromQL counting good events over $window, e.g. sum(increase(http_requests_total{code!~"5.."}[$window])).',
+      'The histogram, without its _bucket/_count suffix, e.g. http_request_duration_seconds (a classic histogram).',
   }),
-  total: Text(4096, {
-    minLength: 1,
-    description: 'PromQL counting all events over $window, e.g. sum(increase(http_requests_total[$window])).',
+  selector: Type.Optional(
+    Text(2048, {
+      pattern: '^\\{.*\\}$',
+      description: 'Label matchers in braces that pick the service\'s series, e.g. {service="checkout"}; not le.',
+    }),
+  ),
+  threshold: Type.Number({
+    exclusiveMinimum: 0,
+    description: 'Requests at or under this value (the unit of the histogram, often seconds) are good; a bucket bound.',
   }),
 });
+
+const IndicatorSchema = Type.Object(
+  {
+    type: StringEnum(['availability', 'latency', 'error_rate', 'throughput'] as const, {
+      description: 'What the ratio measures, for people reading it; a latency SLI counts requests under a threshold.',
+    }),
+    good: Type.Optional(
+      Text(4096, {
+        minLength: 1,
+        description:
+          'PromQL counting good events over $window, e.g. sum(increase(http_requests_total{code!~"5.."}[$window])).',
+      }),
+    ),
+    total: Type.Optional(
+      Text(4096, {
+        minLength: 1,
+        description: 'PromQL counting all events over $window, e.g. sum(increase(http_requests_total[$window])).',
+      }),
+    ),
+    latency: Type.Optional(LatencyIndicatorSchema),
+  },
+  {
+    ...rules(
+      cel(
+        'has(self.latency) || (has(self.good) && has(self.total))',
+        'give either good and total (PromQL) or latency (a histogram threshold)',
+      ),
+      cel(
+        '!has(self.latency) || (!has(self.good) && !has(self.total))',
+        'latency replaces good and total: give one form, not both',
+      ),
+      cel("!has(self.latency) || self.type == 'latency'", 'an indicator with latency is of type latency'),
+    ),
+  },
+);
 
 // Burn-rate windows are Go durations (hours, not days) so that CEL can compare them.
 const BurnRateAlertSchema = Type.Object(
