@@ -12,6 +12,7 @@ import { registerOperatorCommand } from './commands/operator.command.ts';
 import { registerProjectionsCommand } from './commands/projections.command.ts';
 import { registerReplayCommand } from './commands/replay.command.ts';
 import { registerServerCommand } from './commands/server.command.ts';
+import { registerSloCommand } from './commands/slo.command.ts';
 import { registerSnapshotKeysCommand } from './commands/snapshotKeys.command.ts';
 
 export function buildCli(): Command {
@@ -33,6 +34,7 @@ export function buildCli(): Command {
     registerSnapshotKeysCommand,
     registerNotifyCommand,
     registerApprovalsCommand,
+    registerSloCommand,
   ])
     register(program);
   return program;
