@@ -251,6 +251,7 @@ const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 /** A request's own mistakes, before anything is read: undefined when it is well formed. */
 export const requestProblem = (request: FaultRequest): { code: PlanRefusalCode; message: string } | undefined => {
   const invalid = (message: string) => ({ code: PlanRefusal.InvalidRequest, message });
+  if (typeof request !== 'object' || request === null) return invalid('a fault request must be an object');
   const type = (request as { type?: unknown }).type;
   if (typeof type !== 'string' || !isChaosFaultType(type)) {
     return invalid(`unknown fault type "${String(type)}"; known: ${chaosFaultTypeNames.join(', ')}`);
