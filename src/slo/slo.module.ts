@@ -6,7 +6,8 @@ import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernet
 import { type PrometheusClient, PrometheusErrorCode } from '../adapters/prometheus/prometheus.client.ts';
 import type { AnomalyIntake } from '../application/detection/anomalyIntake.ts';
 import type { EventStore } from '../ports/eventStore.ts';
-import { type EvaluatedSlo, queryFor, type SloProblem, validateSlo } from './slo.validation.ts';
+import { type EvaluatedSlo, histogramSelector, queryFor, type SloProblem, validateSlo } from './slo.validation.ts';
+import { type CoverageCondition, retentionFromFlags, WINDOW_COVERED, windowCoverage } from './sloCoverage.ts';
 import { evaluateSlo, type SloEvaluation } from './sloEvaluator.ts';
 
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
@@ -63,13 +64,87 @@ async function promqlProblem(prometheus: PrometheusClient, slo: EvaluatedSlo): P
       await prometheus.query(queryFor(slo[key], '5m'));
     } catch (error) {
       if (error instanceof CairnError && error.code === PrometheusErrorCode.BadQuery) {
-        return { field: `spec.indicator.${key}`, message: error.message };
+        // In the latency form Cairn wrote the query: only the selector's matchers can make it unparsable.
+        return {
+          field: slo.latency ? 'spec.indicator.latency.selector' : `spec.indicator.${key}`,
+          message: error.message,
+        };
       }
       // Unreachable or failing: the spec may well be right; the evaluation reports Prometheus' state.
       return undefined;
     }
   }
   return undefined;
+}
+
+const MAX_LISTED_BOUNDS = 40;
+
+/** Prometheus spells infinite bounds `+Inf`. */
+const boundValue = (le: string): number => (le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le));
+
+/**
+ * A latency threshold must be a bucket bound, or good would count a different threshold than the spec says. Asks
+ * Prometheus which `le` the histogram's buckets have over the SLO window; no series at all is no data yet, not an
+ * error.
+ */
+async function bucketProblem(
+  prometheus: PrometheusClient,
+  slo: EvaluatedSlo,
+  at: Date,
+): Promise<SloProblem | undefined> {
+  const latency = slo.latency;
+  if (latency === undefined) return undefined;
+  const series = histogramSelector(`${latency.metric}_bucket`, latency.matchers);
+  const end = Math.floor(at.getTime() / 1000);
+  let values: string[];
+  try {
+    values = await prometheus.labelValues('le', { match: series, start: end - slo.windowSeconds, end });
+  } catch (error) {
+    if (error instanceof CairnError && error.code === PrometheusErrorCode.BadQuery) {
+      return { field: 'spec.indicator.latency.selector', message: error.message };
+    }
+    return undefined;
+  }
+  const bounds = values
+    .map((text) => ({ text, value: boundValue(text) }))
+    .filter((b) => !Number.isNaN(b.value))
+    .sort((a, b) => a.value - b.value);
+  if (bounds.length === 0) return undefined;
+  const equal = bounds.filter((b) => b.value === latency.threshold);
+  if (equal.length === 0) {
+    const listed = bounds.filter((b) => Number.isFinite(b.value)).map((b) => b.text);
+    const shown =
+      listed.length > MAX_LISTED_BOUNDS
+        ? `${listed.slice(0, MAX_LISTED_BOUNDS).join(', ')} and ${listed.length - MAX_LISTED_BOUNDS} more`
+        : listed.join(', ');
+    return {
+      field: 'spec.indicator.latency.threshold',
+      message: `${latency.threshold} is not a bucket bound of ${series}, so the SLI would not count what it says; its bounds (le) are ${shown || 'only +Inf'}`,
+    };
+  }
+  if (!equal.some((b) => latency.le.includes(b.text))) {
+    return {
+      field: 'spec.indicator.latency.threshold',
+      message: `the bucket is written le="${equal[0]!.text}", a spelling Cairn does not match (${latency.le.join(', ')}); write good and total by hand instead`,
+    };
+  }
+  return undefined;
+}
+
+/** WindowCovered from Prometheus' flags, or undefined when Prometheus could not be asked. */
+async function coverageOf(prometheus: PrometheusClient, slo: EvaluatedSlo): Promise<CoverageCondition | undefined> {
+  try {
+    return windowCoverage(slo, retentionFromFlags(await prometheus.flags()));
+  } catch (error) {
+    if (error instanceof CairnError && error.code === PrometheusErrorCode.QueryFailed) {
+      // Answered, but without a flags endpoint (a Thanos or Mimir query frontend, say).
+      return windowCoverage(slo, {
+        kind: 'unknown',
+        why: `at ${prometheus.displayUrl} has no flags to read: ${error.message}`,
+      });
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -86,6 +161,7 @@ export function startSlo(options: SloOptions): RunningSlo {
   const active = new Map<string, { slo: EvaluatedSlo; spec: unknown }>();
   const problems = new Map<string, SloProblem | undefined>();
   const evaluations = new Map<string, SloEvaluation>();
+  const coverage = new Map<string, { generation: number; condition: CoverageCondition }>();
 
   const writeStatus = async (key: string, object: SloObject) => {
     const [namespace, name] = key.split('/') as [string, string];
@@ -95,6 +171,9 @@ export function startSlo(options: SloOptions): RunningSlo {
     const evaluation = evaluations.get(key);
     const previous = object.status?.conditions?.find((c) => c.type === 'Ready');
     const stamp = now().toISOString();
+    const covered = current ? coverage.get(key) : undefined;
+    const coveredCondition = covered && covered.generation === current?.slo.generation ? covered.condition : undefined;
+    const previousCovered = object.status?.conditions?.find((c) => c.type === WINDOW_COVERED);
     const status = {
       observedGeneration: generation,
       ...(current ? { activeGeneration: current.slo.generation, activeSpec: current.spec } : {}),
@@ -121,8 +200,21 @@ export function startSlo(options: SloOptions): RunningSlo {
           observedGeneration: generation,
           lastTransitionTime: conditionTransitionTime(previous, ready, stamp),
         },
+        ...(coveredCondition
+          ? [
+              {
+                type: WINDOW_COVERED,
+                ...coveredCondition,
+                observedGeneration: generation,
+                lastTransitionTime: conditionTransitionTime(previousCovered, coveredCondition, stamp),
+              },
+            ]
+          : []),
       ],
     };
+    if (coveredCondition?.status === 'False' && previousCovered?.message !== coveredCondition.message) {
+      options.log?.(`slo ${key}: ${coveredCondition.message}`);
+    }
     if (ready.status === 'False' && previous?.message !== ready.message) options.log?.(`slo ${key}: ${ready.message}`);
     await custom.patchNamespacedCustomObjectStatus(
       {
@@ -139,6 +231,14 @@ export function startSlo(options: SloOptions): RunningSlo {
     );
   };
 
+  /** Reads the retention for the SLO evaluated under key; an unreachable Prometheus keeps what was known. */
+  const checkCoverage = async (key: string) => {
+    const current = active.get(key);
+    if (!current) return;
+    const condition = await coverageOf(options.prometheus, current.slo);
+    if (condition) coverage.set(key, { generation: current.slo.generation, condition });
+  };
+
   const judged = new Map<string, number>();
   const reconcile = async (key: string) => {
     const [namespace, name] = key.split('/') as [string, string];
@@ -147,6 +247,7 @@ export function startSlo(options: SloOptions): RunningSlo {
       active.delete(key);
       problems.delete(key);
       evaluations.delete(key);
+      coverage.delete(key);
       judged.delete(key);
       return;
     }
@@ -155,6 +256,7 @@ export function startSlo(options: SloOptions): RunningSlo {
     if (judged.get(key) === generation) return;
     const outcome = validateSlo({ namespace, name, generation }, object.spec);
     let problem = outcome.ok ? await promqlProblem(options.prometheus, outcome.slo) : outcome.problem;
+    if (outcome.ok && problem === undefined) problem = await bucketProblem(options.prometheus, outcome.slo, now());
     if (outcome.ok && problem === undefined) {
       active.set(key, { slo: outcome.slo, spec: object.spec });
     } else if (!active.has(key)) {
@@ -168,6 +270,7 @@ export function startSlo(options: SloOptions): RunningSlo {
     }
     problem = outcome.ok ? problem : outcome.problem;
     problems.set(key, problem);
+    await checkCoverage(key);
     await writeStatus(key, object);
     judged.set(key, generation);
   };
@@ -202,6 +305,8 @@ export function startSlo(options: SloOptions): RunningSlo {
           slo,
         );
         evaluations.set(key, evaluation);
+        // Prometheus may have been unreachable when the generation was judged, or restarted with another retention.
+        await checkCoverage(key);
         const object = (await objects.get(slo.namespace, slo.name)) as SloObject | undefined;
         if (object) await writeStatus(key, object);
       } catch (error) {

@@ -42,13 +42,20 @@ export interface PrometheusClient {
     range: { start: number; end: number; stepSeconds: number },
     options?: { signal?: AbortSignal },
   ): Promise<PrometheusSeries[]>;
+  /** The values a label takes in the series matching `match` (a selector) between `start` and `end` (unix seconds). */
+  labelValues(
+    label: string,
+    options?: { match?: string; start?: number; end?: number; signal?: AbortSignal },
+  ): Promise<string[]>;
+  /** The command-line flags Prometheus runs with (`/api/v1/status/flags`), e.g. `storage.tsdb.retention.time`. */
+  flags(options?: { signal?: AbortSignal }): Promise<Record<string, string>>;
 }
 
 interface ApiAnswer {
   status?: unknown;
   errorType?: unknown;
   error?: unknown;
-  data?: { resultType?: unknown; result?: unknown };
+  data?: { resultType?: unknown; result?: unknown } & Record<string, unknown>;
 }
 
 const parseUrl = (raw: string) => {
@@ -105,7 +112,13 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const { base, authorization } = parseUrl(options.url);
   const timeoutMs = options.timeoutMs ?? 5_000;
 
-  const call = async (path: string, params: Record<string, string>, signal?: AbortSignal) => {
+  const call = async <T>(
+    path: string,
+    params: Record<string, string>,
+    signal: AbortSignal | undefined,
+    read: (data: unknown) => T | undefined,
+    method: 'GET' | 'POST' = 'POST',
+  ): Promise<T> => {
     const what = `Prometheus at ${base}`;
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -113,14 +126,16 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     let text: string;
     try {
       // POST keeps long queries out of URLs (and out of proxies' access logs).
-      response = await fetch(`${base}${path}`, {
-        method: 'POST',
+      // Status and label endpoints answer GET only.
+      const query = new URLSearchParams(params);
+      response = await fetch(method === 'GET' && query.size > 0 ? `${base}${path}?${query}` : `${base}${path}`, {
+        method,
         headers: {
-          'content-type': 'application/x-www-form-urlencoded',
+          ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
           accept: 'application/json',
           ...(authorization ? { authorization } : {}),
         },
-        body: new URLSearchParams(params),
+        ...(method === 'POST' ? { body: query } : {}),
         signal: combined,
       });
       text = await response.text();
@@ -172,16 +187,26 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         { details: { status: response.status } },
       );
     }
-    const series = answer?.status === 'success' ? seriesOf(answer.data) : undefined;
-    if (!series) {
+    const result = answer?.status === 'success' ? read(answer.data) : undefined;
+    if (result === undefined) {
       throw new CairnError(
         PrometheusErrorCode.InvalidResponse,
         ErrorCategory.Transient,
-        `${what} answered something that is not a Prometheus query result`,
+        `${what} answered something that is not a Prometheus ${path.includes('/query') ? 'query result' : 'API answer'}`,
       );
     }
-    return series;
+    return result;
   };
+  const series = (data: unknown) => seriesOf(data as ApiAnswer['data']);
+  const strings = (data: unknown) =>
+    Array.isArray(data) && data.every((v) => typeof v === 'string') ? (data as string[]) : undefined;
+  const stringMap = (data: unknown) =>
+    data !== null &&
+    typeof data === 'object' &&
+    !Array.isArray(data) &&
+    Object.values(data).every((v) => typeof v === 'string')
+      ? (data as Record<string, string>)
+      : undefined;
 
   return {
     displayUrl: base,
@@ -190,6 +215,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         '/api/v1/query',
         { query: expr, ...(queryOptions.time !== undefined ? { time: String(queryOptions.time) } : {}) },
         queryOptions.signal,
+        series,
       ),
     queryRange: (expr, range, rangeOptions = {}) => {
       if (!(range.stepSeconds > 0) || !(range.end >= range.start)) {
@@ -205,7 +231,21 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         '/api/v1/query_range',
         { query: expr, start: String(range.start), end: String(range.end), step: String(range.stepSeconds) },
         rangeOptions.signal,
+        series,
       );
     },
+    labelValues: (label, options = {}) =>
+      call(
+        `/api/v1/label/${encodeURIComponent(label)}/values`,
+        {
+          ...(options.match !== undefined ? { 'match[]': options.match } : {}),
+          ...(options.start !== undefined ? { start: String(options.start) } : {}),
+          ...(options.end !== undefined ? { end: String(options.end) } : {}),
+        },
+        options.signal,
+        strings,
+        'GET',
+      ),
+    flags: (options = {}) => call('/api/v1/status/flags', {}, options.signal, stringMap, 'GET'),
   };
 }
