@@ -167,13 +167,27 @@ export async function evaluateSlo(deps: SloEvaluatorDeps, slo: EvaluatedSlo): Pr
     ...(budget === undefined ? {} : { errorBudgetRemaining: budget }),
     burnRates: windows.map((w) => {
       const rate = rates.get(w);
-      return { window: formatWindow(w), ...(rate === undefined ? {} : { rate }) };
+      return { window: goDuration(w), ...(rate === undefined ? {} : { rate }) };
     }),
     firing: firingList(),
   };
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * A window as the status writes it: a Go duration (`5m`, `24h`, `72h`), as the CRD's schema and the spec's own
+ * burn-rate windows spell it. PromQL reads days, the status does not.
+ */
+export const goDuration = (seconds: number): string => {
+  for (const [unit, size] of [
+    ['h', 3_600],
+    ['m', 60],
+  ] as const) {
+    if (seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+};
 
 const alertData = (slo: EvaluatedSlo, verdict: RuleVerdict) => ({
   slo: { namespace: slo.namespace, name: slo.name, generation: slo.generation },

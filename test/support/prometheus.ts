@@ -52,6 +52,8 @@ export interface PrometheusOptions {
   readonly backfill?: readonly SeriesSpec[];
   readonly scrape?: readonly ScrapeJob[];
   readonly scrapeIntervalSeconds?: number;
+  /** How long Prometheus keeps blocks (a Go duration); 1d unless a backfill reaches further back. */
+  readonly retention?: string;
 }
 
 export interface RunningPrometheus {
@@ -132,7 +134,7 @@ export async function startPrometheus(
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       // Backfilled blocks may be hours old; keep them, but nothing longer than a test needs.
-      '--storage.tsdb.retention.time=1d',
+      `--storage.tsdb.retention.time=${options.retention ?? '1d'}`,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
