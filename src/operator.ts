@@ -80,6 +80,8 @@ import { judgeRevision, revisionLedgerReactor, revisionVerdicts } from './applic
 import { createApprovals } from './approvals/approvals.module.ts';
 import type { Retention } from './audit/auditEvent.projection.ts';
 import { startAuditEvents } from './audit/auditEvents.module.ts';
+import { startChaos } from './chaos/chaos.module.ts';
+import { createFaultInjector } from './chaos/faultInjector.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
@@ -491,6 +493,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     });
     // ServiceLevelObjectives are evaluated only against a Prometheus (--prometheus-url).
     const slo = prometheus ? startSlo({ config, store, prometheus, intake, log, onError }) : undefined;
+    const chaos = startChaos({
+      config,
+      store,
+      checkpoints,
+      injector: createFaultInjector(config),
+      ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
+      log,
+      onError,
+    });
     const notifications = startNotifications({
       config,
       store,
@@ -532,6 +543,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         release.stop();
         await sla.stop();
         await slo?.stop();
+        await chaos.stop();
         await Promise.all([
           detection.stop(),
           manual.stop(),

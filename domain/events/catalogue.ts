@@ -5,6 +5,7 @@ import type { Event } from '../messages.ts';
 import { analysisEventDefinitions } from './analysis.events.ts';
 import { anomalyEventDefinitions } from './anomaly.events.ts';
 import { EventMetadataSchema } from './audit.schema.ts';
+import { chaosEventDefinitions } from './chaos.events.ts';
 import type { EventDefinition } from './common.schema.ts';
 import { correlationEventDefinitions } from './correlation.events.ts';
 import { escalationEventDefinitions } from './escalation.events.ts';
@@ -29,6 +30,7 @@ export const eventDefinitions = [
   ...revisionEventDefinitions,
   ...slaEventDefinitions,
   ...sloEventDefinitions,
+  ...chaosEventDefinitions,
   ...postMortemEventDefinitions,
   ...postMortemReviewEventDefinitions,
   ...notificationEventDefinitions,

@@ -100,6 +100,16 @@ describe('event catalogue', () => {
       'EscalationPageFailed',
       'SloBurnAlertFired',
       'SloBurnAlertCleared',
+      'ChaosRunStarted',
+      'ChaosRunRefused',
+      'ChaosInjectionPlanned',
+      'ChaosFaultInjected',
+      'ChaosInjectionFailed',
+      'ChaosRevertRequested',
+      'ChaosFaultReverted',
+      'ChaosRevertFailed',
+      'ChaosObserved',
+      'ChaosRunCompleted',
     ];
     expect([...eventCatalogue.types].sort()).toEqual([...expected].sort());
     for (const type of expected) {
