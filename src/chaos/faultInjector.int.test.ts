@@ -185,7 +185,8 @@ describe('image_pull', () => {
     expect(again.summary).toMatch(/^already in place/);
     expect((await readDeployment('pull')).metadata?.generation).toBe(broken.metadata?.generation);
 
-    const reverted = await injector.revert(plan);
+    // A restarted operator reverts from the recorded plan alone.
+    const reverted = await createFaultInjector(kube.config).revert(recorded(plan));
     expect(reverted.reverted).toBe(true);
     expect(reverted.restored).toEqual([`image of container app back to ${Image}`]);
     await backAsBefore('pull', before);
@@ -553,6 +554,30 @@ describe('refusals and targets that went away', () => {
     expect((await readDeployment('gone')).spec?.template.spec?.containers[0]?.image).toBe(`${Image}-nonexistent`);
     const late = await refusalOf(injector.inject(plan));
     expect(late.code).toBe('chaos.target_missing');
+  });
+
+  it('does not inject a plan the target no longer matches', async () => {
+    const before = await createDeployment('moved', 1);
+    const plan = await planned({ type: 'crashloop', target: ref('moved'), count: 1 });
+    const release = 'registry.local/shop/web:2.0.0';
+    await kube.apps.patchNamespacedDeployment(
+      {
+        name: 'moved',
+        namespace,
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: release }] } } } },
+      },
+      PatchAs.strategic,
+    );
+    const released = await readDeployment('moved');
+    const refused = await refusalOf(injector.inject(plan));
+    expect(refused.code).toBe('chaos.target_changed');
+    expect(refused.message).toBe(
+      `Deployment ${namespace}/moved changed since the plan: image of container app is ${release}`,
+    );
+    const after = await readDeployment('moved');
+    expect(after.metadata?.generation).toBe(released.metadata?.generation);
+    expect(after.spec?.template.spec?.containers[0]?.image).toBe(release);
+    expect(before.spec?.template.spec?.containers[0]?.image).toBe(Image);
   });
 
   it('refuses a plan that is not one', async () => {

@@ -129,8 +129,12 @@ const optional = async <T>(doing: string, run: () => Promise<T>): Promise<T | un
   }
 };
 
-/** A failed `test` op answers 422, a stale write 409: both mean "read again". */
-const isRetryable = (error: unknown) => isConflict(error) || statusCode(error) === 422;
+/**
+ * A stale write answers 409 and a failed `test` op 422 with the API server's generic message: both mean "read
+ * again". A 422 that says what is invalid is the patch's own fault, and trying again would not help.
+ */
+const isRetryable = (error: unknown) =>
+  isConflict(error) || (statusCode(error) === 422 && !apiMessage(error).includes(' is invalid'));
 
 const summaryOf = (parts: readonly string[], empty: string) => (parts.length === 0 ? empty : parts.join('; '));
 

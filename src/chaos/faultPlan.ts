@@ -238,9 +238,39 @@ export type PlanRefusalCode = (typeof PlanRefusal)[keyof typeof PlanRefusal];
 export const checkInjectionPlan = (
   value: unknown,
 ): { ok: true; plan: InjectionPlan } | { ok: false; message: string } => {
-  if (Value.Check(InjectionPlanSchema, value)) return { ok: true, plan: value };
-  const first = Value.Errors(InjectionPlanSchema, value).First();
-  return { ok: false, message: first ? `${first.path || '/'}: ${first.message}` : 'not an injection plan' };
+  if (!Value.Check(InjectionPlanSchema, value)) {
+    const first = Value.Errors(InjectionPlanSchema, value).First();
+    return { ok: false, message: first ? `${first.path || '/'}: ${first.message}` : 'not an injection plan' };
+  }
+  // Well formed is not enough: the steps must be the ones its fault makes, on a target it can have.
+  const info: FaultTypeInfo = chaosFaultTypes[value.type];
+  if (!info.injectable) return { ok: false, message: `${value.type} is never injected` };
+  if (!info.targetKinds.includes(value.target.kind)) {
+    return { ok: false, message: `${value.type} does not target a ${value.target.kind}` };
+  }
+  if (value.target.kind !== 'Node' && value.target.namespace === undefined) {
+    return { ok: false, message: `/target/namespace: a ${value.target.kind} needs one` };
+  }
+  const allowed: readonly UndoStep['step'][] = stepsOf[value.type];
+  const stray = value.undo.find((step) => !allowed.includes(step.step));
+  if (stray) return { ok: false, message: `${value.type} makes no ${stray.step} change` };
+  return { ok: true, plan: value };
+};
+
+/** The changes each fault makes. */
+const stepsOf: Record<ChaosFaultType, readonly UndoStep['step'][]> = {
+  pod_kill: ['deletePod'],
+  pod_not_ready: ['podLabel'],
+  crashloop: ['image'],
+  image_pull: ['image'],
+  oom_kill: ['templateAnnotation', 'memoryLimit'],
+  missing_config: ['templateAnnotation', 'envFrom'],
+  scale_to_zero: ['replicas'],
+  node_not_ready: ['nodeLabel'],
+  disk_pressure: ['nodeLabel'],
+  memory_pressure: ['nodeLabel'],
+  network_latency: [],
+  packet_loss: [],
 };
 
 // --- Reading the request ------------------------------------------------------------------------------------

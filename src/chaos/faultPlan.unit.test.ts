@@ -362,6 +362,20 @@ describe('planning', () => {
     const checked = checkInjectionPlan(tampered);
     expect(checked.ok).toBe(false);
     expect(checkInjectionPlan({ ...original, version: 2 }).ok).toBe(false);
+    // Well formed, but not what its fault makes: refused before anything is touched.
+    expect(checkInjectionPlan({ ...original, undo: [{ step: 'nodeLabel', key: 'a', value: 'b' }] })).toEqual({
+      ok: false,
+      message: 'oom_kill makes no nodeLabel change',
+    });
+    expect(checkInjectionPlan({ ...original, target: { kind: 'Node', name: 'n1' } })).toEqual({
+      ok: false,
+      message: 'oom_kill does not target a Node',
+    });
+    expect(checkInjectionPlan({ ...original, target: { kind: 'Deployment', name: 'web' } }).ok).toBe(false);
+    expect(checkInjectionPlan({ ...original, type: 'packet_loss' })).toEqual({
+      ok: false,
+      message: 'packet_loss is never injected',
+    });
   });
 });
 
