@@ -18,7 +18,7 @@ const ratio = {
   indicator: {
     type: 'availability',
     good: 'sum(increase(http_requests_total{service="checkout",code!~"5.."}[$window]))',
-    total: 'http_requests_total:increase{service="checkout"}[$window]',
+    total: 'increase(http_requests_total{service="checkout"}[$window])',
   },
 };
 const latency = {
@@ -110,7 +110,7 @@ describe('the PrometheusRule of an SLO', () => {
       'slo:sli_error:ratio_rate4w',
     ]);
     expect(recordings(doc)[0]!.expr).toBe(
-      '1 - (sum(increase(http_requests_total{service="checkout",code!~"5.."}[5s])) / sum(http_requests_total:increase{service="checkout"}[5s]))',
+      '1 - (sum(increase(http_requests_total{service="checkout",code!~"5.."}[5s])) / sum(increase(http_requests_total{service="checkout"}[5s])))',
     );
     expect(alerts(doc).map((a) => [a.labels.slo_alert, a.labels.urgency, a.expr.split('\n')[0]])).toEqual([
       ['fast', 'page', 'slo:sli_error:ratio_rate15s{slo="checkout",namespace="shop"} > (2 * 0.005)'],
