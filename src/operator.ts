@@ -113,6 +113,8 @@ export interface OperatorOptions {
   readonly watchNamespaces?: readonly string[];
   /** Watch TLS Secrets so an Ingress's missing certificate is detected (needs list/watch on Secrets). */
   readonly detectTlsSecrets?: boolean;
+  /** Run ChaosExperiments (inject and take back their faults); off by default, so nothing is injected unasked. */
+  readonly chaos?: boolean;
   /** Remediation attempts before an Issue is escalated; 5 by default. */
   readonly maxAttempts?: number;
   readonly leaseDurationMs?: number;
@@ -493,15 +495,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     });
     // ServiceLevelObjectives are evaluated only against a Prometheus (--prometheus-url).
     const slo = prometheus ? startSlo({ config, store, prometheus, intake, log, onError }) : undefined;
-    const chaos = startChaos({
-      config,
-      store,
-      checkpoints,
-      injector: createFaultInjector(config),
-      ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
-      log,
-      onError,
-    });
+    const chaos = options.chaos
+      ? startChaos({
+          config,
+          store,
+          checkpoints,
+          injector: createFaultInjector(config),
+          ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
+          log,
+          onError,
+        })
+      : undefined;
     const notifications = startNotifications({
       config,
       store,
@@ -543,7 +547,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         release.stop();
         await sla.stop();
         await slo?.stop();
-        await chaos.stop();
+        await chaos?.stop();
         await Promise.all([
           detection.stop(),
           manual.stop(),

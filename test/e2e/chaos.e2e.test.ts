@@ -112,6 +112,7 @@ describe('chaos experiments with Cairn remediating', () => {
       watchNamespaces: [namespace],
       verificationTimeoutSeconds: 60,
       maxAttempts: 2,
+      chaos: true,
       thresholds: { workloadUnavailableSeconds: 5 },
       ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[chaos] ${line}\n`) } : {}),
     });
@@ -292,6 +293,7 @@ describe('chaos experiments across a kill -9 of the operator', () => {
         '--http-port',
         '0',
         '--no-remediate',
+        '--chaos',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

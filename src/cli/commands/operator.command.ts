@@ -125,6 +125,10 @@ export function registerOperatorCommand(program: Command): void {
       '--detect-tls-secrets',
       'watch TLS Secrets so an Ingress naming a missing certificate is reported (needs list/watch on Secrets)',
     )
+    .option(
+      '--chaos',
+      'run ChaosExperiments: inject their faults and take them back (needs write access to the targets; off by default)',
+    )
     .option('--identity <id>', 'name of this replica in the lease (default: host and pid)')
     .option(
       '--threshold <name=value>',
@@ -289,6 +293,7 @@ export function registerOperatorCommand(program: Command): void {
           namespace: string;
           watchNamespace?: string[];
           detectTlsSecrets?: boolean;
+          chaos?: boolean;
           identity?: string;
           threshold?: Partial<DetectionThresholds>;
           leaseDuration: number;
@@ -382,6 +387,7 @@ export function registerOperatorCommand(program: Command): void {
           ...(opts.identity ? { identity: opts.identity } : {}),
           ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
           ...(opts.detectTlsSecrets ? { detectTlsSecrets: true } : {}),
+          ...(opts.chaos ? { chaos: true } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
           ...(opts.httpPort > 0 ? { http: { host: opts.httpHost, port: opts.httpPort } } : {}),
           ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
