@@ -7,7 +7,13 @@ import { type PrometheusClient, PrometheusErrorCode } from '../adapters/promethe
 import type { AnomalyIntake } from '../application/detection/anomalyIntake.ts';
 import type { EventStore } from '../ports/eventStore.ts';
 import { type EvaluatedSlo, histogramSelector, queryFor, type SloProblem, validateSlo } from './slo.validation.ts';
-import { type CoverageCondition, retentionFromFlags, WINDOW_COVERED, windowCoverage } from './sloCoverage.ts';
+import {
+  type CoverageCondition,
+  type Retention,
+  retentionFromFlags,
+  WINDOW_COVERED,
+  windowCoverage,
+} from './sloCoverage.ts';
 import { evaluateSlo, type SloEvaluation } from './sloEvaluator.ts';
 
 const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
@@ -131,17 +137,14 @@ async function bucketProblem(
   return undefined;
 }
 
-/** WindowCovered from Prometheus' flags, or undefined when Prometheus could not be asked. */
-async function coverageOf(prometheus: PrometheusClient, slo: EvaluatedSlo): Promise<CoverageCondition | undefined> {
+/** Prometheus' retention from its flags, or undefined when Prometheus could not be asked. */
+async function readRetention(prometheus: PrometheusClient): Promise<Retention | undefined> {
   try {
-    return windowCoverage(slo, retentionFromFlags(await prometheus.flags()));
+    return retentionFromFlags(await prometheus.flags());
   } catch (error) {
     if (error instanceof CairnError && error.code === PrometheusErrorCode.QueryFailed) {
       // Answered, but without a flags endpoint (a Thanos or Mimir query frontend, say).
-      return windowCoverage(slo, {
-        kind: 'unknown',
-        why: `at ${prometheus.displayUrl} has no flags to read: ${error.message}`,
-      });
+      return { kind: 'unknown', why: `has no flags to read (${error.message})` };
     }
     return undefined;
   }
@@ -231,12 +234,11 @@ export function startSlo(options: SloOptions): RunningSlo {
     );
   };
 
-  /** Reads the retention for the SLO evaluated under key; an unreachable Prometheus keeps what was known. */
-  const checkCoverage = async (key: string) => {
+  /** WindowCovered for the SLO evaluated under key; an unreachable Prometheus (no retention) keeps what was known. */
+  const checkCoverage = (key: string, retention: Retention | undefined) => {
     const current = active.get(key);
-    if (!current) return;
-    const condition = await coverageOf(options.prometheus, current.slo);
-    if (condition) coverage.set(key, { generation: current.slo.generation, condition });
+    if (!current || retention === undefined) return;
+    coverage.set(key, { generation: current.slo.generation, condition: windowCoverage(current.slo, retention) });
   };
 
   const judged = new Map<string, number>();
@@ -270,7 +272,7 @@ export function startSlo(options: SloOptions): RunningSlo {
     }
     problem = outcome.ok ? problem : outcome.problem;
     problems.set(key, problem);
-    await checkCoverage(key);
+    checkCoverage(key, await readRetention(options.prometheus));
     await writeStatus(key, object);
     judged.set(key, generation);
   };
@@ -290,6 +292,8 @@ export function startSlo(options: SloOptions): RunningSlo {
 
   let running: Promise<void> | undefined;
   const evaluateAll = async () => {
+    // Once a round, not once an SLO: Prometheus restarted with another retention shows within one round.
+    const retention = active.size > 0 ? await readRetention(options.prometheus) : undefined;
     for (const [key, { slo }] of [...active.entries()]) {
       if (stopped) return;
       if (!slo.enabled) continue;
@@ -306,7 +310,7 @@ export function startSlo(options: SloOptions): RunningSlo {
         );
         evaluations.set(key, evaluation);
         // Prometheus may have been unreachable when the generation was judged, or restarted with another retention.
-        await checkCoverage(key);
+        checkCoverage(key, retention);
         const object = (await objects.get(slo.namespace, slo.name)) as SloObject | undefined;
         if (object) await writeStatus(key, object);
       } catch (error) {
