@@ -208,6 +208,21 @@ describe('a latency ServiceLevelObjective against a real Prometheus histogram', 
     );
   });
 
+  it('names the selector when Prometheus refuses the query Cairn built from it', async () => {
+    await create('bad-regex', latencySpec({ threshold: 0.3, selector: '{service=~"check(out"}' }));
+    const refused = await eventually(
+      'Ready=False for a selector Prometheus refuses',
+      async () => {
+        const ready = condition(await statusOf('bad-regex'), 'Ready');
+        return ready?.status === 'False' ? ready : undefined;
+      },
+      180_000,
+    );
+    expect(refused.message).toMatch(
+      /^spec\.indicator\.latency\.selector: Prometheus at .* refused the query: bad_data: .*check\(out/,
+    );
+  });
+
   it('accepts a histogram with no series yet: no data, not an error', async () => {
     await create('not-yet', latencySpec({ metric: 'checkout_not_deployed_seconds', threshold: 0.5 }));
     const status = await evaluatedUntil('the SLO without series to be evaluated', 'not-yet', (s) =>
