@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createNamespace,
   deleteNamespace,
@@ -26,6 +26,9 @@ import {
  * shared node would break other tests' pods, so this file brings its own KWOK nodes, tainted so that only its own
  * pods (which tolerate the taint and select the node) land there.
  */
+// Waits below allow two minutes for a cluster shared with the whole suite; a test may hold a few of them.
+vi.setConfig({ testTimeout: 300_000 });
+
 let kube: KubeClients;
 let injector: FaultInjector;
 let namespace: string;
@@ -276,6 +279,38 @@ describe('crashloop', () => {
     expect(reverted).toMatchObject({ reverted: false, restored: [], leftAlone: [] });
     expect((await readDeployment('rolled')).metadata?.generation).toBe(rolledBack.metadata?.generation);
     await backAsBefore('rolled', before);
+  });
+});
+
+describe('a StatefulSet', () => {
+  it('crashloop: after the revert its stuck pod is replaced, so the ordered rollout completes', async () => {
+    const body: k8s.V1StatefulSet = {
+      metadata: { name: 'store' },
+      spec: {
+        replicas: 2,
+        serviceName: 'store',
+        selector: { matchLabels: { app: 'store' } },
+        template: podTemplate('store'),
+      },
+    };
+    await kube.apps.createNamespacedStatefulSet({ namespace, body });
+    const target = ref('store', 'StatefulSet');
+    await healthy(target);
+    const before = await kube.apps.readNamespacedStatefulSet({ name: 'store', namespace });
+    const plan = await planned({ type: 'crashloop', target, count: 1 });
+    await injector.inject(plan);
+    const [stuck] = await podsShowing('store', 'in CrashLoopBackOff', (p) => waiting(p).includes('CrashLoopBackOff'));
+
+    const reverted = await injector.revert(plan);
+    expect(reverted.restored).toEqual([`image of container app back to ${Image}`, 'replaced the stuck pod(s) store-1']);
+    expect(stuck?.metadata?.name).toBe('store-1');
+    const health = await healthy(target);
+    expect(health).toMatchObject({ desired: 2, ready: 2 });
+    const after = await kube.apps.readNamespacedStatefulSet({ name: 'store', namespace });
+    expect(after.spec?.template).toEqual(before.spec?.template);
+    const pods = await podsOf(kube, namespace, 'store');
+    expect(pods.map((p) => p.spec?.containers[0]?.image)).toEqual([Image, Image]);
+    expect(pods.map((p) => p.metadata?.uid)).not.toContain(stuck?.metadata?.uid);
   });
 });
 

@@ -14,19 +14,23 @@ import {
   type InjectionPlan,
   injectPatch,
   isKwokNode,
+  isReadyPod,
   type JsonPatchOp,
   missingConfigName,
   nodeHealth,
   type PatchPlan,
   type PlanOutcome,
   planFault,
+  podCarriesFault,
   pointer,
+  readStep,
   requestProblem,
   restoredTo,
   revertPatch,
   runsSimulated,
   statefulSetHealth,
   type TargetHealth,
+  type UndoStep,
   type WorkloadObject,
 } from './faultPlan.ts';
 
@@ -138,7 +142,17 @@ const isRetryable = (error: unknown) =>
 
 const summaryOf = (parts: readonly string[], empty: string) => (parts.length === 0 ? empty : parts.join('; '));
 
-export function createFaultInjector(config: k8s.KubeConfig): FaultInjector {
+export interface FaultInjectorOptions {
+  /**
+   * How long a StatefulSet revert waits for its controller to see the restored template before replacing the pods
+   * the fault left stuck (default 15 s); past it the pods are left and the revert says nothing of them.
+   */
+  readonly settleMs?: number;
+}
+
+export function createFaultInjector(config: k8s.KubeConfig, options: FaultInjectorOptions = {}): FaultInjector {
+  const settleMs = options.settleMs ?? 15_000;
+  const settlePollMs = 200;
   const core = config.makeApiClient(k8s.CoreV1Api);
   const apps = config.makeApiClient(k8s.AppsV1Api);
 
@@ -354,6 +368,44 @@ export function createFaultInjector(config: k8s.KubeConfig): FaultInjector {
     return planFault({ request, workload, pods, simulated, configMapExists });
   };
 
+  /**
+   * An ordered StatefulSet rollout waits for every pod to be ready before it replaces any, so a pod the fault
+   * broke would block the set for good even with its template put back (the "forced rollback" of the Kubernetes
+   * docs). Once the controller has seen a template free of the fault, those pods (not ready, their own spec still
+   * faulty) are deleted, each by uid; nothing ready is touched. Returns the pods deleted.
+   */
+  const replaceStrandedPods = async (plan: InjectionPlan, steps: readonly UndoStep[]): Promise<string[]> => {
+    let set = await readWorkload(plan.target);
+    for (let waited = 0; ; waited += settlePollMs) {
+      if (!set || set.metadata?.uid !== plan.targetUid) return [];
+      const observed = ((set as k8s.V1StatefulSet).status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 0);
+      if (observed) break;
+      // Without the controller's view of the new template, a deleted pod would come back faulty.
+      if (waited >= settleMs) return [];
+      await new Promise((resolve) => setTimeout(resolve, settlePollMs));
+      set = await readWorkload(plan.target);
+    }
+    const stillFaulty = steps.some((step) => readStep(templateView(set), step).state === 'applied');
+    if (stillFaulty) return [];
+    const stranded = (await podsOf(plan.target, set)).filter((p) => !isReadyPod(p) && podCarriesFault(p, steps));
+    const deleted: string[] = [];
+    for (const pod of stranded) {
+      const name = pod.metadata?.name ?? '';
+      try {
+        await core.deleteNamespacedPod({
+          name,
+          namespace: plan.target.namespace ?? '',
+          body: { preconditions: { uid: pod.metadata?.uid ?? '' } },
+        });
+        deleted.push(name);
+      } catch (error) {
+        if (!isNotFound(error) && !isConflict(error))
+          throw failure(error, `deleting Pod ${plan.target.namespace}/${name}`);
+      }
+    }
+    return deleted;
+  };
+
   const validPlan = (value: InjectionPlan): InjectionPlan => {
     const checked = checkInjectionPlan(value);
     if (!checked.ok) {
@@ -510,6 +562,10 @@ export function createFaultInjector(config: k8s.KubeConfig): FaultInjector {
     for (const reading of readings) {
       if (reading.state === 'applied') restored.push(restoredTo(reading.step));
       else if (reading.state === 'changed') leftAlone.push(`${describeStep(reading.step)} (now ${reading.now})`);
+    }
+    if (plan.target.kind === 'StatefulSet') {
+      const replaced = await replaceStrandedPods(plan, steps);
+      if (replaced.length > 0) restored.push(`replaced the stuck pod(s) ${replaced.join(', ')}`);
     }
     return result(`nothing to revert on ${where}: the fault is no longer there`);
   };

@@ -350,7 +350,7 @@ export const runsSimulated = (
 // --- Pods ---------------------------------------------------------------------------------------------------
 
 const isLive = (pod: k8s.V1Pod) => pod.metadata?.deletionTimestamp == null;
-const isReadyPod = (pod: k8s.V1Pod) =>
+export const isReadyPod = (pod: k8s.V1Pod) =>
   pod.status?.phase === 'Running' &&
   (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
@@ -766,6 +766,25 @@ export const revertPatch = (view: TemplateView, steps: readonly UndoStep[]): Pat
   }
   return { ops, readings };
 };
+
+/**
+ * Whether a pod was made from the faulted template: its own spec still shows one of the template steps. Such a
+ * pod, not ready, is what an ordered StatefulSet rollout waits on forever after the template is put back.
+ */
+export const podCarriesFault = (pod: k8s.V1Pod, steps: readonly UndoStep[]): boolean =>
+  steps.some((step) => {
+    const containers = pod.spec?.containers ?? [];
+    switch (step.step) {
+      case 'image':
+        return containers.some((c) => c.name === step.container && c.image === step.to);
+      case 'templateAnnotation':
+        return pod.metadata?.annotations?.[step.key] === step.value;
+      case 'envFrom':
+        return containers.some((c) => c.name === step.container && envFromIndex(c, step.configMap) >= 0);
+      default:
+        return false;
+    }
+  });
 
 /** Says what a step is, for summaries. */
 export const describeStep = (step: UndoStep): string => {

@@ -14,6 +14,7 @@ import {
   nodeHealth,
   type PlanInputs,
   planFault,
+  podCarriesFault,
   requestProblem,
   revertPatch,
   runsSimulated,
@@ -443,6 +444,30 @@ describe('patches', () => {
       { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.local/shop/web:0.9.0' },
     ]);
     expect(() => applyPatch(rolledBack, revertPatch(view(broken), steps).ops)).toThrow(/test failed/);
+  });
+});
+
+describe('pods made from the faulted template', () => {
+  it('are told by their own spec, whatever step the fault made', () => {
+    const object = workload([app, sidecar]);
+    const crash = plan({ type: 'crashloop', target: deployment, count: 1 }, { workload: object }).undo;
+    const missing = plan({ type: 'missing_config', target: deployment, count: 1 }, { workload: object }).undo;
+    const oom = plan({ type: 'oom_kill', target: deployment, count: 1 }, { workload: object }).undo;
+    const healthyPod = { ...pod('web-0'), spec: { containers: [app, sidecar] } };
+    expect(podCarriesFault(healthyPod, [...crash, ...missing, ...oom])).toBe(false);
+    const crashing = { ...healthyPod, spec: { containers: [{ ...app, image: `${app.image}-broken` }, sidecar] } };
+    expect(podCarriesFault(crashing, crash)).toBe(true);
+    const reading = {
+      ...healthyPod,
+      spec: { containers: [app, { ...sidecar, envFrom: [{ configMapRef: { name: 'web-chaos-missing' } }] }] },
+    };
+    expect(podCarriesFault(reading, missing)).toBe(true);
+    const hungry = {
+      ...healthyPod,
+      metadata: { ...healthyPod.metadata, annotations: { [FaultMarks.workingSet]: '1024Mi' } },
+    };
+    expect(podCarriesFault(hungry, oom)).toBe(true);
+    expect(podCarriesFault(hungry, crash)).toBe(false);
   });
 });
 
