@@ -467,7 +467,10 @@ describe('pod_not_ready', () => {
     const survivor = await kube.core.readNamespacedPod({ name: plan.pods[1] as string, namespace });
     expect(survivor.metadata?.labels?.[FaultMarks.wedged]).toBeUndefined();
     await healthy(ref('wedge'));
-    expect((await injector.revert(plan)).reverted).toBe(false);
+    expect(await injector.revert(plan)).toMatchObject({
+      reverted: false,
+      summary: `nothing to revert on Deployment ${namespace}/wedge: pod(s) ${plan.pods[0]} gone or replaced; no wedged pod left`,
+    });
   });
 });
 
@@ -499,7 +502,10 @@ describe('node faults', () => {
       expect(reverted.reverted).toBe(true);
       await healthy(nodeRef(faultNode));
       expect((await kube.core.readNode({ name: faultNode })).metadata?.labels).toEqual(before.metadata?.labels);
-      expect((await injector.revert(plan)).reverted).toBe(false);
+      expect(await injector.revert(plan)).toMatchObject({
+        reverted: false,
+        summary: `nothing to revert: Node ${faultNode} no longer carries the fault`,
+      });
     });
   }
 });

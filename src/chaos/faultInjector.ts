@@ -522,6 +522,7 @@ export function createFaultInjector(config: k8s.KubeConfig, options: FaultInject
     const { namespace, name } = plan.target;
     const restored: string[] = [];
     const leftAlone: string[] = [];
+    const gone: string[] = [];
     const result = (fallback: string): RevertResult => ({
       reverted: restored.length > 0,
       restored,
@@ -547,8 +548,13 @@ export function createFaultInjector(config: k8s.KubeConfig, options: FaultInject
             : await patchLabel('Node', name, undefined, plan.targetUid, step.key, step.value, 'remove');
         if (outcome === 'done') restored.push(`${describeStep(step)} removed`);
         if (outcome === 'changed') leftAlone.push(describeStep(step));
+        if (outcome === 'gone') gone.push(step.step === 'podLabel' ? step.pod : where);
       }
-      return result(`nothing to revert on ${where}`);
+      return result(
+        plan.target.kind === 'Node'
+          ? `nothing to revert: ${gone.length > 0 ? `${where} no longer exists` : `${where} no longer carries the fault`}`
+          : `nothing to revert on ${where}: ${gone.length > 0 ? `pod(s) ${gone.join(', ')} gone or replaced; ` : ''}no wedged pod left`,
+      );
     }
 
     const steps = templateSteps(plan);
