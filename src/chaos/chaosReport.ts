@@ -8,6 +8,7 @@ import {
 import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import type { ChaosEvent, ChaosObservedData } from '../../domain/events/chaos.events.ts';
 import type { MessageMetadata } from '../../domain/messages.ts';
+import { StreamCategory, streamName } from '../../domain/streams.ts';
 import { chaosStatus } from './chaos.module.ts';
 
 /**
@@ -455,4 +456,65 @@ export function formatChaosReport(report: ChaosReport): string {
   for (const run of report.runs) lines.push(...formatRun(run), '');
   lines.push(...formatSummary(report.summary));
   return `${lines.join('\n')}\n`;
+}
+
+// --- Experiments -----------------------------------------------------------------------------------------------
+
+/** One experiment in a list: how many runs it has had and where the latest stands. */
+export interface ChaosExperimentSummary {
+  readonly namespace: string;
+  readonly name: string;
+  readonly runs: number;
+  readonly latest: ChaosRunSummary;
+}
+
+/** The stream of experiment `namespace/name`. */
+export const chaosExperimentStream = (namespace: string, name: string): string =>
+  streamName(StreamCategory.Chaos, `${namespace}.${name}`);
+
+/** The experiment a stream belongs to, or undefined for any other stream. A namespace has no dot; a name may. */
+export function experimentOfStream(stream: string): { namespace: string; name: string } | undefined {
+  const prefix = `${StreamCategory.Chaos}-`;
+  if (!stream.startsWith(prefix)) return undefined;
+  const id = stream.slice(prefix.length);
+  const dot = id.indexOf('.');
+  if (dot <= 0 || dot === id.length - 1) return undefined;
+  return { namespace: id.slice(0, dot), name: id.slice(dot + 1) };
+}
+
+/** The experiment's list entry from its stream's events, or undefined when it has no run. */
+export function summarizeExperiment(
+  experiment: { readonly namespace: string; readonly name: string },
+  events: readonly ChaosReportEvent[],
+): ChaosExperimentSummary | undefined {
+  const byRun = eventsByRun(events);
+  const latestRun = Math.max(0, ...byRun.keys());
+  const latest = summarizeRun(byRun.get(latestRun) ?? []);
+  if (latest === undefined) return undefined;
+  return { namespace: experiment.namespace, name: experiment.name, runs: byRun.size, latest };
+}
+
+/** The list for a terminal, one experiment per line. */
+export function formatChaosList(experiments: readonly ChaosExperimentSummary[]): string {
+  if (experiments.length === 0) return 'no ChaosExperiment has run yet\n';
+  const rows = [
+    ['EXPERIMENT', 'RUNS', 'LATEST', 'STATE', 'FAULT', 'TARGET', 'DETECT', 'PLAN', 'RECOVER', 'BY CAIRN', 'STARTED'],
+    ...experiments.map((e) => {
+      const l = e.latest;
+      return [
+        `${e.namespace}/${e.name}`,
+        String(e.runs),
+        String(l.run),
+        l.state,
+        l.fault.type,
+        targetText(l.target),
+        secondsText(l.figures.timeToDetectSeconds),
+        secondsText(l.figures.timeToPlanSeconds),
+        secondsText(l.figures.timeToRecoverSeconds),
+        yesNo(l.figures.remediatedByCairn),
+        l.startedAt,
+      ];
+    }),
+  ];
+  return `${table(rows, '').join('\n')}\n`;
 }

@@ -37,9 +37,13 @@ describe('the game-day report', () => {
       timeToPlanSeconds: 4.1,
       timeToRecoverSeconds: 7.9,
       remediatedByCairn: true,
-      issueId: 'iss-r1',
+      issueId: 'iss-shop-r1',
     });
-    expect(failed?.figures).toMatchObject({ remediatedByCairn: false, timeToPlanSeconds: null, issueId: 'iss-r4' });
+    expect(failed?.figures).toMatchObject({
+      remediatedByCairn: false,
+      timeToPlanSeconds: null,
+      issueId: 'iss-shop-r4',
+    });
     expect(failed?.reason).toMatch(/^not recovered by 2026-12-07T10:33:00.000Z/);
     expect(refused?.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(['share']);
     expect(refused?.reason).toMatch(/^refused \(too_many_pods\)/);
@@ -53,19 +57,19 @@ describe('the game-day report', () => {
     expect(first?.injectedAt).toBe(gameDayAt(1, 0.4));
     const lines = first?.timeline.map((e) => `${e.offset} ${e.text}`) ?? [];
     expect(lines[0]).toMatch(/^-00:00\.4 Run 1 started \(created\): image_pull on Deployment shop\/web/);
-    expect(lines).toContain('+00:03.2 Issue detected iss-r1 (image_pull)');
-    expect(lines).toContain('+00:04.1 Remediation planned rem-r1 for Issue iss-r1');
+    expect(lines).toContain('+00:03.2 Issue detected iss-shop-r1 (image_pull)');
+    expect(lines).toContain('+00:04.1 Remediation planned rem-shop-r1 for Issue iss-shop-r1');
     expect(lines).toContain('+00:07.9 Target recovered: healthy');
     expect(lines.at(-1)).toMatch(/^\+00:08\.9 Run completed: PASSED: recovered 7\.9s after the injection/);
     // The resolution was recorded after the recovery but happened before it: in order of when things happened.
-    expect(lines.indexOf('+00:07.8 Issue resolved iss-r1 (remediated)')).toBe(
+    expect(lines.indexOf('+00:07.8 Issue resolved iss-shop-r1 (remediated)')).toBe(
       lines.indexOf('+00:07.9 Target recovered: healthy') - 1,
     );
     const offsets = first?.timeline.map((e) => e.offsetSeconds) ?? [];
     expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
     // Without a way to name the signal, the Issue is shown alone.
     const plain = buildChaosReport(experiment, events, { run: 1 }).runs[0];
-    expect(plain?.timeline.map((e) => e.text)).toContain('Issue detected iss-r1');
+    expect(plain?.timeline.map((e) => e.text)).toContain('Issue detected iss-shop-r1');
   });
 
   it('times a run that injected nothing from its start', () => {
@@ -119,7 +123,7 @@ describe('the game-day report', () => {
     expect(text.split('\n')[0]).toBe('ChaosExperiment shop/bad-image');
     expect(text).toContain('Run 4: FAILED  image_pull on Deployment shop/web (edited)');
     expect(text).toContain('    FAILED  share');
-    expect(text).toContain('    +00:59.5  Issue escalated iss-r4: no runbook or plan fixed it');
+    expect(text).toContain('    +00:59.5  Issue escalated iss-shop-r4: no runbook or plan fixed it');
     expect(text).toMatch(/time to recover +3 +7\.9 s +130\.5 s/);
     expect(text).toContain('passed 2, failed 1, aborted 0, dry run 0, refused 1, in progress 0');
     expect(text.indexOf('Run 4:')).toBeLessThan(text.indexOf('Run 1:'));

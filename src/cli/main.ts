@@ -4,6 +4,7 @@ import { registerApiKeyCommand } from './commands/apikey.command.ts';
 import { registerApprovalsCommand } from './commands/approvals.command.ts';
 import { registerAuditCommand } from './commands/audit.command.ts';
 import { registerBenchCommand } from './commands/bench.command.ts';
+import { registerChaosCommand } from './commands/chaos.command.ts';
 import { registerClusterCommands } from './commands/cluster.command.ts';
 import { registerCrdCommands } from './commands/crds.command.ts';
 import { registerDemoCommand } from './commands/demo.command.ts';
@@ -35,6 +36,7 @@ export function buildCli(): Command {
     registerNotifyCommand,
     registerApprovalsCommand,
     registerSloCommand,
+    registerChaosCommand,
   ])
     register(program);
   return program;
