@@ -16,7 +16,7 @@ import {
   midRunProblem,
   type TargetState,
 } from '../../domain/chaos/chaosSafety.ts';
-import { dueScheduledRun, nextScheduledRun } from '../../domain/chaos/chaosSchedule.ts';
+import { dueScheduledRun, nextScheduledRun, STARTING_DEADLINE_MS } from '../../domain/chaos/chaosSchedule.ts';
 import {
   type ChaosEvent,
   ChaosObservation,
@@ -546,6 +546,7 @@ export function startChaos(options: ChaosOptions): RunningChaos {
     }
 
     let nextRunAt: Date | undefined;
+    let waiting = false;
     if (!gone && spec !== undefined && spec.enabled && !stopped) {
       const generation = object.metadata?.generation ?? 1;
       if (spec.schedule !== undefined) {
@@ -553,8 +554,15 @@ export function startChaos(options: ChaosOptions): RunningChaos {
         const since = run !== null ? new Date(run.startedAt) : created;
         const due = dueScheduledRun(spec.schedule, since, now());
         if (due !== undefined) {
-          if (!isActive(run)) state = await startLogged(key, spec, generation, ChaosTrigger.Schedule, state);
-          else if (spec.concurrencyPolicy === 'Replace' && mayBeInjected(run) && run.phase !== RunPhase.Reverting) {
+          if (!isActive(run)) {
+            // A target still coming back (from a replaced run, say) is waited for until the starting deadline.
+            const waitForHealth =
+              spec.safety.requireHealthyTarget &&
+              now().getTime() - due.getTime() < STARTING_DEADLINE_MS - 2 * tickMs &&
+              !(await injector.health(injectorTarget(spec.target))).healthy;
+            if (waitForHealth) waiting = true;
+            else state = await startLogged(key, spec, generation, ChaosTrigger.Schedule, state);
+          } else if (spec.concurrencyPolicy === 'Replace' && mayBeInjected(run) && run.phase !== RunPhase.Reverting) {
             await send(key, 'RequestRevert', {
               run: run.run,
               reason: ChaosRevertReason.Replaced,
@@ -579,7 +587,7 @@ export function startChaos(options: ChaosOptions): RunningChaos {
       const problem = parsed !== undefined && !parsed.ok ? { field: parsed.field, message: parsed.message } : undefined;
       await writeStatus(key, object, state, problem, nextRunAt);
     }
-    if (isActive(state.current)) queue.addAfter(key, tickMs);
+    if (isActive(state.current) || waiting) queue.addAfter(key, tickMs);
     else if (nextRunAt !== undefined)
       queue.addAfter(key, Math.max(tickMs, Math.min(60_000, nextRunAt.getTime() - now().getTime())));
   };
