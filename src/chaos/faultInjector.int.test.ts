@@ -531,6 +531,22 @@ describe('refusals and targets that went away', () => {
     expect(unknown).toMatchObject({ code: 'invalid_request' });
   });
 
+  it('reports a missing target as such, and refuses a target it cannot read the health of', async () => {
+    expect(await injector.health(ref('nobody'))).toEqual({
+      exists: false,
+      desired: 0,
+      ready: 0,
+      healthy: false,
+      detail: `Deployment ${namespace}/nobody does not exist`,
+      simulated: false,
+    });
+    expect((await injector.health(nodeRef('no-such-node'))).exists).toBe(false);
+    const pod = await refusalOf(injector.health({ kind: 'Pod', namespace, name: 'x' } as unknown as ChaosTarget));
+    expect(pod.code).toBe('chaos.invalid_target');
+    const bare = await refusalOf(injector.health({ kind: 'Deployment', name: 'x' }));
+    expect(bare.message).toBe('a Deployment target needs a namespace');
+  });
+
   it('refuses pod faults on a workload with no pods', async () => {
     await kube.apps.createNamespacedDeployment({ namespace, body: deploymentOf('empty', 0) });
     expect((await refusal({ type: 'pod_kill', target: ref('empty'), count: 1 })).code).toBe('no_pods');

@@ -84,6 +84,7 @@ export interface RevertResult {
 
 export const ChaosErrorCode = {
   InvalidPlan: 'chaos.invalid_plan',
+  InvalidTarget: 'chaos.invalid_target',
   TargetMissing: 'chaos.target_missing',
   TargetChanged: 'chaos.target_changed',
   ConfigExists: 'chaos.config_exists',
@@ -168,7 +169,11 @@ export function createFaultInjector(config: k8s.KubeConfig, options: FaultInject
       case 'DaemonSet':
         return optional(doing, () => apps.readNamespacedDaemonSet({ name, namespace }));
       default:
-        throw new CairnError(ChaosErrorCode.InvalidPlan, ErrorCategory.Validation, `${target.kind} is not a workload`);
+        throw new CairnError(
+          ChaosErrorCode.InvalidTarget,
+          ErrorCategory.Validation,
+          `a chaos target is a Deployment, StatefulSet, DaemonSet or Node, not ${String(target.kind)}`,
+        );
     }
   };
 
@@ -316,6 +321,13 @@ export function createFaultInjector(config: k8s.KubeConfig, options: FaultInject
   };
 
   const health = async (target: ChaosTarget): Promise<TargetHealth> => {
+    if (target.kind !== 'Node' && !target.namespace) {
+      throw new CairnError(
+        ChaosErrorCode.InvalidTarget,
+        ErrorCategory.Validation,
+        `a ${target.kind} target needs a namespace`,
+      );
+    }
     const where = displayTarget(target);
     const absent = (simulated: boolean): TargetHealth => ({
       exists: false,
