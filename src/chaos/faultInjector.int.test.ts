@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
   createNamespace,
   deleteNamespace,
@@ -508,6 +508,72 @@ describe('node faults', () => {
       });
     });
   }
+});
+
+/**
+ * A client whose next write to one object waits for another writer to go first: the API server then sees the
+ * concurrent change between the injector's read and its patch, every time.
+ */
+class RacingConfig extends k8s.KubeConfig {
+  private race: { path: string; write: () => Promise<unknown> } | undefined;
+  beforeNextPatchOf(path: string, write: () => Promise<unknown>) {
+    this.race = { path, write };
+  }
+  override async applySecurityAuthentication(
+    context: Parameters<k8s.KubeConfig['applySecurityAuthentication']>[0],
+  ): Promise<void> {
+    const race = this.race;
+    if (race && context.getHttpMethod() === 'PATCH' && new URL(context.getUrl()).pathname.endsWith(race.path)) {
+      this.race = undefined;
+      await race.write();
+    }
+    return super.applySecurityAuthentication(context);
+  }
+}
+
+describe('a change made between the read and the write', () => {
+  it('is never overwritten by a revert: the guarded patch fails, the revert reads again and leaves it', async () => {
+    await createDeployment('raced', 2);
+    const config = new RacingConfig();
+    config.loadFromFile(inject('kubeconfig'));
+    const racing = createFaultInjector(config);
+    const plan = await planned({ type: 'image_pull', target: ref('raced'), count: 1 });
+    await racing.inject(plan);
+
+    const fixed = 'registry.local/shop/web:1.0.1';
+    config.beforeNextPatchOf(`/namespaces/${namespace}/deployments/raced`, () =>
+      kube.apps.patchNamespacedDeployment(
+        {
+          name: 'raced',
+          namespace,
+          body: { spec: { template: { spec: { containers: [{ name: 'app', image: fixed }] } } } },
+        },
+        PatchAs.strategic,
+      ),
+    );
+    const reverted = await racing.revert(plan);
+    expect(reverted).toMatchObject({ reverted: false, leftAlone: [`image of container app (now ${fixed})`] });
+    expect((await readDeployment('raced')).spec?.template.spec?.containers[0]?.image).toBe(fixed);
+    await healthy(ref('raced'));
+  });
+
+  it('is never overwritten by an injection either: it refuses the plan instead', async () => {
+    await createDeployment('raced-scale', 2);
+    const config = new RacingConfig();
+    config.loadFromFile(inject('kubeconfig'));
+    const racing = createFaultInjector(config);
+    const plan = await planned({ type: 'scale_to_zero', target: ref('raced-scale'), count: 1 });
+    config.beforeNextPatchOf(`/namespaces/${namespace}/deployments/raced-scale`, () =>
+      kube.apps.patchNamespacedDeployment(
+        { name: 'raced-scale', namespace, body: { spec: { replicas: 4 } } },
+        PatchAs.merge,
+      ),
+    );
+    const refused = await refusalOf(racing.inject(plan));
+    expect(refused.code).toBe('chaos.target_changed');
+    expect(refused.message).toContain('replicas is 4');
+    expect((await readDeployment('raced-scale')).spec?.replicas).toBe(4);
+  });
 });
 
 describe('refusals and targets that went away', () => {
