@@ -395,6 +395,16 @@ export interface PlanInputs {
 type Refusal = { ok: false; code: PlanRefusalCode; message: string };
 const refuse = (code: PlanRefusalCode, message: string): Refusal => ({ ok: false, code, message });
 
+/**
+ * The image reference with the fault's mark in its tag. A pinned digest is dropped (`web@sha256:…` becomes
+ * `web:nonexistent`): a tag after a digest is no valid reference, and a real kubelet would then report
+ * InvalidImageName instead of the fault's own symptom. The plan keeps the original to put back.
+ */
+export const markedImage = (image: string, mark: string): string => {
+  const at = image.indexOf('@');
+  return markImage(at < 0 ? image : image.slice(0, at), mark);
+};
+
 /** The ConfigMap missing_config points the containers at; it must not exist. */
 export const missingConfigName = (workload: string): string => `${workload}-chaos-missing`;
 
@@ -489,7 +499,7 @@ export function planFault(inputs: PlanInputs): PlanOutcome {
         step: 'image',
         container: c.name,
         from: c.image ?? '',
-        to: markImage(c.image ?? '', mark),
+        to: markedImage(c.image ?? '', mark),
       }));
       const images = steps.map((s) => (s.step === 'image' ? s.to : '')).join(', ');
       return plan(

@@ -246,6 +246,19 @@ describe('planning', () => {
         to: 'registry.local/shop/web:1.0.0-nonexistent',
       },
     ]);
+    const pinned = plan(
+      { type: 'image_pull', target: deployment, count: 1 },
+      {
+        workload: workload([
+          { name: 'a', image: `registry.local/web@sha256:${'a'.repeat(64)}` },
+          { name: 'b', image: `registry.local:5000/web:2.0@sha256:${'b'.repeat(64)}` },
+        ]),
+      },
+    );
+    expect(pinned.undo.map((s) => (s.step === 'image' ? s.to : ''))).toEqual([
+      'registry.local/web:nonexistent',
+      'registry.local:5000/web:2.0-nonexistent',
+    ]);
     const already = refusal(
       { type: 'image_pull', target: deployment, count: 1 },
       {
