@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { anomaliesProjection } from './anomalies.projection.ts';
+import { chaosRunsProjection } from './chaosRuns.projection.ts';
 import { escalationsProjection } from './escalations.projection.ts';
 import { incidentsProjection } from './incidents.projection.ts';
 import { insightsProjection } from './insights.projection.ts';
@@ -18,6 +19,7 @@ export const readModelProjections = [
   notificationsProjection,
   escalationsProjection,
   slaClocksProjection,
+  chaosRunsProjection,
 ];
 
 /**

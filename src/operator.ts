@@ -47,6 +47,7 @@ import { kubernetesRunbooks } from './adapters/kubernetes/runbooks.ts';
 import { createWorkloadLookup } from './adapters/kubernetes/workloadLookup.ts';
 import { createCairnMetrics, instrumentEventStore, lagSeconds } from './adapters/metrics/prometheus.metrics.ts';
 import { createPrometheusClient } from './adapters/prometheus/prometheus.client.ts';
+import { createChaosQueries } from './adapters/readmodel/chaos.queries.ts';
 import { createEscalationQueries } from './adapters/readmodel/escalations.queries.ts';
 import { createNotificationQueries } from './adapters/readmodel/notifications.queries.ts';
 import { createReadModelQueries } from './adapters/readmodel/readModel.queries.ts';
@@ -617,6 +618,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       const notificationQueries = createNotificationQueries(readModel.db);
       const escalationQueries = createEscalationQueries(readModel.db);
       const slaQueries = createSlaQueries(readModel.db);
+      const chaosQueries = createChaosQueries(readModel.db, createReadModelQueries(readModel.db));
       const notificationPolicies = customResources(config, 'NotificationPolicy', 'notificationpolicies');
       const ring = keyRing;
       http = await buildHttpApp({
@@ -634,6 +636,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             notifications: { queries: notificationQueries, policies: notificationPolicies },
             escalations: escalationQueries,
             slas: slaQueries,
+            chaos: chaosQueries,
           }),
         ],
         publicPlugins: [dashboardPlugin],
@@ -671,6 +674,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             commands: createEscalationCommands({ store, now: () => new Date() }),
           },
           slas: { queries: slaQueries, incidents: createReadModelQueries(readModel.db) },
+          chaos: { queries: chaosQueries },
           notifications: {
             queries: notificationQueries,
             policies: notificationPolicies,

@@ -47,7 +47,13 @@ type Step = readonly [seconds: number, type: ChaosCommand['type'], data: Record<
  * run 1 passed with Cairn's rollback, run 2 refused by the share check, run 3 passed again, run 4 failed (the Issue
  * was escalated, the fault taken back at its deadline). Every event is validated by the store's catalogue.
  */
-export async function writeGameDay(store: EventStore, namespace = 'shop', name = 'bad-image'): Promise<void> {
+export async function writeGameDay(
+  store: EventStore,
+  namespace = 'shop',
+  name = 'bad-image',
+  /** Issue ids are `<prefix>-r<run>`; two experiments in one namespace need their own. */
+  issuePrefix = `iss-${namespace}`,
+): Promise<void> {
   const chaos = createCommandHandler(store, chaosDecider);
   const issues = createCommandHandler(store, issueDecider);
   const stream = streamName(StreamCategory.Chaos, `${namespace}.${name}`);
@@ -99,20 +105,20 @@ export async function writeGameDay(store: EventStore, namespace = 'shop', name =
   };
   const injected = { podsAffected: 3, summary: plan(namespace).summary };
 
-  await detect(1, `iss-${namespace}-r1`, 3.6);
+  await detect(1, `${issuePrefix}-r1`, 3.6);
   await play(1, [
     [0, 'StartRun', start(1, 'created')],
     [0.4, 'RecordInjection', injected],
     [1.5, 'Observe', { what: 'fault_visible', at: 1.5, detail: '0 of 3 replicas updated to the current template' }],
-    [3.8, 'Observe', { what: 'issue_detected', at: 3.6, issueId: `iss-${namespace}-r1` }],
+    [3.8, 'Observe', { what: 'issue_detected', at: 3.6, issueId: `${issuePrefix}-r1` }],
     [
       4.5,
       'Observe',
-      { what: 'plan_created', at: 4.5, issueId: `iss-${namespace}-r1`, remediationId: `rem-${namespace}-r1` },
+      { what: 'plan_created', at: 4.5, issueId: `${issuePrefix}-r1`, remediationId: `rem-${namespace}-r1` },
     ],
     [8.3, 'Observe', { what: 'target_recovered', at: 8.3, detail: 'healthy' }],
     // The observer records the resolution after the health check saw the target back, but it happened first.
-    [8.6, 'Observe', { what: 'issue_resolved', at: 8.2, issueId: `iss-${namespace}-r1`, resolution: 'remediated' }],
+    [8.6, 'Observe', { what: 'issue_resolved', at: 8.2, issueId: `${issuePrefix}-r1`, resolution: 'remediated' }],
     [9, 'Judge', {}],
     [
       9.2,
@@ -122,19 +128,19 @@ export async function writeGameDay(store: EventStore, namespace = 'shop', name =
     [9.3, 'Judge', {}],
   ]);
   await play(2, [[0, 'StartRun', start(2, 'edited', false)]]);
-  await detect(3, `iss-${namespace}-r3`, 2.4);
+  await detect(3, `${issuePrefix}-r3`, 2.4);
   await play(3, [
     [0, 'StartRun', start(3, 'edited')],
     [0.3, 'RecordInjection', injected],
     [1.2, 'Observe', { what: 'fault_visible', at: 1.2, detail: '0 of 3 replicas updated to the current template' }],
-    [2.5, 'Observe', { what: 'issue_detected', at: 2.5, issueId: `iss-${namespace}-r3` }],
+    [2.5, 'Observe', { what: 'issue_detected', at: 2.5, issueId: `${issuePrefix}-r3` }],
     [
       3.1,
       'Observe',
-      { what: 'plan_created', at: 3.1, issueId: `iss-${namespace}-r3`, remediationId: `rem-${namespace}-r3` },
+      { what: 'plan_created', at: 3.1, issueId: `${issuePrefix}-r3`, remediationId: `rem-${namespace}-r3` },
     ],
     [6.3, 'Observe', { what: 'target_recovered', at: 6.3, detail: 'healthy' }],
-    [6.5, 'Observe', { what: 'issue_resolved', at: 6.5, issueId: `iss-${namespace}-r3`, resolution: 'remediated' }],
+    [6.5, 'Observe', { what: 'issue_resolved', at: 6.5, issueId: `${issuePrefix}-r3`, resolution: 'remediated' }],
     [7, 'Judge', {}],
     [
       7.1,
@@ -143,19 +149,19 @@ export async function writeGameDay(store: EventStore, namespace = 'shop', name =
     ],
     [7.2, 'Judge', {}],
   ]);
-  await detect(4, `iss-${namespace}-r4`, 4);
+  await detect(4, `${issuePrefix}-r4`, 4);
   await play(4, [
     [0, 'StartRun', start(4, 'edited')],
     [0.5, 'RecordInjection', injected],
     [1.5, 'Observe', { what: 'fault_visible', at: 1.5, detail: '0 of 3 replicas updated to the current template' }],
-    [4.1, 'Observe', { what: 'issue_detected', at: 4.5, issueId: `iss-${namespace}-r4` }],
+    [4.1, 'Observe', { what: 'issue_detected', at: 4.5, issueId: `${issuePrefix}-r4` }],
     [
       60,
       'Observe',
       {
         what: 'issue_escalated',
         at: 60,
-        issueId: `iss-${namespace}-r4`,
+        issueId: `${issuePrefix}-r4`,
         detail: 'escalated: no runbook or plan fixed it',
       },
     ],

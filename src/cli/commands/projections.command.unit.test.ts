@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareReadModel, readModelProjections } from '../../../projections/readModel.projections.ts';
+import { writeGameDay } from '../../../test/support/chaosLog.ts';
 import { writeEscalation } from '../../../test/support/escalationLog.ts';
 import { writeIncident, writeRemediatedIncident } from '../../../test/support/incidentLog.ts';
 import { writeNotification } from '../../../test/support/notificationLog.ts';
@@ -113,6 +114,7 @@ describe('cairn projections', () => {
     await writeSla(store, 'plain', 9);
     await writeEscalation(store, 'checkout', 0);
     await writeNotification(store, 'checkout', 0);
+    await writeGameDay(store);
     const events = await store.readAll();
     // Live, a projection's checkpoint moves on the events it handles only.
     const lastHandled = (name: string) =>

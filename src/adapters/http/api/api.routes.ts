@@ -40,6 +40,7 @@ import {
   RunbookSchema,
   TimelineEntrySchema,
 } from './api.schemas.ts';
+import { type ChaosApiDeps, chaosRoutes } from './chaos.routes.ts';
 import { type EscalationApiDeps, escalationRoutes } from './escalation.routes.ts';
 import { type NotificationApiDeps, notificationRoutes } from './notifications.routes.ts';
 import { type SlaApiDeps, slaRoutes } from './sla.routes.ts';
@@ -69,6 +70,8 @@ export interface ApiDeps {
   readonly escalations?: EscalationApiDeps;
   /** An incident's SLA clocks (GET /incidents/:id/sla); no such route without it. */
   readonly slas?: SlaApiDeps;
+  /** ChaosExperiment runs (GET /chaos, GET /chaos/:namespace/:name/report); no such routes without it. */
+  readonly chaos?: ChaosApiDeps;
 }
 
 const notFound = (code: string, what: string) => new CairnError(code, ErrorCategory.NotFound, `${what} does not exist`);
@@ -799,4 +802,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
   }
   if (deps.escalations) await escalationRoutes(app, deps.escalations);
   if (deps.slas) await slaRoutes(app, deps.slas);
+  if (deps.chaos) await chaosRoutes(app, deps.chaos);
 }

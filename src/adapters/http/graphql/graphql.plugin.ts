@@ -5,6 +5,7 @@ import { CairnError, ErrorCategory, isCairnError } from '../../../../domain/erro
 import { parseStreamName, StreamCategory } from '../../../../domain/streams.ts';
 import type { ReadModelChanges } from '../../../application/readModelChanges.ts';
 import type { SlaQueries } from '../../../sla/sla.queries.ts';
+import type { ChaosQueries } from '../../readmodel/chaos.queries.ts';
 import type { EscalationQueries } from '../../readmodel/escalations.queries.ts';
 import type {
   AnalyticsView,
@@ -14,6 +15,7 @@ import type {
 } from '../../readmodel/readModel.queries.ts';
 import { problemErrorHandler, sendProblem } from '../problem.ts';
 import type { Identity } from '../security/apiKeys.ts';
+import { chaosResolvers, chaosTypeDefs } from './chaos.graphql.ts';
 import { escalationLoaders, escalationTypeDefs } from './escalation.graphql.ts';
 import { graphqlSchema } from './graphql.schema.ts';
 import { graphql } from './graphqlRuntime.ts';
@@ -44,6 +46,8 @@ export interface GraphqlOptions {
   readonly escalations?: EscalationQueries;
   /** Incident.sla; null for every incident without it. */
   readonly slas?: SlaQueries;
+  /** chaosExperiments and chaosReport; an empty page and null without it. */
+  readonly chaos?: ChaosQueries;
 }
 
 /** The longest query text accepted, checked before it is parsed. */
@@ -282,8 +286,11 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlOption
     }
   });
   await app.register(mercurius, {
-    schema: `${graphqlSchema}\n${notificationTypeDefs}\n${escalationTypeDefs}\n${slaTypeDefs}`,
-    resolvers: merged(resolvers(queries), notificationResolvers(options.notifications)),
+    schema: `${graphqlSchema}\n${notificationTypeDefs}\n${escalationTypeDefs}\n${slaTypeDefs}\n${chaosTypeDefs}`,
+    resolvers: merged(
+      merged(resolvers(queries), notificationResolvers(options.notifications)),
+      chaosResolvers(options.chaos),
+    ),
     loaders: merged(
       merged(loaders(queries), notificationLoaders(options.notifications)),
       merged(escalationLoaders(options.escalations), slaLoaders(options.slas)),
