@@ -69,6 +69,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await deleteNamespace(kube, namespace);
+  // The nodes go once their pods have, so no pod is left bound to a node nobody plays.
+  await eventually('the test nodes emptied', async () => {
+    const pods = await kube.core.listNamespacedPod({ namespace });
+    return pods.items.length === 0;
+  }).catch(() => undefined);
   await kube.core.deleteNode({ name: workNode }).catch(() => undefined);
   await kube.core.deleteNode({ name: faultNode }).catch(() => undefined);
   await kube.core.deleteNode({ name: realNode }).catch(() => undefined);
