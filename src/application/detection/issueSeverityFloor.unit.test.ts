@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { severityFloorOf } from '../../../domain/correlation/severityFloor.policy.ts';
 import type { IssueEvent } from '../../../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
 import { StreamCategory, streamName } from '../../../domain/streams.ts';
 import { openEventStore } from '../../adapters/eventstore/openEventStore.ts';
+import { keptLabels, signalOfAlert } from '../../adapters/http/alertMapping.ts';
+import { BURN_ALERT_NAME } from '../../slo/sloRules.ts';
 import { createAnomalyIntake } from './anomalyIntake.ts';
 import { createAnomalyRecorder } from './anomalyRecorder.ts';
 import { issueCorrelationReactor } from './issueCorrelation.reactor.ts';
@@ -76,5 +79,23 @@ describe('issue correlation with a severity floor', () => {
     const outcome = await report('err-1', 'error_rate', { urgency: 'page', severity: 'critical' });
     await deliver();
     expect(await severities(outcome.issueId!)).toEqual(['low']);
+  });
+});
+
+describe('an SLO burn alert from Alertmanager', () => {
+  it('keeps the urgency and severity labels `cairn slo rules` writes, so it sets the same floor', () => {
+    const labels = {
+      alertname: BURN_ALERT_NAME,
+      severity: 'critical',
+      urgency: 'page',
+      slo_alert: 'page-1h',
+      namespace: 'shop',
+    };
+    const choice = signalOfAlert(labels);
+    expect(choice).toEqual({ ok: true, signal: 'slo_burn_rate' });
+    expect(severityFloorOf('slo_burn_rate', keptLabels(labels))).toBe('critical');
+    expect(severityFloorOf('slo_burn_rate', keptLabels({ ...labels, severity: 'medium', urgency: 'ticket' }))).toBe(
+      'medium',
+    );
   });
 });
