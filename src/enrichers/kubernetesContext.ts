@@ -4,6 +4,7 @@ import { redactSecrets } from '../analysis/redaction.ts';
 import { absentWorkloadFacts, type KubernetesContext, type WorkloadRef } from '../analysis/workloadFacts.ts';
 import { claimNamesOf, emptySurroundings, podsSelectedBy, type Surroundings } from './kubernetesContext.related.ts';
 import { ContextLimits, renderKubernetesContext, type WorkloadSnapshot } from './kubernetesContext.render.ts';
+import { createNodeContextBuilder } from './nodeContext.ts';
 
 /**
  * Reads a workload, its revisions, pods and events through the API server (never a cache: the context must show
@@ -62,6 +63,7 @@ export function createKubernetesContextBuilder(
   const admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
   const maxChars = options.maxChars ?? ContextLimits.maxChars;
   const render = { maxChars, ...(options.envAllowlist ? { envAllowlist: options.envAllowlist } : {}) };
+  const nodes = createNodeContextBuilder(config, { maxChars });
 
   const readers: Record<string, (name: string, namespace: string) => Promise<k8s.KubernetesObject>> = {
     Deployment: (name, namespace) => apps.readNamespacedDeployment({ name, namespace }),
@@ -167,6 +169,7 @@ export function createKubernetesContextBuilder(
         }
       };
       const { namespace } = workload;
+      if (workload.kind === 'Node') return nodes.build(workload, buildOptions);
       const reader = Object.hasOwn(readers, workload.kind) ? readers[workload.kind] : undefined;
       if (!reader) {
         return {
