@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ResourceRef } from '../../domain/events/common.schema.ts';
+import { applyGitopsCrds } from '../../test/support/gitopsCrds.ts';
 import {
   createNamespace,
   deleteNamespace,
@@ -16,7 +17,6 @@ let kube: KubeClients;
 let clients: ActionClients;
 let namespace: string;
 const argoCrd = 'applications.argoproj.io';
-let installedArgoCrd = false;
 
 beforeAll(async () => {
   kube = kubeClients();
@@ -25,8 +25,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await deleteNamespace(kube, namespace);
-  if (installedArgoCrd)
-    await clients.extensions.deleteCustomResourceDefinition({ name: argoCrd }).catch(() => undefined);
 });
 
 const run = async (type: string, target: ResourceRef, params: Record<string, string> = {}) => {
@@ -95,34 +93,8 @@ describe('ArgoSyncApp', () => {
       expect(absent.category).toBe('NotFound');
       expect(absent.message).toBe(`Argo CD is not installed in this cluster (no ${argoCrd} CustomResourceDefinition)`);
 
-      await clients.extensions.createCustomResourceDefinition({
-        body: {
-          metadata: { name: argoCrd },
-          spec: {
-            group: 'argoproj.io',
-            scope: 'Namespaced',
-            names: {
-              kind: 'Application',
-              plural: 'applications',
-              singular: 'application',
-              listKind: 'ApplicationList',
-            },
-            versions: [
-              {
-                name: 'v1alpha1',
-                served: true,
-                storage: true,
-                schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
-              },
-            ],
-          },
-        },
-      });
-      installedArgoCrd = true;
-      await eventually('the Application CRD to be established', async () => {
-        const crd = await clients.extensions.readCustomResourceDefinition({ name: argoCrd });
-        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-      });
+      // The real Application CRD, as Argo CD ships it; never deleted, other suites may use it.
+      await applyGitopsCrds(inject('kubeconfig'));
     }
 
     const noApp = await failure(run('ArgoSyncApp', web(), { argoNamespace: namespace }));
