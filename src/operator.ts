@@ -83,6 +83,7 @@ import type { Retention } from './audit/auditEvent.projection.ts';
 import { startAuditEvents } from './audit/auditEvents.module.ts';
 import { startChaos } from './chaos/chaos.module.ts';
 import { createFaultInjector } from './chaos/faultInjector.ts';
+import { createChangeEnricher } from './enrichers/change/change.enricher.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
@@ -325,6 +326,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const enrichers: ContextEnricher[] = [
       ...(options.logAnalysis === false ? [] : [createLogEnricher(config)]),
       ...(prometheus ? [createMetricsEnricher({ client: prometheus })] : []),
+      createChangeEnricher(config),
     ];
     const issueSignals = async (issueId: string) => {
       const history = await store.readStream(streamName(StreamCategory.Issue, issueId));
