@@ -107,6 +107,8 @@ export interface ChaosReport {
 export interface ChaosReportOptions {
   /** Only this run (the summary still covers all). */
   readonly run?: number;
+  /** Only the latest this many runs (the summary still covers all). */
+  readonly last?: number;
   /** The signal an Issue was opened for, when known: shown beside the Issue in the timeline. */
   readonly issueSignal?: (issueId: string) => string | undefined;
 }
@@ -360,6 +362,9 @@ export function buildChaosReport(
   if (summaries.length === 0) {
     throw new CairnError('chaos.not_found', ErrorCategory.NotFound, `${label} has no runs recorded`);
   }
+  if (options.last !== undefined && (!Number.isInteger(options.last) || options.last < 1)) {
+    throw new CairnError('chaos.invalid_last', ErrorCategory.Validation, `last must be a whole number from 1`);
+  }
   if (options.run !== undefined && !byRun.has(options.run)) {
     throw new CairnError(
       'chaos.run_not_found',
@@ -367,7 +372,8 @@ export function buildChaosReport(
       `${label} has no run ${options.run}; its runs are 1 to ${numbers[0]}`,
     );
   }
-  const shown = options.run === undefined ? numbers : [options.run];
+  const shown =
+    options.run !== undefined ? [options.run] : options.last !== undefined ? numbers.slice(0, options.last) : numbers;
   const issueSignal = options.issueSignal === undefined ? {} : { issueSignal: options.issueSignal };
   return {
     namespace: experiment.namespace,

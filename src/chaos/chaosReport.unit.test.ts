@@ -92,6 +92,9 @@ describe('the game-day report', () => {
       timeToRecoverSeconds: { runs: 3, median: 7.9, max: 130.5 },
       remediatedByCairn: 2,
     });
+    expect(buildChaosReport(experiment, events, { last: 3 }).runs.map((r) => r.run)).toEqual([4, 3, 2]);
+    expect(buildChaosReport(experiment, events, { last: 9 }).runs).toHaveLength(4);
+    expect(() => buildChaosReport(experiment, events, { last: 0 })).toThrow(/last must be a whole number from 1/);
     expect(summarizeRuns([])).toMatchObject({ runs: 0, timeToDetectSeconds: { runs: 0, median: null, max: null } });
   });
 

@@ -20,7 +20,7 @@ export interface ChaosQueries {
   /** Experiments that have run, in namespace/name order, a page at a time. */
   listExperiments(query?: ChaosListQuery): { items: ChaosExperimentSummary[]; nextCursor: string | null };
   /** The game-day report; NotFound for an experiment without runs, or a run it never had. */
-  report(namespace: string, name: string, options?: { readonly run?: number }): ChaosReport;
+  report(namespace: string, name: string, options?: { readonly run?: number; readonly last?: number }): ChaosReport;
 }
 
 const invalidCursor = () =>
@@ -105,6 +105,7 @@ export function createChaosQueries(
       ).all(namespace, name);
       return buildChaosReport({ namespace, name }, eventsOf(rows), {
         ...(options.run === undefined ? {} : { run: options.run }),
+        ...(options.last === undefined ? {} : { last: options.last }),
         ...(incidents === undefined ? {} : { issueSignal: (id: string) => incidents.getIncident(id)?.signal }),
       });
     },

@@ -47,7 +47,7 @@ export function parseExperimentRef(text: string): { namespace: string; name: str
 }
 
 const runNumber = (text: string): number => {
-  if (!/^[1-9]\d{0,8}$/.test(text)) throw new InvalidArgumentError('a run number is a whole number from 1');
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new InvalidArgumentError('a whole number from 1');
   return Number(text);
 };
 
@@ -112,14 +112,16 @@ export function registerChaosCommand(program: Command, write: Write = stdout): v
     .argument('<experiment>', 'the experiment as <namespace>/<name>')
     .option('--store <url>', 'event store URL', DEFAULT_EVENT_STORE_URL)
     .option('--run <n>', 'only this run (the summary still covers every run)', runNumber)
+    .option('--last <n>', 'only the latest n runs (the summary still covers every run)', runNumber)
     .option('--json', 'the report as JSON (the same document as GET /api/v1/chaos/{namespace}/{name}/report)')
-    .action(async (ref: string, opts: { store: string; run?: number; json?: boolean }) => {
+    .action(async (ref: string, opts: { store: string; run?: number; last?: number; json?: boolean }) => {
       const experiment = parseExperimentRef(ref);
       await withStore(opts.store, async (store) => {
         const events = await store.readStream(chaosExperimentStream(experiment.namespace, experiment.name));
         const signals = await issueSignals(store, events);
         const report = buildChaosReport(experiment, events, {
           ...(opts.run === undefined ? {} : { run: opts.run }),
+          ...(opts.last === undefined ? {} : { last: opts.last }),
           issueSignal: (id) => signals.get(id),
         });
         write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatChaosReport(report));

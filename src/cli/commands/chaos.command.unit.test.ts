@@ -70,6 +70,14 @@ describe('cairn chaos report', () => {
     expect(one).toContain('Run 2: REFUSED');
     expect(one).not.toContain('Run 1:');
     expect(one).toContain('Summary over 4 run(s)');
+    const latest = await cairn('report', 'shop/bad-image', '--store', url, '--last', '2');
+    expect(
+      latest
+        .split('\n')
+        .filter((l) => /^Run \d/.test(l))
+        .map((l) => l.slice(0, 5)),
+    ).toEqual(['Run 4', 'Run 3']);
+    expect(latest).toContain('Summary over 4 run(s)');
 
     const json = JSON.parse(await cairn('report', 'payments/bad-image.v2', '--store', url, '--json', '--run', '1'));
     const store = openEventStore(url);
@@ -102,7 +110,7 @@ describe('cairn chaos report', () => {
       'ChaosExperiment shop/bad-image has no run 9; its runs are 1 to 4',
     );
     await expect(cairn('report', 'shop/bad-image', '--store', url, '--run', '0')).rejects.toThrow(
-      /a run number is a whole number from 1/,
+      /--run <n>' argument '0' is invalid\. a whole number from 1/,
     );
     await expect(cairn('report', 'bad-image', '--store', url)).rejects.toThrow(
       '"bad-image" is not <namespace>/<name> of a ChaosExperiment',

@@ -90,7 +90,16 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 const ReportQuery = Type.Object(
-  { run: Type.Optional(Type.Integer({ minimum: 1, description: 'Only this run; the summary covers all.' })) },
+  {
+    run: Type.Optional(Type.Integer({ minimum: 1, description: 'Only this run; the summary covers all.' })),
+    last: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description: 'Only the latest this many runs; the summary covers all.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -124,7 +133,11 @@ export async function chaosRoutes(app: FastifyInstance, deps: ChaosApiDeps): Pro
     },
     async (request) => {
       const { namespace, name } = request.params;
-      return deps.queries.report(namespace, name, request.query.run === undefined ? {} : { run: request.query.run });
+      const { run, last } = request.query;
+      return deps.queries.report(namespace, name, {
+        ...(run === undefined ? {} : { run }),
+        ...(last === undefined ? {} : { last }),
+      });
     },
   );
 }

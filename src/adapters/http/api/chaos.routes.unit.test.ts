@@ -146,6 +146,9 @@ describe('GET /api/v1/chaos/{namespace}/{name}/report', () => {
       issueId: 'iss-shop-r1',
     });
     expect(report.summary.runs).toBe(4);
+    const latest = (await get('/api/v1/chaos/shop/bad-image/report?last=2')).json();
+    expect(latest.runs.map((r: { run: number }) => r.run)).toEqual([4, 3]);
+    expect((await get('/api/v1/chaos/shop/bad-image/report?last=0')).statusCode).toBe(400);
   });
 
   it('answers 404 naming what is missing, and 400 for a malformed request', async () => {
@@ -227,6 +230,12 @@ describe('GraphQL chaosExperiments and chaosReport', () => {
     expect(none.data?.chaosReport).toBeNull();
     const run = await gql('{ chaosReport(namespace: "shop", name: "bad-image", run: 9) { name } }');
     expect(run.errors?.[0]?.message).toBe('ChaosExperiment shop/bad-image has no run 9; its runs are 1 to 4');
+    const latest = await gql('{ chaosReport(namespace: "shop", name: "bad-image", last: 1) { runs { run } } }');
+    expect(latest.data?.chaosReport).toEqual({ runs: [{ run: 4 }] });
+    const none2 = await gql('{ chaosReport(namespace: "shop", name: "bad-image", last: 0) { name } }');
+    expect(none2.errors?.[0]?.message).toBe('last must be 1 or more');
+    const limit = await gql('{ chaosExperiments(limit: 0) { nextCursor } }');
+    expect(limit.errors?.[0]?.message).toBe('limit must be an integer from 1 to 500');
   });
 });
 

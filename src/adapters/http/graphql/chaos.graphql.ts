@@ -1,5 +1,5 @@
 import type { IResolvers } from 'mercurius';
-import { CairnError } from '../../../../domain/errors.ts';
+import { CairnError, ErrorCategory } from '../../../../domain/errors.ts';
 import type { ChaosQueries } from '../../readmodel/chaos.queries.ts';
 
 /**
@@ -141,7 +141,7 @@ export const chaosTypeDefs = /* GraphQL */ `
     "ChaosExperiments that have run, in namespace/name order."
     chaosExperiments(namespace: String, limit: Int, cursor: String): ChaosExperimentPage!
     "An experiment's game-day report; null when it has no runs."
-    chaosReport(namespace: String!, name: String!, run: Int): ChaosReport
+    chaosReport(namespace: String!, name: String!, run: Int, last: Int): ChaosReport
   }
 `;
 
@@ -159,10 +159,19 @@ export function chaosResolvers(queries: ChaosQueries | undefined): IResolvers {
           ...(args.cursor ? { cursor: args.cursor } : {}),
         });
       },
-      chaosReport: (_root: unknown, args: { namespace: string; name: string; run?: number | null }) => {
+      chaosReport: (
+        _root: unknown,
+        args: { namespace: string; name: string; run?: number | null; last?: number | null },
+      ) => {
         if (queries === undefined) return null;
         try {
-          return queries.report(args.namespace, args.name, typeof args.run === 'number' ? { run: args.run } : {});
+          if (typeof args.last === 'number' && args.last < 1) {
+            throw new CairnError('query.invalid_last', ErrorCategory.Validation, 'last must be 1 or more');
+          }
+          return queries.report(args.namespace, args.name, {
+            ...(typeof args.run === 'number' ? { run: args.run } : {}),
+            ...(typeof args.last === 'number' ? { last: args.last } : {}),
+          });
         } catch (error) {
           // An experiment without runs is null, like any object not found; a run it never had is an error.
           if (error instanceof CairnError && error.code === 'chaos.not_found') return null;
