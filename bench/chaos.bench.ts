@@ -3,7 +3,8 @@
  * experiment per run, with Cairn's remediation on.
  *
  *   node --import tsx bench/chaos.bench.ts [--runs 10] [--types image_pull,pod_kill] [--budget-minutes 25]
- *   (or CHAOS_RUNS, CHAOS_TYPES, CHAOS_BUDGET_MINUTES; `cairn bench chaos` takes the environment variables)
+ *   (or CHAOS_RUNS, CHAOS_TYPES, CHAOS_BUDGET_MINUTES; `cairn bench chaos` takes the environment variables;
+ *   CHAOS_KEEP_STORE=1 keeps the operator's event store and prints where, to read the runs' streams afterwards)
  *
  * Runs against CAIRN_KUBECONFIG when it is set, otherwise against its own control plane (`cairn-bench-chaos`,
  * always torn down). The operator runs in-process on a temp SQLite store with `chaos: true` and remediation on
@@ -29,6 +30,7 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { openEventStore } from '../src/adapters/eventstore/openEventStore.ts';
+import { missingConfigName } from '../src/chaos/faultPlan.ts';
 import { clusterDown, clusterDownSync, clusterUp, waitFor } from '../src/cluster/localCluster.ts';
 import { FaultMarks } from '../src/cluster/stages.ts';
 import { startOperator } from '../src/operator.ts';
@@ -126,6 +128,8 @@ interface Sample {
   /** From creating the experiment to its verdict, on this machine's clock. */
   readonly wallSeconds: number;
   readonly faultLeft?: string;
+  /** What Cairn's remediation changed and kept (not part of the fault). */
+  readonly kept?: string;
   readonly reason: string;
 }
 
@@ -159,18 +163,38 @@ const deploymentOf = (name: string): k8s.V1Deployment => ({
   },
 });
 
-/** What the bench compares after a verdict: the parts of a Deployment a workload fault changes. */
-const faultView = (d: k8s.V1Deployment) => {
-  const container = d.spec?.template.spec?.containers[0];
-  const annotations = d.spec?.template.metadata?.annotations ?? {};
-  return JSON.stringify({
-    replicas: d.spec?.replicas,
-    image: container?.image,
-    envFrom: container?.envFrom ?? [],
-    memoryLimit: container?.resources?.limits?.memory,
-    workingSet: annotations[FaultMarks.workingSet],
-    missingConfig: annotations[FaultMarks.missingConfig],
-  });
+/**
+ * What is left of a workload fault in a Deployment after the verdict: the marks the faults put in (an image the
+ * local cluster cannot pull or crashes on, the working-set and missing-config annotations, an envFrom naming the
+ * ConfigMap that does not exist, zero replicas). What Cairn's remediation changed on purpose (a raised memory limit)
+ * is not the fault: `remediationChanges` names it apart.
+ */
+const faultMarksIn = (d: k8s.V1Deployment, name: string): string[] => {
+  const left: string[] = [];
+  const template = d.spec?.template;
+  const annotations = template?.metadata?.annotations ?? {};
+  for (const key of [FaultMarks.workingSet, FaultMarks.missingConfig]) {
+    if (annotations[key] !== undefined) left.push(`annotation ${key}=${annotations[key]}`);
+  }
+  for (const c of template?.spec?.containers ?? []) {
+    if (c.image?.includes(FaultMarks.crashImage) || c.image?.includes(FaultMarks.missingImage)) {
+      left.push(`container ${c.name} image ${c.image}`);
+    }
+    if (c.envFrom?.some((e) => e.configMapRef?.name === missingConfigName(name))) {
+      left.push(`container ${c.name} envFrom ${missingConfigName(name)}`);
+    }
+  }
+  if (d.spec?.replicas === 0) left.push('0 replicas');
+  return left;
+};
+
+const remediationChanges = (before: k8s.V1Deployment, after: k8s.V1Deployment): string[] => {
+  const limit = (d: k8s.V1Deployment) => d.spec?.template.spec?.containers[0]?.resources?.limits?.memory;
+  const changes: string[] = [];
+  if (limit(before) !== limit(after)) changes.push(`memory limit ${limit(before)} -> ${limit(after)}`);
+  if (before.spec?.replicas !== after.spec?.replicas)
+    changes.push(`replicas ${before.spec?.replicas} -> ${after.spec?.replicas}`);
+  return changes;
 };
 
 async function run(kubeconfig: string) {
@@ -259,7 +283,7 @@ async function run(kubeconfig: string) {
     const name = `${dns(type)}-${runNo}`;
     const node = type === 'node_not_ready';
     if (!node) await readyDeployment(name);
-    const before = node ? '' : faultView(await apps.readNamespacedDeployment({ namespace: NAMESPACE, name }));
+    const before = node ? undefined : await apps.readNamespacedDeployment({ namespace: NAMESPACE, name });
     const fixes = remediated[type];
     const spec = {
       fault: {
@@ -317,14 +341,17 @@ async function run(kubeconfig: string) {
 
     // Once there is a verdict, nothing of the fault may be left in the cluster.
     let faultLeft: string | undefined;
+    let kept: string[] = [];
     if (completed || refused) {
       if (node) {
         const n = await core.readNode({ name: NODE });
         const label = n.metadata?.labels?.[FaultMarks.nodeDown];
         if (label !== undefined) faultLeft = `Node ${NODE} still has ${FaultMarks.nodeDown}=${label}`;
       } else {
-        const after = faultView(await apps.readNamespacedDeployment({ namespace: NAMESPACE, name }));
-        if (after !== before) faultLeft = `Deployment ${name}: was ${before}, now ${after}`;
+        const after = await apps.readNamespacedDeployment({ namespace: NAMESPACE, name });
+        const marks = faultMarksIn(after, name);
+        if (marks.length > 0) faultLeft = `Deployment ${name} still has ${marks.join(', ')}`;
+        if (before) kept = remediationChanges(before, after);
         const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` });
         const wedged = pods.items.filter((p) => p.metadata?.labels?.[FaultMarks.wedged] !== undefined);
         if (wedged.length > 0) faultLeft = `pods still wedged: ${wedged.map((p) => p.metadata?.name).join(', ')}`;
@@ -340,9 +367,10 @@ async function run(kubeconfig: string) {
       ...(completed?.timeToPlanSeconds === undefined ? {} : { plan: completed.timeToPlanSeconds }),
       ...(completed?.timeToRecoverSeconds === undefined ? {} : { recover: completed.timeToRecoverSeconds }),
       ...(faultLeft ? { faultLeft } : {}),
+      ...(kept.length > 0 ? { kept: kept.join(', ') } : {}),
     };
     progress(
-      `${name}: ${outcome} in ${wallSeconds.toFixed(1)} s (detect ${sample.detect ?? '-'} s, plan ${sample.plan ?? '-'} s, recover ${sample.recover ?? '-'} s)${faultLeft ? `; FAULT LEFT: ${faultLeft}` : ''}; ${sample.reason}`,
+      `${name}: ${outcome} in ${wallSeconds.toFixed(1)} s (detect ${sample.detect ?? '-'} s, plan ${sample.plan ?? '-'} s, recover ${sample.recover ?? '-'} s)${faultLeft ? `; FAULT LEFT: ${faultLeft}` : ''}${sample.kept ? `; kept from remediation: ${sample.kept}` : ''}; ${sample.reason}`,
     );
     // A finished experiment is deleted (nothing is left to take back) before its target, so the next run starts
     // from a clean namespace.
@@ -386,7 +414,8 @@ async function run(kubeconfig: string) {
   } finally {
     await operator.stop();
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.CHAOS_KEEP_STORE) note(`event store kept at ${storeUrl}`);
+    else rmSync(dir, { recursive: true, force: true });
     await core.deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
     if (!nodeSkip && TYPES.includes('node_not_ready')) await core.deleteNode({ name: NODE }).catch(() => undefined);
   }
@@ -435,6 +464,8 @@ async function run(kubeconfig: string) {
     const odd = mine.filter((s) => s.outcome !== 'remediated' && s.outcome !== 'recovered_without_cairn');
     for (const s of odd.slice(0, 3)) note(`${prefix} run ${s.run}: ${s.outcome}: ${s.reason}`);
     for (const s of mine.filter((x) => x.faultLeft)) note(`${prefix} run ${s.run}: FAULT LEFT: ${s.faultLeft}`);
+    const kept = [...new Set(mine.flatMap((s) => (s.kept ? [s.kept] : [])))];
+    if (kept.length > 0) note(`${prefix}: remediation changes kept after the fault was taken back: ${kept.join('; ')}`);
   }
 }
 
