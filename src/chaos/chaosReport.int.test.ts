@@ -181,5 +181,5 @@ describe('the report of real chaos runs', () => {
     } finally {
       db.close();
     }
-  });
+  }, 300_000);
 });
