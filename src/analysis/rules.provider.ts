@@ -2,6 +2,7 @@ import { CairnError, ErrorCategory } from '../../domain/errors.ts';
 import type { SuggestedAction } from '../../domain/events/analysis.events.ts';
 import { actionFingerprint } from '../../domain/remediation/action.fingerprint.ts';
 import type { ActionType } from '../adapters/kubernetes/api/actionTypes.ts';
+import { changeFactsOf } from '../enrichers/change/changeFacts.ts';
 import { type MetricsFacts, metricsFactsOf } from '../enrichers/metrics/metricsFacts.ts';
 import { formatMemoryBytes, parseMemoryBytes } from './memoryQuantity.ts';
 import { AnalysisErrorCode, type AnalysisProvider, type AnalysisRequest, type AnalysisResult } from './provider.ts';
@@ -761,6 +762,32 @@ const logFinding = (request: AnalysisRequest): string | undefined => {
   return typeof finding === 'string' && finding.length > 0 ? finding : undefined;
 };
 
+/**
+ * A workload its Helm release manages goes back with the release when the release's last upgrade changed it:
+ * rolling the workload alone leaves Helm's record on the bad revision, and the next upgrade brings it back. A
+ * HelmRollback already tried on this Issue leaves the workload's own rollback.
+ */
+const helmRollbackInstead = (request: AnalysisRequest, step: Step, spent: ReadonlySet<string>): Step => {
+  const helm = changeFactsOf(request.sections)?.helm;
+  if (step.strategy !== 'rollback' || step.actions.length === 0 || !helm || helm.missing || spent.has('HelmRollback'))
+    return step;
+  const { currentRevision: current, lastGoodRevision: good } = helm;
+  if (current === undefined || good === undefined || helm.namespace !== request.workload.namespace) return step;
+  if ((helm.valuesDiff?.length ?? 0) === 0 && !helm.chartChanged) return step;
+  return {
+    ...step,
+    because: `${step.because} Helm release ${helm.release} made that change in its revision ${current}, so the release goes back to revision ${good}, its last good one.`,
+    actions: [
+      {
+        name: `helm-rollback-to-revision-${good}`,
+        type: 'HelmRollback',
+        description: `Roll Helm release ${helm.namespace}/${helm.release} back to revision ${good}`,
+        params: { release: helm.release, revision: String(good) },
+      },
+    ],
+  };
+};
+
 /** The rules provider's answer: a pure function of the request. */
 export function analyzeWithRules(request: AnalysisRequest): AnalysisResult {
   const finding = diagnose(request);
@@ -795,7 +822,8 @@ export function analyzeWithRules(request: AnalysisRequest): AnalysisResult {
   const doNotRepeat = new Set(request.doNotRepeat);
   const tried = [...spent].sort();
   const history = tried.length > 0 ? ` Already tried on this Issue without success: ${tried.join(', ')}.` : '';
-  for (const step of finding.steps) {
+  for (const original of finding.steps) {
+    const step = helmRollbackInstead(request, original, spent);
     const actions = step.actions.filter((a) => !spent.has(a.type) && !doNotRepeat.has(actionFingerprint(a)));
     if (actions.length === 0) continue;
     return result(`${finding.summary}${history} ${step.because}`, step.confidence, finding.recommendations, actions);
