@@ -635,8 +635,9 @@ export function startChaos(options: ChaosOptions): RunningChaos {
   informer.on(k8s.DELETE, (o) => queue.add(keyOf(o)));
   let restart: NodeJS.Timeout | undefined;
   informer.on(k8s.ERROR, (error) => {
-    onError('watch ChaosExperiment', error);
+    // stop() aborts the watch: that is no error.
     if (stopped) return;
+    onError('watch ChaosExperiment', error);
     clearTimeout(restart);
     restart = setTimeout(() => void informer.start().catch((e) => onError('watch ChaosExperiment', e)), 2_000);
   });
