@@ -2,6 +2,14 @@ import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.
 import type { ApprovalVerdict } from '../../domain/remediation/approval.policy.ts';
 import type { ActionClients } from './action.ts';
 import { display, kube, readOptional } from './actionErrors.ts';
+import {
+  type ActionBlastRadius,
+  blastRadiusKey,
+  DisruptionGuard,
+  disruptionReason,
+  observeBlastRadius,
+  quotaReason,
+} from './blastRadius.ts';
 import { checkEnvelope, EnvelopeDefaults, type EnvelopeFacts, type EnvelopeLimits } from './envelope.ts';
 import { observeEnvelope, type RevisionVerdicts } from './envelopeFacts.ts';
 import { drainClass, podsOnNode } from './node.actions.ts';
@@ -47,6 +55,12 @@ export interface RemediationPolicy {
    * other (off), wait for one person (approve) or are refused (refuse).
    */
   readonly sloGuard: SloGuard;
+  /**
+   * An action that would take down more pods than a PodDisruptionBudget allows, or every ready endpoint of a
+   * Service, is refused (refuse, the default; in approve mode it runs only in a plan people approved) or runs
+   * (off). With refuse, an action that would exceed a ResourceQuota is refused too.
+   */
+  readonly disruptionGuard?: DisruptionGuard;
 }
 
 /**
@@ -75,6 +89,7 @@ export const PolicyDefaults = {
   mode: RemediationMode.Auto,
   defaultApproval: DefaultApproval.Auto,
   sloGuard: SloGuard.Off,
+  disruptionGuard: DisruptionGuard.Refuse,
 } as const;
 
 /** The default policy; configured namespaces are added to the system ones, never replace them. */
@@ -96,6 +111,7 @@ export const defaultRemediationPolicy = (
   namespaceModes: { ...overrides.namespaceModes },
   defaultApproval: overrides.defaultApproval ?? PolicyDefaults.defaultApproval,
   sloGuard: overrides.sloGuard ?? PolicyDefaults.sloGuard,
+  disruptionGuard: overrides.disruptionGuard ?? PolicyDefaults.disruptionGuard,
 });
 
 export const PolicyCode = {
@@ -110,6 +126,8 @@ export const PolicyCode = {
   BlastRadiusShare: 'policy.blast_radius_share',
   ObserveMode: 'policy.observe_mode',
   SloBudget: 'policy.slo_budget',
+  Disruption: 'policy.disruption',
+  QuotaExceeded: 'policy.quota_exceeded',
 } as const;
 export type PolicyCode = (typeof PolicyCode)[keyof typeof PolicyCode];
 
@@ -126,6 +144,8 @@ export interface PlanFacts {
   readonly envelope?: EnvelopeFacts;
   /** The last evaluation of each SLO naming the target as its workload (see `sloGuard`). */
   readonly slos?: readonly SloFact[];
+  /** What each action would do to the pods around it, by blastRadiusKey (see blastRadius.ts). */
+  readonly blastRadius?: Readonly<Record<string, ActionBlastRadius>>;
 }
 
 /** An action that ran (or started) for the Issue before this plan, and the target it ran on. */
@@ -352,6 +372,26 @@ export const evaluatePlan = (
       );
       continue;
     }
+    const radius =
+      (policy.disruptionGuard ?? PolicyDefaults.disruptionGuard) === DisruptionGuard.Off
+        ? undefined
+        : facts.blastRadius?.[blastRadiusKey(action)];
+    const overQuota = radius === undefined ? undefined : quotaReason(action, radius);
+    if (overQuota !== undefined) {
+      refuse(action, PolicyCode.QuotaExceeded, overQuota);
+      continue;
+    }
+    const disruption = radius === undefined ? undefined : disruptionReason(action, radius);
+    // In approve mode people see the numbers and may still approve; elsewhere nobody would, so it is refused.
+    const askPeople = mode === RemediationMode.Approve;
+    if (disruption !== undefined && (!askPeople || context.approved === false)) {
+      refuse(
+        action,
+        PolicyCode.Disruption,
+        askPeople ? `${disruption}: it runs only in a plan people approved` : disruption,
+      );
+      continue;
+    }
     const guarded = sloRisk !== undefined && findAction(action.type)?.destructive === true;
     if (guarded && policy.sloGuard === SloGuard.Refuse) {
       refuse(
@@ -382,6 +422,8 @@ export const evaluatePlan = (
     }
     if (node !== undefined) disrupted.add(node);
     if (beyond !== undefined && context.approved === undefined) needsApproval.push({ action, reason: beyond });
+    else if (disruption !== undefined && context.approved === undefined)
+      needsApproval.push({ action, reason: disruption });
     else if (guarded && context.approved === undefined)
       needsApproval.push({ action, reason: `${action.type} is destructive and ${sloRisk}` });
     allowed.push(action);
@@ -470,7 +512,7 @@ export async function observePlanFacts(
   target: ResourceRef,
   actions: readonly ActionSpec[],
   verdicts?: RevisionVerdicts,
-  policy?: Pick<RemediationPolicy, 'sloGuard'>,
+  policy?: Pick<RemediationPolicy, 'sloGuard' | 'disruptionGuard'>,
 ): Promise<PlanFacts> {
   let replicas: number | undefined;
   if (replicaKinds.has(target.kind)) {
@@ -502,10 +544,13 @@ export async function observePlanFacts(
     actions.some((a) => findAction(a.type)?.destructive)
       ? await observeSloFacts(clients, target)
       : undefined;
+  const blastRadius =
+    policy?.disruptionGuard === DisruptionGuard.Off ? undefined : await observeBlastRadius(clients, target, actions);
   return {
     ...(replicas === undefined ? {} : { replicas }),
     evictablePodsByNode,
     envelope,
     ...(slos === undefined ? {} : { slos }),
+    ...(blastRadius === undefined ? {} : { blastRadius }),
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { type DisruptionGuard, parseDisruptionGuard } from '../../actions/blastRadius.ts';
 import { EnvelopeDefaults } from '../../actions/envelope.ts';
 import {
   type DefaultApproval,
@@ -266,6 +267,12 @@ export function registerOperatorCommand(program: Command): void {
       PolicyDefaults.sloGuard,
     )
     .option(
+      '--disruption-guard <refuse|off>',
+      'an action that would take down more pods than a PodDisruptionBudget allows, leave a Service with no ready endpoint or exceed a ResourceQuota: refused (in approve mode: runs only once approved), or not checked (off)',
+      parseDisruptionGuard,
+      PolicyDefaults.disruptionGuard,
+    )
+    .option(
       '--audit-event-limit <n>',
       `AuditEvent objects kept in the operator's namespace, oldest deleted first (0: write none; the event store keeps the whole trail)`,
       parseCount('--audit-event-limit', 0),
@@ -326,6 +333,7 @@ export function registerOperatorCommand(program: Command): void {
           namespaceMode?: Record<string, RemediationMode>;
           defaultApproval: DefaultApproval;
           sloGuard: SloGuard;
+          disruptionGuard: DisruptionGuard;
           auditEventLimit: number;
           auditEventMaxAge: number;
           agentic: boolean;
@@ -352,6 +360,7 @@ export function registerOperatorCommand(program: Command): void {
           namespaceModes: opts.namespaceMode ?? {},
           defaultApproval: opts.defaultApproval,
           sloGuard: opts.sloGuard,
+          disruptionGuard: opts.disruptionGuard,
         };
         checkPolicyConsistency(defaultRemediationPolicy(policy), {
           ...(opts.allowAction ? { allowedActions: opts.allowAction } : {}),
