@@ -97,16 +97,16 @@ const checkpoints = () => {
   return { read: (name: string) => saved.get(name), write: (name: string, at: bigint) => void saved.set(name, at) };
 };
 
-const sloSpec = (service: Service) => ({
+const sloSpec = (service: Service, name: string = service, window = '30d') => ({
   service,
-  workload: { kind: 'Deployment', name: service },
+  workload: { kind: 'Deployment', name },
   indicator: {
     type: 'availability',
     good: `sum(increase(hist_requests_total{service="${service}",code!~"5.."}[$window]))`,
     total: `sum(increase(hist_requests_total{service="${service}"}[$window]))`,
   },
   target: 99.9,
-  window: '30d',
+  window,
 });
 
 interface SloStatus {
@@ -210,24 +210,25 @@ beforeAll(async () => {
     intervalMs: 3_600_000,
     onError: (what, error) => process.stderr.write(`[slo-history] ${what}: ${(error as Error).message}\n`),
   });
-  for (const service of Object.keys(profiles) as Service[]) {
+  // slow-3d reads the slow service over a 3-day window, the long window of ticket-3d too.
+  const objects = [
+    { name: 'slow', spec: sloSpec('slow') },
+    { name: 'burst', spec: sloSpec('burst') },
+    { name: 'slow-3d', spec: sloSpec('slow', 'slow-3d', '3d') },
+  ];
+  for (const { name, spec } of objects) {
     await clients.custom.createNamespacedCustomObject({
       group,
       version,
       namespace,
       plural: 'servicelevelobjectives',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'ServiceLevelObjective',
-        metadata: { name: service },
-        spec: sloSpec(service),
-      },
+      body: { apiVersion: `${group}/${version}`, kind: 'ServiceLevelObjective', metadata: { name }, spec },
     });
   }
-  for (const service of Object.keys(profiles) as Service[]) {
+  for (const { name } of objects) {
     await eventually(
-      `${service} to be Ready`,
-      async () => (await statusOf(service))?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+      `${name} to be Ready`,
+      async () => (await statusOf(name))?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
       120_000,
     );
   }
@@ -292,6 +293,14 @@ describe('30-day SLOs on a month of history in a real Prometheus', () => {
       expect(attached).toMatchObject({ type: 'IssueAnomalyAttached', data: { severity: 'critical' } });
     }
     expect((await issueObject(burstIssue.issueId, 'burst')).spec.severity).toBe('critical');
+
+    // Over a 3-day window the same slow burn has spent 1.5 budgets: the target is missed, the budget overspent.
+    const slow3d = await statusOf('slow-3d');
+    expect(slow3d?.lastEvaluatedAt).toBe(clock.toISOString());
+    expect(slow3d?.current).toBeCloseTo(99.85, 4);
+    expect(slow3d?.targetMet).toBe(false);
+    expect(slow3d?.errorBudgetRemaining).toBeCloseTo(-0.5, 3);
+    expect(slow3d?.firing?.map((f) => f.name)).toEqual(['ticket-3d']);
   }, 400_000);
 
   it('clears every alert once the last 6 hours are clean, and keeps the spent budget in the 30-day SLI', async () => {
