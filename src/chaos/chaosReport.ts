@@ -247,7 +247,10 @@ const outcomeOf = (run: ChaosRun): string | null =>
 /** A run as lists show it, or undefined for events that never started one. */
 export function summarizeRun(events: readonly ChaosReportEvent[]): ChaosRunSummary | undefined {
   const run = foldRun(events);
-  if (run === null) return undefined;
+  return run === null ? undefined : summaryOf(run);
+}
+
+function summaryOf(run: ChaosRun): ChaosRunSummary {
   const status = chaosStatus({ runs: run.run, current: run });
   const s = run.started;
   return {
@@ -271,9 +274,9 @@ export function reportRun(
   events: readonly ChaosReportEvent[],
   options: Pick<ChaosReportOptions, 'issueSignal'> = {},
 ): ChaosRunReport | undefined {
-  const summary = summarizeRun(events);
   const run = foldRun(events);
-  if (summary === undefined || run === null) return undefined;
+  if (run === null) return undefined;
+  const summary = summaryOf(run);
   const origin = run.injectedAt ?? run.startedAt;
   const originMs = Date.parse(origin);
   const offsetOf = (iso: string) => round3((Date.parse(iso) - originMs) / 1000);
