@@ -10,8 +10,8 @@
  * always torn down). The operator runs in-process on a temp SQLite store with `chaos: true` and remediation on
  * (rules provider), watching the bench namespace only.
  *
- * Each run gets a fresh two-replica Deployment (or, for node_not_ready, the bench's own KWOK node, tainted so no
- * one else's pods land there) and a fresh ChaosExperiment. The faults Cairn remediates (image_pull, crashloop,
+ * Each run gets a fresh two-replica Deployment (or, for node_not_ready, a KWOK node of its own, tainted so no one
+ * else's pods land there) and a fresh ChaosExperiment. The faults Cairn remediates (image_pull, crashloop,
  * oom_kill, missing_config, pod_not_ready) expect `IssueResolved`: the fault stays in for up to 3 minutes, so only
  * Cairn's fix can make them pass early. The others (pod_kill, scale_to_zero, node_not_ready) expect
  * `WorkloadReady` with a short duration: the fault is taken back after it and the target has to come back.
@@ -87,7 +87,8 @@ const TYPES: readonly FaultType[] = (() => {
 
 const CLUSTER = 'cairn-bench-chaos';
 const NAMESPACE = `bench-chaos-${Date.now().toString(36)}`;
-const NODE = 'cairn-bench-chaos-node';
+const nodeName = (run: number) => `cairn-bench-chaos-node-${run}`;
+const BENCH_LABEL = 'cairn.dev/bench';
 const IMAGE = 'registry.local/bench/web:1.0.0';
 const REPLICAS = 2;
 const GROUP = 'aiops.cairn.dev';
@@ -208,27 +209,32 @@ async function run(kubeconfig: string) {
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await waitFor(async () => (await core.listNamespacedServiceAccount({ namespace: NAMESPACE })).items.length > 0);
 
-  // node_not_ready gets a KWOK node of its own, tainted so that nobody's pods are scheduled there.
+  // Each node_not_ready run gets a KWOK node of its own, tainted so that nobody's pods are scheduled there: a Node
+  // Issue ends escalated (no workload change fixes a machine), and an escalated Issue keeps its dedup key for 2 h,
+  // so the same node failing again within that window is deduplicated and the run would show no detection.
+  const createNode = async (name: string) => {
+    await core.createNode({
+      body: {
+        metadata: {
+          name,
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: { type: 'kwok', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', [BENCH_LABEL]: 'chaos' },
+        },
+        spec: { taints: [{ key: BENCH_LABEL, value: 'chaos', effect: 'NoSchedule' }] },
+        status: {
+          allocatable: { cpu: '32', memory: '128Gi', pods: '110' },
+          capacity: { cpu: '32', memory: '128Gi', pods: '110' },
+        },
+      },
+    });
+    await waitFor(async () => nodeReady(await core.readNode({ name })), 60_000, 500);
+  };
   let nodeSkip: string | undefined;
   if (TYPES.includes('node_not_ready')) {
     try {
-      await core.createNode({
-        body: {
-          metadata: {
-            name: NODE,
-            annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-            labels: { type: 'kwok', 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux' },
-          },
-          spec: { taints: [{ key: 'cairn.dev/bench', value: 'chaos', effect: 'NoSchedule' }] },
-          status: {
-            allocatable: { cpu: '32', memory: '128Gi', pods: '110' },
-            capacity: { cpu: '32', memory: '128Gi', pods: '110' },
-          },
-        },
-      });
-      await waitFor(async () => nodeReady(await core.readNode({ name: NODE })), 60_000, 500);
+      await createNode(nodeName(1));
     } catch (error) {
-      nodeSkip = `no dedicated KWOK node: ${(error as Error).message.split('\n')[0]}`;
+      nodeSkip = `no dedicated KWOK node could be added: ${(error as Error).message.split('\n')[0]}`;
     }
   }
 
@@ -282,6 +288,8 @@ async function run(kubeconfig: string) {
   async function oneRun(type: FaultType, runNo: number): Promise<Sample> {
     const name = `${dns(type)}-${runNo}`;
     const node = type === 'node_not_ready';
+    const NODE = nodeName(runNo);
+    if (node && runNo > 1) await createNode(NODE);
     if (!node) await readyDeployment(name);
     const before = node ? undefined : await apps.readNamespacedDeployment({ namespace: NAMESPACE, name });
     const fixes = remediated[type];
@@ -386,8 +394,7 @@ async function run(kubeconfig: string) {
     if (!node) {
       await apps.deleteNamespacedDeployment({ namespace: NAMESPACE, name }).catch(() => undefined);
     } else {
-      // The next node run needs the node Ready again (requireHealthyTarget).
-      await waitFor(async () => nodeReady(await core.readNode({ name: NODE })), 120_000, 500).catch(() => undefined);
+      await core.deleteNode({ name: NODE }).catch(() => undefined);
     }
     return sample;
   }
@@ -417,7 +424,8 @@ async function run(kubeconfig: string) {
     if (process.env.CHAOS_KEEP_STORE) note(`event store kept at ${storeUrl}`);
     else rmSync(dir, { recursive: true, force: true });
     await core.deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-    if (!nodeSkip && TYPES.includes('node_not_ready')) await core.deleteNode({ name: NODE }).catch(() => undefined);
+    const left = await core.listNode({ labelSelector: `${BENCH_LABEL}=chaos` }).catch(() => ({ items: [] }));
+    for (const n of left.items) await core.deleteNode({ name: n.metadata?.name ?? '' }).catch(() => undefined);
   }
 
   note(
