@@ -109,6 +109,17 @@ describe('Helm release records', () => {
 });
 
 describe('values diff', () => {
+  it('hides values under credential-like paths but shows the name of a Secret', () => {
+    const before = { config: { apiKey: 'k-1' }, auth: { token: 't-1' }, smtp: { pass: 'p-1' }, secretName: 'db-a' };
+    const after = { config: { apiKey: 'k-2' }, auth: { token: 't-2' }, smtp: { pass: 'p-2' }, secretName: 'db-b' };
+    expect(diffValues(before, after)).toEqual([
+      { path: 'auth.token', from: '[REDACTED]', to: '[REDACTED]' },
+      { path: 'config.apiKey', from: '[REDACTED]', to: '[REDACTED]' },
+      { path: 'secretName', from: '"db-a"', to: '"db-b"' },
+      { path: 'smtp.pass', from: '[REDACTED]', to: '[REDACTED]' },
+    ]);
+  });
+
   it('compares lists whole and reports removed keys', () => {
     expect(diffValues({ a: [1, 2], b: 'x' }, { a: [1, 3] })).toEqual([
       { path: 'a', from: '[1,2]', to: '[1,3]' },
