@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActionSpec } from '../../domain/events/common.schema.ts';
+import { describePolicy } from '../policy/policyConfig.ts';
 import {
   assessBlastRadius,
   type BlastRadiusInputs,
@@ -199,6 +200,13 @@ describe('the policy with blast radius facts', () => {
       evaluatePlan([scale], target, off, { replicas: 3, envelope: { replicas: 3, hpas: {} }, blastRadius: radius })
         .refused,
     ).toEqual([]);
+  });
+
+  it('is part of the policy described at start-up', () => {
+    expect(describePolicy(defaultRemediationPolicy())).toContain('disruption guard refuse');
+    expect(describePolicy(defaultRemediationPolicy({ disruptionGuard: DisruptionGuard.Off }))).toContain(
+      'disruption guard off',
+    );
   });
 
   it('parses the guard flag and names a bad value', () => {

@@ -147,6 +147,7 @@ export function describePolicy(policy: RemediationPolicy): string {
     `mode ${policy.mode}${modes.length > 0 ? ` (namespaces: ${modes.join(', ')})` : ''}`,
     `default approval ${policy.defaultApproval}`,
     `SLO guard ${policy.sloGuard}`,
+    `disruption guard ${policy.disruptionGuard ?? 'refuse'}`,
     `protected namespaces ${policy.protectedNamespaces.join(', ')}`,
     `allowed actions ${allowedAll ? `all ${policy.allowedActions.length} built-in (not Custom)` : policy.allowedActions.join(', ')}`,
     `denied actions ${policy.deniedActions.length > 0 ? policy.deniedActions.join(', ') : 'none'}`,
