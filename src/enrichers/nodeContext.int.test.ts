@@ -154,6 +154,30 @@ describe('the context of a node under disk pressure', () => {
   }, 150_000);
 });
 
+describe('the context of a node short of memory', () => {
+  it('names MemoryPressure and the memory-pressure taint', async () => {
+    await applyFault(cluster, 'memory-pressure', pressured);
+    try {
+      const context = await eventually(
+        'MemoryPressure and its taint in the node context',
+        async () => {
+          const built = await builder.build(nodeRef(pressured));
+          const node = built.facts.node;
+          const tainted = node?.taints.some((t) => t.key === 'node.kubernetes.io/memory-pressure');
+          return node?.pressure.includes('MemoryPressure') && tainted ? built : undefined;
+        },
+        120_000,
+      );
+      expect(context.text).toContain(`Node ${pressured}: Ready=True, under MemoryPressure`);
+      expect(context.text).toMatch(/MemoryPressure=True \(KubeletHasMemoryPressure\)/);
+      expect(context.text).toContain('node.kubernetes.io/memory-pressure:NoSchedule');
+      expect(context.facts.subject?.problems).toEqual([`node ${pressured} reports MemoryPressure`]);
+    } finally {
+      await applyFault(cluster, 'memory-pressure', pressured, { clear: true });
+    }
+  }, 150_000);
+});
+
 describe('the context of a node that stopped reporting Ready', () => {
   it('says NotReady with the kubelet message, the not-ready taint, the NodeNotReady event and its workloads', async () => {
     await applyFault(cluster, 'node-not-ready', down);
