@@ -84,6 +84,8 @@ export const ChaosReportSchema = Type.Object({
 });
 
 const errors = problemResponses();
+/** A report of every run of a long-scheduled experiment is megabytes: the latest runs unless asked otherwise. */
+export const DEFAULT_RUNS = 20;
 
 const ListQuery = Type.Object(
   { namespace: Type.Optional(Type.String({ maxLength: 63 })), ...PageQuery },
@@ -96,7 +98,7 @@ const ReportQuery = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: 100_000,
-        description: 'Only the latest this many runs; the summary covers all.',
+        description: 'Only the latest this many runs (20 unless run is given); the summary covers all.',
       }),
     ),
   },
@@ -136,7 +138,7 @@ export async function chaosRoutes(app: FastifyInstance, deps: ChaosApiDeps): Pro
       const { run, last } = request.query;
       return deps.queries.report(namespace, name, {
         ...(run === undefined ? {} : { run }),
-        ...(last === undefined ? {} : { last }),
+        ...(last !== undefined ? { last } : run === undefined ? { last: DEFAULT_RUNS } : {}),
       });
     },
   );

@@ -1,6 +1,7 @@
 import type { IResolvers } from 'mercurius';
 import { CairnError, ErrorCategory } from '../../../../domain/errors.ts';
 import type { ChaosQueries } from '../../readmodel/chaos.queries.ts';
+import { DEFAULT_RUNS } from '../api/chaos.routes.ts';
 
 /**
  * ChaosExperiment runs in GraphQL, under the REST API's field names (GET /api/v1/chaos and
@@ -170,7 +171,11 @@ export function chaosResolvers(queries: ChaosQueries | undefined): IResolvers {
           }
           return queries.report(args.namespace, args.name, {
             ...(typeof args.run === 'number' ? { run: args.run } : {}),
-            ...(typeof args.last === 'number' ? { last: args.last } : {}),
+            ...(typeof args.last === 'number'
+              ? { last: args.last }
+              : typeof args.run === 'number'
+                ? {}
+                : { last: DEFAULT_RUNS }),
           });
         } catch (error) {
           // An experiment without runs is null, like any object not found; a run it never had is an error.

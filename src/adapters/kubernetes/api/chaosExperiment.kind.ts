@@ -114,7 +114,6 @@ export const ChaosExperimentSpecSchema = Type.Object(
       },
       { description: 'The assertion that decides Passed or Failed.' },
     ),
-    linkedIssueRef: Type.Optional(LocalRef('An Issue this experiment reproduces, shown in its report.')),
   },
   {
     ...rules(
