@@ -138,6 +138,12 @@ describe('the Helm release of a workload', () => {
       '- revision 1 [deployed]: record unreadable (sh.helm.release.v1.mangled.v1: the release data is not JSON)',
     );
 
+    await annotated('odd', 'Not A Release!');
+    const odd = await enrich('Deployment', 'odd');
+    expect(odd.text).toContain(
+      `Not read: Helm release: the annotations name "Not A Release!" in "${namespace}", which is not a release.`,
+    );
+
     await annotated('orphan', 'ghost');
     const orphan = await enrich('Deployment', 'orphan');
     expect(orphan.text).toContain(
@@ -219,6 +225,34 @@ describe('the GitOps object that deploys a workload', () => {
     );
     expect(section.text).toContain('- … 1491 more out-of-sync or unhealthy resource(s)');
     expect(section.text.length).toBeLessThan(4_000);
+  });
+
+  it('finds an Application by the instance label the workload carries, in whatever namespace it lives', async () => {
+    const body = deployment('labelled-web', { replicas: 0 });
+    body.metadata = {
+      ...body.metadata,
+      labels: { ...body.metadata?.labels, 'argocd.argoproj.io/instance': `${namespace}-app` },
+    };
+    await kube.apps.createNamespacedDeployment({ namespace, body });
+    await kube.custom.createNamespacedCustomObject({
+      ...applications,
+      namespace,
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: `${namespace}-app` },
+        spec: {
+          project: 'default',
+          source: { repoURL: 'https://git.example/shop.git', path: 'labelled', targetRevision: 'main' },
+          destination: { server: 'https://kubernetes.default.svc', namespace },
+        },
+        status: { sync: { status: 'Synced', revision: 'a1b2c3d' }, health: { status: 'Progressing' } },
+      },
+    });
+    const section = await enrich('Deployment', 'labelled-web');
+    expect(section.text).toContain(
+      `Argo CD Application ${namespace}/${namespace}-app (label argocd.argoproj.io/instance): sync Synced, health Progressing, revision a1b2c3d, 0 resource(s).`,
+    );
   });
 
   it('reads the Flux Kustomization and HelmRelease the labels name, and says when one is missing', async () => {

@@ -6,6 +6,7 @@ import type { ArgoFacts, ChangeFacts, FluxFacts, HelmFacts } from './changeFacts
 import {
   type ArgoApplication,
   argoFacts,
+  argoNamesOf,
   type FluxObject,
   findArgoApplication,
   fluxFacts,
@@ -112,8 +113,20 @@ export function createChangeEnricher(config: k8s.KubeConfig, options: ChangeEnri
 
       let argo: ArgoFacts | undefined;
       try {
-        const list = (await custom.listClusterCustomObject({ ...Argo })) as { items?: ArgoApplication[] };
-        const found = findArgoApplication(list.items ?? [], workload, metadata);
+        // An Application the workload names is fetched alone; only otherwise are all of them searched.
+        let apps: ArgoApplication[] = [];
+        for (const name of argoNamesOf(metadata)) {
+          if (!releaseNamePattern.test(name)) continue;
+          const named = (await custom.listClusterCustomObject({
+            ...Argo,
+            fieldSelector: `metadata.name=${name}`,
+          })) as { items?: ArgoApplication[] };
+          apps.push(...(named.items ?? []));
+        }
+        if (apps.length === 0) {
+          apps = ((await custom.listClusterCustomObject({ ...Argo })) as { items?: ArgoApplication[] }).items ?? [];
+        }
+        const found = findArgoApplication(apps, workload, metadata);
         if (found) {
           argo = argoFacts(found.app, found.matchedBy, {
             ...(options.maxResources ? { maxResources: options.maxResources } : {}),

@@ -50,6 +50,13 @@ const lists = (app: ArgoApplication, workload: WorkloadRef) =>
     (r) => r.kind === workload.kind && r.name === workload.name && (r.namespace ?? '') === workload.namespace,
   );
 
+/** The Application names the workload's own annotation and label give, in that order. */
+export const argoNamesOf = (metadata: Metadata | undefined): string[] => {
+  const tracked = metadata?.annotations?.[ArgoTrackingAnnotation]?.split(':')[0];
+  const labelled = metadata?.labels?.[ArgoInstanceLabel];
+  return [...new Set([tracked, labelled].filter((n): n is string => Boolean(n)))];
+};
+
 /** The Application that deploys the workload, and how it was recognised; the workload's own labels win. */
 export function findArgoApplication(
   apps: readonly ArgoApplication[],
