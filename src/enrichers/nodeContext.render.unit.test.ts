@@ -167,6 +167,21 @@ describe('renderNodeContext', () => {
     expect(text).toContain('Workloads with pods on the node (0, 0 pods):\n- none');
   });
 
+  it('shows an unreadable allocatable figure as unknown rather than failing', () => {
+    const odd = node({ status: { allocatable: { cpu: 'lots', memory: '4Gi' }, conditions: [] } });
+    const { text, facts } = renderNodeContext({
+      ref,
+      node: odd,
+      pods: [pod('a', undefined, { cpu: 'x' })],
+      events: [],
+      notes: [],
+    });
+    expect(text).toContain('- cpu 0m / ?');
+    expect(text).toContain('Node n1: Ready=Unknown');
+    expect(facts.node?.resources.allocatableCpu).toBeUndefined();
+    expect(facts.subject?.problems).toContain('node n1 is Ready=Unknown');
+  });
+
   it('reports a node that is gone as not found', () => {
     const context = renderNodeContext({ ref, pods: [], events: [], notes: [] });
     expect(context.facts.found).toBe(false);
