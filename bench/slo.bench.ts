@@ -13,9 +13,8 @@
  * the later rounds, `slo_evaluations_per_second` follows from it, the query percentiles cover every query of the
  * later rounds.
  *
- * The evaluator sends all the queries of one SLO at once (each distinct window once). `slo_round_two_in_flight_ms` is the same round with at
- * most two queries in flight (good and total of one window, window after window, as the evaluator once did),
- * measured in rounds interleaved with the others so that both see the same load on the machine.
+ * The evaluator queries each distinct window once, good and total together, one window after another: 16 queries
+ * for an SLO with the default pairs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,24 +109,14 @@ try {
   });
   const client = createPrometheusClient({ url: prometheus.url, timeoutMs: 30_000 });
   let timings: number[] = [];
-  let queries = 0;
-  // At most `limit` queries in flight, the rest wait in order; Infinity lets the evaluator's own concurrency be.
-  let limit = Number.POSITIVE_INFINITY;
-  let inFlight = 0;
-  const waiting: (() => void)[] = [];
   const timed: PrometheusClient = {
     ...client,
     async query(expr, options) {
-      if (inFlight >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-      inFlight += 1;
       const started = performance.now();
       try {
         return await client.query(expr, options);
       } finally {
         timings.push(performance.now() - started);
-        queries += 1;
-        inFlight -= 1;
-        waiting.shift()?.();
       }
     },
   };
@@ -148,38 +137,17 @@ try {
   report('slo_first_round_ms', first.ms, 'ms');
   report('slo_alerts_firing', first.firing, 'alerts');
   timings = [];
-  queries = 0;
   const rounds: number[] = [];
-  const twoInFlight: number[] = [];
-  let measured: number[] = [];
-  let measuredTwo: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    limit = Number.POSITIVE_INFINITY;
-    rounds.push((await round()).ms);
-    measured = measured.concat(timings);
-    timings = [];
-    limit = 2;
-    twoInFlight.push((await round()).ms);
-    measuredTwo = measuredTwo.concat(timings);
-    timings = [];
-  }
-  measuredTwo.sort((a, b) => a - b);
-  limit = Number.POSITIVE_INFINITY;
-  rounds.sort((a, b) => a - b);
-  twoInFlight.sort((a, b) => a - b);
+  for (let i = 0; i < ROUNDS; i++) rounds.push((await round()).ms);
+  rounds.sort((x, y) => x - y);
   const median = percentile(rounds, 50);
-  timings = measured.sort((a, b) => a - b);
-  queries = timings.length;
+  timings.sort((x, y) => x - y);
   report('slo_count', slos.length, 'slos');
-  report('slo_queries_per_evaluation', queries / (ROUNDS * slos.length), 'queries', 1);
+  report('slo_queries_per_evaluation', timings.length / (ROUNDS * slos.length), 'queries', 1);
   report('slo_round_ms', median, 'ms');
-  report('slo_round_two_in_flight_ms', percentile(twoInFlight, 50), 'ms');
   report('slo_evaluations_per_second', slos.length / (median / 1000), 'evaluations/s', 1);
   report('slo_query_p50_ms', percentile(timings, 50), 'ms', 2);
   report('slo_query_p99_ms', percentile(timings, 99), 'ms', 2);
-  // Each query alone, without the evaluator's own queries queued beside it in Prometheus.
-  report('slo_query_two_in_flight_p50_ms', percentile(measuredTwo, 50), 'ms', 2);
-  report('slo_query_two_in_flight_p99_ms', percentile(measuredTwo, 99), 'ms', 2);
 } finally {
   await prometheus.stop();
   rmSync(dir, { recursive: true, force: true });
