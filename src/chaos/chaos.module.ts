@@ -24,7 +24,9 @@ import {
   ChaosTrigger,
   type ChaosTarget as EventTarget,
 } from '../../domain/events/chaos.events.ts';
+import { RemediationSource } from '../../domain/events/common.schema.ts';
 import type { IssueDetectedData } from '../../domain/events/issue.events.ts';
+import type { RemediationPlanCreatedData } from '../../domain/events/remediation.events.ts';
 import type { RecordedEvent } from '../../domain/messages.ts';
 import { parseStreamName, StreamCategory, streamName } from '../../domain/streams.ts';
 import { sloFactsFor } from '../actions/sloFacts.ts';
@@ -656,7 +658,11 @@ export function startChaos(options: ChaosOptions): RunningChaos {
     return key;
   };
   const observe = async (event: RecordedEvent) => {
-    const issueId = parseStreamName(event.streamId).id;
+    const plan = event.type === 'RemediationPlanCreated' ? (event.data as RemediationPlanCreatedData) : undefined;
+    // A plan that holds no action (the Issue is escalated instead) is no plan to fix anything; an agentic one
+    // decides its actions as it goes.
+    if (plan !== undefined && plan.actions.length === 0 && plan.source !== RemediationSource.Agentic) return;
+    const issueId = plan?.issueId ?? parseStreamName(event.streamId).id;
     if (event.type === 'IssueDetected') {
       const w = (event.data as IssueDetectedData).workload;
       issueWorkloads.set(issueId, `${w.kind}/${w.namespace}/${w.name}`);
@@ -672,7 +678,7 @@ export function startChaos(options: ChaosOptions): RunningChaos {
     const what =
       event.type === 'IssueDetected' || event.type === 'IssueAnomalyAttached'
         ? ChaosObservation.IssueDetected
-        : event.type === 'RemediationStarted'
+        : plan !== undefined
           ? ChaosObservation.PlanCreated
           : event.type === 'IssueResolved'
             ? ChaosObservation.IssueResolved
@@ -694,8 +700,14 @@ export function startChaos(options: ChaosOptions): RunningChaos {
     {
       name: CHAOS_OBSERVER,
       filter: {
-        streamPrefixes: [`${StreamCategory.Issue}-`],
-        eventTypes: ['IssueDetected', 'IssueAnomalyAttached', 'RemediationStarted', 'IssueResolved', 'IssueEscalated'],
+        streamPrefixes: [`${StreamCategory.Issue}-`, `${StreamCategory.Remediation}-`],
+        eventTypes: [
+          'IssueDetected',
+          'IssueAnomalyAttached',
+          'RemediationPlanCreated',
+          'IssueResolved',
+          'IssueEscalated',
+        ],
       },
       handle: observe,
     },
