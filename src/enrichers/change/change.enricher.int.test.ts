@@ -1,3 +1,4 @@
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { applyGitopsCrds } from '../../../test/support/gitopsCrds.ts';
 import { helm, webChartDir } from '../../../test/support/helmCli.ts';
@@ -39,9 +40,9 @@ afterAll(async () => {
   await deleteNamespace(kube, namespace);
 });
 
-const enrich = async (kind: string, name: string): Promise<ContextSection> => {
+const enrich = async (kind: string, name: string, config = kube.config): Promise<ContextSection> => {
   const [section] = await runEnrichers(
-    [createChangeEnricher(kube.config)],
+    [createChangeEnricher(config)],
     {
       issueId: 'i-1',
       workload: { kind, namespace, name },
@@ -390,5 +391,93 @@ describe('the GitOps object that deploys a workload', () => {
     expect(again.text).toContain(
       `Flux HelmRelease ${namespace}/web-flux: last applied web@0.1.3, Ready True (UpgradeSucceeded): Helm upgrade succeeded.`,
     );
+  });
+});
+
+describe('with the grants the Helm chart gives (get Applications, no list)', () => {
+  const applications = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' } as const;
+  const rbac = () => kube.config.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const role = () => `${namespace}-change-reader`;
+
+  afterAll(async () => {
+    await rbac()
+      .deleteClusterRoleBinding({ name: role() })
+      .catch(() => undefined);
+    await rbac()
+      .deleteClusterRole({ name: role() })
+      .catch(() => undefined);
+    await kube.custom
+      .deleteNamespacedCustomObject({ ...applications, namespace: 'argocd', name: `${namespace}-ro` })
+      .catch(() => undefined);
+  });
+
+  it('still finds the Application the workload names, in the argocd namespace, and says what it may not list', async () => {
+    await kube.core.createNamespace({ body: { metadata: { name: 'argocd' } } }).catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+    await kube.custom.createNamespacedCustomObject({
+      ...applications,
+      namespace: 'argocd',
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: `${namespace}-ro` },
+        spec: {
+          project: 'default',
+          source: { repoURL: 'https://git.example/shop.git', path: 'ro', targetRevision: 'main' },
+          destination: { server: 'https://kubernetes.default.svc', namespace },
+        },
+        status: { sync: { status: 'OutOfSync', revision: 'ffee001' }, health: { status: 'Degraded' } },
+      },
+    });
+    const body = deployment('ro-web', { replicas: 0 });
+    body.metadata = {
+      ...body.metadata,
+      labels: { ...body.metadata?.labels, 'argocd.argoproj.io/instance': `${namespace}-ro` },
+      annotations: { 'meta.helm.sh/release-name': 'web' },
+    };
+    await kube.apps.createNamespacedDeployment({ namespace, body });
+
+    await kube.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'change-reader' } } });
+    await rbac().createClusterRole({
+      body: {
+        metadata: { name: role() },
+        rules: [
+          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+          { apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['get', 'patch'] },
+        ],
+      },
+    });
+    await rbac().createClusterRoleBinding({
+      body: {
+        metadata: { name: role() },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role() },
+        subjects: [{ kind: 'ServiceAccount', name: 'change-reader', namespace }],
+      },
+    });
+    const token = await kube.core.createNamespacedServiceAccountToken({
+      name: 'change-reader',
+      namespace,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const admin = kube.config.getCurrentCluster();
+    if (!admin || !token.status?.token) throw new Error('no cluster or token');
+    const limited = new k8s.KubeConfig();
+    limited.loadFromOptions({
+      clusters: [admin],
+      users: [{ name: 'change-reader', token: token.status.token }],
+      contexts: [{ name: 'change-reader', cluster: admin.name, user: 'change-reader' }],
+      currentContext: 'change-reader',
+    });
+
+    const section = await eventually('the role binding to take effect', async () => {
+      const read = await enrich('Deployment', 'ro-web', limited);
+      return read.text.includes('Argo CD Application argocd/') ? read : undefined;
+    });
+    expect(section.text).toContain(
+      `Argo CD Application argocd/${namespace}-ro (label argocd.argoproj.io/instance): sync OutOfSync, health Degraded, revision ffee001, 0 resource(s).`,
+    );
+    // The release records are Secrets this identity may not list: said, not hidden, and the rest still shown.
+    expect(section.text).toMatch(/Not read: Helm release change-ctx-[a-z0-9]+\/web: HTTP 403: .*secrets/);
   });
 });

@@ -52,6 +52,10 @@ const Flux = {
 } as const;
 
 const isNotFound = (error: unknown) => (error as { code?: number }).code === 404;
+const isForbidden = (error: unknown) => (error as { code?: number }).code === 403;
+
+/** Where Argo CD keeps its Applications unless configured otherwise (as ArgoSyncApp assumes too). */
+const DefaultArgoNamespace = 'argocd';
 
 /** Helm's release and chart names are DNS-1123 labels; anything else in an annotation is not a release name. */
 const releaseNamePattern = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -74,6 +78,30 @@ export function createChangeEnricher(config: k8s.KubeConfig, options: ChangeEnri
     return helmFacts(release, namespace, records, {
       ...(options.maxRevisions ? { maxRevisions: options.maxRevisions } : {}),
     });
+  };
+
+  const namedArgoApplication = async (metadata: k8s.V1ObjectMeta | undefined): Promise<ArgoFacts | undefined> => {
+    const apps: ArgoApplication[] = [];
+    for (const name of argoNamesOf(metadata)) {
+      if (!releaseNamePattern.test(name)) continue;
+      try {
+        apps.push(
+          (await custom.getNamespacedCustomObject({
+            ...Argo,
+            namespace: DefaultArgoNamespace,
+            name,
+          })) as ArgoApplication,
+        );
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    const found = findArgoApplication(apps, { kind: '', namespace: '', name: '' }, metadata);
+    return found
+      ? argoFacts(found.app, found.matchedBy, {
+          ...(options.maxResources ? { maxResources: options.maxResources } : {}),
+        })
+      : undefined;
   };
 
   return {
@@ -134,7 +162,16 @@ export function createChangeEnricher(config: k8s.KubeConfig, options: ChangeEnri
         }
       } catch (error) {
         // No Application CRD: Argo CD is not installed, which is no failure.
-        if (!isNotFound(error)) unreadable.push(`Argo CD Applications: ${apiReason(error)}`);
+        if (isNotFound(error)) {
+          // Nothing to say.
+        } else if (isForbidden(error) && argoNamesOf(metadata).length > 0) {
+          // Allowed to read an Application but not to list them (the chart's grant): the one the workload names,
+          // where Argo CD keeps Applications by default.
+          argo = await namedArgoApplication(metadata).catch((e: unknown) => {
+            unreadable.push(`Argo CD Application: ${apiReason(e)}`);
+            return undefined;
+          });
+        } else unreadable.push(`Argo CD Applications: ${apiReason(error)}`);
       }
 
       const flux: FluxFacts[] = [];
