@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,13 +20,13 @@ import {
   podsOf,
   testCluster,
 } from '../support/kube.ts';
+import { killOperators, spawnOperator } from '../support/operatorProcess.ts';
 
 /**
  * `cairn operator` processes on one sqlite store, with ApprovalPolicies on the real API server and decisions made
  * through REST with real keys. The first operator is killed with SIGKILL while a request is pending; the decision
  * made on the next one must be honoured, and nothing decided before the kill may be lost.
  */
-const cairnBin = new URL('../../src/cli/cairn.mjs', import.meta.url).pathname;
 const LEASE_MS = 4_000;
 const group = 'aiops.cairn.dev';
 const version = 'v1alpha1';
@@ -42,12 +41,6 @@ let namespace: string;
 let storeDir: string;
 let storeUrl: string;
 let keysFile: string;
-const children: { child: ChildProcess; exited: Promise<void> }[] = [];
-
-const killAll = () => {
-  for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-};
-process.once('exit', killAll);
 
 beforeAll(async () => {
   clients = kubeClients();
@@ -59,8 +52,7 @@ beforeAll(async () => {
   writeFileSync(keysFile, JSON.stringify({ keys: [alice.stored, bob.stored, viewer.stored] }));
 });
 afterAll(async () => {
-  killAll();
-  await Promise.all(children.map((c) => c.exited));
+  await killOperators();
   await deleteNamespace(clients, namespace);
   rmSync(storeDir, { recursive: true, force: true });
 });
@@ -77,64 +69,24 @@ const freePort = () =>
   });
 
 function startOperatorProcess(identity: string, port: number) {
-  const child = spawn(
-    process.execPath,
-    [
-      cairnBin,
-      'operator',
-      '--kubeconfig',
-      inject('kubeconfig'),
-      '--store',
-      storeUrl,
-      '--namespace',
-      namespace,
-      '--watch-namespace',
-      namespace,
-      '--identity',
-      identity,
-      '--lease-duration',
-      String(LEASE_MS),
-      '--threshold',
-      'workloadUnavailableSeconds=3600',
-      '--http-port',
-      String(port),
-      '--api-keys',
-      keysFile,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const lines: string[] = [];
-  let partial = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const raw of parts) {
-      const line = raw.replace(/^\S+ /, '');
-      lines.push(line);
-      if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[${identity}] ${line}\n`);
-    }
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4_000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  children.push({ child, exited });
-  const alive = () => {
-    if (child.exitCode !== null) throw new Error(`${identity} exited with code ${child.exitCode}: ${stderr}`);
-  };
-  return {
-    child,
-    exited,
-    leading: () => {
-      alive();
-      return lines.includes(`${identity} is leading: watching the cluster`);
-    },
-    url: () => {
-      alive();
-      return lines.map((l) => /HTTP API on (\S+)/.exec(l)?.[1]).find((u) => u !== undefined);
-    },
-  };
+  return spawnOperator(identity, [
+    '--kubeconfig',
+    inject('kubeconfig'),
+    '--store',
+    storeUrl,
+    '--namespace',
+    namespace,
+    '--watch-namespace',
+    namespace,
+    '--lease-duration',
+    String(LEASE_MS),
+    '--threshold',
+    'workloadUnavailableSeconds=3600',
+    '--http-port',
+    String(port),
+    '--api-keys',
+    keysFile,
+  ]);
 }
 
 type Operator = ReturnType<typeof startOperatorProcess>;

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import {
   kubeClients,
   podsOf,
 } from '../support/kube.ts';
+import { killOperators, spawnOperator } from '../support/operatorProcess.ts';
 
 /**
  * Game days on the real control plane. A bad image injected by a ChaosExperiment is detected, rolled back by Cairn
@@ -27,7 +27,6 @@ import {
 
 const group = 'aiops.cairn.dev';
 const version = 'v1alpha1';
-const cairnBin = new URL('../../src/cli/cairn.mjs', import.meta.url).pathname;
 const LEASE_MS = 4_000;
 
 interface Experiment {
@@ -253,76 +252,36 @@ describe('chaos experiments across a kill -9 of the operator', () => {
   let namespace: string;
   let storeDir: string;
   let storeUrl: string;
-  const children: { child: ChildProcess; exited: Promise<void> }[] = [];
-  const killAll = () => {
-    for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
 
   beforeAll(async () => {
-    process.once('exit', killAll);
     namespace = await createNamespace(clients, 'chaos-crash');
     storeDir = mkdtempSync(join(tmpdir(), 'cairn-chaos-crash-'));
     storeUrl = `sqlite:${join(storeDir, 'events.db')}`;
   });
   afterAll(async () => {
-    killAll();
-    await Promise.all(children.map((c) => c.exited));
+    await killOperators();
     if (namespace) await deleteNamespace(clients, namespace);
     if (storeDir) rmSync(storeDir, { recursive: true, force: true });
   });
 
   /** `cairn operator` with remediation off: only the chaos runs act on this namespace. */
-  function startOperatorProcess(identity: string) {
-    const child = spawn(
-      process.execPath,
-      [
-        cairnBin,
-        'operator',
-        '--kubeconfig',
-        inject('kubeconfig'),
-        '--store',
-        storeUrl,
-        '--namespace',
-        namespace,
-        '--watch-namespace',
-        namespace,
-        '--identity',
-        identity,
-        '--lease-duration',
-        String(LEASE_MS),
-        '--http-port',
-        '0',
-        '--no-remediate',
-        '--chaos',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const lines: string[] = [];
-    let partial = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      for (const raw of parts) {
-        const line = raw.replace(/^\S+ /, '');
-        lines.push(line);
-        if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[${identity}] ${line}\n`);
-      }
-    });
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4_000);
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    children.push({ child, exited });
-    return {
-      child,
-      exited,
-      leading: () => {
-        if (child.exitCode !== null) throw new Error(`${identity} exited with code ${child.exitCode}: ${stderr}`);
-        return lines.includes(`${identity} is leading: watching the cluster`);
-      },
-    };
-  }
+  const startOperatorProcess = (identity: string) =>
+    spawnOperator(identity, [
+      '--kubeconfig',
+      inject('kubeconfig'),
+      '--store',
+      storeUrl,
+      '--namespace',
+      namespace,
+      '--watch-namespace',
+      namespace,
+      '--lease-duration',
+      String(LEASE_MS),
+      '--http-port',
+      '0',
+      '--no-remediate',
+      '--chaos',
+    ]);
 
   it('the next operator takes back a fault the killed one left in, and a failed check mid-run aborts', async () => {
     await readyDeployment(namespace, 'orders', 2);

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +18,12 @@ import {
   testCluster,
 } from '../support/kube.ts';
 import { startVendorReceiver, type VendorReceiver } from '../support/notificationReceivers.ts';
+import { killOperators, spawnOperator } from '../support/operatorProcess.ts';
 
 /**
  * `cairn operator` processes on one sqlite store, killed with SIGKILL (no lease release, no flush) while level 1's
  * deadline is pending. The deadline falls due while no operator runs; the next leader must page level 2 once.
  */
-const cairnBin = new URL('../../src/cli/cairn.mjs', import.meta.url).pathname;
 const LEASE_MS = 4_000;
 const key = (name: string) => name.toUpperCase().padEnd(32, '0');
 const KEYS = { primary: key('primary'), secondary: key('secondary') };
@@ -37,12 +36,6 @@ let namespace: string;
 let storeDir: string;
 let storeUrl: string;
 let pagerDuty: VendorReceiver;
-const children: { child: ChildProcess; exited: Promise<void> }[] = [];
-
-const killAll = () => {
-  for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-};
-process.once('exit', killAll);
 
 beforeAll(async () => {
   clients = kubeClients();
@@ -53,65 +46,31 @@ beforeAll(async () => {
   storeUrl = `sqlite:${join(storeDir, 'events.db')}`;
 });
 afterAll(async () => {
-  killAll();
-  await Promise.all(children.map((c) => c.exited));
+  await killOperators();
   await deleteNamespace(clients, namespace);
   await pagerDuty?.close();
   rmSync(storeDir, { recursive: true, force: true });
 });
 
 function startOperatorProcess(identity: string) {
-  const child = spawn(
-    process.execPath,
-    [
-      cairnBin,
-      'operator',
-      '--kubeconfig',
-      inject('kubeconfig'),
-      '--store',
-      storeUrl,
-      '--namespace',
-      namespace,
-      '--watch-namespace',
-      namespace,
-      '--identity',
-      identity,
-      '--lease-duration',
-      String(LEASE_MS),
-      '--threshold',
-      'workloadUnavailableSeconds=3600',
-      '--http-port',
-      '0',
-      // The Issue stays open: nothing but the escalation acts on it.
-      '--no-remediate',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const lines: string[] = [];
-  let partial = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const raw of parts) {
-      const line = raw.replace(/^\S+ /, '');
-      lines.push(line);
-      if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[${identity}] ${line}\n`);
-    }
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4_000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  children.push({ child, exited });
-  return {
-    child,
-    exited,
-    leading: () => {
-      if (child.exitCode !== null) throw new Error(`${identity} exited with code ${child.exitCode}: ${stderr}`);
-      return lines.includes(`${identity} is leading: watching the cluster`);
-    },
-  };
+  return spawnOperator(identity, [
+    '--kubeconfig',
+    inject('kubeconfig'),
+    '--store',
+    storeUrl,
+    '--namespace',
+    namespace,
+    '--watch-namespace',
+    namespace,
+    '--lease-duration',
+    String(LEASE_MS),
+    '--threshold',
+    'workloadUnavailableSeconds=3600',
+    '--http-port',
+    '0',
+    // The Issue stays open: nothing but the escalation acts on it.
+    '--no-remediate',
+  ]);
 }
 
 const pagesTo = (routingKey: string) =>

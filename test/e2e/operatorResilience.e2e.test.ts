@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +17,13 @@ import {
   podsOf,
   testCluster,
 } from '../support/kube.ts';
+import { killOperators, type OperatorProcess as SpawnedOperator, spawnOperator } from '../support/operatorProcess.ts';
 
 /**
  * The operator as it runs in production: separate `cairn operator` processes sharing one event store, killed with
  * SIGKILL the way a crashed or evicted pod dies (no lease release, no flush). Every replica campaigns for the
  * lease in the test namespace, so the lease belongs to this file alone.
  */
-const cairnBin = new URL('../../src/cli/cairn.mjs', import.meta.url).pathname;
 const LEASE_MS = 4_000;
 
 interface CairnObject {
@@ -33,14 +32,7 @@ interface CairnObject {
   status?: { state?: string; correlated?: boolean };
 }
 
-interface OperatorProcess {
-  readonly identity: string;
-  readonly child: ChildProcess;
-  /** Every stdout line, without its timestamp, in order. */
-  readonly lines: string[];
-  readonly exited: Promise<void>;
-  /** Whether it has said it leads; throws with its stderr when it died without being killed. */
-  leading(): boolean;
+interface OperatorProcess extends SpawnedOperator {
   /** `anomaly:` lines about workloads of this file's namespace. */
   anomalies(): string[];
 }
@@ -50,13 +42,6 @@ let cluster: LocalCluster;
 let namespace: string;
 let storeDir: string;
 let storeUrl: string;
-const children: OperatorProcess[] = [];
-
-// A crashed test worker must not leave operators running either.
-const killAll = () => {
-  for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-};
-process.once('exit', killAll);
 
 beforeAll(async () => {
   clients = kubeClients();
@@ -66,26 +51,21 @@ beforeAll(async () => {
   storeUrl = `sqlite:${join(storeDir, 'events.db')}`;
 });
 afterAll(async () => {
-  killAll();
-  await Promise.all(children.map((c) => c.exited));
+  await killOperators();
   await deleteNamespace(clients, namespace);
   rmSync(storeDir, { recursive: true, force: true });
 });
 
 function startOperatorProcess(identity: string, onLine?: (line: string) => void): OperatorProcess {
-  const child = spawn(
-    process.execPath,
+  const operator = spawnOperator(
+    identity,
     [
-      cairnBin,
-      'operator',
       '--kubeconfig',
       inject('kubeconfig'),
       '--store',
       storeUrl,
       '--namespace',
       namespace,
-      '--identity',
-      identity,
       '--lease-duration',
       String(LEASE_MS),
       // deploy_failing would join every Issue a minute in; keeping it out makes the expected signals exact.
@@ -97,39 +77,12 @@ function startOperatorProcess(identity: string, onLine?: (line: string) => void)
       // Detection and correlation only: a rollback would change the very pods whose anomalies are counted.
       '--no-remediate',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    onLine ? { onLine } : {},
   );
-  const lines: string[] = [];
-  let partial = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const raw of parts) {
-      const line = raw.replace(/^\S+ /, '');
-      lines.push(line);
-      if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[${identity}] ${line}\n`);
-      onLine?.(line);
-    }
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4_000);
-    if (process.env.CAIRN_TEST_LOG) process.stderr.write(`[${identity} stderr] ${chunk}`);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const operator: OperatorProcess = {
-    identity,
-    child,
-    lines,
-    exited,
-    leading: () => {
-      if (child.exitCode !== null) throw new Error(`${identity} exited with code ${child.exitCode}: ${stderr}`);
-      return lines.includes(`${identity} is leading: watching the cluster`);
-    },
-    anomalies: () => lines.filter((l) => l.startsWith('anomaly:') && l.includes(`/${namespace}/`)),
+  return {
+    ...operator,
+    anomalies: () => operator.lines.filter((l) => l.startsWith('anomaly:') && l.includes(`/${namespace}/`)),
   };
-  children.push(operator);
-  return operator;
 }
 
 const IdLabel = { anomalies: 'aiops.cairn.dev/anomaly-id', issues: 'aiops.cairn.dev/issue-id' } as const;
