@@ -497,7 +497,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onError,
     });
     // ServiceLevelObjectives are evaluated only against a Prometheus (--prometheus-url).
-    const slo = prometheus ? startSlo({ config, store, prometheus, intake, log, onError }) : undefined;
+    const slo = prometheus ? startSlo({ config, store, prometheus, intake, metrics, log, onError }) : undefined;
     const chaos = options.chaos
       ? startChaos({
           config,

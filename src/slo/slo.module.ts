@@ -3,6 +3,7 @@ import { CairnError } from '../../domain/errors.ts';
 import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
 import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
+import type { CairnMetrics } from '../adapters/metrics/prometheus.metrics.ts';
 import { type PrometheusClient, PrometheusErrorCode } from '../adapters/prometheus/prometheus.client.ts';
 import type { AnomalyIntake } from '../application/detection/anomalyIntake.ts';
 import type { EventStore } from '../ports/eventStore.ts';
@@ -25,6 +26,8 @@ export interface SloOptions {
   readonly store: EventStore;
   readonly prometheus: PrometheusClient;
   readonly intake: AnomalyIntake;
+  /** The SLO gauges of /metrics. */
+  readonly metrics?: Pick<CairnMetrics, 'observeSlo'>;
   readonly now?: () => Date;
   /** How often every SLO is evaluated; 30 s by default. */
   readonly intervalMs?: number;
@@ -249,6 +252,7 @@ export function startSlo(options: SloOptions): RunningSlo {
       active.delete(key);
       problems.delete(key);
       evaluations.delete(key);
+      options.metrics?.observeSlo({ namespace, name }, undefined);
       coverage.delete(key);
       judged.delete(key);
       return;
@@ -309,6 +313,8 @@ export function startSlo(options: SloOptions): RunningSlo {
           slo,
         );
         evaluations.set(key, evaluation);
+        // An evaluation without data (or that could not query Prometheus) shows no numbers rather than stale ones.
+        options.metrics?.observeSlo(slo, evaluation);
         // Prometheus may have been unreachable when the generation was judged, or restarted with another retention.
         checkCoverage(key, retention);
         const object = (await objects.get(slo.namespace, slo.name)) as SloObject | undefined;
@@ -336,6 +342,11 @@ export function startSlo(options: SloOptions): RunningSlo {
       await informer.stop(async () => {
         await running;
       });
+      // A replica that no longer leads evaluates nothing: its gauges would only go stale.
+      for (const key of evaluations.keys()) {
+        const [namespace, name] = key.split('/') as [string, string];
+        options.metrics?.observeSlo({ namespace, name }, undefined);
+      }
     },
   };
 }

@@ -31,8 +31,19 @@ export interface CairnMetrics {
   followReactors(progress: () => Promise<readonly ReactorProgress[]>): void;
   /** A reactor's failed try: retried, or judged permanent and passed over. */
   observeReactorError(reactor: string, outcome: ReactorErrorOutcome): void;
+  /** The last evaluation of one ServiceLevelObjective, for the SLO gauges; undefined when it is gone. */
+  observeSlo(slo: { readonly namespace: string; readonly name: string }, evaluation: SloGauges | undefined): void;
   /** The exposition text and its content type, for GET /metrics. */
   scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+/** What the SLO gauges show of one evaluation (the SLO's status holds the same numbers). */
+export interface SloGauges {
+  /** Percent; absent when the window counted nothing. */
+  readonly current?: number;
+  readonly errorBudgetRemaining?: number;
+  readonly burnRates: readonly { readonly window: string; readonly rate?: number }[];
+  readonly firing: readonly { readonly name: string; readonly severity: string }[];
 }
 
 export const AppendOutcome = { Ok: 'ok', Conflict: 'conflict', Error: 'error' } as const;
@@ -135,6 +146,68 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
     labelNames: ['severity', 'kind'] as const,
     registers,
   });
+  // The latest evaluation of each SLO the leader evaluates, by namespace/name.
+  const slos = new Map<string, SloGauges & { readonly namespace: string; readonly name: string }>();
+  const sloGauge = (
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    values: (slo: SloGauges) => readonly [Record<string, string>, number | undefined][],
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['namespace', 'slo', ...labelNames],
+      registers,
+      collect() {
+        this.reset();
+        for (const slo of slos.values()) {
+          for (const [labels, value] of values(slo)) {
+            if (value !== undefined) this.set({ namespace: slo.namespace, slo: slo.name, ...labels }, value);
+          }
+        }
+      },
+    });
+  sloGauge('cairn_slo_sli_percent', 'The SLI over the SLO window, percent (absent without data)', [], (s) => [
+    [{}, s.current],
+  ]);
+  sloGauge(
+    'cairn_slo_error_budget_remaining',
+    'Fraction of the error budget left over the SLO window (1 untouched, 0 spent, negative overspent)',
+    [],
+    (s) => [[{}, s.errorBudgetRemaining]],
+  );
+  sloGauge(
+    'cairn_slo_burn_rate',
+    'How fast the error budget burns over a window (1: spent exactly by the end of the SLO window)',
+    ['window'],
+    (s) => s.burnRates.map((b) => [{ window: b.window }, b.rate] as [Record<string, string>, number | undefined]),
+  );
+  sloGauge(
+    'cairn_slo_burn_alert_firing',
+    '1 for each burn-rate alert of an SLO that is firing',
+    ['alert', 'severity'],
+    (s) =>
+      s.firing.map((f) => [{ alert: f.name, severity: f.severity }, 1] as [Record<string, string>, number | undefined]),
+  );
+  const chaosRuns = new Counter({
+    name: 'cairn_chaos_runs_total',
+    help: 'ChaosExperiment runs that ended, by fault type and outcome (passed, failed, aborted, dry_run, refused)',
+    labelNames: ['fault', 'outcome'] as const,
+    registers,
+  });
+  // The fault of each experiment's latest run, by chaos stream: the verdict does not repeat it.
+  const chaosFaults = new Map<string, string>();
+  const followChaos = (event: RecordedEvent) => {
+    if (event.type === 'ChaosRunStarted') {
+      chaosFaults.set(event.streamId, (event.data as { fault: { type: string } }).fault.type);
+      return;
+    }
+    const fault = chaosFaults.get(event.streamId) ?? 'unknown';
+    if (event.type === 'ChaosRunRefused') chaosRuns.inc({ fault, outcome: 'refused' });
+    else if (event.type === 'ChaosRunCompleted')
+      chaosRuns.inc({ fault, outcome: (event.data as { outcome: string }).outcome });
+  };
   let reactorProgress: () => Promise<readonly ReactorProgress[]> = async () => [];
   // The gauges below are collected together; one reading of the log serves them all.
   let sampling: Promise<readonly ReactorProgress[]> | undefined;
@@ -209,6 +282,7 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
       const { severity, kind } = event.data as { severity: string; kind: string };
       slaViolations.inc({ severity, kind });
     } else if (event.streamId.startsWith('escalation-')) followEscalation(event);
+    else if (event.streamId.startsWith('chaos-')) followChaos(event);
     else record(fold.apply(event));
   };
 
@@ -222,9 +296,14 @@ export function createCairnMetrics(options: CairnMetricsOptions = {}): CairnMetr
       reactorProgress = progress;
     },
     observeReactorError: (reactor, outcome) => reactorErrors.inc({ reactor, outcome }),
+    observeSlo: (slo, evaluation) => {
+      const key = `${slo.namespace}/${slo.name}`;
+      if (evaluation === undefined) slos.delete(key);
+      else slos.set(key, { ...evaluation, namespace: slo.namespace, name: slo.name });
+    },
     follow: (store) =>
       store.subscribeToAll(
-        { filter: { streamPrefixes: ['issue-', 'remediation-', 'notification-', 'escalation-', 'sla-'] } },
+        { filter: { streamPrefixes: ['issue-', 'remediation-', 'notification-', 'escalation-', 'sla-', 'chaos-'] } },
         (event) => applyEvent(event),
       ),
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),

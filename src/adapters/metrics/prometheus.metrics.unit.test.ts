@@ -50,6 +50,75 @@ describe('Cairn metrics', () => {
     expect(sample(body, 'cairn_event_store_append_duration_seconds_count{outcome="ok"}')).toBe(29);
   });
 
+  it('shows the last evaluation of each SLO as gauges, and forgets an SLO that is gone', async () => {
+    const metrics = createCairnMetrics();
+    const slo = { namespace: 'shop', name: 'checkout' };
+    metrics.observeSlo(slo, {
+      current: 99.85,
+      errorBudgetRemaining: -0.5,
+      burnRates: [{ window: '1h', rate: 16.2 }, { window: '5m', rate: 20 }, { window: '72h' }],
+      firing: [{ name: 'page-1h', severity: 'critical' }],
+    });
+    let body = (await metrics.scrape()).body;
+    expect(sample(body, 'cairn_slo_sli_percent{namespace="shop",slo="checkout"}')).toBe(99.85);
+    expect(sample(body, 'cairn_slo_error_budget_remaining{namespace="shop",slo="checkout"}')).toBe(-0.5);
+    expect(sample(body, 'cairn_slo_burn_rate{namespace="shop",slo="checkout",window="1h"}')).toBe(16.2);
+    // A window without data has no rate: no sample rather than a made-up zero.
+    expect(sample(body, 'cairn_slo_burn_rate{namespace="shop",slo="checkout",window="72h"}')).toBeUndefined();
+    expect(
+      sample(body, 'cairn_slo_burn_alert_firing{namespace="shop",slo="checkout",alert="page-1h",severity="critical"}'),
+    ).toBe(1);
+    metrics.observeSlo(slo, { burnRates: [], firing: [] });
+    body = (await metrics.scrape()).body;
+    expect(sample(body, 'cairn_slo_sli_percent{namespace="shop",slo="checkout"}')).toBeUndefined();
+    expect(body).not.toContain('cairn_slo_burn_alert_firing{');
+    metrics.observeSlo(slo, undefined);
+    expect((await metrics.scrape()).body).not.toContain('slo="checkout"');
+  });
+
+  it('counts chaos runs by fault and outcome from the log', async () => {
+    const metrics = createCairnMetrics();
+    const store = openEventStore('memory:');
+    const feed = metrics.follow(store);
+    const meta = (at: string) => ({ occurredAt: at, actor: 'system:chaos' });
+    const started = (run: number, type: string) => ({
+      type: 'ChaosRunStarted',
+      data: {
+        run,
+        trigger: 'created',
+        generation: run,
+        fault: { type, count: 1 },
+        target: { kind: 'Deployment', namespace: 'shop', name: 'web' },
+        durationSeconds: 60,
+        recovery: { expect: 'WorkloadReady', withinSeconds: 120 },
+        dryRun: false,
+        checks: [],
+      },
+      metadata: meta('2026-12-07T10:00:00Z'),
+    });
+    await store.appendToStream('chaos-shop.game', [
+      started(1, 'image_pull'),
+      {
+        type: 'ChaosRunRefused',
+        data: { run: 1, code: 'too_many_pods', message: 'too many' },
+        metadata: meta('2026-12-07T10:00:00Z'),
+      },
+      started(2, 'pod_kill'),
+      {
+        type: 'ChaosRunCompleted',
+        data: { run: 2, outcome: 'passed', reason: 'recovered', remediatedByCairn: false },
+        metadata: meta('2026-12-07T10:01:00Z'),
+      },
+    ]);
+    const text = async () => (await metrics.scrape()).body;
+    await until(async () => sample(await text(), 'cairn_chaos_runs_total{fault="pod_kill",outcome="passed"}') === 1);
+    const body = await text();
+    await feed.close();
+    await store.close();
+    expect(sample(body, 'cairn_chaos_runs_total{fault="image_pull",outcome="refused"}')).toBe(1);
+    expect(sample(body, 'cairn_chaos_runs_total{fault="pod_kill",outcome="passed"}')).toBe(1);
+  });
+
   it('times a refused append as a conflict and still throws it', async () => {
     const metrics = createCairnMetrics();
     const store = instrumentEventStore(openEventStore('memory:'), metrics);
