@@ -291,10 +291,7 @@ describe('chaos and SLOs', () => {
       duration: '1h',
       recovery: { expect: 'WorkloadReady', within: '2h', slo: 'api-availability' },
     });
-    await until('kill-one', 'running', (s) => s.state === 'Running').catch(async (e) => {
-      console.log(JSON.stringify((await runEvents('kill-one')).map((x) => [x.type, x.data])));
-      throw e;
-    });
+    await until('kill-one', 'running', (s) => s.state === 'Running');
     await eventually(
       'api back at 3 ready pods',
       async () => (await podsOf(clients, namespace, 'api')).filter(isReady).length === 3,
