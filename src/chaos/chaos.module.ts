@@ -20,6 +20,7 @@ import { dueScheduledRun, nextScheduledRun, STARTING_DEADLINE_MS } from '../../d
 import {
   type ChaosEvent,
   ChaosObservation,
+  ChaosOutcome,
   ChaosRevertReason,
   ChaosTrigger,
   type ChaosTarget as EventTarget,
@@ -34,6 +35,7 @@ import { sloGuardReason } from '../actions/sloGuard.ts';
 import {
   type ChaosExperimentSpec,
   ChaosExperimentSpecSchema,
+  type chaosStates,
 } from '../adapters/kubernetes/api/chaosExperiment.kind.ts';
 import { apiGroup, apiVersion } from '../adapters/kubernetes/api/kindDefinition.ts';
 import type { ServiceLevelObjectiveResource } from '../adapters/kubernetes/api/serviceLevelObjective.kind.ts';
@@ -167,6 +169,13 @@ const experimentKey = (stream: string) => {
 const chaosStream = (key: string) => streamName(StreamCategory.Chaos, key.replace('/', '.'));
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+const outcomeState = {
+  [ChaosOutcome.Passed]: 'Passed',
+  [ChaosOutcome.Failed]: 'Failed',
+  [ChaosOutcome.Aborted]: 'Aborted',
+  [ChaosOutcome.DryRun]: 'DryRun',
+} as const satisfies Record<ChaosOutcome, (typeof chaosStates)[number]>;
+
 /** The status a person reads, from the latest run. Pure: the stream decides it, nothing else. */
 export function chaosStatus(state: ChaosState) {
   const run = state.current;
@@ -182,14 +191,7 @@ export function chaosStatus(state: ChaosState) {
       case RunPhase.Reverted:
         return 'Verifying' as const;
       case RunPhase.Completed: {
-        const outcome = run.completed?.outcome;
-        return outcome === 'passed'
-          ? ('Passed' as const)
-          : outcome === 'failed'
-            ? ('Failed' as const)
-            : outcome === 'dry_run'
-              ? ('DryRun' as const)
-              : ('Aborted' as const);
+        return outcomeState[run.completed?.outcome ?? ChaosOutcome.Aborted];
       }
     }
   })();
