@@ -6,6 +6,7 @@ import {
   defineEvent,
   FailureEvidence,
   Id,
+  IsoInstant,
   ShortText,
   strictObject,
   Text,
@@ -28,6 +29,32 @@ export const SuggestedAction = strictObject({
 });
 export type SuggestedAction = Static<typeof SuggestedAction>;
 
+/** A commit ranked as a likely cause: between the last healthy and the failing revision, touching what failed. */
+export const SuspectedCommit = strictObject({
+  /** The SourceRepository (`namespace/name`). */
+  repository: Type.String({ minLength: 1, maxLength: 320 }),
+  sha: Type.String({ pattern: '^[0-9a-f]{7,64}$' }),
+  author: Type.Optional(Type.String({ maxLength: 253 })),
+  message: Type.Optional(ShortText),
+  at: Type.Optional(IsoInstant),
+  /** 0 to 1: how strongly the evidence points at this commit. */
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  filesChanged: Type.Array(Type.String({ maxLength: 1_024 }), { maxItems: 64 }),
+  /** Why it was ranked here, one line each (touches the chart, named in a stack trace, ...). */
+  reasons: Type.Array(ShortText, { maxItems: 8 }),
+});
+export type SuspectedCommit = Static<typeof SuspectedCommit>;
+
+/**
+ * What changed around the workload when it was analysed, kept with the analysis so the AIInsight and the PostMortem
+ * are rendered from the log: the GitOps/Helm state in a few lines and the suspected commits, most likely first.
+ */
+export const ChangeEvidence = strictObject({
+  gitOps: Type.Optional(Type.String({ maxLength: 4_096 })),
+  suspectedCommits: Type.Optional(Type.Array(SuspectedCommit, { maxItems: 5 })),
+});
+export type ChangeEvidence = Static<typeof ChangeEvidence>;
+
 export const AnalysisCompletedSchema = strictObject({
   insightId: Id,
   attempt: Type.Integer({ minimum: 1 }),
@@ -38,6 +65,7 @@ export const AnalysisCompletedSchema = strictObject({
   suggestedActions: Type.Array(SuggestedAction, { maxItems: 50 }),
   provider: Type.String({ minLength: 1, maxLength: 128 }),
   model: Type.String({ maxLength: 256 }),
+  change: Type.Optional(ChangeEvidence),
 });
 export type AnalysisCompletedData = Static<typeof AnalysisCompletedSchema>;
 export type AnalysisCompleted = Event<'AnalysisCompleted', AnalysisCompletedData>;

@@ -53,6 +53,42 @@ export const RemediationFailureReason = {
 } as const;
 export type RemediationFailureReason = (typeof RemediationFailureReason)[keyof typeof RemediationFailureReason];
 
+const NamespacedName = {
+  namespace: Type.String({ maxLength: 63 }),
+  name: Type.String({ minLength: 1, maxLength: 253 }),
+};
+
+/** What one planned action would take down, assessed from the cluster before the plan was made. */
+export const ActionBlastRadius = strictObject({
+  actionId: Id,
+  type: ActionType,
+  /** Pods the action deletes, evicts, restarts or scales away. */
+  pods: Count,
+  replicas: Type.Optional(strictObject({ before: Count, after: Count })),
+  pdbViolations: Type.Array(strictObject({ ...NamespacedName, disruptionsAllowed: Count, podsTaken: Count }), {
+    maxItems: 32,
+  }),
+  servicesEmptied: Type.Array(strictObject({ ...NamespacedName, readyEndpoints: Count }), { maxItems: 32 }),
+  quotaOverflows: Type.Array(
+    strictObject({
+      ...NamespacedName,
+      resource: Type.String({ maxLength: 253 }),
+      used: Type.Number(),
+      added: Type.Number(),
+      hard: Type.Number(),
+    }),
+    { maxItems: 32 },
+  ),
+});
+export type ActionBlastRadius = Static<typeof ActionBlastRadius>;
+
+/** The plan's blast radius: each action's, and the workloads that depend on the target (from the dependency graph). */
+export const PlanBlastRadius = strictObject({
+  actions: Type.Array(ActionBlastRadius, { maxItems: 50 }),
+  dependants: Type.Array(ResourceRef, { maxItems: 64 }),
+});
+export type PlanBlastRadius = Static<typeof PlanBlastRadius>;
+
 export const RemediationPlanCreatedSchema = strictObject({
   remediationId: Id,
   issueId: Id,
@@ -83,6 +119,8 @@ export const RemediationPlanCreatedSchema = strictObject({
       timeLimitSeconds: Type.Integer({ minimum: 1, maximum: 24 * 3600 }),
     }),
   ),
+  /** Assessed before the plan; absent on plans recorded before it was, and when the disruption guard is off. */
+  blastRadius: Type.Optional(PlanBlastRadius),
 });
 export type RemediationPlanCreatedData = Static<typeof RemediationPlanCreatedSchema>;
 export type RemediationPlanCreated = Event<'RemediationPlanCreated', RemediationPlanCreatedData>;
