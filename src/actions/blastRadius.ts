@@ -65,11 +65,22 @@ export interface ContainerResourcesFact {
   readonly limits: Readonly<Record<string, string>>;
 }
 
+/**
+ * How a rolling restart of the workload proceeds: at most `maxUnavailable` of its pods down at once, and at most
+ * `maxSurge` new pods above the replica count while old ones still run. Counts, already resolved from percentages.
+ */
+export interface RolloutFact {
+  readonly maxUnavailable: number;
+  readonly maxSurge: number;
+}
+
 /** The action's target as a workload: its replicas, its pods (names) and its pod template's containers. */
 export interface TargetFact {
   readonly replicas: number;
   readonly pods: readonly string[];
   readonly containers: readonly ContainerResourcesFact[];
+  /** How its controller replaces pods; absent for a kind Cairn does not restart as a whole. */
+  readonly rollout?: RolloutFact;
 }
 
 export interface BlastRadiusInputs {
@@ -113,10 +124,15 @@ export interface QuotaOverflow {
 }
 
 export interface ActionBlastRadius {
-  /** `namespace/name` of each pod the action takes down (deletes, evicts or scales away). */
+  /** `namespace/name` of each pod the action takes down (deletes, evicts, restarts or scales away). */
   readonly pods: readonly string[];
   /** Scale actions: the target's replicas before and after. */
   readonly replicas?: { readonly before: number; readonly after: number };
+  /**
+   * Rolling restarts: pods down at the same time (the PodDisruptionBudgets and Services are judged on these) and
+   * new pods above the replica count (counted against the quota).
+   */
+  readonly rollout?: { readonly podsDownAtOnce: number; readonly surgePods: number };
   readonly pdbViolations: readonly PdbViolation[];
   readonly servicesEmptied: readonly EmptiedService[];
   readonly quotaOverflows: readonly QuotaOverflow[];
@@ -132,13 +148,67 @@ const PodDeletions = new Set([
   'CordonAndDeleteDaemonSetPod',
 ]);
 
+/** Rolling restarts of a whole workload: every pod is replaced, a few at a time. */
+const WorkloadRestarts = new Set(['RestartDeployment', 'RestartStatefulSet', 'RestartDaemonSet']);
+
+/** Whether the action replaces every pod of its target by a rolling restart. */
+export const isRollingRestart = (action: {
+  readonly type: string;
+  readonly params: Readonly<Record<string, string>>;
+}) => WorkloadRestarts.has(action.type) || (action.type === 'RestartStatefulSetPod' && action.params.pod === undefined);
+
 /** Whether an action has a blast radius beyond its pod count, so its inputs are worth reading. */
 export const hasBlastRadius = (action: { readonly type: string; readonly params: Readonly<Record<string, string>> }) =>
   PodDeletions.has(action.type) ||
-  (action.type === 'RestartStatefulSetPod' && action.params.pod !== undefined) ||
+  action.type === 'RestartStatefulSetPod' ||
+  isRollingRestart(action) ||
   action.type === 'DrainNode' ||
   ScaleActions.has(action.type) ||
   ResourceActions.has(action.type);
+
+/** An int-or-percent rollout field as a pod count; percentages round as the controller rounds them. */
+const resolveCount = (value: number | string | undefined, fallback: string, replicas: number, roundUp: boolean) => {
+  const text = String(value ?? fallback).trim();
+  const percent = /^(\d+)%$/.exec(text);
+  if (percent) {
+    const exact = (Number(percent[1]) * replicas) / 100;
+    return roundUp ? Math.ceil(exact) : Math.floor(exact);
+  }
+  const count = Number(text);
+  return Number.isInteger(count) && count >= 0 ? count : 0;
+};
+
+/** The rolling-update strategy of a workload, as its controller applies it. */
+export interface RolloutStrategy {
+  readonly type?: string;
+  readonly rollingUpdate?: { readonly maxUnavailable?: number | string; readonly maxSurge?: number | string };
+}
+
+/**
+ * How many pods a rolling restart takes down at once and adds above the replicas, per kind: a Deployment defaults
+ * to 25% unavailable (rounded down) and 25% surge (rounded up) and takes every pod down at once with Recreate; a
+ * StatefulSet replaces one pod at a time (or its maxUnavailable) with no surge; a DaemonSet defaults to one pod
+ * down and no surge (its percentages round up). As the controllers do, a strategy that resolves to no unavailable
+ * pod and no surge takes one pod down at a time.
+ */
+export const rolloutOf = (kind: string, strategy: RolloutStrategy | undefined, replicas: number): RolloutFact => {
+  const rolling = strategy?.rollingUpdate;
+  let maxUnavailable: number;
+  let maxSurge: number;
+  if (kind === 'Deployment') {
+    if (strategy?.type === 'Recreate') return { maxUnavailable: replicas, maxSurge: 0 };
+    maxUnavailable = resolveCount(rolling?.maxUnavailable, '25%', replicas, false);
+    maxSurge = resolveCount(rolling?.maxSurge, '25%', replicas, true);
+  } else if (kind === 'DaemonSet') {
+    maxUnavailable = resolveCount(rolling?.maxUnavailable, '1', replicas, true);
+    maxSurge = resolveCount(rolling?.maxSurge, '0', replicas, true);
+  } else {
+    maxUnavailable = resolveCount(rolling?.maxUnavailable, '1', replicas, false);
+    maxSurge = 0;
+  }
+  if (maxUnavailable === 0 && maxSurge === 0) maxUnavailable = 1;
+  return { maxUnavailable: Math.min(maxUnavailable, Math.max(replicas, 0)), maxSurge };
+};
 
 /** The key of an action's blast radius in PlanFacts: its type and params, so equal actions share one. */
 export const blastRadiusKey = (action: { readonly type: string; readonly params: Readonly<Record<string, string>> }) =>
@@ -236,9 +306,22 @@ export function assessBlastRadius(
 ): ActionBlastRadius {
   const byKey = new Map(inputs.pods.map((p) => [podKey(p), p]));
   let taken: string[] = [];
+  // The pods down at the same moment: the budgets and Services are judged on these.
+  let down: string[] | undefined;
   let replicas: { before: number; after: number } | undefined;
+  let rollout: { podsDownAtOnce: number; surgePods: number } | undefined;
   let added: Record<string, number> = {};
-  if (ScaleActions.has(action.type) && inputs.target) {
+  if (isRollingRestart(action) && inputs.target) {
+    const step = inputs.target.rollout ?? rolloutOf(target.kind, undefined, inputs.target.replicas);
+    taken = inputs.target.pods.map((name) => `${target.namespace}/${name}`);
+    // The worst moment: the ready pods go first, as many as the strategy lets down at once.
+    down = [...taken]
+      .sort((a, b) => Number(byKey.get(b)?.ready ?? false) - Number(byKey.get(a)?.ready ?? false) || a.localeCompare(b))
+      .slice(0, step.maxUnavailable);
+    rollout = { podsDownAtOnce: down.length, surgePods: step.maxSurge };
+    const usage = podUsage(inputs.target.containers);
+    added = Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, v * step.maxSurge]));
+  } else if (ScaleActions.has(action.type) && inputs.target) {
     const before = inputs.target.replicas;
     const wanted = Number(action.params.replicas);
     const after = Number.isInteger(wanted) && wanted >= 0 ? wanted : before;
@@ -258,11 +341,12 @@ export function assessBlastRadius(
   } else {
     taken = [...(inputs.chosen ?? [])];
   }
-  const takenSet = new Set(taken);
+  const atOnce = down ?? taken;
+  const takenSet = new Set(atOnce);
   const pdbViolations: PdbViolation[] = inputs.pdbs.flatMap((pdb) => {
     if (!pdb.selector) return [];
     const selector = pdb.selector;
-    const podsTaken = taken.filter((key) => {
+    const podsTaken = atOnce.filter((key) => {
       const pod = byKey.get(key);
       return pod?.namespace === pdb.namespace && pod.ready && selectorMatches(selector, pod.labels);
     }).length;
@@ -295,6 +379,7 @@ export function assessBlastRadius(
   return {
     pods: taken,
     ...(replicas ? { replicas } : {}),
+    ...(rollout ? { rollout } : {}),
     pdbViolations,
     servicesEmptied,
     quotaOverflows: quotaOverflows(
@@ -320,7 +405,10 @@ export const disruptionReason = (action: ActionSpec, radius: ActionBlastRadius):
       (s) => `it leaves Service ${s.namespace}/${s.name} with no ready endpoint (${s.readyEndpoints} ready now)`,
     ),
   ];
-  return parts.length === 0 ? undefined : `${action.type} would disrupt too much: ${parts.join('; ')}`;
+  const rollout = radius.rollout
+    ? ` (a rolling restart of ${radius.pods.length} pod(s), ${radius.rollout.podsDownAtOnce} down at once)`
+    : '';
+  return parts.length === 0 ? undefined : `${action.type}${rollout} would disrupt too much: ${parts.join('; ')}`;
 };
 
 /** Why the action would overflow a ResourceQuota, with the numbers; undefined when it would not. */
@@ -329,7 +417,11 @@ export const quotaReason = (action: ActionSpec, radius: ActionBlastRadius): stri
     (q) =>
       `ResourceQuota ${q.namespace}/${q.name} allows ${q.resource}=${quantity(q.resource, q.hard)}, ${quantity(q.resource, q.used)} is used and the action adds ${quantity(q.resource, q.added)}`,
   );
-  const scale = radius.replicas ? ` (${radius.replicas.before} → ${radius.replicas.after} replicas)` : '';
+  const scale = radius.replicas
+    ? ` (${radius.replicas.before} → ${radius.replicas.after} replicas)`
+    : radius.rollout
+      ? ` (${radius.rollout.surgePods} surge pod(s) during the rolling restart)`
+      : '';
   return parts.length === 0 ? undefined : `${action.type}${scale} would exceed a quota: ${parts.join('; ')}`;
 };
 
@@ -357,8 +449,10 @@ const readTarget = async (clients: ActionClients, target: ResourceRef): Promise<
   ).items.filter((p) => !isTerminating(p) && selector && selectorMatches(selector, p.metadata?.labels ?? {}));
   const replicas =
     target.kind === 'DaemonSet' ? pods.length : ((object as k8s.V1Deployment | k8s.V1StatefulSet).spec?.replicas ?? 1);
+  const spec = object.spec as { strategy?: RolloutStrategy; updateStrategy?: RolloutStrategy };
   return {
     replicas,
+    rollout: rolloutOf(target.kind, spec.strategy ?? spec.updateStrategy, replicas),
     pods: pods.map((p) => p.metadata?.name ?? ''),
     containers: (object.spec.template.spec?.containers ?? []).map((c) => ({
       name: c.name,
@@ -405,7 +499,7 @@ export async function observeBlastRadius(
         key,
         own.map((p) => podKey(podFact(p))),
       );
-    } else if (!ScaleActions.has(action.type) && !ResourceActions.has(action.type)) {
+    } else if (!ScaleActions.has(action.type) && !ResourceActions.has(action.type) && !isRollingRestart(action)) {
       // Deletion actions: the named pod, or the one the action would pick. A pod that cannot be chosen is the
       // action's own refusal to make when it runs; it takes nothing down here.
       const pod = await choosePod(clients, target, action.params).then(
@@ -415,7 +509,9 @@ export async function observeBlastRadius(
       chosen.set(key, pod ? [podKey(podFact(pod))] : []);
     }
   }
-  const needsTarget = relevant.some((a) => ScaleActions.has(a.type) || ResourceActions.has(a.type));
+  const needsTarget = relevant.some(
+    (a) => ScaleActions.has(a.type) || ResourceActions.has(a.type) || isRollingRestart(a),
+  );
   const targetFact = needsTarget ? await readTarget(clients, target) : undefined;
   const lists = await Promise.all(
     [...namespaces].map(async (namespace) => {

@@ -6,7 +6,12 @@ import {
   type BlastRadiusInputs,
   blastRadiusKey,
   DisruptionGuard,
+  disruptionReason,
+  hasBlastRadius,
+  isRollingRestart,
   parseDisruptionGuard,
+  quotaReason,
+  rolloutOf,
   selectorMatches,
 } from './blastRadius.ts';
 import { defaultRemediationPolicy, evaluatePlan, PolicyCode, RemediationMode } from './policy.ts';
@@ -147,6 +152,108 @@ describe('assessBlastRadius', () => {
       inputs({ pdbs, chosen: ['shop/web-1', 'shop/db-0'] }),
     );
     expect(radius.pdbViolations.map((v) => [v.name, v.podsTaken])).toEqual([['all', 2]]);
+  });
+});
+
+describe('rolling restarts', () => {
+  const restart = action('RestartDeployment');
+  const oneReplica = (rollout: { maxUnavailable: number; maxSurge: number }) =>
+    inputs({
+      pods: [pod('web-1')],
+      pdbs: [
+        {
+          namespace: 'shop',
+          name: 'web-pdb',
+          selector: { matchLabels: { app: 'web' } },
+          disruptionsAllowed: 0,
+          currentHealthy: 1,
+          desiredHealthy: 1,
+        },
+      ],
+      target: { replicas: 1, pods: ['web-1'], containers: [], rollout },
+    });
+
+  it("resolves each kind's strategy as its controller does", () => {
+    expect(rolloutOf('Deployment', undefined, 1)).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+    expect(rolloutOf('Deployment', undefined, 8)).toEqual({ maxUnavailable: 2, maxSurge: 2 });
+    expect(rolloutOf('Deployment', { type: 'Recreate' }, 4)).toEqual({ maxUnavailable: 4, maxSurge: 0 });
+    expect(rolloutOf('Deployment', { rollingUpdate: { maxUnavailable: '50%', maxSurge: 0 } }, 3)).toEqual({
+      maxUnavailable: 1,
+      maxSurge: 0,
+    });
+    // Both resolve to nothing: the controller still moves, one pod at a time.
+    expect(rolloutOf('Deployment', { rollingUpdate: { maxUnavailable: '10%', maxSurge: 0 } }, 3)).toEqual({
+      maxUnavailable: 1,
+      maxSurge: 0,
+    });
+    expect(rolloutOf('StatefulSet', undefined, 3)).toEqual({ maxUnavailable: 1, maxSurge: 0 });
+    expect(rolloutOf('DaemonSet', { rollingUpdate: { maxUnavailable: '10%' } }, 5)).toEqual({
+      maxUnavailable: 1,
+      maxSurge: 0,
+    });
+    expect(rolloutOf('Deployment', { rollingUpdate: { maxUnavailable: 9 } }, 3).maxUnavailable).toBe(3);
+  });
+
+  it('a single replica restarted without surge empties its Service and breaks its budget', () => {
+    const radius = assessBlastRadius(restart, target, oneReplica({ maxUnavailable: 1, maxSurge: 0 }));
+    expect(radius.pods).toEqual(['shop/web-1']);
+    expect(radius.rollout).toEqual({ podsDownAtOnce: 1, surgePods: 0 });
+    expect(radius.pdbViolations.map((v) => [v.name, v.podsTaken])).toEqual([['web-pdb', 1]]);
+    expect(radius.servicesEmptied).toEqual([{ namespace: 'shop', name: 'web', readyEndpoints: 1 }]);
+    expect(disruptionReason(restart, radius)).toContain('(a rolling restart of 1 pod(s), 1 down at once)');
+  });
+
+  it('a single replica with a surge pod keeps serving: the new pod is ready before the old one goes', () => {
+    const radius = assessBlastRadius(restart, target, oneReplica({ maxUnavailable: 0, maxSurge: 1 }));
+    expect(radius.pods).toEqual(['shop/web-1']);
+    expect(radius.pdbViolations).toEqual([]);
+    expect(radius.servicesEmptied).toEqual([]);
+  });
+
+  it('takes ready pods down maxUnavailable at a time, and not the Service with them', () => {
+    const radius = assessBlastRadius(
+      restart,
+      target,
+      inputs({
+        target: { ...inputs().target!, rollout: { maxUnavailable: 1, maxSurge: 0 } },
+      }),
+    );
+    expect(radius.pods).toEqual(['shop/web-1', 'shop/web-2', 'shop/web-3']);
+    expect(radius.rollout?.podsDownAtOnce).toBe(1);
+    expect(radius.pdbViolations.map((v) => v.podsTaken)).toEqual([1]);
+    expect(radius.servicesEmptied).toEqual([]);
+    const wide = assessBlastRadius(
+      restart,
+      target,
+      inputs({ target: { ...inputs().target!, rollout: { maxUnavailable: 3, maxSurge: 0 } } }),
+    );
+    expect(wide.servicesEmptied).toEqual([{ namespace: 'shop', name: 'web', readyEndpoints: 2 }]);
+  });
+
+  it('counts surge pods against the pods, cpu and memory of the quota', () => {
+    const radius = assessBlastRadius(
+      restart,
+      target,
+      inputs({ target: { ...inputs().target!, rollout: { maxUnavailable: 0, maxSurge: 3 } } }),
+    );
+    expect(radius.quotaOverflows.map((q) => [q.resource, q.used, q.added, q.hard])).toEqual([
+      ['pods', 4, 3, 5],
+      ['requests.memory', 512 * 2 ** 20, 384 * 2 ** 20, 768 * 2 ** 20],
+    ]);
+    expect(quotaReason(restart, radius)).toContain('RestartDeployment (3 surge pod(s) during the rolling restart)');
+  });
+
+  it('an ordered StatefulSet restart is a rolling restart; naming a pod restarts only that one', () => {
+    expect(isRollingRestart(action('RestartStatefulSetPod'))).toBe(true);
+    expect(isRollingRestart(action('RestartStatefulSetPod', { pod: 'db-0' }))).toBe(false);
+    expect(hasBlastRadius(action('RestartDaemonSet'))).toBe(true);
+    const named = assessBlastRadius(
+      action('RestartStatefulSetPod', { pod: 'web-1' }),
+      { ...target, kind: 'StatefulSet' },
+      inputs({ chosen: ['shop/web-1'] }),
+    );
+    expect(named.pods).toEqual(['shop/web-1']);
+    expect(named.rollout).toBeUndefined();
   });
 });
 
