@@ -1,7 +1,10 @@
+import type { SuspectedCommit } from '../domain/events/analysis.events.ts';
 import type { ResourceRef } from '../domain/events/common.schema.ts';
+import type { CascadeMember } from '../domain/events/correlation.events.ts';
 import type { IssueDetectedData } from '../domain/events/issue.events.ts';
+import type { PlanBlastRadius } from '../domain/events/remediation.events.ts';
 import { type IssueEvent, type IssueState, issueDecider, isTerminal } from '../domain/issue/issue.decider.ts';
-import { StreamCategory, streamName } from '../domain/streams.ts';
+import { parseStreamName, StreamCategory, streamName } from '../domain/streams.ts';
 import { isActionType } from '../src/adapters/kubernetes/api/actionTypes.ts';
 import type { PostMortemSpec, PostMortemStatus } from '../src/adapters/kubernetes/api/postMortem.kind.ts';
 import { type SignalType, signalTypes } from '../src/adapters/kubernetes/api/signalTypes.ts';
@@ -88,6 +91,63 @@ const display = (r: ResourceRef) => `${r.kind} ${r.namespace ? `${r.namespace}/`
 const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 const dedupe = (lines: readonly string[], max: number) => [...new Set(lines.filter(Boolean))].slice(0, max);
 
+const ordinal = (n: number) => {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10];
+  return `${n}${suffix ?? 'th'}`;
+};
+const shortSha = (sha: string) => sha.slice(0, 7);
+const commitLine = (c: SuspectedCommit) =>
+  `commit ${shortSha(c.sha)} in ${c.repository}${c.author ? ` by ${c.author}` : ''}` +
+  `${c.message ? ` ("${oneLine(c.message, 120)}")` : ''}, confidence ${c.confidence}` +
+  `${c.reasons?.length ? `: ${c.reasons.join('; ')}` : ''}`;
+
+/** The top suspected commit of an AnalysisCompleted event, if its change evidence names any. */
+const topCommitOf = (d: D): SuspectedCommit | undefined =>
+  (d.change as { suspectedCommits?: SuspectedCommit[] } | undefined)?.suspectedCommits?.[0];
+
+/** Where this Issue stands in a cascade chain, in words. */
+function cascadeText(chain: readonly CascadeMember[], issueId: string, windowMinutes?: number): string {
+  const order = chain.map((m) => display(m.workload)).join(' → ');
+  const index = chain.findIndex((m) => m.issueId === issueId);
+  const root = chain[0];
+  const place =
+    index === 0
+      ? 'this Issue is the root cause'
+      : index > 0 && root
+        ? `this Issue is the ${ordinal(index + 1)} of ${chain.length}, downstream of the root cause ${display(root.workload)} (Issue ${root.issueId})`
+        : '';
+  const within = windowMinutes ? ` detected within ${windowMinutes} minutes` : '';
+  return `${plural(chain.length, 'Issue')}${within}, root cause first: ${order}${place ? `; ${place}` : ''}`;
+}
+
+/** A plan's blast radius in one sentence: what it was assessed to take before it ran. */
+function blastRadiusText(radius: PlanBlastRadius): string {
+  const parts: string[] = [];
+  const pods = radius.actions.reduce((sum, a) => sum + a.pods, 0);
+  parts.push(plural(pods, 'pod'));
+  for (const a of radius.actions) {
+    if (a.replicas) parts.push(`${a.type} replicas ${a.replicas.before} → ${a.replicas.after}`);
+    for (const p of a.pdbViolations) {
+      parts.push(
+        `PodDisruptionBudget ${p.namespace}/${p.name} allows ${plural(p.disruptionsAllowed, 'disruption')}, ${a.type} takes ${p.podsTaken}`,
+      );
+    }
+    for (const svc of a.servicesEmptied) {
+      parts.push(
+        `Service ${svc.namespace}/${svc.name} left without its ${plural(svc.readyEndpoints, 'ready endpoint')}`,
+      );
+    }
+    for (const q of a.quotaOverflows) {
+      parts.push(`ResourceQuota ${q.namespace}/${q.name} ${q.resource}: ${q.used} used + ${q.added} > ${q.hard}`);
+    }
+  }
+  if (radius.dependants.length) {
+    parts.push(`${plural(radius.dependants.length, 'dependant')} (${radius.dependants.map(display).join(', ')})`);
+  }
+  return parts.join('; ');
+}
+
 const isSignalType = (value: string): value is SignalType => (signalTypes as readonly string[]).includes(value);
 
 /** What keeps each signal from coming back; one line per signal, chosen for the commonest cause. */
@@ -156,6 +216,7 @@ interface Attempt {
   reason?: string;
   verification?: string;
   rollback?: 'completed' | 'failed';
+  blastRadius?: PlanBlastRadius;
 }
 
 interface Action {
@@ -199,7 +260,11 @@ export function timelineDetail(event: IncidentEvent): string | undefined {
       return `analysis for attempt ${num(d, 'attempt')} requested`;
     case 'AnalysisCompleted': {
       const actions = (d.suggestedActions as { type: string }[]).map((a) => a.type);
-      return `${str(d, 'provider')} (confidence ${num(d, 'confidence')}): ${str(d, 'analysis')}${actions.length ? ` Suggests ${actions.join(', ')}.` : ' No action suggested.'}`;
+      const commit = topCommitOf(d);
+      return (
+        `${str(d, 'provider')} (confidence ${num(d, 'confidence')}): ${str(d, 'analysis')}${actions.length ? ` Suggests ${actions.join(', ')}.` : ' No action suggested.'}` +
+        (commit ? ` Suspected ${commitLine(commit)}.` : '')
+      );
     }
     case 'AnalysisFailed':
       return `analysis failed: ${str(d, 'reason')}`;
@@ -215,7 +280,11 @@ export function timelineDetail(event: IncidentEvent): string | undefined {
       const what = actions.length
         ? actions.join(', ')
         : `agentic loop of up to ${plural(agentic?.maxSteps ?? 0, 'step')}`;
-      return `plan for attempt ${num(d, 'attempt')} (${str(d, 'source')}${d.runbook ? ` runbook ${str(d, 'runbook')}` : ''}): ${what}`;
+      const radius = d.blastRadius as PlanBlastRadius | undefined;
+      return (
+        `plan for attempt ${num(d, 'attempt')} (${str(d, 'source')}${d.runbook ? ` runbook ${str(d, 'runbook')}` : ''}): ${what}` +
+        (radius ? `; blast radius: ${blastRadiusText(radius)}` : '')
+      );
     }
     case 'ApprovalRequested':
       return `approval requested (${plural(num(d, 'requiredApprovals'), 'approver')}, until ${str(d, 'expiresAt')})`;
@@ -267,7 +336,7 @@ export function timelineDetail(event: IncidentEvent): string | undefined {
     case 'IssueUnsnoozed':
       return `unsnoozed by ${str(d, 'unsnoozedBy')}`;
     case 'IssueCascadeCorrelated':
-      return `part of a cascade of ${plural((d.chain as unknown[]).length, 'Issue')} rooted at Issue ${str(d, 'rootIssueId')}`;
+      return `correlated into a cascade of ${cascadeText((d.chain as CascadeMember[]) ?? [], parseStreamName(event.streamId).id, num(d, 'windowMinutes'))}`;
     case 'IssueResolved':
       return d.resolution === 'remediated'
         ? `resolved by remediation after ${plural(num(d, 'attempts'), 'attempt')}`
@@ -290,7 +359,9 @@ function replay(events: readonly IncidentEvent[], issueStream: string) {
   const analyses: { analysis: string; provider: string; recommendations: string[] }[] = [];
   const analysisFailures: string[] = [];
   const conclusions: { rootCause: string; lessonsLearned: string[]; preventionActions: string[] }[] = [];
-  let cascade: { workload: ResourceRef }[] = [];
+  let cascade: CascadeMember[] = [];
+  let suspectedCommit: SuspectedCommit | undefined;
+  let gitOps: string | undefined;
   let end: IncidentEvent | undefined;
 
   for (const event of events) {
@@ -303,9 +374,13 @@ function replay(events: readonly IncidentEvent[], issueStream: string) {
           provider: str(d, 'provider'),
           recommendations: (d.recommendations as string[]) ?? [],
         });
+        // The last analysis that named a commit (or saw the GitOps state) speaks for the incident.
+        suspectedCommit = topCommitOf(d) ?? suspectedCommit;
+        const change = d.change as { gitOps?: string } | undefined;
+        if (change?.gitOps) gitOps = change.gitOps;
       }
       if (event.type === 'AnalysisFailed') analysisFailures.push(str(d, 'reason'));
-      if (event.type === 'IssueCascadeCorrelated') cascade = d.chain as { workload: ResourceRef }[];
+      if (event.type === 'IssueCascadeCorrelated') cascade = (d.chain as CascadeMember[]) ?? [];
       if (event.type === 'IssueResolved' || event.type === 'IssueEscalated') end = event;
       continue;
     }
@@ -317,6 +392,7 @@ function replay(events: readonly IncidentEvent[], issueStream: string) {
           attempt: num(d, 'attempt'),
           source: str(d, 'source'),
           actions: (d.actions as { type: string }[]).map((a) => a.type),
+          ...(d.blastRadius ? { blastRadius: d.blastRadius as PlanBlastRadius } : {}),
         });
         break;
       case 'ActionStarted':
@@ -384,9 +460,68 @@ function replay(events: readonly IncidentEvent[], issueStream: string) {
     analysisFailures,
     conclusions,
     cascade,
+    suspectedCommit,
+    gitOps,
     end,
   };
 }
+
+type StatusOf<K extends keyof PostMortemStatus> = NonNullable<PostMortemStatus[K]>;
+
+const suspectedCommitStatus = (c: SuspectedCommit): StatusOf<'suspectedCommit'> => ({
+  repository: c.repository.slice(0, 320),
+  sha: c.sha,
+  ...(c.author ? { author: c.author.slice(0, 253) } : {}),
+  ...(c.message ? { message: c.message.slice(0, 4096) } : {}),
+  ...(c.at ? { at: c.at } : {}),
+  confidence: c.confidence,
+  ...(c.filesChanged.length ? { filesChanged: c.filesChanged.slice(0, 64).map((f) => f.slice(0, 1024)) } : {}),
+  ...(c.reasons.length ? { reasons: c.reasons.slice(0, 8).map((line) => line.slice(0, 2048)) } : {}),
+});
+
+const named = (x: { namespace: string; name: string }) => ({
+  namespace: x.namespace.slice(0, 63),
+  name: x.name.slice(0, 253),
+});
+
+const blastRadiusStatus = (attempt: number, radius: PlanBlastRadius): StatusOf<'blastRadius'>[number] => ({
+  attempt: Math.max(1, attempt),
+  actions: radius.actions.slice(0, 50).map((a) => ({
+    type: isActionType(a.type) ? a.type : 'Custom',
+    pods: a.pods,
+    ...(a.replicas ? { replicas: { before: a.replicas.before, after: a.replicas.after } } : {}),
+    ...(a.pdbViolations.length
+      ? {
+          pdbViolations: a.pdbViolations.slice(0, 32).map((p) => ({
+            ...named(p),
+            disruptionsAllowed: p.disruptionsAllowed,
+            podsTaken: p.podsTaken,
+          })),
+        }
+      : {}),
+    ...(a.servicesEmptied.length
+      ? {
+          servicesEmptied: a.servicesEmptied
+            .slice(0, 32)
+            .map((svc) => ({ ...named(svc), readyEndpoints: svc.readyEndpoints })),
+        }
+      : {}),
+    ...(a.quotaOverflows.length
+      ? {
+          quotaOverflows: a.quotaOverflows.slice(0, 32).map((q) => ({
+            ...named(q),
+            resource: q.resource.slice(0, 253),
+            used: q.used,
+            added: q.added,
+            hard: q.hard,
+          })),
+        }
+      : {}),
+  })),
+  ...(radius.dependants.length
+    ? { dependants: radius.dependants.slice(0, 64).map((w) => display(w).slice(0, 253)) }
+    : {}),
+});
 
 export interface RenderedPostMortem {
   readonly doc: {
@@ -469,7 +604,7 @@ export function postMortemResource(
 
   const lastAnalysis = r.analyses.at(-1);
   const conclusion = r.conclusions.at(-1);
-  const rootCause = conclusion?.rootCause
+  const analysed = conclusion?.rootCause
     ? conclusion.rootCause
     : lastAnalysis && lastAnalysis.analysis !== 'unknown'
       ? lastAnalysis.analysis
@@ -478,6 +613,8 @@ export function postMortemResource(
         : r.analysisFailures.length
           ? `Not determined: the analysis failed (${r.analysisFailures.at(-1)}).`
           : 'Not determined: the Issue ended before any analysis completed.';
+  const commit = r.suspectedCommit;
+  const rootCause = commit ? `${analysed} Suspected change: ${commitLine(commit)}.` : analysed;
 
   // The remediation the Issue names as its fix; an older event without the id falls back to the completed one.
   const fixedBy = str(endData, 'remediationId');
@@ -500,11 +637,21 @@ export function postMortemResource(
     : `Escalated because ${ESCALATION_REASON[str(endData, 'reason')] ?? str(endData, 'reason')}${endData.detail ? `: ${str(endData, 'detail')}` : ''}.`;
   const summary = `${outcome} after ${duration}: ${state.signal} on ${display(workload)} (${state.severity}, risk ${state.riskScore}), ${plural(r.attempts.length, 'remediation attempt')}. ${howItEnded}`;
 
+  // Plans recorded before blast radius was assessed (or with the guard off) have none.
+  const radii = r.attempts
+    .flatMap((a) => (a.blastRadius ? [{ attempt: a.attempt, blastRadius: a.blastRadius }] : []))
+    .slice(-16);
+  const cascadeIndex = r.cascade.findIndex((m) => m.issueId === state.issueId);
+  const cascadeRoot = r.cascade[0];
+
   const impact =
     `${display(workload)} was affected for ${duration} from detection to ${resolved ? 'resolution' : 'escalation'}: ` +
     `severity ${state.severity} (risk ${state.riskScore}/100), signals ${state.signals.join(', ')}, ` +
     `${plural(state.anomalyIds.length, 'anomaly', 'anomalies')}.` +
-    (r.cascade.length ? ` Part of a cascade across ${plural(r.cascade.length, 'workload')}.` : '');
+    (r.cascade.length ? ` Part of a cascade of ${cascadeText(r.cascade, state.issueId)}.` : '') +
+    radii
+      .map((a) => ` The plan for attempt ${a.attempt} was assessed to take ${blastRadiusText(a.blastRadius)}.`)
+      .join('');
 
   const lessons: string[] = [...(conclusion?.lessonsLearned ?? [])];
   if (winning) {
@@ -525,6 +672,18 @@ export function postMortemResource(
     );
   }
   for (const reason of r.analysisFailures) lessons.push(`An analysis failed: ${reason}.`);
+  if (cascadeRoot && cascadeIndex > 0) {
+    lessons.push(
+      `${display(workload)} failed after ${display(cascadeRoot.workload)} (Issue ${cascadeRoot.issueId}), the root cause of its cascade: the fault started there.`,
+    );
+  } else if (cascadeIndex === 0 && r.cascade.length > 1) {
+    lessons.push(
+      `The failure of ${display(workload)} spread to ${plural(r.cascade.length - 1, 'other workload')} (${r.cascade
+        .slice(1)
+        .map((m) => display(m.workload))
+        .join(', ')}).`,
+    );
+  }
   if (resolved && endData.resolution === 'manual') {
     lessons.push(
       `A person resolved it${endData.note ? ` (${str(endData, 'note')})` : ''}; no Cairn remediation closed it.`,
@@ -555,6 +714,26 @@ export function postMortemResource(
     if (line) prevention.push(line);
   }
   prevention.push(...(lastAnalysis?.recommendations ?? []));
+  if (commit) {
+    const files = commit.filesChanged.slice(0, 3).join(', ');
+    prevention.push(
+      `Find out how commit ${shortSha(commit.sha)} of ${commit.repository} reached the cluster unchecked, and gate its releases on checks that cover what it changed${files ? ` (${files})` : ''}.`,
+    );
+  }
+  if (cascadeIndex === 0 && r.cascade.length > 1) {
+    prevention.push(
+      `Give the workloads that depend on ${display(workload)} timeouts, retries with backoff and circuit breakers, so its failure does not take them down too.`,
+    );
+  } else if (cascadeRoot && cascadeIndex > 0) {
+    prevention.push(
+      `Let ${display(workload)} degrade gracefully when ${display(cascadeRoot.workload)} fails (timeouts, retries with backoff, a circuit breaker).`,
+    );
+  }
+  if (radii.some((a) => a.blastRadius.actions.some((x) => x.servicesEmptied.length || x.pdbViolations.length))) {
+    prevention.push(
+      `Run enough replicas of ${display(workload)} that a remediation can restart pods without emptying a Service or breaking a PodDisruptionBudget.`,
+    );
+  }
   if (!resolved)
     prevention.push('Once fixed, write a Runbook for this failure so the next one is remediated without a person.');
   if (recurrence.last30Days > 0)
@@ -583,7 +762,15 @@ export function postMortemResource(
       last30Days: recurrence.last30Days,
       ...(recurrence.related?.length ? { related: recurrence.related.slice(-32) } : {}),
     },
-    ...(r.cascade.length ? { cascadeChain: r.cascade.slice(0, 32).map((m) => display(m.workload).slice(0, 253)) } : {}),
+    ...(r.cascade.length
+      ? {
+          cascadeChain: r.cascade.slice(0, 32).map((m) => display(m.workload).slice(0, 253)),
+          ...(cascadeIndex >= 0 ? { cascadePosition: Math.min(cascadeIndex + 1, 100) } : {}),
+        }
+      : {}),
+    ...(commit ? { suspectedCommit: suspectedCommitStatus(commit) } : {}),
+    ...(r.gitOps ? { gitOps: r.gitOps.slice(0, 8192) } : {}),
+    ...(radii.length ? { blastRadius: radii.map((a) => blastRadiusStatus(a.attempt, a.blastRadius)) } : {}),
     conditions: [
       {
         type: 'Resolved',
@@ -619,3 +806,50 @@ export function postMortemResource(
     status,
   };
 }
+
+/** A review event of the PostMortem's own stream (`postmortem-<issueId>`). */
+export interface ReviewEvent {
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: { readonly occurredAt: string };
+}
+
+/**
+ * The status with one review event applied: taken into review, closed, or given feedback. `feedback` is the latest
+ * feedback as it was given; `rootCauseOverride` keeps the latest correction of the root cause even when later
+ * feedback only rates or comments. `rootCause` itself stays what the incident's events said. Other events leave
+ * the status as it is, so folding a whole stream is safe.
+ */
+export function withReviewEvent(status: PostMortemStatus, event: ReviewEvent): PostMortemStatus {
+  const d = (event.data ?? {}) as D;
+  const at = event.metadata.occurredAt;
+  switch (event.type) {
+    case 'PostMortemReviewed':
+      return { ...status, state: 'InReview', reviewedAt: at, reviewedBy: str(d, 'reviewer').slice(0, 253) };
+    case 'PostMortemClosed':
+      return { ...status, state: 'Closed', closedAt: at, closedBy: str(d, 'closedBy').slice(0, 253) };
+    case 'PostMortemFeedbackRecorded': {
+      const by = str(d, 'by').slice(0, 253);
+      const override = str(d, 'rootCauseOverride').slice(0, 16_384);
+      const comments = str(d, 'comments').slice(0, 8_192);
+      const rating = typeof d.rating === 'number' ? d.rating : undefined;
+      return {
+        ...status,
+        feedback: {
+          ...(rating === undefined ? {} : { rating }),
+          ...(override ? { rootCauseOverride: override } : {}),
+          ...(comments ? { comments } : {}),
+          by,
+          at,
+        },
+        ...(override ? { rootCauseOverride: { text: override, by, at } } : {}),
+      };
+    }
+    default:
+      return status;
+  }
+}
+
+/** The status with the PostMortem's review stream folded in, oldest event first. */
+export const withReview = (status: PostMortemStatus, events: readonly ReviewEvent[]): PostMortemStatus =>
+  events.reduce(withReviewEvent, status);

@@ -25,7 +25,7 @@ import {
   planResource,
   postMortemName,
 } from '../../../projections/kubernetesResources.projection.ts';
-import { postMortemResource, recurrencesOf } from '../../../projections/postMortem.projection.ts';
+import { postMortemResource, recurrencesOf, withReview } from '../../../projections/postMortem.projection.ts';
 import { correlationStream } from '../../application/detection/anomalyRecorder.ts';
 import { createIncidentIndex } from '../../application/incidentIndex.ts';
 import type { Reactor } from '../../application/reactor.ts';
@@ -291,7 +291,9 @@ export function resourceWriterReactor(deps: {
       deps.namespace,
     );
     if (!postMortem) return;
-    await write('PostMortem', 'postmortems', postMortem.doc, postMortem.status);
+    // Its review life (state, review, feedback) is folded in on every write, so no other write can undo it.
+    const review = await deps.store.readStream(streamName(StreamCategory.PostMortem, state.issueId));
+    await write('PostMortem', 'postmortems', postMortem.doc, withReview(postMortem.status, review));
   };
 
   const writePlan = async (stream: string) => {
@@ -349,6 +351,7 @@ export function resourceWriterReactor(deps: {
         `${StreamCategory.Issue}-`,
         `${StreamCategory.Remediation}-`,
         `${StreamCategory.Escalation}-`,
+        `${StreamCategory.PostMortem}-`,
       ],
     },
     async handle(event) {
@@ -364,6 +367,11 @@ export function resourceWriterReactor(deps: {
         }
         default: {
           if (event.streamId.startsWith(`${StreamCategory.Remediation}-`)) return writePlan(event.streamId);
+          if (event.streamId.startsWith(`${StreamCategory.PostMortem}-`)) {
+            // Reviewed, closed or given feedback: the PostMortem is written again, through its Issue.
+            await writeIssue(issueStreamFor(parseStreamName(event.streamId).id));
+            return;
+          }
           if (event.streamId.startsWith(`${StreamCategory.Escalation}-`)) {
             // A delivery's outcome changes nothing the Issue shows.
             if (event.type === 'EscalationPageDelivered' || event.type === 'EscalationPageFailed') return;

@@ -42,6 +42,49 @@ const ExecutedActionSchema = Type.Object({
   at: Timestamp(),
 });
 
+const Named = { namespace: Text(63), name: Text(253) };
+
+const ActionBlastRadiusSchema = Type.Object({
+  type: ActionTypeName(),
+  pods: Count('Pods the action deletes, evicts, restarts or scales away.'),
+  replicas: Type.Optional(Type.Object({ before: Count('Replicas before.'), after: Count('Replicas after.') })),
+  pdbViolations: Type.Optional(
+    Type.Array(
+      Type.Object({
+        ...Named,
+        disruptionsAllowed: Count('Disruptions the PodDisruptionBudget allowed.'),
+        podsTaken: Count('Pods the action takes from it.'),
+      }),
+      { maxItems: 32 },
+    ),
+  ),
+  servicesEmptied: Type.Optional(
+    Type.Array(Type.Object({ ...Named, readyEndpoints: Count('Ready endpoints before the action.') }), {
+      maxItems: 32,
+    }),
+  ),
+  quotaOverflows: Type.Optional(
+    Type.Array(
+      Type.Object({
+        ...Named,
+        resource: Text(253),
+        used: Type.Number(),
+        added: Type.Number(),
+        hard: Type.Number(),
+      }),
+      { maxItems: 32 },
+    ),
+  ),
+});
+
+const PlanBlastRadiusSchema = Type.Object({
+  attempt: Type.Integer({ minimum: 1, description: 'The remediation attempt whose plan this is.' }),
+  actions: Type.Array(ActionBlastRadiusSchema, { maxItems: 50 }),
+  dependants: Type.Optional(
+    Type.Array(Text(253), { maxItems: 64, description: 'Workloads that depend on the target.' }),
+  ),
+});
+
 export const PostMortemStatusSchema = Type.Object({
   state: StringEnum(['Open', 'InReview', 'Closed'] as const),
   summary: Type.Optional(Text(16384)),
@@ -61,32 +104,64 @@ export const PostMortemStatusSchema = Type.Object({
     }),
   ),
   cascadeChain: Type.Optional(
-    Type.Array(Text(253), { maxItems: 32, description: 'Services in failure order, root cause first.' }),
+    Type.Array(Text(253), {
+      maxItems: 32,
+      description:
+        'Workloads of the cascade this Issue belonged to, in failure order, root cause first (the first 32).',
+    }),
+  ),
+  cascadePosition: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: "This Issue's place in the cascade: 1 is the root cause, 2 the first workload it took down...",
+    }),
   ),
   suspectedCommit: Type.Optional(
-    Type.Object({
-      repository: ObjectName('The SourceRepository.'),
-      sha: Type.String({ pattern: patterns.gitSha, maxLength: 64 }),
-      author: Type.Optional(Text(253)),
-      message: Type.Optional(Text(4096)),
-      at: Type.Optional(Timestamp()),
-      confidence: Fraction('How likely this commit caused the incident.'),
-      filesChanged: Type.Optional(Type.Array(Text(1024), { maxItems: 64 })),
-    }),
+    Type.Object(
+      {
+        repository: Text(320, { description: 'The SourceRepository, namespace/name.' }),
+        sha: Type.String({ pattern: patterns.gitSha, maxLength: 64 }),
+        author: Type.Optional(Text(253)),
+        message: Type.Optional(Text(4096)),
+        at: Type.Optional(Timestamp()),
+        confidence: Fraction('How likely this commit caused the incident.'),
+        filesChanged: Type.Optional(Type.Array(Text(1024), { maxItems: 64 })),
+        reasons: Type.Optional(Type.Array(Text(2048), { maxItems: 8, description: 'Why it was suspected.' })),
+      },
+      { description: 'The most likely commit of the last analysis that named any.' },
+    ),
   ),
   gitOps: Type.Optional(Text(8192, { description: 'Helm / Argo CD / Flux state at the time of the incident.' })),
-  generatedRunbookRef: Type.Optional(LocalRef('The Runbook generated from the successful steps, if any.')),
-  feedback: Type.Optional(
-    Type.Object({
-      rating: Type.Optional(Type.Integer({ minimum: 1, maximum: 5, description: 'How good the remediation was.' })),
-      rootCauseOverride: Type.Optional(Text(16384)),
-      comments: Type.Optional(Text(8192)),
-      by: Text(253),
-      at: Timestamp(),
+  blastRadius: Type.Optional(
+    Type.Array(PlanBlastRadiusSchema, {
+      maxItems: 16,
+      description: 'What each remediation plan was assessed to take down before it ran (the last 16 plans).',
     }),
   ),
+  generatedRunbookRef: Type.Optional(LocalRef('The Runbook generated from the successful steps, if any.')),
+  feedback: Type.Optional(
+    Type.Object(
+      {
+        rating: Type.Optional(Type.Integer({ minimum: 1, maximum: 5, description: 'How good the remediation was.' })),
+        rootCauseOverride: Type.Optional(Text(16384)),
+        comments: Type.Optional(Text(8192)),
+        by: Text(253),
+        at: Timestamp(),
+      },
+      { description: 'The latest feedback recorded, as it was given.' },
+    ),
+  ),
+  rootCauseOverride: Type.Optional(
+    Type.Object(
+      { text: Text(16384), by: Text(253), at: Timestamp() },
+      { description: 'The root cause as a person corrected it: the latest feedback that gave one.' },
+    ),
+  ),
   reviewedAt: Type.Optional(Timestamp()),
+  reviewedBy: Type.Optional(Text(253)),
   closedAt: Type.Optional(Timestamp()),
+  closedBy: Type.Optional(Text(253)),
   ...statusBase(),
 });
 
