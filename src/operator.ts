@@ -9,6 +9,7 @@ import { StreamCategory, streamName } from '../domain/streams.ts';
 import { prepareReadModel, readModelProjections } from '../projections/readModel.projections.ts';
 import { createActionClients } from './actions/action.ts';
 import { availableActions } from './actions/available.ts';
+import { assessPlanBlastRadius } from './actions/planBlastRadius.ts';
 import {
   approvalReason,
   approvalUnderPolicy,
@@ -355,6 +356,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           return { allowed: verdict.allowed, refused: verdict.refused };
         },
         beyondNamespace: (actions, target) => actions.flatMap((a) => approvalReason(a, target, policy) ?? []),
+        blastRadius: assessPlanBlastRadius({ clients: actionClients, policy }),
         unconfirmedSourcesNeedApproval: options.unconfirmedSourcesNeedApproval ?? DefaultUnconfirmedSources,
         ...(agenticOptions
           ? {

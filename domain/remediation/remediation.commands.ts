@@ -1,5 +1,5 @@
 import type { ActionSpec, RemediationSource, ResourceRef } from '../events/common.schema.ts';
-import type { AgenticConclusion } from '../events/remediation.events.ts';
+import type { AgenticConclusion, PlanBlastRadius } from '../events/remediation.events.ts';
 import type { Command } from '../messages.ts';
 
 export const RemediationDefaults = {
@@ -38,6 +38,8 @@ export type CreateRemediationPlan = Command<
     readonly verificationTimeoutSeconds?: number;
     /** Only for an agentic plan. */
     readonly agentic?: { readonly maxSteps?: number; readonly timeLimitSeconds?: number };
+    /** What the plan's actions would take down, assessed before it was made; each entry names one of `actions`. */
+    readonly blastRadius?: PlanBlastRadius;
   }
 >;
 

@@ -807,6 +807,13 @@ const createPlan = (
   if (ids.size !== d.actions.length) {
     throw invalid('remediation.duplicate_action_id', 'action ids must be unique within a plan');
   }
+  const strays = (d.blastRadius?.actions ?? []).filter((a) => !ids.has(a.actionId)).map((a) => a.actionId);
+  if (strays.length > 0) {
+    throw invalid(
+      'remediation.blast_radius_unknown_action',
+      `the blast radius names actions the plan does not have: ${strays.join(', ')}`,
+    );
+  }
   const doNotRepeat = [...(d.doNotRepeat ?? [])];
   const repeated = d.actions.map(actionFingerprint).filter((fingerprint) => doNotRepeat.includes(fingerprint));
   if (repeated.length > 0) {
@@ -848,6 +855,12 @@ const createPlan = (
           ? {
               maxSteps: d.agentic?.maxSteps ?? RemediationDefaults.agenticMaxSteps,
               timeLimitSeconds: d.agentic?.timeLimitSeconds ?? RemediationDefaults.agenticTimeLimitSeconds,
+            }
+          : undefined,
+        blastRadius: d.blastRadius
+          ? {
+              actions: d.blastRadius.actions.map((a) => ({ ...a })),
+              dependants: d.blastRadius.dependants.map((r) => ({ ...r })),
             }
           : undefined,
       }),

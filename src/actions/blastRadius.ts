@@ -15,7 +15,12 @@ import { isPodReady, isTerminating } from './workloadPods.ts';
  * reads its inputs from the cluster.
  */
 
-export const DisruptionGuard = { Off: 'off', Refuse: 'refuse' } as const;
+/**
+ * refuse: an action that would violate a PodDisruptionBudget or empty a Service is refused (approve mode: it waits
+ * for people); approve: it waits for people in every mode; off: nothing is assessed. Quota overflows are refused
+ * unless off.
+ */
+export const DisruptionGuard = { Off: 'off', Refuse: 'refuse', Approve: 'approve' } as const;
 export type DisruptionGuard = (typeof DisruptionGuard)[keyof typeof DisruptionGuard];
 export const disruptionGuardModes: readonly DisruptionGuard[] = Object.values(DisruptionGuard);
 

@@ -318,6 +318,8 @@ describe('the policy with blast radius facts', () => {
 
   it('parses the guard flag and names a bad value', () => {
     expect(parseDisruptionGuard(' off ')).toBe('off');
-    expect(() => parseDisruptionGuard('maybe')).toThrow('--disruption-guard: "maybe" is not one of off, refuse');
+    expect(() => parseDisruptionGuard('maybe')).toThrow(
+      '--disruption-guard: "maybe" is not one of off, refuse, approve',
+    );
   });
 });

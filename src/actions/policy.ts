@@ -61,6 +61,10 @@ export interface RemediationPolicy {
    * (off). With refuse, an action that would exceed a ResourceQuota is refused too.
    */
   readonly disruptionGuard?: DisruptionGuard;
+  /**
+   * Workloads that may depend on a plan's target (from the dependency graph) before the plan waits for people.
+   */
+  readonly maxDependants?: number;
 }
 
 /**
@@ -90,6 +94,7 @@ export const PolicyDefaults = {
   defaultApproval: DefaultApproval.Auto,
   sloGuard: SloGuard.Off,
   disruptionGuard: DisruptionGuard.Refuse,
+  maxDependants: 5,
 } as const;
 
 /** The default policy; configured namespaces are added to the system ones, never replace them. */
@@ -112,6 +117,7 @@ export const defaultRemediationPolicy = (
   defaultApproval: overrides.defaultApproval ?? PolicyDefaults.defaultApproval,
   sloGuard: overrides.sloGuard ?? PolicyDefaults.sloGuard,
   disruptionGuard: overrides.disruptionGuard ?? PolicyDefaults.disruptionGuard,
+  maxDependants: overrides.maxDependants ?? PolicyDefaults.maxDependants,
 });
 
 export const PolicyCode = {
@@ -372,18 +378,17 @@ export const evaluatePlan = (
       );
       continue;
     }
-    const radius =
-      (policy.disruptionGuard ?? PolicyDefaults.disruptionGuard) === DisruptionGuard.Off
-        ? undefined
-        : facts.blastRadius?.[blastRadiusKey(action)];
+    const guard = policy.disruptionGuard ?? PolicyDefaults.disruptionGuard;
+    const radius = guard === DisruptionGuard.Off ? undefined : facts.blastRadius?.[blastRadiusKey(action)];
     const overQuota = radius === undefined ? undefined : quotaReason(action, radius);
     if (overQuota !== undefined) {
       refuse(action, PolicyCode.QuotaExceeded, overQuota);
       continue;
     }
     const disruption = radius === undefined ? undefined : disruptionReason(action, radius);
-    // In approve mode people see the numbers and may still approve; elsewhere nobody would, so it is refused.
-    const askPeople = mode === RemediationMode.Approve;
+    // In approve mode (or with the guard on approve) people see the numbers and may still approve; elsewhere nobody
+    // would, so it is refused.
+    const askPeople = mode === RemediationMode.Approve || guard === DisruptionGuard.Approve;
     if (disruption !== undefined && (!askPeople || context.approved === false)) {
       refuse(
         action,

@@ -6,7 +6,7 @@ import type {
   RemediationSource,
   ResourceRef,
 } from '../../../domain/events/common.schema.ts';
-import type { RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
+import type { PlanBlastRadius, RemediationPlanCreated } from '../../../domain/events/remediation.events.ts';
 import type { IssueCommand, ProposalRefusal } from '../../../domain/issue/issue.commands.ts';
 import { type IssueEvent, type IssueState, issueDecider } from '../../../domain/issue/issue.decider.ts';
 import { RefusalCode } from '../../../domain/issue/refusal.stage.ts';
@@ -93,6 +93,14 @@ export interface PipelineDeps {
     /** `code` is the policy's own (`policy.…`, `envelope.…`, `action.…`): the Issue records it as it comes. */
     refused: readonly { action: ActionSpec; reason: string; code: string }[];
   }>;
+  /**
+   * The plan's blast radius, recorded with it, and why it makes the plan wait for people (limits crossed); nothing
+   * is recorded when absent or when it returns undefined (the disruption guard is off).
+   */
+  readonly blastRadius?: (
+    actions: readonly ActionSpec[],
+    target: ResourceRef,
+  ) => Promise<{ radius: PlanBlastRadius; approval: readonly string[] } | undefined>;
   /** Agentic mode when no runbook matches and no usable action was proposed; off (escalate instead) when absent. */
   readonly agentic?: { readonly maxSteps?: number; readonly timeLimitSeconds?: number };
   /** Whether a plan needs people to approve it first; never when absent. */
@@ -411,9 +419,11 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       (chosen.source === 'agentic'
         ? undefined
         : await deps.runbooks?.recordSuggestion(started, started.attempts, chosen.actions));
+    const assessed = await deps.blastRadius?.(chosen.actions, state.workload!);
     const beyond = [
       ...(deps.beyondNamespace?.(chosen.actions, state.workload!) ?? []),
       ...(await unconfirmed(started)),
+      ...(assessed?.approval ?? []),
     ];
     const approval: ApprovalRequirement | undefined =
       beyond.length > 0 && !ruled?.required ? { ...ruled, required: true, rule: beyond.join('; ') } : ruled;
@@ -446,6 +456,7 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
             }
           : {}),
         ...(approval?.changeWindow ? { changeWindow: approval.changeWindow } : {}),
+        ...(assessed ? { blastRadius: assessed.radius } : {}),
       },
       metadata,
     });

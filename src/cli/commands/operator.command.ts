@@ -267,10 +267,16 @@ export function registerOperatorCommand(program: Command): void {
       PolicyDefaults.sloGuard,
     )
     .option(
-      '--disruption-guard <refuse|off>',
-      'an action that would take down more pods than a PodDisruptionBudget allows, leave a Service with no ready endpoint or exceed a ResourceQuota: refused (in approve mode: runs only once approved), or not checked (off)',
+      '--disruption-guard <refuse|approve|off>',
+      'an action that would take down more pods than a PodDisruptionBudget allows or leave a Service with no ready endpoint: refused (refuse; in approve mode it runs only once approved), or its plan waits for one person (approve); one that would exceed a ResourceQuota is refused with either; off: nothing is assessed',
       parseDisruptionGuard,
       PolicyDefaults.disruptionGuard,
+    )
+    .option(
+      '--max-dependants <n>',
+      "workloads that may depend on a plan's target (the dependency graph) before the plan waits for one person",
+      parseCount('--max-dependants', 0),
+      PolicyDefaults.maxDependants,
     )
     .option(
       '--audit-event-limit <n>',
@@ -334,6 +340,7 @@ export function registerOperatorCommand(program: Command): void {
           defaultApproval: DefaultApproval;
           sloGuard: SloGuard;
           disruptionGuard: DisruptionGuard;
+          maxDependants: number;
           auditEventLimit: number;
           auditEventMaxAge: number;
           agentic: boolean;
@@ -361,6 +368,7 @@ export function registerOperatorCommand(program: Command): void {
           defaultApproval: opts.defaultApproval,
           sloGuard: opts.sloGuard,
           disruptionGuard: opts.disruptionGuard,
+          maxDependants: opts.maxDependants,
         };
         checkPolicyConsistency(defaultRemediationPolicy(policy), {
           ...(opts.allowAction ? { allowedActions: opts.allowAction } : {}),
