@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import { AnalysisCompletedSchema, type SuspectedCommit } from '../domain/events/analysis.events.ts';
+import type { CascadeMember } from '../domain/events/correlation.events.ts';
 import type { IssueDetected } from '../domain/events/issue.events.ts';
+import { type PlanBlastRadius, RemediationPlanCreatedSchema } from '../domain/events/remediation.events.ts';
 import type { IssueCommand } from '../domain/issue/issue.commands.ts';
 import { issueDecider } from '../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
@@ -13,7 +17,14 @@ import { createCommandHandler } from '../src/application/commandHandler.ts';
 import type { EventStore } from '../src/ports/eventStore.ts';
 import { minute, writeIncident } from '../test/support/incidentLog.ts';
 import { issueStatus, postMortemName } from './kubernetesResources.projection.ts';
-import { formatDuration, postMortemResource, recurrenceCount, recurrencesOf } from './postMortem.projection.ts';
+import {
+  formatDuration,
+  type IncidentEvent,
+  postMortemResource,
+  recurrenceCount,
+  recurrencesOf,
+  withReview,
+} from './postMortem.projection.ts';
 
 const owner = { name: 'web-i1', uid: '0b8c7a1e-1111-4222-8333-944455556666' };
 const web = { kind: 'Deployment', name: 'web', namespace: 'shop' };
@@ -49,7 +60,11 @@ const analysis = (insightId: string, text: string, actions: { type: string; para
 });
 
 /** A bad release: crash loop, rules analysis, rollback to revision 1, verified, resolved. */
-async function badRelease(store: EventStore, issueId = 'i1') {
+async function badRelease(
+  store: EventStore,
+  issueId = 'i1',
+  beforeTheEnd?: (issue: ReturnType<typeof incident>['issue']) => Promise<unknown>,
+) {
   const { issue, plan } = incident(store, issueId);
   const rid = `${issueId}-a1-plan`;
   await issue(0, {
@@ -99,6 +114,7 @@ async function badRelease(store: EventStore, issueId = 'i1') {
   });
   await plan(rid, 8, { type: 'StartVerification', data: {} });
   await plan(rid, 20, { type: 'PassVerification', data: { detail: '2/2 replicas ready, no restarts' } });
+  await beforeTheEnd?.(issue);
   await issue(21, { type: 'RecordRemediationOutcome', data: { remediationId: rid, outcome: 'completed' } });
 }
 
@@ -399,6 +415,332 @@ describe('PostMortem projection', () => {
     const fold = (n: number) => history.slice(0, n).reduce(issueDecider.evolve as never, issueDecider.initialState());
     expect(issueStatus(fold(history.length), second(21)).postMortemRef).toEqual({ name: postMortemName('i1', web) });
     expect(issueStatus(fold(history.length - 1), second(4))).not.toHaveProperty('postMortemRef');
+  });
+});
+
+describe('PostMortem change context: cascade, suspected commit, GitOps state, blast radius', () => {
+  const db = { kind: 'Deployment', name: 'db', namespace: 'shop' };
+  const api = { kind: 'Deployment', name: 'api', namespace: 'shop' };
+  const member = (issueId: string, workload: typeof web, s: number): CascadeMember => ({
+    issueId,
+    workload,
+    detectedAt: second(s),
+  });
+  const render = (events: readonly IncidentEvent[]) => {
+    const pm = postMortemResource('issue-i1', events, { last30Days: 0 }, owner, 'cairn-system');
+    expect(pm).toBeDefined();
+    check(pm!);
+    return pm!.status;
+  };
+  /** The bad release, correlated into each cascade in turn (through the Issue decider) before it ends. */
+  const inCascades = async (...chains: CascadeMember[][]) => {
+    const store = openEventStore('memory:');
+    await badRelease(store, 'i1', async (issue) => {
+      for (const [n, chain] of chains.entries()) {
+        await issue(9 + n, {
+          type: 'CorrelateCascade',
+          data: { rootIssueId: chain[0]!.issueId, chain, windowMinutes: 15 },
+        });
+      }
+    });
+    return eventsOf(store);
+  };
+
+  it('renders an Issue without any of them exactly as before', async () => {
+    const before = JSON.parse(
+      readFileSync(new URL('../test/fixtures/postmortem/without-change-context.json', import.meta.url), 'utf8'),
+    );
+    const resolved = openEventStore('memory:');
+    await badRelease(resolved);
+    const escalated = openEventStore('memory:');
+    await failedRemedy(escalated);
+    const now = {
+      resolved: postMortemResource('issue-i1', await eventsOf(resolved), { last30Days: 0 }, owner, 'cairn-system'),
+      escalated: postMortemResource(
+        'issue-i2',
+        await eventsOf(escalated),
+        { last30Days: 2, related: ['hungry-x-postmortem-x'] },
+        owner,
+        'cairn-system',
+      ),
+    };
+    expect(JSON.parse(JSON.stringify(now))).toEqual(before);
+  });
+
+  it('names the cascade of a root cause: its workloads in failure order, this Issue first, and what it took down', async () => {
+    const s = render(await inCascades([member('i1', web, 0), member('i-api', api, 40), member('i-db', db, 50)]));
+    expect(s.cascadeChain).toEqual(['Deployment shop/web', 'Deployment shop/api', 'Deployment shop/db']);
+    expect(s.cascadePosition).toBe(1);
+    expect(s.timeline?.find((t) => t.type === 'IssueCascadeCorrelated')).toEqual({
+      at: second(9),
+      type: 'IssueCascadeCorrelated',
+      detail:
+        'correlated into a cascade of 3 Issues detected within 15 minutes, root cause first: ' +
+        'Deployment shop/web → Deployment shop/api → Deployment shop/db; this Issue is the root cause',
+    });
+    expect(s.impact).toContain(
+      'Part of a cascade of 3 Issues, root cause first: Deployment shop/web → Deployment shop/api → Deployment shop/db; this Issue is the root cause.',
+    );
+    expect(s.lessonsLearned).toContain(
+      'The failure of Deployment shop/web spread to 2 other workloads (Deployment shop/api, Deployment shop/db).',
+    );
+    expect(s.preventionActions).toContain(
+      'Give the workloads that depend on Deployment shop/web timeouts, retries with backoff and circuit breakers, so its failure does not take them down too.',
+    );
+  });
+
+  it('names the root cause of a dependant’s cascade and its place after it; the latest correlation wins', async () => {
+    const s = render(
+      await inCascades(
+        [member('i-db', db, 0), member('i1', web, 30)],
+        [member('i-db', db, 0), member('i-api', api, 10), member('i1', web, 30)],
+      ),
+    );
+    expect(s.cascadeChain).toEqual(['Deployment shop/db', 'Deployment shop/api', 'Deployment shop/web']);
+    expect(s.cascadePosition).toBe(3);
+    const lines = s.timeline?.filter((t) => t.type === 'IssueCascadeCorrelated').map((t) => t.detail);
+    expect(lines).toEqual([
+      'correlated into a cascade of 2 Issues detected within 15 minutes, root cause first: Deployment shop/db → Deployment shop/web; ' +
+        'this Issue is the 2nd of 2, downstream of the root cause Deployment shop/db (Issue i-db)',
+      'correlated into a cascade of 3 Issues detected within 15 minutes, root cause first: ' +
+        'Deployment shop/db → Deployment shop/api → Deployment shop/web; this Issue is the 3rd of 3, downstream of the root cause Deployment shop/db (Issue i-db)',
+    ]);
+    expect(s.impact).toContain(
+      'this Issue is the 3rd of 3, downstream of the root cause Deployment shop/db (Issue i-db).',
+    );
+    expect(s.lessonsLearned).toContain(
+      'Deployment shop/web failed after Deployment shop/db (Issue i-db), the root cause of its cascade: the fault started there.',
+    );
+    expect(s.preventionActions).toContain(
+      'Let Deployment shop/web degrade gracefully when Deployment shop/db fails (timeouts, retries with backoff, a circuit breaker).',
+    );
+  });
+
+  it('keeps the first 32 workloads of a long cascade and the real place of an Issue beyond them', async () => {
+    const chain = Array.from({ length: 40 }, (_, n) =>
+      n === 35 ? member('i1', web, n) : member(`i-${n}`, { ...api, name: `svc-${n}` }, n),
+    );
+    const s = render(await inCascades(chain));
+    expect(s.cascadeChain).toHaveLength(32);
+    expect(s.cascadeChain?.[0]).toBe('Deployment shop/svc-0');
+    expect(s.cascadePosition).toBe(36);
+  });
+
+  const commit = (sha: string, extra: Partial<SuspectedCommit> = {}): SuspectedCommit => ({
+    repository: 'shop/web-src',
+    sha,
+    author: 'alice',
+    message: 'bump image to 1.4.2-broken',
+    at: second(-600),
+    confidence: 0.8,
+    filesChanged: ['deploy/values.yaml', 'charts/web/templates/deployment.yaml'],
+    reasons: ['changes the image tag the failing pods run', 'touches the chart of Deployment shop/web'],
+    ...extra,
+  });
+
+  /** The events with `change` on the analysis and a second, later analysis (with only a GitOps state) after it. */
+  const withChange = (events: readonly IncidentEvent[], first: object, later?: object): IncidentEvent[] =>
+    events.flatMap((e) => {
+      if (e.type !== 'AnalysisCompleted') return [e];
+      const analysed = { ...e, data: { ...(e.data as object), change: first } };
+      const again = later && {
+        ...e,
+        metadata: { occurredAt: second(3) },
+        data: { ...(e.data as object), insightId: 'i1-a1b', analysis: 'Still the image.', change: later },
+      };
+      for (const x of [analysed, again]) if (x) expect(Value.Check(AnalysisCompletedSchema, x.data)).toBe(true);
+      return again ? [analysed, again] : [analysed];
+    });
+
+  it('takes the top suspected commit of the last analysis that named any, with its reasons, and the GitOps state', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const events = withChange(
+      await eventsOf(store),
+      {
+        gitOps: 'Argo CD Application shop/web: OutOfSync, Degraded',
+        suspectedCommits: [commit('3f9a2c1d'), commit('0bada55')],
+      },
+      { gitOps: 'Argo CD Application shop/web: Synced, Degraded (revision 3f9a2c1d)' },
+    );
+    const s = render(events);
+    expect(s.suspectedCommit).toEqual({
+      repository: 'shop/web-src',
+      sha: '3f9a2c1d',
+      author: 'alice',
+      message: 'bump image to 1.4.2-broken',
+      at: second(-600),
+      confidence: 0.8,
+      filesChanged: ['deploy/values.yaml', 'charts/web/templates/deployment.yaml'],
+      reasons: ['changes the image tag the failing pods run', 'touches the chart of Deployment shop/web'],
+    });
+    expect(s.gitOps).toBe('Argo CD Application shop/web: Synced, Degraded (revision 3f9a2c1d)');
+    expect(s.rootCause).toBe(
+      'Still the image. Suspected change: commit 3f9a2c1 in shop/web-src by alice ("bump image to 1.4.2-broken"), confidence 0.8: ' +
+        'changes the image tag the failing pods run; touches the chart of Deployment shop/web.',
+    );
+    const analyses = s.timeline?.filter((t) => t.type === 'AnalysisCompleted').map((t) => t.detail);
+    expect(analyses?.[0]).toMatch(
+      / Suspected commit 3f9a2c1 in shop\/web-src by alice .*confidence 0\.8: changes the image tag/,
+    );
+    expect(analyses?.[1]).not.toContain('Suspected');
+    expect(s.preventionActions).toContain(
+      'Find out how commit 3f9a2c1 of shop/web-src reached the cluster unchecked, and gate its releases on checks that cover what it changed (deploy/values.yaml, charts/web/templates/deployment.yaml).',
+    );
+  });
+
+  it('shows no commit when no analysis named one, and keeps the bounds of the largest commit the events allow', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const quiet = render(withChange(await eventsOf(store), { gitOps: 'Helm release web: deployed, revision 7' }));
+    expect(quiet.suspectedCommit).toBeUndefined();
+    expect(quiet.gitOps).toBe('Helm release web: deployed, revision 7');
+    expect(quiet.rootCause).not.toContain('Suspected');
+
+    const huge = commit('a'.repeat(64), {
+      repository: `${'n'.repeat(63)}/${'r'.repeat(253)}`,
+      author: 'x'.repeat(253),
+      message: 'm'.repeat(2048),
+      filesChanged: Array.from({ length: 64 }, (_, n) => `${n}`.padEnd(1024, 'f')),
+      reasons: Array.from({ length: 8 }, () => 'r'.repeat(2048)),
+    });
+    const s = render(withChange(await eventsOf(store), { gitOps: 'g'.repeat(4096), suspectedCommits: [huge] }));
+    expect(s.suspectedCommit?.filesChanged).toHaveLength(64);
+    expect(s.gitOps).toHaveLength(4096);
+  });
+
+  const radius: PlanBlastRadius = {
+    actions: [
+      {
+        actionId: '1-rollbackdeployment',
+        type: 'RollbackDeployment',
+        pods: 2,
+        replicas: { before: 2, after: 2 },
+        pdbViolations: [{ namespace: 'shop', name: 'web-pdb', disruptionsAllowed: 0, podsTaken: 2 }],
+        servicesEmptied: [{ namespace: 'shop', name: 'web', readyEndpoints: 2 }],
+        quotaOverflows: [
+          { namespace: 'shop', name: 'compute', resource: 'limits.memory', used: 3, added: 1, hard: 3.5 },
+        ],
+      },
+    ],
+    dependants: [api, db],
+  };
+  const withRadius = (events: readonly IncidentEvent[], blastRadius: PlanBlastRadius) =>
+    events.map((e) => {
+      if (e.type !== 'RemediationPlanCreated') return e;
+      const planned = { ...e, data: { ...(e.data as object), blastRadius } };
+      expect(Value.Check(RemediationPlanCreatedSchema, planned.data)).toBe(true);
+      return planned;
+    });
+
+  it('records what each plan was assessed to take: pods, replicas, PodDisruptionBudgets, Services, quota, dependants', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const s = render(withRadius(await eventsOf(store), radius));
+    expect(s.blastRadius).toEqual([
+      {
+        attempt: 1,
+        actions: [
+          {
+            type: 'RollbackDeployment',
+            pods: 2,
+            replicas: { before: 2, after: 2 },
+            pdbViolations: [{ namespace: 'shop', name: 'web-pdb', disruptionsAllowed: 0, podsTaken: 2 }],
+            servicesEmptied: [{ namespace: 'shop', name: 'web', readyEndpoints: 2 }],
+            quotaOverflows: [
+              { namespace: 'shop', name: 'compute', resource: 'limits.memory', used: 3, added: 1, hard: 3.5 },
+            ],
+          },
+        ],
+        dependants: ['Deployment shop/api', 'Deployment shop/db'],
+      },
+    ]);
+    const assessed =
+      '2 pods; RollbackDeployment replicas 2 → 2; PodDisruptionBudget shop/web-pdb allows 0 disruptions, RollbackDeployment takes 2; ' +
+      'Service shop/web left without its 2 ready endpoints; ResourceQuota shop/compute limits.memory: 3 used + 1 > 3.5; ' +
+      '2 dependants (Deployment shop/api, Deployment shop/db)';
+    expect(s.impact).toContain(` The plan for attempt 1 was assessed to take ${assessed}.`);
+    expect(s.timeline?.find((t) => t.type === 'RemediationPlanCreated')?.detail).toBe(
+      `plan for attempt 1 (ai-runbook): RollbackDeployment; blast radius: ${assessed}`,
+    );
+    expect(s.preventionActions).toContain(
+      'Run enough replicas of Deployment shop/web that a remediation can restart pods without emptying a Service or breaking a PodDisruptionBudget.',
+    );
+  });
+
+  it('keeps a plan that takes nothing short, without a prevention line about replicas', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const { replicas: _, ...rollback } = radius.actions[0]!;
+    const harmless: PlanBlastRadius = {
+      actions: [{ ...rollback, pods: 0, pdbViolations: [], servicesEmptied: [], quotaOverflows: [] }],
+      dependants: [],
+    };
+    const s = render(withRadius(await eventsOf(store), harmless));
+    expect(s.blastRadius).toEqual([{ attempt: 1, actions: [{ type: 'RollbackDeployment', pods: 0 }] }]);
+    expect(s.impact).toContain('The plan for attempt 1 was assessed to take 0 pods.');
+    expect(s.preventionActions?.join('\n')).not.toContain('Run enough replicas');
+  });
+});
+
+describe('PostMortem review on the object', () => {
+  const event = (type: string, s: number, data: object) => ({ type, data, metadata: { occurredAt: second(s) } });
+
+  it('shows the review, the latest feedback, the latest root cause correction and the close', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const pm = postMortemResource('issue-i1', await eventsOf(store), { last30Days: 0 }, owner, 'ns')!;
+    const reviewed = event('PostMortemReviewed', 100, { issueId: 'i1', reviewer: 'key:alice', notes: 'first look' });
+    const corrected = event('PostMortemFeedbackRecorded', 110, {
+      issueId: 'i1',
+      by: 'key:bob',
+      rating: 2,
+      rootCauseOverride: 'The chart pinned the wrong image tag.',
+    });
+    const rated = event('PostMortemFeedbackRecorded', 120, {
+      issueId: 'i1',
+      by: 'key:carol',
+      rating: 4,
+      comments: 'fast',
+    });
+    const closed = event('PostMortemClosed', 130, { issueId: 'i1', closedBy: 'key:alice' });
+
+    const inReview = withReview(pm.status, [reviewed]);
+    expect(inReview).toMatchObject({ state: 'InReview', reviewedAt: second(100), reviewedBy: 'key:alice' });
+    expect(inReview.closedAt).toBeUndefined();
+
+    const all = [reviewed, corrected, rated, closed];
+    const s = withReview(pm.status, all);
+    check({ ...pm, status: s });
+    expect(s).toMatchObject({
+      state: 'Closed',
+      reviewedAt: second(100),
+      reviewedBy: 'key:alice',
+      closedAt: second(130),
+      closedBy: 'key:alice',
+      feedback: { rating: 4, comments: 'fast', by: 'key:carol', at: second(120) },
+      rootCauseOverride: { text: 'The chart pinned the wrong image tag.', by: 'key:bob', at: second(110) },
+    });
+    expect(s.feedback).not.toHaveProperty('rootCauseOverride');
+    // The analysis's root cause stays beside the correction, and nothing else of the document moves.
+    expect(s.rootCause).toBe(pm.status.rootCause);
+    expect(s.timeline).toEqual(pm.status.timeline);
+    // Folding the stream again (a replay) gives the same document.
+    expect(withReview(withReview(pm.status, all), all)).toEqual(s);
+    // An open PostMortem with no review events is untouched.
+    expect(withReview(pm.status, [])).toEqual(pm.status);
+  });
+
+  it('cuts a correction longer than the object holds to its 16 KiB', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const pm = postMortemResource('issue-i1', await eventsOf(store), { last30Days: 0 }, owner, 'ns')!;
+    const s = withReview(pm.status, [
+      event('PostMortemFeedbackRecorded', 5, { issueId: 'i1', by: 'key:bob', rootCauseOverride: 'x'.repeat(20_000) }),
+    ]);
+    check({ ...pm, status: s });
+    expect(s.rootCauseOverride?.text).toHaveLength(16_384);
+    expect(s.state).toBe('Open');
   });
 });
 
