@@ -1,0 +1,191 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GitHttpServer, startGitHttpServer } from '../../test/support/gitHttpServer.ts';
+import { createTestRepo, type TestRepo } from '../../test/support/gitRepos.ts';
+import {
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  type KubeClients,
+  kubeClients,
+} from '../../test/support/kube.ts';
+import type { SourceRepositoryStatus } from '../adapters/kubernetes/api/sourceRepository.kind.ts';
+import { type RunningSourceRepositories, startSourceRepositories } from './sourceRepos.module.ts';
+
+/**
+ * SourceRepositories against the real API server and real git: repositories made by the test, served from disk
+ * and through git's own smart-HTTP backend behind basic authentication.
+ */
+let kube: KubeClients;
+let namespace: string;
+let cacheDir: string;
+let running: RunningSourceRepositories;
+let repo: TestRepo;
+let server: GitHttpServer;
+const errors: string[] = [];
+const Password = 'Git-HTTP-pa55word-4d1';
+
+const group = { group: 'aiops.cairn.dev', version: 'v1alpha1', plural: 'sourcerepositories' } as const;
+
+const create = (name: string, spec: Record<string, unknown>) =>
+  kube.custom.createNamespacedCustomObject({
+    ...group,
+    namespace,
+    body: { apiVersion: 'aiops.cairn.dev/v1alpha1', kind: 'SourceRepository', metadata: { name }, spec },
+  });
+
+const statusOf = async (name: string) =>
+  ((await kube.custom.getNamespacedCustomObject({ ...group, namespace, name })) as { status?: SourceRepositoryStatus })
+    .status;
+
+const readyCondition = (status: SourceRepositoryStatus | undefined) =>
+  status?.conditions?.find((c) => c.type === 'Ready');
+
+beforeAll(async () => {
+  kube = kubeClients();
+  namespace = await createNamespace(kube, 'srcrepo');
+  cacheDir = mkdtempSync(join(tmpdir(), 'cairn-mirrors-'));
+  repo = createTestRepo('cairn-srcrepo-');
+  repo.commit('Add the web deployment', { 'deploy/web/deployment.yaml': 'kind: Deployment\n' });
+  repo.commit('Add the cart service', { 'src/cart/total.ts': 'export const total = 1;\n' });
+  server = await startGitHttpServer(repo.dir, { username: 'ci', password: Password });
+  // A short interval, so a new commit is fetched soon; the test waits for it, never for an amount of time.
+  running = startSourceRepositories({
+    config: kube.config,
+    cacheDir,
+    namespaces: [namespace],
+    minIntervalMs: 300,
+    onError: (what, error) => errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`),
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await running?.stop();
+  await server?.close();
+  await deleteNamespace(kube, namespace);
+  repo?.remove();
+  rmSync(cacheDir, { recursive: true, force: true });
+});
+
+describe('a SourceRepository', () => {
+  it('is cloned and then fetched on its interval: the status shows the head, and a new commit once fetched', async () => {
+    await create('web', {
+      url: repo.url,
+      branch: 'main',
+      resources: [{ kind: 'Deployment', name: 'web' }],
+      syncInterval: '1s',
+    });
+    const first = repo.head();
+    const synced = await eventually(
+      'the first sync',
+      async () => {
+        const s = await statusOf('web');
+        return s?.headCommit?.sha === first ? s : undefined;
+      },
+      120_000,
+    );
+    expect(synced.ready).toBe(true);
+    expect(synced.headCommit?.message).toBe('Add the cart service');
+    expect(synced.headCommit?.author).toBe('Ada Lovelace');
+    expect(readyCondition(synced)).toMatchObject({ status: 'True', reason: 'Synced' });
+    expect(synced.lastSyncedAt).toBeDefined();
+
+    const second = repo.commit('Make the total a function', { 'src/cart/total.ts': 'export const total = () => 1;\n' });
+    const fetched = await eventually(
+      'the new commit to be fetched',
+      async () => {
+        const s = await statusOf('web');
+        return s?.headCommit?.sha === second ? s : undefined;
+      },
+      120_000,
+    );
+    expect(fetched.headCommit?.message).toBe('Make the total a function');
+  });
+
+  it('that cannot be cloned says why in its status, and keeps no secret there', async () => {
+    await create('gone', { url: 'file:///nonexistent/cairn/repo.git', syncInterval: '1m' });
+    const status = await eventually('the clone to fail', async () => {
+      const s = await statusOf('gone');
+      return readyCondition(s)?.status === 'False' ? s : undefined;
+    });
+    expect(status.ready).toBe(false);
+    expect(readyCondition(status)?.reason).toBe('Unreachable');
+    expect(readyCondition(status)?.message).toMatch(/does not appear to be a git repository|not found|No such/i);
+  });
+
+  it('whose branch does not exist says so', async () => {
+    await create('nobranch', { url: repo.url, branch: 'release/9.9', syncInterval: '1m' });
+    const status = await eventually('the fetch to fail', async () => {
+      const s = await statusOf('nobranch');
+      return readyCondition(s)?.status === 'False' ? s : undefined;
+    });
+    expect(readyCondition(status)).toMatchObject({ reason: 'BranchMissing' });
+    expect(readyCondition(status)?.message).toContain('release/9.9');
+  });
+
+  it('with credentials in its URL is refused without fetching, and the status does not repeat them', async () => {
+    await create('inline', { url: `http://ci:${Password}@127.0.0.1:1/web.git`, syncInterval: '1m' });
+    const status = await eventually('the refusal', async () => {
+      const s = await statusOf('inline');
+      return readyCondition(s)?.status === 'False' ? s : undefined;
+    });
+    expect(readyCondition(status)?.reason).toBe('InvalidSpec');
+    expect(JSON.stringify(status)).not.toContain(Password);
+  });
+
+  it('over HTTP basic auth: fetched with the Secret, refused with a wrong one, the password never shown', async () => {
+    await kube.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'git-basic' }, stringData: { username: 'ci', password: Password } },
+    });
+    await kube.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'git-wrong' }, stringData: { username: 'ci', password: 'not-the-password-77' } },
+    });
+    await create('http-ok', {
+      url: server.url,
+      auth: { type: 'basic', secretRef: { name: 'git-basic' } },
+      syncInterval: '1m',
+    });
+    await create('http-wrong', {
+      url: server.url,
+      auth: { type: 'basic', secretRef: { name: 'git-wrong' } },
+      syncInterval: '1m',
+    });
+    await create('http-nosecret', {
+      url: server.url,
+      auth: { type: 'basic', secretRef: { name: 'absent' } },
+      syncInterval: '1m',
+    });
+    const ok = await eventually(
+      'the authenticated fetch',
+      async () => {
+        const s = await statusOf('http-ok');
+        return s?.headCommit?.sha === repo.head() ? s : undefined;
+      },
+      120_000,
+    );
+    expect(ok.ready).toBe(true);
+    const wrong = await eventually('the refused fetch', async () => {
+      const s = await statusOf('http-wrong');
+      return readyCondition(s)?.status === 'False' ? s : undefined;
+    });
+    expect(readyCondition(wrong)?.reason).toBe('AuthFailed');
+    expect(server.refused()).toBeGreaterThan(0);
+    const missing = await eventually('the missing Secret', async () => {
+      const s = await statusOf('http-nosecret');
+      return readyCondition(s)?.status === 'False' ? s : undefined;
+    });
+    expect(readyCondition(missing)).toMatchObject({
+      reason: 'SecretUnreadable',
+      message: `Secret ${namespace}/absent does not exist`,
+    });
+    for (const s of [ok, wrong, missing]) {
+      expect(JSON.stringify(s)).not.toContain(Password);
+      expect(JSON.stringify(s)).not.toContain('not-the-password-77');
+    }
+    expect(errors.join('\n')).not.toContain(Password);
+  });
+});
