@@ -105,6 +105,8 @@ const ISSUE_EVENTS = new Set([
   'IssueUnsnoozed',
   'IssueCascadeCorrelated',
   'IssueEscalationPaused',
+  'IssueRemediationDeferred',
+  'IssueRemediationReleased',
 ]);
 
 const REMEDIATION_EVENTS = new Set([
@@ -132,6 +134,14 @@ const summaryOf = (event: RecordedEvent): string => {
   if (event.type === 'IssueEscalationPaused') {
     const d = event.data as { reason: string; heldBecause: string };
     return `escalation (${d.reason.replaceAll('_', ' ')}) held: the Issue is ${d.heldBecause}`;
+  }
+  if (event.type === 'IssueRemediationDeferred') {
+    const d = event.data as { rootIssueId: string; reason: string };
+    return `remediation waits for the root of its cascade, Issue ${d.rootIssueId}: ${d.reason}`.slice(0, 2_000);
+  }
+  if (event.type === 'IssueRemediationReleased') {
+    const d = event.data as { rootIssueId: string; reason: string };
+    return `remediation no longer waits for Issue ${d.rootIssueId} (${d.reason.replaceAll('_', ' ')})`;
   }
   return (timelineDetail(event) ?? event.type).slice(0, 2_000);
 };

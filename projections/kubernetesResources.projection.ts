@@ -1,9 +1,11 @@
 import type { AnomalyDetectedData } from '../domain/events/anomaly.events.ts';
 import type { ResourceRef } from '../domain/events/common.schema.ts';
 import { IssueStatus, type ProposalRefusedData } from '../domain/events/issue.events.ts';
+import type { PlanBlastRadius } from '../domain/events/remediation.events.ts';
 import type { IssueState } from '../domain/issue/issue.decider.ts';
 import { boundedAction, RefusalCode, refusalStage } from '../domain/issue/refusal.stage.ts';
 import { redactedSnapshotView } from '../src/actions/snapshotSecrets.ts';
+import { blastRadiusStatus, blastRadiusSummary, blastRadiusTotals } from './blastRadius.view.ts';
 
 /**
  * How the event log appears as Cairn's custom resources. Pure: the reactor that writes them to the API server
@@ -130,8 +132,64 @@ export function issueResource(state: IssueState, anomalyNames: readonly string[]
       riskScore: state.riskScore,
       // A set to the API server: a name twice (one alert recorded twice by an older Cairn) fails the whole apply.
       anomalies: [...new Set(anomalyNames)].slice(0, MAX_ISSUE_ANOMALIES),
+      ...(cascadeRootOf(state) ? { cascadeRootRef: { name: cascadeRootOf(state)! } } : {}),
     },
   };
+}
+
+/** The root Issue's name, for an Issue that is a dependant in a cascade. */
+const cascadeRootOf = (state: IssueState): string | undefined => {
+  const root = state.cascadeMembers[0];
+  return root === undefined || root.issueId === state.issueId ? undefined : issueName(root.issueId, root.workload);
+};
+
+/** The Issue's cascade (root first) and, while its plan waits for the root, the deferral: status fields. */
+export function issueCascadeStatus(state: IssueState) {
+  const root = state.cascadeMembers[0];
+  const deferral = state.remediationDeferral;
+  const rootRef = (issueId: string) => {
+    const member = state.cascadeMembers.find((m) => m.issueId === issueId);
+    return { name: member ? issueName(member.issueId, member.workload) : issueId };
+  };
+  return {
+    ...(root
+      ? {
+          cascade: {
+            role: root.issueId === state.issueId ? ('root' as const) : ('dependant' as const),
+            root: rootRef(root.issueId),
+            chain: state.cascadeMembers.slice(0, 100).map((m) => ({
+              name: issueName(m.issueId, m.workload),
+              resource: resourceRef(m.workload),
+              detectedAt: m.detectedAt,
+            })),
+          },
+        }
+      : {}),
+    ...(deferral
+      ? { remediationDeferred: { root: rootRef(deferral.rootIssueId), since: deferral.since, reason: deferral.reason } }
+      : {}),
+  };
+}
+
+/** Present while the Issue's plan waits for the root of its cascade. */
+function remediationDeferredCondition(state: IssueState) {
+  const deferral = state.remediationDeferral;
+  if (deferral !== null) {
+    return [
+      {
+        type: 'RemediationDeferred',
+        status: 'True',
+        reason: 'WaitingForCascadeRoot',
+        message:
+          `no plan starts until Issue ${issueCascadeStatus(state).remediationDeferred?.root.name} (the root of its cascade) ends: ${deferral.reason}`.slice(
+            0,
+            32_768,
+          ),
+        lastTransitionTime: deferral.since,
+      },
+    ];
+  }
+  return [];
 }
 
 /** `changedAt` is when the Issue last changed state: the time of the event that moved it. */
@@ -170,7 +228,9 @@ export function issueStatus(state: IssueState, changedAt: string, escalation?: I
         lastTransitionTime: changedAt,
       },
       ...analysisWaitingCondition(state),
+      ...remediationDeferredCondition(state),
     ],
+    ...issueCascadeStatus(state),
   };
 }
 
@@ -327,11 +387,32 @@ export function analysisRounds(
 
 const PROVIDERS = new Set(['rules', 'openai', 'anthropic']);
 
-export function insightResource(state: IssueState, round: AnalysisRound, owner: Owner, fallbackNamespace: string) {
+/** The plan made from an analysis round, as its AIInsight names it: its attempt and the blast radius it recorded. */
+export interface InsightPlan {
+  readonly attempt: number;
+  readonly blastRadius?: PlanBlastRadius;
+}
+
+export function insightResource(
+  state: IssueState,
+  round: AnalysisRound,
+  owner: Owner,
+  fallbackNamespace: string,
+  plan?: InsightPlan,
+) {
   const workload = state.workload!;
   const outcome = round.outcome;
   const provider = outcome?.kind === 'completed' ? outcome.provider : 'rules';
   const refused = round.refusals?.length ? { refusedProposals: round.refusals.map((r) => ({ ...r })) } : {};
+  const radius = plan?.blastRadius
+    ? {
+        blastRadius: {
+          planRef: { name: planName(state.issueId, workload, plan.attempt) },
+          summary: blastRadiusSummary(plan.blastRadius),
+          ...blastRadiusTotals(plan.blastRadius),
+        },
+      }
+    : {};
   return {
     doc: {
       apiVersion: ApiVersion,
@@ -373,6 +454,7 @@ export function insightResource(state: IssueState, round: AnalysisRound, owner: 
                 params: a.params,
               })),
               generatedAt: outcome.at,
+              ...radius,
               ...refused,
             },
   };
@@ -509,6 +591,7 @@ export function planResource(
         verificationTimeoutSeconds?: number;
         runbook?: string;
         agentic?: { maxSteps: number; timeLimitSeconds: number };
+        blastRadius?: PlanBlastRadius;
       }
     | undefined;
   if (!created) return undefined;
@@ -610,6 +693,7 @@ export function planResource(
       state: PLAN_STATE[status] ?? 'Pending',
       actions: checkpoints,
       ...(agenticSteps.length > 0 ? { agenticSteps } : {}),
+      ...(created.blastRadius ? { blastRadius: blastRadiusStatus(created.blastRadius) } : {}),
       ...(refusals.length > 0 ? { refusals } : {}),
       ...(approvalRequested
         ? { approvalRequestRef: { name: (approvalRequested.data as { requestId: string }).requestId } }

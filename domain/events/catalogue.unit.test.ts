@@ -38,6 +38,8 @@ describe('event catalogue', () => {
       'AnomalyJoinedIssue',
       'CorrelationIssueClosed',
       'IssueCascadeCorrelated',
+      'IssueRemediationDeferred',
+      'IssueRemediationReleased',
       'IssueDetected',
       'IssueAnomalyAttached',
       'AnalysisRequested',

@@ -1,6 +1,15 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Event } from '../messages.ts';
-import { defineEvent, Id, IsoInstant, ResourceRef, Sha256Hex, SignalName, strictObject } from './common.schema.ts';
+import {
+  defineEvent,
+  Id,
+  IsoInstant,
+  ResourceRef,
+  Sha256Hex,
+  ShortText,
+  SignalName,
+  strictObject,
+} from './common.schema.ts';
 
 /** The first anomaly on a workload with no open Issue: an Issue with this id is to be detected. */
 export const CorrelationIssueOpenedSchema = strictObject({
@@ -42,9 +51,43 @@ export const IssueCascadeCorrelatedSchema = strictObject({
 export type IssueCascadeCorrelatedData = Static<typeof IssueCascadeCorrelatedSchema>;
 export type IssueCascadeCorrelated = Event<'IssueCascadeCorrelated', IssueCascadeCorrelatedData>;
 
+/**
+ * The Issue's remediation waits: it is a dependant in a cascade whose root is still open, and fixing the root is
+ * expected to fix it too. No plan starts for it until the hold is released.
+ */
+export const IssueRemediationDeferredSchema = strictObject({
+  rootIssueId: Id,
+  /** The analysis whose plan waits. */
+  insightId: Id,
+  /** The root's workload, as `Kind namespace/name`, and why this Issue depends on it. */
+  reason: ShortText,
+});
+export type IssueRemediationDeferredData = Static<typeof IssueRemediationDeferredSchema>;
+export type IssueRemediationDeferred = Event<'IssueRemediationDeferred', IssueRemediationDeferredData>;
+
+export const HoldReleaseReason = {
+  /** The root was fixed; if this Issue persists, it is remediated on its own. */
+  RootResolved: 'root_resolved',
+  /** The root went to people without a fix: nothing upstream will fix this one. */
+  RootEscalated: 'root_escalated',
+  /** The cascade changed and this Issue is no longer anyone's dependant (it is the root now, or stands alone). */
+  NoLongerDependant: 'no_longer_dependant',
+} as const;
+export type HoldReleaseReason = (typeof HoldReleaseReason)[keyof typeof HoldReleaseReason];
+
+export const IssueRemediationReleasedSchema = strictObject({
+  rootIssueId: Id,
+  reason: Type.Enum(HoldReleaseReason),
+  detail: Type.Optional(ShortText),
+});
+export type IssueRemediationReleasedData = Static<typeof IssueRemediationReleasedSchema>;
+export type IssueRemediationReleased = Event<'IssueRemediationReleased', IssueRemediationReleasedData>;
+
 export const correlationEventDefinitions = [
   defineEvent('CorrelationIssueOpened', CorrelationIssueOpenedSchema, { audited: false }),
   defineEvent('AnomalyJoinedIssue', AnomalyJoinedIssueSchema, { audited: false }),
   defineEvent('CorrelationIssueClosed', CorrelationIssueClosedSchema, { audited: false }),
   defineEvent('IssueCascadeCorrelated', IssueCascadeCorrelatedSchema, { audited: false }),
+  defineEvent('IssueRemediationDeferred', IssueRemediationDeferredSchema, { audited: true }),
+  defineEvent('IssueRemediationReleased', IssueRemediationReleasedSchema, { audited: true }),
 ] as const;

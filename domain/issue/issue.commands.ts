@@ -7,7 +7,7 @@ import type {
   ResourceRef,
   Severity,
 } from '../events/common.schema.ts';
-import type { CascadeMember } from '../events/correlation.events.ts';
+import type { CascadeMember, HoldReleaseReason } from '../events/correlation.events.ts';
 import type { EscalationReason } from '../events/issue.events.ts';
 import type { Command } from '../messages.ts';
 
@@ -131,6 +131,18 @@ export type CorrelateCascade = Command<
   { readonly rootIssueId: string; readonly chain: readonly CascadeMember[]; readonly windowMinutes: number }
 >;
 
+/** Holds the Issue's plan while the root of its cascade is being dealt with (see IssueRemediationDeferred). */
+export type DeferRemediationToRoot = Command<
+  'DeferRemediationToRoot',
+  { readonly rootIssueId: string; readonly insightId: string; readonly reason: string }
+>;
+
+/** Lets the held plan go: the root ended, or this Issue no longer depends on it. */
+export type ReleaseRemediation = Command<
+  'ReleaseRemediation',
+  { readonly rootIssueId: string; readonly reason: HoldReleaseReason; readonly detail?: string }
+>;
+
 export type IssueCommand =
   | DetectIssue
   | AttachAnomaly
@@ -147,4 +159,6 @@ export type IssueCommand =
   | UnsnoozeIssue
   | ReleaseEscalation
   | CorrelateCascade
+  | DeferRemediationToRoot
+  | ReleaseRemediation
   | RecordProposalRefusals;

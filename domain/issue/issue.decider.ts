@@ -15,7 +15,12 @@ import {
   type ResourceRef,
   Severity,
 } from '../events/common.schema.ts';
-import type { IssueCascadeCorrelated } from '../events/correlation.events.ts';
+import type {
+  CascadeMember,
+  IssueCascadeCorrelated,
+  IssueRemediationDeferred,
+  IssueRemediationReleased,
+} from '../events/correlation.events.ts';
 import {
   type EscalationReason,
   type IssueAcknowledged,
@@ -54,6 +59,8 @@ export type IssueEvent =
   | IssueUnsnoozed
   | IssueEscalationPaused
   | IssueCascadeCorrelated
+  | IssueRemediationDeferred
+  | IssueRemediationReleased
   | ProposalRefused;
 
 export const AnalysisStatus = { None: 'none', Pending: 'pending', Completed: 'completed', Failed: 'failed' } as const;
@@ -86,6 +93,15 @@ export interface IssueState {
   /** Snoozed while the current instant is before this; see isSnoozed. */
   readonly snoozedUntil: string | null;
   readonly cascade: { readonly rootIssueId: string; readonly chain: readonly string[] } | null;
+  /** The cascade's members as last correlated, root first (what the Issue's status shows). */
+  readonly cascadeMembers: readonly CascadeMember[];
+  /** The plan waits for the root of the cascade: no remediation starts while this is set. */
+  readonly remediationDeferral: {
+    readonly rootIssueId: string;
+    readonly insightId: string;
+    readonly reason: string;
+    readonly since: string;
+  } | null;
   readonly endedAt: string | null;
   /** An automatic escalation waiting for the acknowledgement or the snooze that holds it. */
   readonly heldEscalation: {
@@ -130,6 +146,8 @@ export const initialIssueState = (): IssueState => ({
   acknowledgedBy: null,
   snoozedUntil: null,
   cascade: null,
+  cascadeMembers: [],
+  remediationDeferral: null,
   endedAt: null,
   heldEscalation: null,
   analysisWait: null,
@@ -230,7 +248,13 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
       };
     }
     case 'IssueResolved':
-      return { ...state, status: IssueStatus.Resolved, endedAt: event.metadata.occurredAt, heldEscalation: null };
+      return {
+        ...state,
+        status: IssueStatus.Resolved,
+        endedAt: event.metadata.occurredAt,
+        heldEscalation: null,
+        remediationDeferral: null,
+      };
     case 'IssueEscalationPaused':
       return {
         ...state,
@@ -245,6 +269,7 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
       return {
         ...state,
         heldEscalation: null,
+        remediationDeferral: null,
         status: IssueStatus.Escalated,
         endedAt: event.metadata.occurredAt,
         failures: event.data.lastFailure === undefined ? state.failures : [...state.failures, event.data.lastFailure],
@@ -259,7 +284,21 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
       return {
         ...state,
         cascade: { rootIssueId: event.data.rootIssueId, chain: event.data.chain.map((member) => member.issueId) },
+        cascadeMembers: event.data.chain,
       };
+    case 'IssueRemediationDeferred':
+      return {
+        ...state,
+        remediationDeferral: {
+          rootIssueId: event.data.rootIssueId,
+          insightId: event.data.insightId,
+          reason: event.data.reason,
+          // Deferred again to a new root: the wait began with the first deferral.
+          since: state.remediationDeferral?.since ?? event.metadata.occurredAt,
+        },
+      };
+    case 'IssueRemediationReleased':
+      return { ...state, remediationDeferral: null };
     default:
       // Events of other versions or other aggregates may share the stream's history; they change nothing here.
       return state;
@@ -579,6 +618,12 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
       if (state.attempts >= state.maxAttempts) {
         throw refuse('issue.attempts_exhausted', `Issue ${state.issueId} has used its ${state.maxAttempts} attempts`);
       }
+      if (state.remediationDeferral !== null) {
+        throw refuse(
+          'issue.remediation_deferred',
+          `Issue ${state.issueId} waits for the root of its cascade, Issue ${state.remediationDeferral.rootIssueId}`,
+        );
+      }
       return [
         {
           type: 'RemediationStarted',
@@ -751,6 +796,47 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
         state.cascade.chain.every((id, index) => id === ids[index]);
       if (unchanged) return [];
       return [{ type: 'IssueCascadeCorrelated', data: { rootIssueId, chain: [...chain], windowMinutes }, metadata }];
+    }
+
+    case 'DeferRemediationToRoot': {
+      requireOpen(state, command);
+      const { rootIssueId, insightId, reason } = command.data;
+      if (rootIssueId === state.issueId) {
+        throw invalid('issue.defer_to_self', `Issue ${state.issueId} cannot wait for itself`);
+      }
+      // Only a plan about to be made waits: one under way is not stopped half-way.
+      if (state.status !== IssueStatus.Analyzing || state.analysis !== AnalysisStatus.Completed) {
+        throw refuse('issue.nothing_to_defer', `Issue ${state.issueId} has no analysed plan waiting to start`);
+      }
+      if (insightId !== state.insightId) {
+        throw refuse(
+          'issue.insight_mismatch',
+          `${command.type}: expected insight ${state.insightId}, got ${insightId}`,
+        );
+      }
+      const deferral = state.remediationDeferral;
+      if (deferral !== null && deferral.rootIssueId === rootIssueId && deferral.insightId === insightId) return [];
+      return [
+        {
+          type: 'IssueRemediationDeferred',
+          data: { rootIssueId, insightId, reason: reason.length > 2_000 ? `${reason.slice(0, 1_999)}…` : reason },
+          metadata,
+        },
+      ];
+    }
+
+    case 'ReleaseRemediation': {
+      requireOpen(state, command);
+      const { rootIssueId, reason, detail } = command.data;
+      // Nothing waits, or it waits for another root now: a late release changes nothing.
+      if (state.remediationDeferral?.rootIssueId !== rootIssueId) return [];
+      return [
+        {
+          type: 'IssueRemediationReleased',
+          data: withoutUndefined({ rootIssueId, reason, detail: detail?.slice(0, 2_000) }),
+          metadata,
+        },
+      ];
     }
 
     case 'RecordProposalRefusals': {

@@ -68,6 +68,31 @@ export const IssueStatusSchema = Type.Object({
       { description: 'Who is being paged about it, through an EscalationPolicy.' },
     ),
   ),
+  cascade: Type.Optional(
+    Type.Object(
+      {
+        role: StringEnum(['root', 'dependant'] as const, {
+          description: 'root: the most upstream failing workload; dependant: fails because of the root.',
+        }),
+        root: LocalRef('The root Issue of the cascade.'),
+        chain: Type.Array(Type.Object({ name: ObjectName(), resource: ResourceRef(), detectedAt: Timestamp() }), {
+          maxItems: 100,
+          description: 'Every Issue of the cascade, root first, then by distance from it.',
+        }),
+      },
+      { description: 'The cross-service cascade this Issue belongs to (dependency graph, time window).' },
+    ),
+  ),
+  remediationDeferred: Type.Optional(
+    Type.Object(
+      {
+        root: LocalRef('The root Issue whose remediation goes first.'),
+        since: Timestamp(),
+        reason: Text(2048),
+      },
+      { description: 'Present while no plan starts for this Issue because the root of its cascade is open.' },
+    ),
+  ),
   ...statusBase(),
 });
 
