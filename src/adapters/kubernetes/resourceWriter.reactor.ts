@@ -6,6 +6,7 @@ import {
   escalationDecider,
 } from '../../../domain/escalation/escalation.decider.ts';
 import type { AnomalyDetected } from '../../../domain/events/anomaly.events.ts';
+import type { RemediationPlanCreatedData } from '../../../domain/events/remediation.events.ts';
 import { type IssueEvent, type IssueState, issueDecider, isTerminal } from '../../../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
 import { type RemediationEvent, remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
@@ -263,8 +264,8 @@ export function resourceWriterReactor(deps: {
       ? history.find((e) => e.type === 'IssueResolved' || e.type === 'IssueEscalated')
       : undefined;
     await writeEach([
-      ...analysisRounds(history).map((round) => () => {
-        const insight = insightResource(state, round, owner, deps.namespace);
+      ...analysisRounds(history).map((round) => async () => {
+        const insight = insightResource(state, round, owner, deps.namespace, await planOf(round.insightId));
         return write('AIInsight', 'aiinsights', insight.doc, insight.status);
       }),
       ...(end ? [() => writePostMortem(issueStream, state, end.position, owner)] : []),
@@ -294,6 +295,17 @@ export function resourceWriterReactor(deps: {
     // Its review life (state, review, feedback) is folded in on every write, so no other write can undo it.
     const review = await deps.store.readStream(streamName(StreamCategory.PostMortem, state.issueId));
     await write('PostMortem', 'postmortems', postMortem.doc, withReview(postMortem.status, review));
+  };
+
+  /** The plan the pipeline made from an analysis round (its id is the round's, see issuePipeline.reactor.ts). */
+  const planOf = async (insightId: string) => {
+    const history = await deps.store.readStream(streamName(StreamCategory.Remediation, `${insightId}-plan`));
+    const created = history.find((e) => e.type === 'RemediationPlanCreated')?.data as
+      | RemediationPlanCreatedData
+      | undefined;
+    return created
+      ? { attempt: created.attempt, ...(created.blastRadius ? { blastRadius: created.blastRadius } : {}) }
+      : undefined;
   };
 
   const writePlan = async (stream: string) => {
@@ -366,7 +378,13 @@ export function resourceWriterReactor(deps: {
           return;
         }
         default: {
-          if (event.streamId.startsWith(`${StreamCategory.Remediation}-`)) return writePlan(event.streamId);
+          if (event.streamId.startsWith(`${StreamCategory.Remediation}-`)) {
+            await writePlan(event.streamId);
+            // The AIInsight the plan was made from shows its blast radius.
+            if (event.type === 'RemediationPlanCreated')
+              await writeIssue(issueStreamFor((event.data as RemediationPlanCreatedData).issueId));
+            return;
+          }
           if (event.streamId.startsWith(`${StreamCategory.PostMortem}-`)) {
             // Reviewed, closed or given feedback: the PostMortem is written again, through its Issue.
             await writeIssue(issueStreamFor(parseStreamName(event.streamId).id));

@@ -51,6 +51,20 @@ export const AIInsightStatusSchema = Type.Object({
   recommendations: Type.Optional(Type.Array(Text(2048), { maxItems: 32 })),
   suggestedActions: Type.Optional(MapListOf(SuggestedActionSchema, 'name', 32)),
   generatedAt: Type.Optional(Timestamp()),
+  blastRadius: Type.Optional(
+    Type.Object(
+      {
+        planRef: LocalRef('The RemediationPlan made from this analysis.'),
+        summary: Text(1024),
+        pods: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+        pdbViolations: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+        servicesEmptied: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+        quotaOverflows: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+        dependants: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+      },
+      { description: "The blast radius of the plan made from this analysis; the plan's status has the details." },
+    ),
+  ),
   refusedProposals: Type.Optional(
     Type.Array(RefusedProposalSchema, {
       maxItems: 32,

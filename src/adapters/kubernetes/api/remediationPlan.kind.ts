@@ -69,6 +69,38 @@ const AgenticStepSchema = Type.Object({
   at: Timestamp(),
 });
 
+const Count = (description?: string) =>
+  Type.Integer({ minimum: 0, maximum: 1_000_000, ...(description ? { description } : {}) });
+const Findings = (description: string) => Type.Optional(Type.Array(Text(1024), { maxItems: 32, description }));
+
+const BlastRadiusSchema = Type.Object(
+  {
+    summary: Text(1024, { description: 'The totals in one sentence.' }),
+    pods: Count('Pods the actions delete, evict, restart or scale away, summed over the actions.'),
+    pdbViolations: Count('PodDisruptionBudgets an action would take below their minimum.'),
+    servicesEmptied: Count('Services an action would leave with no ready endpoint.'),
+    quotaOverflows: Count('ResourceQuota resources an action would exceed.'),
+    dependants: Count('Workloads that depend on the target (the dependency graph).'),
+    actions: Type.Array(
+      Type.Object({
+        actionId: Text(128),
+        type: ActionTypeName(),
+        pods: Count(),
+        replicas: Type.Optional(Type.Object({ before: Count(), after: Count() })),
+        pdbViolations: Findings('namespace/name: healthy pods taken, disruptions allowed.'),
+        servicesEmptied: Findings('namespace/name: the ready endpoints it loses.'),
+        quotaOverflows: Findings('namespace/name resource: used + added > hard.'),
+      }),
+      { maxItems: 50, description: 'Each action that takes pods down or adds to a quota; other actions touch no pod.' },
+    ),
+    dependantRefs: Type.Optional(Type.Array(ResourceRef(), { maxItems: 64 })),
+  },
+  {
+    description:
+      'What the plan would take down, assessed from the cluster when it was made (absent when the disruption guard is off).',
+  },
+);
+
 export const remediationStates = [
   'Pending',
   'AwaitingApproval',
@@ -102,6 +134,7 @@ export const RemediationPlanStatusSchema = Type.Object({
     }),
   ),
   agenticSteps: Type.Optional(Type.Array(AgenticStepSchema, { maxItems: 50 })),
+  blastRadius: Type.Optional(BlastRadiusSchema),
   refusals: Type.Optional(
     Type.Array(RefusedProposalSchema, {
       maxItems: 32,
@@ -146,6 +179,7 @@ export const remediationPlanKind: KindDefinition = {
     { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
     { name: 'State', type: 'string', jsonPath: '.status.state' },
     { name: 'Runbook', type: 'string', jsonPath: '.spec.runbookRef.name', priority: 1 },
+    { name: 'Pods', type: 'integer', jsonPath: '.status.blastRadius.pods', priority: 1 },
     ageColumn,
   ],
   statusSubresource: true,
