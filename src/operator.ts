@@ -9,7 +9,7 @@ import { StreamCategory, streamName } from '../domain/streams.ts';
 import { prepareReadModel, readModelProjections } from '../projections/readModel.projections.ts';
 import { createActionClients } from './actions/action.ts';
 import { availableActions } from './actions/available.ts';
-import { assessPlanBlastRadius } from './actions/planBlastRadius.ts';
+import { assessPlanBlastRadius, graphDependants } from './actions/planBlastRadius.ts';
 import {
   approvalReason,
   approvalUnderPolicy,
@@ -356,7 +356,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           return { allowed: verdict.allowed, refused: verdict.refused };
         },
         beyondNamespace: (actions, target) => actions.flatMap((a) => approvalReason(a, target, policy) ?? []),
-        blastRadius: assessPlanBlastRadius({ clients: actionClients, policy }),
+        blastRadius: assessPlanBlastRadius({ clients: actionClients, policy, dependantsOf: graphDependants(config) }),
         unconfirmedSourcesNeedApproval: options.unconfirmedSourcesNeedApproval ?? DefaultUnconfirmedSources,
         ...(agenticOptions
           ? {

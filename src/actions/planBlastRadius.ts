@@ -1,5 +1,8 @@
+import type * as k8s from '@kubernetes/client-node';
 import type { ActionSpec, ResourceRef } from '../../domain/events/common.schema.ts';
 import type { PlanBlastRadius } from '../../domain/events/remediation.events.ts';
+import { observeDependencyGraph } from '../cascade/dependencyGraph.observer.ts';
+import { dependantsOf } from '../cascade/dependencyGraph.ts';
 import type { ActionClients } from './action.ts';
 import { display } from './actionErrors.ts';
 import { type ActionBlastRadius, blastRadiusKey, DisruptionGuard, observeBlastRadius } from './blastRadius.ts';
@@ -76,6 +79,15 @@ export const blastRadiusApproval = (
   }
   return reasons;
 };
+
+/**
+ * The workloads that call the target, directly or through others, from the dependency graph of its namespace (and
+ * of the namespaces its objects name), read when the plan is made. A cluster-scoped target has none.
+ */
+export const graphDependants =
+  (config: k8s.KubeConfig) =>
+  async (target: ResourceRef): Promise<readonly ResourceRef[]> =>
+    target.namespace === '' ? [] : dependantsOf(await observeDependencyGraph(config, [target.namespace]), target);
 
 export interface PlanBlastRadiusDeps {
   readonly clients: ActionClients;
