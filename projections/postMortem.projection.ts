@@ -244,6 +244,13 @@ const REFUSED_BY: Readonly<Record<string, string>> = {
   approval: 'the approvers',
 };
 
+/** Why a dependant's remediation stopped waiting for the root of its cascade. */
+const HOLD_RELEASED: Readonly<Record<string, string>> = {
+  root_resolved: 'the root cause was fixed, so this Issue is remediated on its own if it persists',
+  root_escalated: 'the root cause went to people without a fix',
+  no_longer_dependant: 'this Issue is no longer downstream of another in its cascade',
+};
+
 /** One line per event that tells the story; bookkeeping events (ActionStarted, SnapshotStarted...) are left out. */
 export function timelineDetail(event: IncidentEvent): string | undefined {
   const d = (event.data ?? {}) as D;
@@ -337,6 +344,10 @@ export function timelineDetail(event: IncidentEvent): string | undefined {
       return `unsnoozed by ${str(d, 'unsnoozedBy')}`;
     case 'IssueCascadeCorrelated':
       return `correlated into a cascade of ${cascadeText((d.chain as CascadeMember[]) ?? [], parseStreamName(event.streamId).id, num(d, 'windowMinutes'))}`;
+    case 'IssueRemediationDeferred':
+      return `remediation held while the root of its cascade, Issue ${str(d, 'rootIssueId')}, is fixed: ${str(d, 'reason')}`;
+    case 'IssueRemediationReleased':
+      return `remediation hold released: ${HOLD_RELEASED[str(d, 'reason')] ?? str(d, 'reason').replaceAll('_', ' ')}${d.detail ? ` (${str(d, 'detail')})` : ''}`;
     case 'IssueResolved':
       return d.resolution === 'remediated'
         ? `resolved by remediation after ${plural(num(d, 'attempts'), 'attempt')}`

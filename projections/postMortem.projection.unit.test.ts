@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import { AnalysisCompletedSchema, type SuspectedCommit } from '../domain/events/analysis.events.ts';
-import type { CascadeMember } from '../domain/events/correlation.events.ts';
+import {
+  type CascadeMember,
+  IssueRemediationDeferredSchema,
+  IssueRemediationReleasedSchema,
+} from '../domain/events/correlation.events.ts';
 import type { IssueDetected } from '../domain/events/issue.events.ts';
 import { type PlanBlastRadius, RemediationPlanCreatedSchema } from '../domain/events/remediation.events.ts';
 import type { IssueCommand } from '../domain/issue/issue.commands.ts';
@@ -514,6 +518,34 @@ describe('PostMortem change context: cascade, suspected commit, GitOps state, bl
     expect(s.preventionActions).toContain(
       'Let Deployment shop/web degrade gracefully when Deployment shop/db fails (timeouts, retries with backoff, a circuit breaker).',
     );
+  });
+
+  it('tells in the timeline how a dependant’s remediation waited for the root of its cascade', async () => {
+    const events = await inCascades([member('i-db', db, 0), member('i1', web, 30)]);
+    const at = events.findIndex((e) => e.type === 'RemediationStarted');
+    const hold = (type: string, s: number, data: object) => {
+      const schema =
+        type === 'IssueRemediationDeferred' ? IssueRemediationDeferredSchema : IssueRemediationReleasedSchema;
+      expect(Value.Check(schema, data)).toBe(true);
+      return { type, streamId: 'issue-i1', data, metadata: { occurredAt: second(s) } };
+    };
+    const held = [
+      hold('IssueRemediationDeferred', 3, {
+        rootIssueId: 'i-db',
+        insightId: 'i1-a1',
+        reason: 'Deployment shop/db, which it calls',
+      }),
+      hold('IssueRemediationReleased', 4, {
+        rootIssueId: 'i-db',
+        reason: 'root_resolved',
+        detail: 'Issue i-db resolved',
+      }),
+    ];
+    const s = render([...events.slice(0, at), ...held, ...events.slice(at)]);
+    expect(s.timeline?.filter((t) => t.type.startsWith('IssueRemediation')).map((t) => t.detail)).toEqual([
+      'remediation held while the root of its cascade, Issue i-db, is fixed: Deployment shop/db, which it calls',
+      'remediation hold released: the root cause was fixed, so this Issue is remediated on its own if it persists (Issue i-db resolved)',
+    ]);
   });
 
   it('keeps the first 32 workloads of a long cascade and the real place of an Issue beyond them', async () => {

@@ -4,12 +4,13 @@ import type { IssueDetectedData } from '../domain/events/issue.events.ts';
 import type { RecordedEvent } from '../domain/messages.ts';
 import { parseStreamName, StreamCategory } from '../domain/streams.ts';
 import { issueName, Labels, postMortemName } from './kubernetesResources.projection.ts';
-import { type Detection, postMortemResource, recurrencesOf } from './postMortem.projection.ts';
+import { type Detection, postMortemResource, recurrencesOf, withReviewEvent } from './postMortem.projection.ts';
 import { insertRowsOrIgnore, prepared } from './sqlite.statements.ts';
 
 /**
  * PostMortems in the read model: the same document the resource writer puts in the PostMortem's status, rendered
- * from the incident's events when the Issue ends, plus its review life (Open → InReview → Closed) and feedback.
+ * from the incident's events when the Issue ends, plus its review life (Open → InReview → Closed) and feedback,
+ * which are folded into the document as the writer folds them into the object.
  * The incident's events are staged here until the Issue ends (then dropped), so rendering needs nothing but
  * this projection's own tables and a rebuild renders the same document.
  */
@@ -183,11 +184,14 @@ const render = (db: Database.Database, batch: Batch, issueId: string, issueStrea
 /** Review events change a written PostMortem; the row's position guard makes each apply once. */
 const applyReview = (db: Database.Database, event: RecordedEvent) => {
   const issueId = parseStreamName(event.streamId).id;
-  const row = prepared<[string], { last_position: number; feedback: string }>(
+  const row = prepared<[string], { last_position: number; feedback: string; document: string }>(
     db,
-    'SELECT last_position, feedback FROM postmortems WHERE issue_id = ?',
+    'SELECT last_position, feedback, document FROM postmortems WHERE issue_id = ?',
   ).get(issueId);
   if (row === undefined || BigInt(row.last_position) >= event.position) return;
+  // The document is the object's status: review state, the latest feedback and root cause correction included.
+  const document = JSON.stringify(withReviewEvent(JSON.parse(row.document), event));
+  prepared(db, 'UPDATE postmortems SET document = ? WHERE issue_id = ?').run(document, issueId);
   const d = event.data as Record<string, unknown>;
   const at = event.metadata.occurredAt;
   const position = Number(event.position);

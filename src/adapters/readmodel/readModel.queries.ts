@@ -15,6 +15,7 @@ import type {
 } from '../../../projections/remediations.projection.ts';
 import { prepared } from '../../../projections/sqlite.statements.ts';
 import { createSlaQueries, type SlaAnalyticsView } from '../../sla/sla.queries.ts';
+import type { PostMortemStatus } from '../kubernetes/api/postMortem.kind.ts';
 
 /**
  * The typed read side over the sqlite read model, shared by REST and GraphQL: lists with filters and keyset
@@ -159,6 +160,14 @@ export interface PostMortemView {
   readonly closedBy: string | null;
   readonly closedAt: string | null;
   readonly feedback: readonly PostMortemFeedbackView[];
+  /** Workloads of the Issue's cascade, root cause first; empty when it was not part of one. */
+  readonly cascadeChain: readonly string[];
+  /** The Issue's place in its cascade (1 is the root cause). */
+  readonly cascadePosition: number | null;
+  readonly suspectedCommit: NonNullable<PostMortemStatus['suspectedCommit']> | null;
+  readonly gitOps: string | null;
+  /** What each remediation plan was assessed to take before it ran. */
+  readonly blastRadius: NonNullable<PostMortemStatus['blastRadius']>;
 }
 
 export interface PostMortemDetailView extends PostMortemView {
@@ -404,6 +413,15 @@ const toPostMortem = (row: PostMortemRow): PostMortemView => ({
   closedBy: row.closed_by,
   closedAt: row.closed_at,
   feedback: json(row.feedback, []),
+  ...changeContext(json<PostMortemStatus | Record<string, never>>(row.document, {})),
+});
+
+const changeContext = (document: Partial<PostMortemStatus>) => ({
+  cascadeChain: document.cascadeChain ?? [],
+  cascadePosition: document.cascadePosition ?? null,
+  suspectedCommit: document.suspectedCommit ?? null,
+  gitOps: document.gitOps ?? null,
+  blastRadius: document.blastRadius ?? [],
 });
 
 const toRunbookUsage = (row: RunbookUsageRow): RunbookUsageView => ({

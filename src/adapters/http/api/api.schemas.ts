@@ -173,6 +173,58 @@ const PostMortemProperties = {
   closedBy: NStr,
   closedAt: NStr,
   feedback: Type.Array(FeedbackSchema),
+  cascadeChain: Type.Array(Str, { description: "Workloads of the Issue's cascade, root cause first; empty if none." }),
+  cascadePosition: Nullable(Type.Integer({ description: "The Issue's place in its cascade: 1 is the root cause." })),
+  suspectedCommit: Nullable(
+    Type.Object(
+      {
+        repository: Str,
+        sha: Str,
+        author: Type.Optional(Str),
+        message: Type.Optional(Str),
+        at: Type.Optional(Str),
+        confidence: Type.Number(),
+        filesChanged: Type.Optional(Type.Array(Str)),
+        reasons: Type.Optional(Type.Array(Str)),
+      },
+      { description: 'The most likely commit of the last analysis that named any.' },
+    ),
+  ),
+  gitOps: Nullable(Type.String({ description: 'Helm / Argo CD / Flux state when the Issue was analysed.' })),
+  blastRadius: Type.Array(
+    Type.Object({
+      attempt: Type.Integer(),
+      actions: Type.Array(
+        Type.Object({
+          type: Str,
+          pods: Type.Integer(),
+          replicas: Type.Optional(Type.Object({ before: Type.Integer(), after: Type.Integer() })),
+          pdbViolations: Type.Optional(
+            Type.Array(
+              Type.Object({ namespace: Str, name: Str, disruptionsAllowed: Type.Integer(), podsTaken: Type.Integer() }),
+            ),
+          ),
+          servicesEmptied: Type.Optional(
+            Type.Array(Type.Object({ namespace: Str, name: Str, readyEndpoints: Type.Integer() })),
+          ),
+          quotaOverflows: Type.Optional(
+            Type.Array(
+              Type.Object({
+                namespace: Str,
+                name: Str,
+                resource: Str,
+                used: Type.Number(),
+                added: Type.Number(),
+                hard: Type.Number(),
+              }),
+            ),
+          ),
+        }),
+      ),
+      dependants: Type.Optional(Type.Array(Str)),
+    }),
+    { description: 'What each remediation plan was assessed to take before it ran.' },
+  ),
 };
 export const PostMortemSchema = Type.Object(PostMortemProperties);
 export const PostMortemDetailSchema = Type.Object({

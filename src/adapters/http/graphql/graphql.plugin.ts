@@ -149,6 +149,14 @@ function resolvers(queries: ReadModelQueries): IResolvers {
     SuggestedAction: { params: (action) => pairs(action.params) },
     RefusedAction: { params: (action) => pairs(action.params) },
     RemediationAction: { params: (action) => pairs(action.params) },
+    // The PostMortem document leaves out empty lists; the schema promises lists.
+    SuspectedCommit: { filesChanged: (c) => c.filesChanged ?? [], reasons: (c) => c.reasons ?? [] },
+    PlanBlastRadius: { dependants: (plan) => plan.dependants ?? [] },
+    ActionBlastRadius: {
+      pdbViolations: (a) => a.pdbViolations ?? [],
+      servicesEmptied: (a) => a.servicesEmptied ?? [],
+      quotaOverflows: (a) => a.quotaOverflows ?? [],
+    },
   };
 }
 

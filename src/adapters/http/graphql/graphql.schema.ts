@@ -191,6 +191,69 @@ export const graphqlSchema = /* GraphQL */ `
     closedBy: String
     closedAt: String
     feedback: [PostMortemFeedback!]!
+    "Workloads of the Issue's cascade, root cause first; empty when it was not part of one."
+    cascadeChain: [String!]!
+    "The Issue's place in its cascade: 1 is the root cause."
+    cascadePosition: Int
+    "The most likely commit of the last analysis that named any."
+    suspectedCommit: SuspectedCommit
+    "Helm / Argo CD / Flux state when the Issue was analysed."
+    gitOps: String
+    "What each remediation plan was assessed to take before it ran."
+    blastRadius: [PlanBlastRadius!]!
+  }
+
+  type SuspectedCommit {
+    repository: String!
+    sha: String!
+    author: String
+    message: String
+    at: String
+    confidence: Float!
+    filesChanged: [String!]!
+    reasons: [String!]!
+  }
+
+  type PlanBlastRadius {
+    attempt: Int!
+    actions: [ActionBlastRadius!]!
+    dependants: [String!]!
+  }
+
+  type ActionBlastRadius {
+    type: String!
+    pods: Int!
+    replicas: ReplicaChange
+    pdbViolations: [PdbViolation!]!
+    servicesEmptied: [EmptiedService!]!
+    quotaOverflows: [QuotaOverflow!]!
+  }
+
+  type ReplicaChange {
+    before: Int!
+    after: Int!
+  }
+
+  type PdbViolation {
+    namespace: String!
+    name: String!
+    disruptionsAllowed: Int!
+    podsTaken: Int!
+  }
+
+  type EmptiedService {
+    namespace: String!
+    name: String!
+    readyEndpoints: Int!
+  }
+
+  type QuotaOverflow {
+    namespace: String!
+    name: String!
+    resource: String!
+    used: Float!
+    added: Float!
+    hard: Float!
   }
 
   type Count {
