@@ -1,8 +1,10 @@
 import type { ResourceRef } from '../domain/events/common.schema.ts';
+import type { PlanBlastRadius } from '../domain/events/remediation.events.ts';
 import type {
   ApprovalRequestSpec,
   ApprovalRequestStatus,
 } from '../src/adapters/kubernetes/api/approvalRequest.kind.ts';
+import { blastRadiusDescription } from './blastRadius.view.ts';
 import {
   ApiVersion,
   namespaceFor,
@@ -28,6 +30,7 @@ interface PlanCreated {
   actions: { type: string; params: Record<string, string> }[];
   approval: { requiredApprovals: number; groups?: string[]; policy?: string; rule?: string };
   changeWindow?: { opensAt: string };
+  blastRadius?: PlanBlastRadius;
 }
 
 export const approvalRequestName = (issueId: string, workload: ResourceRef, attempt: number) =>
@@ -88,6 +91,8 @@ export function approvalRequestResource(
     plan.source === 'agentic'
       ? `agentic steps on ${target}, each within the operator policy`
       : `${actions.length} action(s) on ${target}${destructive.length > 0 ? `, destructive: ${destructive.join(', ')}` : ''}`;
+  // The numbers the plan recorded when it was made: pods, budgets, Services, quotas, dependants.
+  const assessed = plan.blastRadius ? `; ${blastRadiusDescription(plan.blastRadius)}` : '';
   const [policyNamespace, policyName] = plan.approval.policy?.split('/') ?? [];
   const spec: ApprovalRequestSpec = {
     requestId: request.requestId,
@@ -107,7 +112,7 @@ export function approvalRequestResource(
     blastRadius: {
       target: resourceRef(plan.target) as ApprovalRequestSpec['blastRadius']['target'],
       destructiveActions: destructive as ApprovalRequestSpec['blastRadius']['destructiveActions'],
-      description,
+      description: `${description}${assessed}`.slice(0, 4096),
     },
     requestedAt: requested.metadata.occurredAt,
     expiresAt: request.expiresAt,
