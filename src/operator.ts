@@ -82,6 +82,8 @@ import { judgeRevision, revisionLedgerReactor, revisionVerdicts } from './applic
 import { createApprovals } from './approvals/approvals.module.ts';
 import type { Retention } from './audit/auditEvent.projection.ts';
 import { startAuditEvents } from './audit/auditEvents.module.ts';
+import { createCascade } from './cascade/cascade.module.ts';
+import { cascadeWindowFrom } from './cascade/cascadeCorrelator.ts';
 import { startChaos } from './chaos/chaos.module.ts';
 import { createFaultInjector } from './chaos/faultInjector.ts';
 import { createChangeEnricher } from './enrichers/change/change.enricher.ts';
@@ -305,6 +307,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
   // ApprovalPolicies and change windows: judged for every plan, started with the leadership.
   const approvalPolicies = createApprovals({ config, store, checkpoints, namespace: options.namespace, log, onError });
+  // Cross-service cascades: the root's plan goes first, its dependants' wait (started with the leadership).
+  const windowMinutes = cascadeWindowFrom(process.env.CASCADE_WINDOW_MINUTES);
+  const cascade = createCascade({ config, store, checkpoints, windowMinutes, log, onError });
 
   /** Analysis (provider chain, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {
@@ -367,6 +372,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             }
           : {}),
         observeOnly: (target) => observeOnly(policy, target),
+        deferToRoot: cascade.deferIfDependant,
         observeCode: PolicyCode.ObserveMode,
         // The approval rules and ApprovalPolicies decide; approve mode adds a requirement, the default fills a gap.
         approvalFor: async (plan) => {
@@ -452,6 +458,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       running.done.catch((error) => onError(`reactor ${reactor.name} stopped`, error));
       return running;
     });
+    const cascading = cascade.start();
     leadingReactors = reactors;
     const detection = startDetectionController({
       config,
@@ -542,13 +549,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           })
         : undefined;
     // /readyz and the metrics report how far behind the log these are.
-    const followed = [...reactors, ...(auditEvents ? [auditEvents.reactor] : []), escalations.router];
+    const followed = [
+      ...reactors,
+      ...(auditEvents ? [auditEvents.reactor] : []),
+      escalations.router,
+      cascading.reactor,
+    ];
     leadingReactors = followed;
     active = {
       stop: async () => {
         approvals.stopExpiry();
         await approvalCapability?.stop();
         await auditEvents?.stop();
+        await cascading.stop();
         release.stop();
         await sla.stop();
         await slo?.stop();

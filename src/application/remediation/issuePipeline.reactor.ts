@@ -123,6 +123,11 @@ export interface PipelineDeps {
   readonly observeOnly?: (target: ResourceRef) => string | undefined;
   /** The refusal code of observe mode (`policy.observe_mode`). */
   readonly observeCode?: string;
+  /**
+   * Asked before a plan starts: true when the Issue is a dependant in a cascade whose root is open, in which case the
+   * deferral is on the Issue's record and the plan is made once IssueRemediationReleased says so. Never when absent.
+   */
+  readonly deferToRoot?: (issue: IssueState, metadata: MessageMetadata) => Promise<boolean>;
   readonly log?: (line: string) => void;
 }
 
@@ -391,6 +396,8 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       await observe(issueId, state, chosen, observing, metadata);
       return;
     }
+    // The root of its cascade goes first; this plan is made again when the deferral is released.
+    if (state.status === 'Analyzing' && (await deps.deferToRoot?.(state, metadata))) return;
     if (chosen.actions.length === 0 && chosen.source !== 'agentic') {
       const detail = 'no runbook matches and the analysis proposed no action that has not already failed';
       await tell(issueId, { type: 'EscalateIssue', data: { reason: 'no_remediation', detail } }, metadata);
@@ -569,6 +576,7 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
         'RemediationCompleted',
         'RemediationRolledBack',
         'RemediationFailed',
+        'IssueRemediationReleased',
       ],
     },
     async handle(event) {
@@ -585,6 +593,20 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
             return;
           case 'AnalysisCompleted': {
             const d = event.data as { insightId: string; suggestedActions: SuggestedAction[]; confidence: number };
+            await plan(issueId, d.insightId, d.suggestedActions, d.confidence, metadata);
+            return;
+          }
+          case 'IssueRemediationReleased': {
+            // The plan that waited for the root of its cascade: made now from the analysis it was deferred with.
+            const state = await issueState(issueId);
+            if (state.status !== 'Analyzing' || state.analysis !== 'completed' || state.remediationDeferral !== null)
+              return;
+            const history = await deps.store.readStream(event.streamId);
+            const analysed = history.find(
+              (e) => e.type === 'AnalysisCompleted' && (e.data as { insightId: string }).insightId === state.insightId,
+            );
+            if (!analysed) return;
+            const d = analysed.data as { insightId: string; suggestedActions: SuggestedAction[]; confidence: number };
             await plan(issueId, d.insightId, d.suggestedActions, d.confidence, metadata);
             return;
           }

@@ -1,0 +1,348 @@
+import {
+  CASCADE_WINDOW_MINUTES,
+  findCascade,
+  type ServiceDependency,
+} from '../../domain/correlation/cascade.policy.ts';
+import { isCairnError } from '../../domain/errors.ts';
+import type { ResourceRef } from '../../domain/events/common.schema.ts';
+import {
+  type CascadeMember,
+  HoldReleaseReason,
+  type IssueRemediationDeferredData,
+} from '../../domain/events/correlation.events.ts';
+import type { IssueDetectedData } from '../../domain/events/issue.events.ts';
+import type { IssueCommand } from '../../domain/issue/issue.commands.ts';
+import { type IssueEvent, type IssueState, issueDecider, isTerminal } from '../../domain/issue/issue.decider.ts';
+import type { MessageMetadata, RecordedEvent } from '../../domain/messages.ts';
+import { parseStreamName, StreamCategory, streamName } from '../../domain/streams.ts';
+import { createCommandHandler } from '../application/commandHandler.ts';
+import type { Reactor } from '../application/reactor.ts';
+import type { EventStore, Subscription } from '../ports/eventStore.ts';
+import type { DependencyEdge } from './dependencyGraph.ts';
+
+/** What the correlator needs of the dependency graph: the edges among the workloads of these namespaces. */
+export type GraphSource = (namespaces: readonly string[]) => Promise<{ readonly edges: readonly DependencyEdge[] }>;
+
+interface OpenIssue {
+  readonly member: CascadeMember;
+  /** The root its plan waits for, and the analysis of that plan. */
+  deferredTo: { readonly rootIssueId: string; readonly insightId: string } | null;
+}
+
+const FOLLOWED = [
+  'IssueDetected',
+  'IssueAnomalyAttached',
+  'IssueResolved',
+  'IssueEscalated',
+  'IssueRemediationDeferred',
+  'IssueRemediationReleased',
+] as const;
+
+/** Refusals that mean the Issue ended meanwhile, or the step is already on its record. */
+const SETTLED = new Set([
+  'issue.already_resolved',
+  'issue.already_escalated',
+  'issue.nothing_to_defer',
+  'issue.insight_mismatch',
+]);
+
+const display = (ref: ResourceRef) => `${ref.kind} ${ref.namespace}/${ref.name}`;
+
+/** Parses CASCADE_WINDOW_MINUTES: a whole number of minutes from 1 to 1440; absent means the default. */
+export const cascadeWindowFrom = (value: string | undefined): number => {
+  if (value === undefined || value.trim() === '') return CASCADE_WINDOW_MINUTES;
+  const minutes = Number(value.trim());
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1_440) {
+    throw new Error(
+      `CASCADE_WINDOW_MINUTES must be a whole number of minutes from 1 to 1440, got ${JSON.stringify(value.slice(0, 40))}`,
+    );
+  }
+  return minutes;
+};
+
+export interface CascadeCorrelatorDeps {
+  readonly store: EventStore;
+  readonly graph: GraphSource;
+  readonly windowMinutes?: number;
+  readonly log?: (line: string) => void;
+  /** How long a deferral question waits for the Issue to reach the index before it answers with what it has. */
+  readonly indexWaitMs?: number;
+}
+
+/**
+ * Cross-service cascades, kept as Issues open: an index of the open Issues folded from the log (every replica
+ * could build it; only the leader acts), a reactor that correlates an Issue with the others when it opens or gains a
+ * signal and releases the plans that waited for a root once it ends, and the question the pipeline asks before it
+ * starts a plan: does this Issue wait for the root of its cascade?
+ */
+export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
+  const windowMinutes = deps.windowMinutes ?? CASCADE_WINDOW_MINUTES;
+  const issues = createCommandHandler(deps.store, issueDecider);
+  const log = deps.log ?? (() => {});
+  const open = new Map<string, OpenIssue>();
+  let position = -1n;
+  let waiters: { at: bigint; resolve: () => void }[] = [];
+  let stopped = false;
+
+  const fold = (event: RecordedEvent) => {
+    if (event.position <= position) return;
+    position = event.position;
+    const issueId = parseStreamName(event.streamId).id;
+    switch (event.type) {
+      case 'IssueDetected': {
+        const d = event.data as IssueDetectedData;
+        open.set(issueId, {
+          member: { issueId, workload: d.workload, detectedAt: event.metadata.occurredAt },
+          deferredTo: null,
+        });
+        break;
+      }
+      case 'IssueResolved':
+      case 'IssueEscalated':
+        open.delete(issueId);
+        break;
+      case 'IssueRemediationDeferred': {
+        const entry = open.get(issueId);
+        const d = event.data as IssueRemediationDeferredData;
+        if (entry) entry.deferredTo = { rootIssueId: d.rootIssueId, insightId: d.insightId };
+        break;
+      }
+      case 'IssueRemediationReleased': {
+        const entry = open.get(issueId);
+        if (entry) entry.deferredTo = null;
+        break;
+      }
+    }
+    const due = waiters.filter((w) => w.at <= position);
+    waiters = waiters.filter((w) => w.at > position);
+    for (const waiter of due) waiter.resolve();
+  };
+
+  let subscription: Subscription | undefined;
+  /** Follows the Issue streams from the start of the log; the reactor waits for it before deciding. */
+  const follow = (onError: (error: unknown) => void) => {
+    // Leading again: the index is read anew from the start of the log.
+    stopped = false;
+    open.clear();
+    position = -1n;
+    subscription = deps.store.subscribeToAll(
+      { filter: { streamPrefixes: [`${StreamCategory.Issue}-`], eventTypes: [...FOLLOWED] } },
+      (event) => fold(event),
+    );
+    subscription.done.catch(onError);
+    return subscription;
+  };
+  const caughtUp = async (at: bigint) => {
+    if (at > position && !stopped) await new Promise<void>((resolve) => waiters.push({ at, resolve }));
+    // Stopped while waiting: deciding on an index that no longer follows the log could undo a newer decision.
+    if (stopped) throw new Error('the cascade index has stopped');
+  };
+
+  const tell = async (issueId: string, command: Omit<IssueCommand, 'metadata'>, metadata: MessageMetadata) => {
+    try {
+      await issues(streamName(StreamCategory.Issue, issueId), { ...command, metadata } as IssueCommand);
+    } catch (error) {
+      if (isCairnError(error) && SETTLED.has(error.code)) return;
+      throw error;
+    }
+  };
+
+  const dependenciesAmong = async (members: readonly CascadeMember[]): Promise<ServiceDependency[]> => {
+    const namespaces = [...new Set(members.map((m) => m.workload.namespace))].sort();
+    const graph = await deps.graph(namespaces);
+    return graph.edges.map(({ from, to }) => ({ from, to }));
+  };
+
+  /**
+   * Correlates the Issue with the open ones in its window: every member is told the chain (the decider drops a
+   * repeat), plans that waited for another root now wait for this one, and a member that became the root, or left
+   * the cascade, stops waiting. Returns the chain, root first, or null when the Issue stands alone.
+   */
+  const correlate = async (issueId: string, metadata: MessageMetadata) => {
+    const anchor = open.get(issueId);
+    if (anchor === undefined) return null;
+    const others = [...open.values()].map((entry) => entry.member).filter((m) => m.issueId !== issueId);
+    const windowMs = windowMinutes * 60_000;
+    const near = others.filter(
+      (m) => Math.abs(Date.parse(m.detectedAt) - Date.parse(anchor.member.detectedAt)) <= windowMs,
+    );
+    const chain =
+      near.length === 0
+        ? null
+        : findCascade(anchor.member, near, await dependenciesAmong([anchor.member, ...near]), windowMinutes);
+    if (chain === null) {
+      const waiting = anchor.deferredTo;
+      if (waiting !== null && open.has(waiting.rootIssueId)) {
+        await tell(
+          issueId,
+          {
+            type: 'ReleaseRemediation',
+            data: {
+              rootIssueId: waiting.rootIssueId,
+              reason: HoldReleaseReason.NoLongerDependant,
+              detail: 'it is in no cascade any more',
+            },
+          },
+          metadata,
+        );
+      }
+      return null;
+    }
+    const root = chain[0]!;
+    const bounded = chain.slice(0, 100);
+    for (const member of bounded) {
+      await tell(
+        member.issueId,
+        { type: 'CorrelateCascade', data: { rootIssueId: root.issueId, chain: bounded, windowMinutes } },
+        metadata,
+      );
+      const waiting = open.get(member.issueId)?.deferredTo;
+      if (waiting === undefined || waiting === null || waiting.rootIssueId === root.issueId) continue;
+      if (member.issueId === root.issueId) {
+        await tell(
+          member.issueId,
+          {
+            type: 'ReleaseRemediation',
+            data: {
+              rootIssueId: waiting.rootIssueId,
+              reason: HoldReleaseReason.NoLongerDependant,
+              detail: 'it is the root of its cascade now',
+            },
+          },
+          metadata,
+        );
+      } else {
+        await tell(
+          member.issueId,
+          {
+            type: 'DeferRemediationToRoot',
+            data: {
+              rootIssueId: root.issueId,
+              insightId: waiting.insightId,
+              reason: `${display(root.workload)}, further upstream, is the root of its cascade now`,
+            },
+          },
+          metadata,
+        );
+      }
+    }
+    log(
+      `cascade: ${bounded.map((m) => `${m.workload.namespace}/${m.workload.name}`).join(' ← ')} (root Issue ${root.issueId})`,
+    );
+    return chain;
+  };
+
+  /** Plans that waited for this Issue go ahead: it ended, fixed or handed to people. */
+  const releaseDependants = async (
+    rootIssueId: string,
+    outcome: 'resolved' | 'escalated',
+    metadata: MessageMetadata,
+  ) => {
+    for (const entry of open.values()) {
+      if (entry.deferredTo?.rootIssueId !== rootIssueId) continue;
+      await tell(
+        entry.member.issueId,
+        {
+          type: 'ReleaseRemediation',
+          data: {
+            rootIssueId,
+            reason: outcome === 'resolved' ? HoldReleaseReason.RootResolved : HoldReleaseReason.RootEscalated,
+          },
+        },
+        metadata,
+      );
+    }
+  };
+
+  const waitForIssue = async (issueId: string) => {
+    const deadline = Date.now() + (deps.indexWaitMs ?? 30_000);
+    while (!open.has(issueId) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  const reactor: Reactor = {
+    name: 'cascade-correlation',
+    filter: {
+      streamPrefixes: [`${StreamCategory.Issue}-`],
+      eventTypes: ['IssueDetected', 'IssueAnomalyAttached', 'IssueResolved', 'IssueEscalated'],
+    },
+    async handle(event) {
+      await caughtUp(event.position);
+      const issueId = parseStreamName(event.streamId).id;
+      const metadata = { occurredAt: event.metadata.occurredAt, causationId: event.id, actor: 'system:cascade' };
+      switch (event.type) {
+        case 'IssueDetected':
+          await correlate(issueId, metadata);
+          return;
+        case 'IssueAnomalyAttached':
+          // A new kind of signal may tie the workload to others; the same signal again changes nothing.
+          if ((event.data as { newSignal?: boolean }).newSignal) await correlate(issueId, metadata);
+          return;
+        default:
+          await releaseDependants(issueId, event.type === 'IssueResolved' ? 'resolved' : 'escalated', metadata);
+      }
+    },
+  };
+
+  const readIssue = async (issueId: string): Promise<IssueState> =>
+    (
+      (await deps.store.readStream(streamName(StreamCategory.Issue, issueId))) as unknown as RecordedEvent<IssueEvent>[]
+    ).reduce(issueDecider.evolve, issueDecider.initialState());
+
+  /**
+   * Asked by the pipeline before a plan starts. When the Issue is a dependant in a cascade whose root is open, the
+   * plan waits: the deferral is recorded on the Issue and true is returned; the release, recorded later, brings the
+   * plan back. False: plan now.
+   */
+  const deferIfDependant = async (state: IssueState, metadata: MessageMetadata): Promise<boolean> => {
+    if (subscription === undefined || state.insightId === null) return false;
+    await waitForIssue(state.issueId);
+    const chain = await correlate(state.issueId, metadata);
+    const root = chain?.[0];
+    if (root === undefined || root.issueId === state.issueId || !open.has(root.issueId)) return false;
+    await tell(
+      state.issueId,
+      {
+        type: 'DeferRemediationToRoot',
+        data: {
+          rootIssueId: root.issueId,
+          insightId: state.insightId,
+          reason: `${display(root.workload)}, which it depends on, is the root of its cascade; fixing it comes first`,
+        },
+      },
+      metadata,
+    );
+    // The root may have ended between the question and the record, before the reactor could see the deferral.
+    const rootState = await readIssue(root.issueId);
+    if (isTerminal(rootState)) {
+      await tell(
+        state.issueId,
+        {
+          type: 'ReleaseRemediation',
+          data: {
+            rootIssueId: root.issueId,
+            reason: rootState.status === 'Resolved' ? HoldReleaseReason.RootResolved : HoldReleaseReason.RootEscalated,
+          },
+        },
+        metadata,
+      );
+    }
+    log(`cascade: plan of Issue ${state.issueId} waits for root Issue ${root.issueId}`);
+    return true;
+  };
+
+  return {
+    reactor,
+    follow,
+    deferIfDependant,
+    /** The open Issues as the index has them (for tests and diagnostics). */
+    openIssues: () => [...open.values()].map((entry) => ({ ...entry.member, deferredTo: entry.deferredTo })),
+    stop: async () => {
+      stopped = true;
+      for (const waiter of waiters.splice(0)) waiter.resolve();
+      await subscription?.close();
+      subscription = undefined;
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ResourceRef } from '../../domain/events/common.schema.ts';
+import type { IssueCommand } from '../../domain/issue/issue.commands.ts';
+import { type IssueEvent, issueDecider } from '../../domain/issue/issue.decider.ts';
+import type { RecordedEvent } from '../../domain/messages.ts';
+import { instant } from '../../test/support/incidentLog.ts';
+import { openEventStore } from '../adapters/eventstore/openEventStore.ts';
+import { createCommandHandler } from '../application/commandHandler.ts';
+import { runReactor } from '../application/reactor.ts';
+import { cascadeWindowFrom, createCascadeCorrelator } from './cascadeCorrelator.ts';
+import type { DependencyEdge } from './dependencyGraph.ts';
+
+const deployment = (name: string): ResourceRef => ({ kind: 'Deployment', name, namespace: 'shop' });
+const edge = (from: string, to: string): DependencyEdge => ({
+  from: deployment(from),
+  to: deployment(to),
+  evidence: [{ source: 'env', service: `shop/${to}`, detail: 'env URL' }],
+});
+
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+async function setUp(edges: DependencyEdge[]) {
+  const store = openEventStore('memory:');
+  const issues = createCommandHandler(store, issueDecider);
+  const correlator = createCascadeCorrelator({ store, graph: async () => ({ edges }), windowMinutes: 15 });
+  correlator.follow((error) => {
+    throw error;
+  });
+  const saved = new Map<string, bigint>();
+  const reactor = runReactor(
+    store,
+    { read: (n) => saved.get(n), write: (n, p) => saved.set(n, p) },
+    correlator.reactor,
+  );
+  stops.push(async () => {
+    await correlator.stop();
+    await reactor.close();
+  });
+  const tell = (issueId: string, command: Omit<IssueCommand, 'metadata'>, minute: number) =>
+    issues(`issue-${issueId}`, {
+      ...command,
+      metadata: { occurredAt: instant(minute), actor: 'system:test' },
+    } as IssueCommand);
+  const detect = async (issueId: string, name: string, minute: number) => {
+    await tell(
+      issueId,
+      {
+        type: 'DetectIssue',
+        data: {
+          issueId,
+          workload: deployment(name),
+          resource: deployment(name),
+          signal: 'pod_not_ready',
+          source: 'watcher',
+          anomalyId: `an-${issueId}`,
+          description: 'not ready',
+        },
+      },
+      minute,
+    );
+  };
+  /** Analysed, with a plan about to be made. */
+  const analyse = async (issueId: string, minute: number) => {
+    await tell(issueId, { type: 'RequestAnalysis', data: { insightId: `${issueId}-insight-1` } }, minute);
+    await tell(
+      issueId,
+      {
+        type: 'CompleteAnalysis',
+        data: {
+          insightId: `${issueId}-insight-1`,
+          analysis: 'not ready',
+          confidence: 0.7,
+          recommendations: [],
+          suggestedActions: [],
+          provider: 'rules',
+          model: 'rules-v1',
+        },
+      },
+      minute,
+    );
+  };
+  const state = async (issueId: string) =>
+    ((await store.readStream(`issue-${issueId}`)) as unknown as RecordedEvent<IssueEvent>[]).reduce(
+      issueDecider.evolve,
+      issueDecider.initialState(),
+    );
+  const settled = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await check()).toBe(true);
+  };
+  return { store, correlator, tell, detect, analyse, state, settled };
+}
+
+describe('cascade correlator', () => {
+  it('names the backend the root when frontends that call it fail, even if they failed first', async () => {
+    const { detect, state, settled } = await setUp([edge('web', 'api'), edge('mobile', 'api')]);
+    await detect('i-web', 'web', 0);
+    await detect('i-mobile', 'mobile', 1);
+    await detect('i-api', 'api', 2);
+    await settled(async () => (await state('i-web')).cascade?.chain.length === 3);
+    for (const id of ['i-web', 'i-mobile', 'i-api']) {
+      expect((await state(id)).cascade).toEqual({ rootIssueId: 'i-api', chain: ['i-api', 'i-web', 'i-mobile'] });
+    }
+  });
+
+  it('defers a dependant plan while the root is open and releases it when the root is resolved', async () => {
+    const { detect, analyse, state, settled, correlator, tell } = await setUp([edge('web', 'api')]);
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    const meta = { occurredAt: instant(3), actor: 'system:pipeline' };
+    expect(await correlator.deferIfDependant(await state('i-web'), meta)).toBe(true);
+    expect((await state('i-web')).remediationDeferral).toMatchObject({ rootIssueId: 'i-api' });
+    // The root asks too: it waits for nobody.
+    await analyse('i-api', 3);
+    expect(await correlator.deferIfDependant(await state('i-api'), meta)).toBe(false);
+
+    await tell('i-api', { type: 'ResolveIssue', data: { note: 'fixed' } }, 5);
+    await settled(async () => (await state('i-web')).remediationDeferral === null);
+    const released = (await correlator.openIssues()).find((m) => m.issueId === 'i-web');
+    expect(released?.deferredTo).toBeNull();
+  });
+
+  it('moves a deferral to a more upstream root that appears later', async () => {
+    const { detect, analyse, state, settled, correlator } = await setUp([edge('web', 'api'), edge('api', 'db')]);
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(3), actor: 'system:pipeline' });
+    await detect('i-db', 'db', 4);
+    await settled(async () => (await state('i-web')).remediationDeferral?.rootIssueId === 'i-db');
+    expect((await state('i-api')).cascade?.rootIssueId).toBe('i-db');
+  });
+
+  it('terminates on a dependency cycle and lets detection time pick the root', async () => {
+    const { detect, state, settled } = await setUp([edge('a', 'b'), edge('b', 'a')]);
+    await detect('i-b', 'b', 0);
+    await detect('i-a', 'a', 1);
+    await settled(async () => (await state('i-a')).cascade !== null);
+    expect((await state('i-a')).cascade?.rootIssueId).toBe('i-b');
+  });
+});
+
+describe('cascadeWindowFrom', () => {
+  it('reads whole minutes and refuses anything else with the setting named', () => {
+    expect(cascadeWindowFrom(undefined)).toBe(15);
+    expect(cascadeWindowFrom(' 30 ')).toBe(30);
+    expect(() => cascadeWindowFrom('0')).toThrow(/CASCADE_WINDOW_MINUTES must be a whole number/);
+    expect(() => cascadeWindowFrom('ten')).toThrow(/CASCADE_WINDOW_MINUTES/);
+  });
+});
