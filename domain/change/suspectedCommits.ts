@@ -30,8 +30,12 @@ export interface CommitRecord {
 
 /** How the range of commits was found, which bounds how sure the ranking can be. */
 export const CommitRange = {
-  /** Both the failing and the last healthy revision were resolved to commits. */
+  /** Both the failing and the last revision proven healthy were resolved to commits. */
   Exact: 'exact',
+  /** The failing and the previous revision were resolved, but nothing proved the previous one healthy. */
+  PreviousRevision: 'previous-revision',
+  /** The healthy revision is known, the failing one is not: the commits after it up to the incident. */
+  HealthyOnly: 'healthy-only',
   /** The failing revision is known, the last healthy one is not: the commits just before it. */
   FailingOnly: 'failing-only',
   /** Neither: the newest commits before the incident was detected. */
@@ -63,8 +67,18 @@ const Weights = { trace: 0.55, manifests: 0.3, chart: 0.3, wholeRepository: 0.15
 /** How far the range's certainty bounds the confidence. */
 const RangeFactor: Readonly<Record<CommitRange, number>> = {
   [CommitRange.Exact]: 1,
+  [CommitRange.PreviousRevision]: 0.85,
+  [CommitRange.HealthyOnly]: 0.7,
   [CommitRange.FailingOnly]: 0.7,
   [CommitRange.BeforeDetection]: 0.5,
+};
+const RangeReason: Readonly<Record<CommitRange, string | undefined>> = {
+  [CommitRange.Exact]: undefined,
+  [CommitRange.PreviousRevision]: 'since the previous revision, which nothing proved healthy',
+  [CommitRange.HealthyOnly]:
+    'the failing revision did not resolve to a commit: among the commits after the healthy one, up to the incident',
+  [CommitRange.FailingOnly]: 'no healthy revision resolved to a commit: among the commits just before the failing one',
+  [CommitRange.BeforeDetection]: 'no revision resolved to a commit: among the newest commits before the incident',
 };
 const MaxFiles = 64;
 const MaxReasons = 8;
@@ -168,12 +182,7 @@ export function rankSuspectedCommits(input: RankInput): SuspectedCommit[] {
     .filter((s) => s.score > 0)
     .sort((a, b) => b.score - a.score || a.index - b.index);
   const factor = RangeFactor[input.range];
-  const rangeReason =
-    input.range === CommitRange.Exact
-      ? undefined
-      : input.range === CommitRange.FailingOnly
-        ? 'no healthy revision resolved to a commit: among the commits just before the failing one'
-        : 'no revision resolved to a commit: among the newest commits before the incident';
+  const rangeReason = RangeReason[input.range];
   return scored.slice(0, limit).map((s) => {
     const c = s.commit;
     const message = shortLine(c.message);

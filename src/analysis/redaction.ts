@@ -350,6 +350,9 @@ const secretKey = new RegExp(secretWord, 'i');
  * Redacts every string inside a JSON-like value (keys kept), for structured data that leaves the process; `redact`
  * replaces the rules when a caller adds its own (the values of a workload's Secrets).
  */
+/** A hex value under one of these keys is a commit, as it is in text after the word (see publicHexContext). */
+const commitKey = /^(?:sha|commit|ref|revision)$/i;
+
 export const redactDeep = <T>(value: T, redact: (text: string) => string = redactSecrets): T => {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, redact)) as T;
@@ -357,7 +360,12 @@ export const redactDeep = <T>(value: T, redact: (text: string) => string = redac
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
       const holdsSecret = secretKey.test(key) && !namesNotHolds.test(key);
-      out[key] = holdsSecret && typeof item === 'string' ? REDACTED : redactDeep(item, redact);
+      out[key] =
+        holdsSecret && typeof item === 'string'
+          ? REDACTED
+          : commitKey.test(key) && typeof item === 'string' && /^[0-9a-f]{7,64}$/.test(item)
+            ? item
+            : redactDeep(item, redact);
     }
     return out as T;
   }
