@@ -1,0 +1,264 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ResourceRef } from '../../../domain/events/common.schema.ts';
+import { issueDecider } from '../../../domain/issue/issue.decider.ts';
+import { remediationDecider } from '../../../domain/remediation/remediation.decider.ts';
+import { StreamCategory, streamName } from '../../../domain/streams.ts';
+import { postMortemName } from '../../../projections/kubernetesResources.projection.ts';
+import {
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  type KubeClients,
+  kubeClients,
+} from '../../../test/support/kube.ts';
+import { createApiCommands } from '../../application/apiCommands.ts';
+import { createCommandHandler } from '../../application/commandHandler.ts';
+import { type RunningReactor, runReactor } from '../../application/reactor.ts';
+import type { EventStore } from '../../ports/eventStore.ts';
+import { openEventStore } from '../eventstore/openEventStore.ts';
+import type { PostMortemStatus } from './api/postMortem.kind.ts';
+import { resourceWriterReactor } from './resourceWriter.reactor.ts';
+
+interface PostMortemObject {
+  metadata: { name: string; resourceVersion: string };
+  status?: PostMortemStatus & { observedGeneration?: number };
+}
+
+let clients: KubeClients;
+let namespace: string;
+let store: EventStore;
+let running: RunningReactor[] = [];
+beforeAll(async () => {
+  clients = kubeClients();
+  namespace = await createNamespace(clients, 'pmreview');
+});
+afterEach(async () => {
+  await Promise.all(running.map((r) => r.close()));
+  running = [];
+  await store?.close();
+});
+afterAll(() => deleteNamespace(clients, namespace));
+
+const at = (second: number) => new Date(Date.UTC(2026, 11, 7, 9, 0, second)).toISOString();
+const meta = (second: number) => ({ occurredAt: at(second), actor: 'system:test' });
+
+const getPostMortem = async (name: string) =>
+  (await clients.custom.getNamespacedCustomObject({
+    group: 'aiops.cairn.dev',
+    version: 'v1alpha1',
+    namespace,
+    plural: 'postmortems',
+    name,
+  })) as PostMortemObject;
+
+/**
+ * A dependant of a cascade: the analysis names a suspected commit and the Argo CD state, the plan records its blast
+ * radius, and a person resolves the Issue. Every event is one the catalogue accepts: the analysis is appended as
+ * the analyser records it, the rest through the deciders.
+ */
+async function writeIncident(issueId: string, web: ResourceRef, db: ResourceRef) {
+  const issues = createCommandHandler(store, issueDecider);
+  const issue = streamName(StreamCategory.Issue, issueId);
+  await issues(issue, {
+    type: 'DetectIssue',
+    data: {
+      issueId,
+      workload: web,
+      resource: web,
+      signal: 'error_rate',
+      source: 'prometheus',
+      anomalyId: `${issueId}-a1`,
+      description: 'HighErrorRate: 5xx ratio 30%',
+    },
+    metadata: meta(0),
+  });
+  await issues(issue, {
+    type: 'CorrelateCascade',
+    data: {
+      rootIssueId: 'db-root',
+      chain: [
+        { issueId: 'db-root', workload: db, detectedAt: at(0) },
+        { issueId, workload: web, detectedAt: at(0) },
+      ],
+      windowMinutes: 15,
+    },
+    metadata: meta(1),
+  });
+  await issues(issue, { type: 'RequestAnalysis', data: { insightId: `${issueId}-i1` }, metadata: meta(2) });
+  await store.appendToStream(issue, [
+    {
+      type: 'AnalysisCompleted',
+      data: {
+        insightId: `${issueId}-i1`,
+        attempt: 1,
+        analysis: 'web answers 5xx since its database connection pool was halved.',
+        confidence: 0.7,
+        recommendations: [],
+        suggestedActions: [],
+        provider: 'rules',
+        model: 'rules-v1',
+        change: {
+          gitOps: 'Argo CD Application argocd/web: Synced, Degraded at revision 9c1e4b7',
+          suspectedCommits: [
+            {
+              repository: `${namespace}/web-src`,
+              sha: '9c1e4b7a',
+              author: 'dana',
+              message: 'halve the connection pool',
+              confidence: 0.75,
+              filesChanged: ['config/db.yaml'],
+              reasons: ['changes the database settings of the failing workload'],
+            },
+          ],
+        },
+      },
+      metadata: meta(3),
+    },
+  ]);
+  const remediationId = `${issueId}-r1`;
+  await createCommandHandler(store, remediationDecider)(streamName(StreamCategory.Remediation, remediationId), {
+    type: 'CreateRemediationPlan',
+    data: {
+      remediationId,
+      issueId,
+      attempt: 1,
+      source: 'manual-runbook',
+      target: web,
+      actions: [{ actionId: 'restart', type: 'RestartDeployment', params: {} }],
+      blastRadius: {
+        actions: [
+          {
+            actionId: 'restart',
+            type: 'RestartDeployment',
+            pods: 3,
+            pdbViolations: [],
+            servicesEmptied: [{ namespace, name: 'web', readyEndpoints: 3 }],
+            quotaOverflows: [],
+          },
+        ],
+        dependants: [{ kind: 'Deployment', name: 'frontend', namespace }],
+      },
+    },
+    metadata: meta(4),
+  });
+  await issues(issue, { type: 'ResolveIssue', data: { note: 'pool size restored by hand' }, metadata: meta(10) });
+}
+
+const checkpoints = () => {
+  const saved = new Map<string, bigint>();
+  return {
+    read: (name: string) => saved.get(name),
+    write: (name: string, position: bigint) => saved.set(name, position),
+  };
+};
+
+describe('PostMortem review on a real API server', () => {
+  it('writes the change context, follows review, feedback and close, and a replay from scratch renders the same object', async () => {
+    store = openEventStore('memory:');
+    const web: ResourceRef = { kind: 'Deployment', name: 'web', namespace };
+    const db: ResourceRef = { kind: 'Deployment', name: 'db', namespace };
+    const issueId = 'web-dep';
+    await writeIncident(issueId, web, db);
+    const reports: string[] = [];
+    running.push(
+      runReactor(store, checkpoints(), resourceWriterReactor({ store, config: clients.config, namespace }), {
+        maxRetryDelayMs: 200,
+        onError: (error) => reports.push(error instanceof Error ? error.message : String(error)),
+      }),
+    );
+    const name = postMortemName(issueId, web);
+    // Spec first, then status: the object is complete once its status says where its review is.
+    const written = await eventually(
+      'the PostMortem of the ended Issue',
+      async () => {
+        const pm = await getPostMortem(name).catch(() => undefined);
+        return pm?.status?.state ? pm : undefined;
+      },
+      120_000,
+    );
+    expect(written.status).toMatchObject({
+      state: 'Open',
+      cascadeChain: [`Deployment ${namespace}/db`, `Deployment ${namespace}/web`],
+      cascadePosition: 2,
+      suspectedCommit: {
+        repository: `${namespace}/web-src`,
+        sha: '9c1e4b7a',
+        author: 'dana',
+        confidence: 0.75,
+        filesChanged: ['config/db.yaml'],
+        reasons: ['changes the database settings of the failing workload'],
+      },
+      gitOps: 'Argo CD Application argocd/web: Synced, Degraded at revision 9c1e4b7',
+      blastRadius: [
+        {
+          attempt: 1,
+          actions: [
+            { type: 'RestartDeployment', pods: 3, servicesEmptied: [{ namespace, name: 'web', readyEndpoints: 3 }] },
+          ],
+          dependants: [`Deployment ${namespace}/frontend`],
+        },
+      ],
+    });
+    expect(written.status?.rootCause).toContain('Suspected change: commit 9c1e4b7 in');
+    expect(written.status?.impact).toContain('The plan for attempt 1 was assessed to take 3 pods;');
+    expect(written.status?.reviewedAt).toBeUndefined();
+
+    // The review commands as the REST and GraphQL routes send them.
+    let clock = at(100);
+    const commands = createApiCommands({ store, now: () => new Date(clock) });
+    expect(await commands.reviewPostMortem(issueId, 'key:alice', 'looking')).toEqual(['PostMortemReviewed']);
+    const inReview = await eventually('the PostMortem in review', async () => {
+      const pm = await getPostMortem(name);
+      return pm.status?.state === 'InReview' ? pm : undefined;
+    });
+    expect(inReview.status).toMatchObject({ reviewedAt: at(100), reviewedBy: 'key:alice' });
+
+    clock = at(110);
+    await commands.postMortemFeedback(issueId, 'key:bob', {
+      rating: 2,
+      rootCauseOverride: 'The connection pool change shipped without a load test.',
+    });
+    clock = at(120);
+    await commands.postMortemFeedback(issueId, 'key:carol', { rating: 4, comments: 'the hold on web was right' });
+    const withFeedback = await eventually('the latest feedback on the PostMortem', async () => {
+      const pm = await getPostMortem(name);
+      return pm.status?.feedback?.by === 'key:carol' ? pm : undefined;
+    });
+    expect(withFeedback.status).toMatchObject({
+      state: 'InReview',
+      feedback: { rating: 4, comments: 'the hold on web was right', by: 'key:carol', at: at(120) },
+      rootCauseOverride: {
+        text: 'The connection pool change shipped without a load test.',
+        by: 'key:bob',
+        at: at(110),
+      },
+    });
+    // The analysis's root cause stays beside the correction.
+    expect(withFeedback.status?.rootCause).toBe(written.status?.rootCause);
+
+    clock = at(130);
+    await commands.closePostMortem(issueId, 'key:alice', 'done');
+    const closed = await eventually('the closed PostMortem', async () => {
+      const pm = await getPostMortem(name);
+      return pm.status?.state === 'Closed' ? pm : undefined;
+    });
+    expect(closed.status).toMatchObject({ closedAt: at(130), closedBy: 'key:alice', reviewedAt: at(100) });
+    await expect(commands.postMortemFeedback(issueId, 'key:bob', { rating: 5 })).rejects.toMatchObject({
+      code: 'postmortem.closed',
+    });
+
+    // Every event again, from the first, by a writer that knows nothing of the previous run: the Issue's own events
+    // render the PostMortem with its review folded in, so nothing moves.
+    await Promise.all(running.map((r) => r.close()));
+    running = [];
+    const replayed = resourceWriterReactor({ store, config: clients.config, namespace });
+    for (const event of await store.readAll()) {
+      if (replayed.filter.streamPrefixes?.some((p) => event.streamId.startsWith(p))) await replayed.handle(event);
+    }
+    const after = await getPostMortem(name);
+    expect(after.metadata.resourceVersion).toBe(closed.metadata.resourceVersion);
+    expect(after.status).toEqual(closed.status);
+    // Under load the shared API server may time out or conflict (retried); nothing may be refused as invalid.
+    expect(reports.filter((r) => /HTTP 4(?!09|29)/.test(r))).toEqual([]);
+  }, 300_000);
+});
