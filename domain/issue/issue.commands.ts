@@ -1,4 +1,4 @@
-import type { AnalysisWaitCause, SuggestedAction } from '../events/analysis.events.ts';
+import type { AnalysisWaitCause, ChangeEvidence, SuggestedAction } from '../events/analysis.events.ts';
 import type {
   ActionCall,
   AnomalySource,
@@ -61,6 +61,8 @@ export type CompleteAnalysis = Command<
     readonly model: string;
     /** What the provider read in the answer but could not turn into a usable action. */
     readonly refusedProposals?: readonly ProposalRefusal[];
+    /** The GitOps state and suspected commits the context found, recorded with the analysis. */
+    readonly change?: ChangeEvidence;
   }
 >;
 

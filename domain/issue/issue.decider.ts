@@ -542,6 +542,7 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
             suggestedActions: [...d.suggestedActions],
             provider: d.provider,
             model: d.model,
+            ...(d.change ? { change: d.change } : {}),
           },
           metadata,
         },

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { CairnError, ErrorCategory } from '../../domain/errors.ts';
-import { SuggestedAction } from '../../domain/events/analysis.events.ts';
+import { ChangeEvidence, SuggestedAction } from '../../domain/events/analysis.events.ts';
 import type { FailureEvidence, Severity } from '../../domain/events/common.schema.ts';
 import type { ContextSection } from '../enrichers/enricher.ts';
 import { FallbackErrorCode, firstAnswer, type ProviderFailure } from './fallback.ts';
@@ -55,6 +55,8 @@ export const AnalysisResultSchema = Type.Object({
   model: Type.String({ maxLength: 256 }),
   /** Absent or empty when everything the model proposed was usable (the rules provider proposes only usable ones). */
   refusedProposals: Type.Optional(Type.Array(RefusedProposalSchema, { maxItems: 64 })),
+  /** What changed around the workload (GitOps state, suspected commits), from the context, kept with the analysis. */
+  change: Type.Optional(ChangeEvidence),
 });
 export type AnalysisResult = Readonly<Static<typeof AnalysisResultSchema>>;
 

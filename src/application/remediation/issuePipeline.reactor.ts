@@ -1,5 +1,5 @@
 import { isCairnError } from '../../../domain/errors.ts';
-import type { AnalysisWaitCause, SuggestedAction } from '../../../domain/events/analysis.events.ts';
+import type { AnalysisWaitCause, ChangeEvidence, SuggestedAction } from '../../../domain/events/analysis.events.ts';
 import type {
   ActionSpec,
   AnomalySource,
@@ -35,6 +35,8 @@ export interface Analysis {
   readonly model: string;
   /** What the provider could not use from the model's answer; recorded on the Issue with the analysis. */
   readonly refusedProposals?: readonly RefusedProposal[];
+  /** The GitOps state and suspected commits of the context, recorded with the analysis. */
+  readonly change?: ChangeEvidence;
 }
 
 /** Where Runbooks live (the cluster): hand-written ones to match, and AI suggestions recorded for people. */
@@ -206,6 +208,7 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
             provider: result.provider,
             model: result.model,
             ...(refusedProposals.length > 0 ? { refusedProposals } : {}),
+            ...(result.change ? { change: result.change } : {}),
           },
         },
         { ...metadata, occurredAt: deps.now().toISOString() },
