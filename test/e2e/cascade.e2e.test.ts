@@ -1,0 +1,225 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openEventStore } from '../../src/adapters/eventstore/openEventStore.ts';
+import { applyFault } from '../../src/cluster/faults.ts';
+import type { LocalCluster } from '../../src/cluster/localCluster.ts';
+import { type RunningOperator, startOperator } from '../../src/operator.ts';
+import {
+  createNamespace,
+  deleteNamespace,
+  deployment,
+  eventually,
+  isReady,
+  type KubeClients,
+  kubeClients,
+  podsOf,
+  testCluster,
+} from '../support/kube.ts';
+
+interface IssueObject {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { resource: { name: string }; cascadeRootRef?: { name: string } };
+  status?: {
+    state?: string;
+    cascade?: { role: string; root: { name: string }; chain: { name: string; resource: { name: string } }[] };
+    remediationDeferred?: { root: { name: string }; reason: string };
+    conditions?: { type: string; status: string; reason: string }[];
+  };
+}
+
+const WEDGED = 'fault.cairn.dev/wedged';
+const FRONTENDS = ['web', 'mobile'];
+
+let clients: KubeClients;
+let cluster: LocalCluster;
+let namespace: string;
+let operator: RunningOperator;
+let storeUrl: string;
+let discovery: k8s.DiscoveryV1Api;
+let probing = true;
+let prober: Promise<void> | undefined;
+
+const issues = async () =>
+  (
+    (await clients.custom.listNamespacedCustomObject({
+      group: 'aiops.cairn.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'issues',
+    })) as { items: IssueObject[] }
+  ).items;
+
+const backendHasReadyEndpoint = async () => {
+  const slices = await discovery.listNamespacedEndpointSlice({
+    namespace,
+    labelSelector: 'kubernetes.io/service-name=backend',
+  });
+  return slices.items.some((slice) => (slice.endpoints ?? []).some((e) => e.conditions?.ready === true));
+};
+
+const labelPod = (pod: k8s.V1Pod, value: string | null) =>
+  clients.objects.patch(
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: pod.metadata!.name!,
+        namespace,
+        // null removes the label (a JSON merge patch).
+        labels: { [WEDGED]: value } as Record<string, string>,
+      },
+    },
+    undefined,
+    undefined,
+    'cascade-test',
+    undefined,
+    k8s.PatchStrategy.MergePatch,
+  );
+
+/**
+ * Plays the frontends' readiness probe honestly: a real frontend whose readiness checks its backend turns unready
+ * while the backend Service has no ready endpoint, and ready again once it has one. KWOK runs no containers, so the
+ * test does what such a probe would: it puts the `fault.cairn.dev/wedged` label (readiness fails) on the frontends'
+ * pods while the backend has no ready endpoint, and takes it off when it has one.
+ */
+const probeFrontends = async () => {
+  while (probing) {
+    try {
+      const ready = await backendHasReadyEndpoint();
+      for (const app of FRONTENDS) {
+        for (const pod of await podsOf(clients, namespace, app)) {
+          const wedged = pod.metadata?.labels?.[WEDGED] === 'true';
+          if (!ready && !wedged) await labelPod(pod, 'true');
+          if (ready && wedged) await labelPod(pod, null);
+        }
+      }
+    } catch {
+      // A pod deleted under the loop (a restart): the next round sees the new ones.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+};
+
+beforeAll(async () => {
+  clients = kubeClients();
+  cluster = await testCluster();
+  discovery = clients.config.makeApiClient(k8s.DiscoveryV1Api);
+  namespace = await createNamespace(clients, 'cascade');
+  storeUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'cairn-cascade-')), 'events.db')}`;
+  operator = await startOperator({
+    kubeconfig: inject('kubeconfig'),
+    store: storeUrl,
+    namespace,
+    watchNamespaces: [namespace],
+    verificationTimeoutSeconds: 30,
+    maxAttempts: 2,
+    thresholds: { workloadUnavailableSeconds: 3600, podNotReadySeconds: 3 },
+    ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[cascade] ${line}\n`) } : {}),
+  });
+  await eventually('the operator to lead', async () => operator.isLeader());
+});
+
+afterAll(async () => {
+  probing = false;
+  await prober;
+  await operator?.stop();
+  if (namespace) await deleteNamespace(clients, namespace);
+});
+
+describe('cascade correlation on a real cluster', () => {
+  it('names the broken backend the root, links the frontends to it, fixes the root first, then resolves all', {
+    timeout: 420_000,
+  }, async () => {
+    // A backend behind a Service; two frontends whose env names that Service.
+    const backend = deployment('backend', { replicas: 1 });
+    await clients.apps.createNamespacedDeployment({ namespace, body: backend });
+    await clients.core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name: 'backend' },
+        spec: { selector: { app: 'backend' }, ports: [{ port: 8080, targetPort: 8080 }] },
+      },
+    });
+    for (const name of FRONTENDS) {
+      const body = deployment(name, { replicas: 1 });
+      body.spec!.template.spec!.containers[0]!.env = [{ name: 'BACKEND_URL', value: 'http://backend:8080/api' }];
+      await clients.apps.createNamespacedDeployment({ namespace, body });
+    }
+    for (const name of ['backend', ...FRONTENDS]) {
+      await eventually(`${name} ready`, async () => (await podsOf(clients, namespace, name)).some(isReady), 120_000);
+    }
+    await eventually('the backend Service to have a ready endpoint', backendHasReadyEndpoint, 120_000);
+    prober = probeFrontends();
+
+    // The backend gets a broken image: its pod crash-loops, the Service loses its endpoint, the frontends go unready.
+    await applyFault(cluster, 'crashloop', `${namespace}/backend`);
+
+    const linked = await eventually(
+      'the frontends linked to the backend Issue',
+      async () => {
+        const all = await issues();
+        const root = all.find((i) => i.spec.resource.name === 'backend');
+        const fronts = FRONTENDS.map((name) => all.find((i) => i.spec.resource.name === name));
+        if (!root || fronts.some((f) => f?.status?.cascade?.root.name !== root.metadata.name)) return undefined;
+        return { root, fronts: fronts as IssueObject[] };
+      },
+      240_000,
+    );
+    // One root Issue, on the backend; the frontends' Issues name it, in spec and status.
+    expect(linked.root.status?.cascade?.role).toBe('root');
+    for (const front of linked.fronts) {
+      expect(front.spec.cascadeRootRef).toEqual({ name: linked.root.metadata.name });
+      expect(front.status?.cascade?.role).toBe('dependant');
+      expect(front.status?.cascade?.chain[0]?.resource.name).toBe('backend');
+    }
+
+    // The backend is rolled back by Cairn, then every Issue ends Resolved.
+    const resolved = await eventually(
+      'every Issue to be resolved',
+      async () => {
+        const all = await issues();
+        const mine = ['backend', ...FRONTENDS].map((name) => all.find((i) => i.spec.resource.name === name));
+        return mine.every((i) => i?.status?.state === 'Resolved') ? (mine as IssueObject[]) : undefined;
+      },
+      300_000,
+    );
+    const [backendPod] = (await podsOf(clients, namespace, 'backend')).filter(isReady);
+    expect(backendPod?.spec?.containers[0]?.image).toBe('registry.local/shop/web:1.0.0');
+
+    // From the log: the backend was remediated (rolled back); no frontend plan started before the root was resolved,
+    // and each frontend's deferral named the root.
+    const store = openEventStore(storeUrl);
+    try {
+      const streamOf = (issue: IssueObject) => `issue-${issue.metadata.labels?.['aiops.cairn.dev/issue-id']}`;
+      const rootId = resolved[0]!.metadata.labels?.['aiops.cairn.dev/issue-id'];
+      const rootEvents = await store.readStream(streamOf(resolved[0]!));
+      const rootResolved = rootEvents.find((e) => e.type === 'IssueResolved');
+      expect(rootResolved?.data).toMatchObject({ resolution: 'remediated' });
+      const plans = (await store.readAll()).filter((e) => e.type === 'RemediationPlanCreated');
+      expect(
+        plans.find((p) => (p.data as { issueId: string }).issueId === rootId)?.data as { actions: { type: string }[] },
+      ).toMatchObject({ actions: [{ type: 'RollbackDeployment' }] });
+      for (const front of resolved.slice(1)) {
+        const events = await store.readStream(streamOf(front));
+        const started = events.filter((e) => e.type === 'RemediationStarted');
+        for (const start of started) expect(start.position > rootResolved!.position).toBe(true);
+        const deferred = events.filter((e) => e.type === 'IssueRemediationDeferred');
+        for (const d of deferred) expect(d.data).toMatchObject({ rootIssueId: rootId });
+      }
+      // At least one frontend's plan had to wait (its analysis ended while the backend was being fixed).
+      const waited = await Promise.all(
+        resolved
+          .slice(1)
+          .map(async (front) =>
+            (await store.readStream(streamOf(front))).some((e) => e.type === 'IssueRemediationDeferred'),
+          ),
+      );
+      expect(waited).toContain(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
