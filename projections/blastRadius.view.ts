@@ -97,3 +97,12 @@ export const blastRadiusDescription = (radius: PlanBlastRadius): string => {
       : [];
   return [blastRadiusSummary(radius), ...details, ...dependants].join('; ');
 };
+
+/** The REST and GraphQL remediation read model's blastRadius: the recorded numbers, their totals and the sentence. */
+export const blastRadiusView = (radius: PlanBlastRadius) => ({
+  summary: blastRadiusSummary(radius),
+  totals: blastRadiusTotals(radius),
+  actions: radius.actions,
+  dependants: radius.dependants,
+});
+export type BlastRadiusView = ReturnType<typeof blastRadiusView>;

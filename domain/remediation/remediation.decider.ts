@@ -12,6 +12,7 @@ import {
   type ApprovalRefused,
   type ApprovalRequested,
   type ChangeWindowOpened,
+  type PlanBlastRadius,
   type RemediationCompleted,
   type RemediationFailed,
   RemediationFailureReason,
@@ -118,6 +119,8 @@ export interface RemediationState {
     readonly steps: readonly AgenticStepRecord[];
   } | null;
   readonly rollback: { readonly trigger: RollbackTrigger; readonly reason: string } | null;
+  /** What the plan's actions would take down, as recorded when it was made; null when nothing was assessed. */
+  readonly blastRadius: PlanBlastRadius | null;
 }
 
 export const initialRemediationState = (): RemediationState => ({
@@ -148,6 +151,7 @@ export const initialRemediationState = (): RemediationState => ({
   verificationDeadline: null,
   agentic: null,
   rollback: null,
+  blastRadius: null,
 });
 
 export const checkpointOf = (state: RemediationState, actionId: string): ActionCheckpoint | undefined =>
@@ -210,6 +214,7 @@ export const evolveRemediation = (state: RemediationState, event: RemediationEve
         window: d.changeWindow ? { ...d.changeWindow, opened: false } : null,
         verificationTimeoutSeconds: d.verificationTimeoutSeconds,
         agentic: d.agentic === undefined ? null : { ...d.agentic, deadline: null, steps: [] },
+        blastRadius: d.blastRadius ?? null,
       };
     }
     case 'ApprovalRequested':

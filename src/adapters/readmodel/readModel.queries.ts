@@ -3,6 +3,7 @@ import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
 import type { RemediationState } from '../../../domain/remediation/remediation.decider.ts';
 import type { AnomalyRow } from '../../../projections/anomalies.projection.ts';
+import { type BlastRadiusView, blastRadiusView } from '../../../projections/blastRadius.view.ts';
 import type { IncidentRow, IncidentView, TimelineRow } from '../../../projections/incidents.projection.ts';
 import type { InsightRow, RefusedProposalView } from '../../../projections/insights.projection.ts';
 import type { PostMortemRow } from '../../../projections/postMortems.projection.ts';
@@ -109,6 +110,8 @@ export interface RemediationView {
   readonly outcomeDetail: string | null;
   readonly snapshotId: string | null;
   readonly rollback: { readonly trigger: string; readonly reason: string } | null;
+  /** What the plan's actions would take down, recorded when it was made; null when nothing was assessed. */
+  readonly blastRadius: BlastRadiusView | null;
 }
 
 export interface RemediationDetailView extends RemediationView {
@@ -354,6 +357,7 @@ const toRemediation = (row: RemediationRow): RemediationView => {
     outcomeDetail: row.outcome_detail,
     snapshotId: state.snapshotId ?? null,
     rollback: state.rollback ?? null,
+    blastRadius: state.blastRadius ? blastRadiusView(state.blastRadius) : null,
   };
 };
 

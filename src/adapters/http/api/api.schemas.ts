@@ -109,6 +109,42 @@ const RemediationProperties = {
   outcomeDetail: NStr,
   snapshotId: NStr,
   rollback: Nullable(Type.Object({ trigger: Str, reason: Str })),
+  // What the plan would take down, assessed when it was made; null when nothing was assessed.
+  blastRadius: Nullable(
+    Type.Object({
+      summary: Str,
+      totals: Type.Object({
+        pods: Type.Integer(),
+        pdbViolations: Type.Integer(),
+        servicesEmptied: Type.Integer(),
+        quotaOverflows: Type.Integer(),
+        dependants: Type.Integer(),
+      }),
+      actions: Type.Array(
+        Type.Object({
+          actionId: Str,
+          type: Str,
+          pods: Type.Integer(),
+          replicas: Type.Optional(Type.Object({ before: Type.Integer(), after: Type.Integer() })),
+          pdbViolations: Type.Array(
+            Type.Object({ namespace: Str, name: Str, disruptionsAllowed: Type.Integer(), podsTaken: Type.Integer() }),
+          ),
+          servicesEmptied: Type.Array(Type.Object({ namespace: Str, name: Str, readyEndpoints: Type.Integer() })),
+          quotaOverflows: Type.Array(
+            Type.Object({
+              namespace: Str,
+              name: Str,
+              resource: Str,
+              used: Type.Number(),
+              added: Type.Number(),
+              hard: Type.Number(),
+            }),
+          ),
+        }),
+      ),
+      dependants: Type.Array(Ref),
+    }),
+  ),
 };
 export const RemediationSchema = Type.Object(RemediationProperties);
 export const RemediationDetailSchema = Type.Object({

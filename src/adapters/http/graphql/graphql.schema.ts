@@ -158,7 +158,26 @@ export const graphqlSchema = /* GraphQL */ `
     outcomeDetail: String
     snapshotId: String
     rollback: Rollback
+    "What the plan would take down, assessed when it was made; null when nothing was assessed."
+    blastRadius: RemediationBlastRadius
     actions: [RemediationAction!]!
+  }
+
+  type RemediationBlastRadius {
+    "The totals in one sentence."
+    summary: String!
+    totals: BlastRadiusTotals!
+    actions: [ActionBlastRadius!]!
+    "Workloads that depend on the target (the dependency graph)."
+    dependants: [Resource!]!
+  }
+
+  type BlastRadiusTotals {
+    pods: Int!
+    pdbViolations: Int!
+    servicesEmptied: Int!
+    quotaOverflows: Int!
+    dependants: Int!
   }
 
   type PostMortemFeedback {
