@@ -70,7 +70,19 @@ const DETAIL = `query ($id: ID!) {
     workload { kind name namespace }
     timeline { occurredAt type actor summary }
     insight { status analysis confidence provider recommendations suggestedActions { type description } }
-    remediation { status outcome source actions { type status detail params { name value } } }
+    remediation {
+      status outcome source actions { type status detail params { name value } }
+      blastRadius {
+        totals { pods pdbViolations servicesEmptied quotaOverflows dependants }
+        actions {
+          type pods replicas { before after }
+          pdbViolations { namespace name podsTaken disruptionsAllowed }
+          servicesEmptied { namespace name readyEndpoints }
+          quotaOverflows { namespace name resource used added hard }
+        }
+        dependants { kind name namespace }
+      }
+    }
     postmortem { state summary rootCause durationSeconds }
     notifications { channel { name type } transition decidedAt outcome attempts statusCode error test }
     sla {
@@ -233,6 +245,7 @@ function renderDetail(incident, approvals = []) {
       ),
     );
   }
+  parts.push(...renderBlastRadius(incident.remediation?.blastRadius));
   parts.push(...renderSla(incident.sla));
   parts.push(...renderApprovals(approvals));
   if (incident.postmortem) {
@@ -256,6 +269,57 @@ function renderDetail(incident, approvals = []) {
   );
   detail.replaceChildren(...parts);
   detail.hidden = false;
+}
+
+/** A quota amount in its unit: memory in Mi, cpu in cores or millicores, counts as they are. */
+const amount = (resource, v) =>
+  /memory|storage/.test(resource)
+    ? `${Number((v / 2 ** 20).toFixed(1))}Mi`
+    : /cpu/.test(resource)
+      ? v < 1
+        ? `${Math.round(v * 1000)}m`
+        : `${Number(v.toFixed(3))}`
+      : `${Number(v.toFixed(3))}`;
+
+/** The plan's blast radius as recorded when it was made: the totals, then what each action touches. */
+function renderBlastRadius(radius) {
+  if (!radius) return [];
+  const t = radius.totals;
+  const findings = radius.actions.flatMap((a) => [
+    ...(a.replicas ? [`${a.type}: ${a.replicas.before} → ${a.replicas.after} replicas`] : []),
+    ...a.pdbViolations.map(
+      (v) =>
+        `${a.type} violates PodDisruptionBudget ${v.namespace}/${v.name}: takes ${v.podsTaken} healthy pod(s), allows ${v.disruptionsAllowed}`,
+    ),
+    ...a.servicesEmptied.map(
+      (s) => `${a.type} empties Service ${s.namespace}/${s.name} (${s.readyEndpoints} ready endpoint(s))`,
+    ),
+    ...a.quotaOverflows.map(
+      (q) =>
+        `${a.type} exceeds ResourceQuota ${q.namespace}/${q.name} ${q.resource}: ${amount(q.resource, q.used)} used + ${amount(q.resource, q.added)} > ${amount(q.resource, q.hard)}`,
+    ),
+  ]);
+  const dependants = radius.dependants.map((d) => `${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name}`);
+  return [
+    el('h3', {}, 'Blast radius'),
+    el(
+      'table',
+      { class: 'blast-radius' },
+      el(
+        'tbody',
+        {},
+        ...[
+          ['Pods', t.pods],
+          ['PodDisruptionBudgets violated', t.pdbViolations],
+          ['Services emptied', t.servicesEmptied],
+          ['Quotas exceeded', t.quotaOverflows],
+          ['Dependants', t.dependants],
+        ].map(([label, value]) => el('tr', { 'data-metric': label }, el('th', {}, label), el('td', {}, String(value)))),
+      ),
+    ),
+    el('ul', { class: 'blast-findings' }, ...findings.map((f) => el('li', {}, f))),
+    ...(dependants.length > 0 ? [el('p', { class: 'muted' }, `Dependants: ${dependants.join(', ')}`)] : []),
+  ];
 }
 
 /** Hours and minutes of clock time, e.g. `1 h 05 min`; under a minute in seconds. */

@@ -1,4 +1,5 @@
 import type { ResourceRef } from '../../domain/events/common.schema.ts';
+import type { PlanBlastRadius } from '../../domain/events/remediation.events.ts';
 import { issueDecider } from '../../domain/issue/issue.decider.ts';
 import { remediationDecider } from '../../domain/remediation/remediation.decider.ts';
 import { StreamCategory, streamName } from '../../domain/streams.ts';
@@ -21,6 +22,8 @@ export interface PipelineIncident {
    * 60 s after detection); `rolled_back` fails the only action, rolls back and escalates (one attempt allowed).
    */
   readonly outcome: 'open' | 'resolved' | 'rolled_back';
+  /** Recorded with the plan (its one action is `raise-memory`). */
+  readonly blastRadius?: PlanBlastRadius;
 }
 
 /**
@@ -94,6 +97,7 @@ export async function writePipelineIncident(store: EventStore, incident: Pipelin
       source: 'ai-runbook',
       target: workload,
       actions: [{ actionId: 'raise-memory', type: 'AdjustResources', params: { memory_limit: '512Mi' } }],
+      ...(incident.blastRadius ? { blastRadius: incident.blastRadius } : {}),
     },
     metadata: at(4),
   });
