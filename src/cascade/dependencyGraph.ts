@@ -324,7 +324,12 @@ export const namespacesNamed = (facts: DependencyFacts): string[] => {
   };
   const configMaps = new Map((facts.configMaps ?? []).map((c) => [serviceKey(c.namespace, c.name), c]));
   for (const workload of facts.workloads) {
-    for (const variable of workload.env) if (variable.value) scan(variable.value.slice(0, MAX_TEXT));
+    for (const variable of workload.env) {
+      if (variable.value) scan(variable.value.slice(0, MAX_TEXT));
+      const keyRef = variable.configMapKeyRef;
+      const value = keyRef && configMaps.get(serviceKey(workload.ref.namespace, keyRef.name))?.data[keyRef.key];
+      if (value) scan(value.slice(0, MAX_TEXT));
+    }
     for (const { name } of workload.configMaps) {
       for (const value of Object.values(configMaps.get(serviceKey(workload.ref.namespace, name))?.data ?? {})) {
         scan(value.slice(0, MAX_TEXT));

@@ -161,12 +161,16 @@ describe('namespacesNamed', () => {
       namespacesNamed({
         workloads: [
           workload('web', {
-            env: [{ name: 'DB', value: 'db.data.svc:5432' }],
+            env: [
+              { name: 'DB', value: 'db.data.svc:5432' },
+              { name: 'QUEUE', configMapKeyRef: { name: 'settings', key: 'queue' } },
+            ],
             annotations: { 'cairn.dev/depends-on': 'billing/invoices, local' },
           }),
         ],
         services: [],
+        configMaps: [{ namespace: 'shop', name: 'settings', data: { queue: 'amqp://mq.messaging:5672' } }],
       }),
-    ).toEqual(['billing', 'data']);
+    ).toEqual(['billing', 'data', 'messaging']);
   });
 });
