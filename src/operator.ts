@@ -87,6 +87,8 @@ import { cascadeWindowFrom } from './cascade/cascadeCorrelator.ts';
 import { startChaos } from './chaos/chaos.module.ts';
 import { createFaultInjector } from './chaos/faultInjector.ts';
 import { createChangeEnricher } from './enrichers/change/change.enricher.ts';
+import { analyzeWithChange } from './enrichers/commits/changeEvidence.ts';
+import { createCommitsEnricher } from './enrichers/commits/commits.enricher.ts';
 import { type ContextEnricher, runEnrichers } from './enrichers/enricher.ts';
 import { createKubernetesContextBuilder } from './enrichers/kubernetesContext.ts';
 import { createLogEnricher } from './enrichers/logs/logs.enricher.ts';
@@ -102,6 +104,7 @@ import { isAuditableEventStore } from './ports/eventStore.ts';
 import { startSla } from './sla/sla.module.ts';
 import { createSlaQueries } from './sla/sla.queries.ts';
 import { startSlo } from './slo/slo.module.ts';
+import { defaultRepositoryCache, startSourceRepositories } from './sourceRepos/sourceRepos.module.ts';
 
 type PolicyOverrides = NonNullable<Parameters<typeof defaultRemediationPolicy>[0]>;
 
@@ -120,6 +123,8 @@ export interface OperatorOptions {
   readonly detectTlsSecrets?: boolean;
   /** Run ChaosExperiments (inject and take back their faults); off by default, so nothing is injected unasked. */
   readonly chaos?: boolean;
+  /** Where SourceRepositories are mirrored; ~/.cache/cairn/source-repositories by default. */
+  readonly sourceRepositoryCache?: string;
   /** Remediation attempts before an Issue is escalated; 5 by default. */
   readonly maxAttempts?: number;
   readonly leaseDurationMs?: number;
@@ -304,6 +309,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   if (options.remediate !== false) log(`policy: ${describePolicy(policy)}`);
   // What Cairn recorded of each workload's revisions: rollbacks go only where a rollout is known to have worked.
   const verdicts = (workload: ResourceRef) => revisionVerdicts(store, workload);
+  const repositoryCache = options.sourceRepositoryCache ?? defaultRepositoryCache();
   const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
   // ApprovalPolicies and change windows: judged for every plan, started with the leadership.
   const approvalPolicies = createApprovals({ config, store, checkpoints, namespace: options.namespace, log, onError });
@@ -333,6 +339,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ...(options.logAnalysis === false ? [] : [createLogEnricher(config)]),
       ...(prometheus ? [createMetricsEnricher({ client: prometheus })] : []),
       createChangeEnricher(config),
+      createCommitsEnricher(config, { cacheDir: repositoryCache, verdicts }),
     ];
     const issueSignals = async (issueId: string) => {
       const history = await store.readStream(streamName(StreamCategory.Issue, issueId));
@@ -403,7 +410,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           : {}),
         log,
         analyze: async (issue) =>
-          analysis.analyze({
+          analyzeWithChange(analysis, {
             issueId: issue.issueId,
             namespace: issue.workload!.namespace,
             workload: issue.workload!,
@@ -507,6 +514,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     });
     // ServiceLevelObjectives are evaluated only against a Prometheus (--prometheus-url).
     const slo = prometheus ? startSlo({ config, store, prometheus, intake, metrics, log, onError }) : undefined;
+    const sourceRepositories = startSourceRepositories({
+      config,
+      cacheDir: repositoryCache,
+      ...(options.watchNamespaces ? { namespaces: options.watchNamespaces } : {}),
+      log,
+      onError,
+    });
     const chaos = options.chaos
       ? startChaos({
           config,
@@ -566,6 +580,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         await sla.stop();
         await slo?.stop();
         await chaos?.stop();
+        await sourceRepositories.stop();
         await Promise.all([
           detection.stop(),
           manual.stop(),

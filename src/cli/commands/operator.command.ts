@@ -174,6 +174,10 @@ export function registerOperatorCommand(program: Command): void {
     .option('--no-remediate', 'detect and correlate only: no analysis, no remediation')
     .option('--no-log-analysis', "analyse Issues without reading the workload's container logs")
     .option(
+      '--source-repository-cache <dir>',
+      'where SourceRepositories are mirrored (bare git clones); ~/.cache/cairn/source-repositories by default',
+    )
+    .option(
       '--env-allowlist <names>',
       `env names whose values the analysis may see, comma-separated, * as wildcard (replaces the default: ${DEFAULT_ENV_ALLOWLIST.join(',')})`,
       parseEnvAllowlist,
@@ -317,6 +321,7 @@ export function registerOperatorCommand(program: Command): void {
           devApiKey?: string | boolean;
           remediate: boolean;
           logAnalysis: boolean;
+          sourceRepositoryCache?: string;
           envAllowlist?: string[];
           verificationTimeout: number;
           aiServer?: string;
@@ -405,6 +410,7 @@ export function registerOperatorCommand(program: Command): void {
           ...(opts.watchNamespace ? { watchNamespaces: opts.watchNamespace } : {}),
           ...(opts.detectTlsSecrets ? { detectTlsSecrets: true } : {}),
           ...(opts.chaos ? { chaos: true } : {}),
+          ...(opts.sourceRepositoryCache ? { sourceRepositoryCache: opts.sourceRepositoryCache } : {}),
           ...(opts.threshold ? { thresholds: opts.threshold } : {}),
           ...(opts.httpPort > 0 ? { http: { host: opts.httpHost, port: opts.httpPort } } : {}),
           ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),

@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { type ChangeEvidence, SuspectedCommit } from '../../../domain/events/analysis.events.ts';
+import type { AnalysisRequest } from '../../analysis/provider.ts';
 import { CHANGE_ENRICHER } from '../change/changeFacts.ts';
 import type { ContextSection } from '../enricher.ts';
 import { commitsFactsOf } from './commitsFacts.ts';
@@ -31,4 +32,14 @@ export function changeEvidence(sections: readonly ContextSection[] | undefined):
     ...(gitOps ? { gitOps } : {}),
     ...(suspects.length > 0 ? { suspectedCommits: suspects.slice(0, 5) } : {}),
   };
+}
+
+/** Asks the provider, then records with its answer the change evidence of the request's sections. */
+export async function analyzeWithChange<R extends object>(
+  provider: { analyze(request: AnalysisRequest): Promise<R> },
+  request: AnalysisRequest,
+): Promise<R & { change?: ChangeEvidence }> {
+  const result = await provider.analyze(request);
+  const change = changeEvidence(request.sections);
+  return change ? { ...result, change } : result;
 }
