@@ -83,7 +83,11 @@ const DETAIL = `query ($id: ID!) {
         dependants { kind name namespace }
       }
     }
-    postmortem { state summary rootCause durationSeconds }
+    postmortem {
+      state summary rootCause durationSeconds cascadeChain cascadePosition gitOps
+      suspectedCommit { repository sha author message confidence reasons }
+      blastRadius { attempt dependants actions { pods pdbViolations { name } servicesEmptied { name } quotaOverflows { name } } }
+    }
     notifications { channel { name type } transition decidedAt outcome attempts statusCode error test }
     sla {
       sla { namespace name }
@@ -254,6 +258,7 @@ function renderDetail(incident, approvals = []) {
       el('h3', {}, `Postmortem (${pm.state})`),
       el('p', {}, pm.summary),
       el('p', { class: 'muted' }, pm.rootCause),
+      ...renderChangeContext(pm),
     );
   }
   parts.push(...renderNotifications(incident.notifications));
@@ -269,6 +274,53 @@ function renderDetail(incident, approvals = []) {
   );
   detail.replaceChildren(...parts);
   detail.hidden = false;
+}
+
+/** What the PostMortem says changed around the incident: its cascade, the suspected commit, GitOps, blast radius. */
+function renderChangeContext(pm) {
+  const parts = [];
+  if (pm.cascadeChain.length) {
+    const place = pm.cascadePosition === 1 ? 'the root cause' : `${pm.cascadePosition} of ${pm.cascadeChain.length}`;
+    parts.push(
+      el(
+        'p',
+        { class: 'pm-cascade' },
+        `Cascade, root cause first: ${pm.cascadeChain.join(' → ')} (this Issue: ${place})`,
+      ),
+    );
+  }
+  const c = pm.suspectedCommit;
+  if (c) {
+    parts.push(
+      el(
+        'p',
+        { class: 'pm-commit' },
+        `Suspected commit ${c.sha.slice(0, 7)} in ${c.repository}${c.author ? ` by ${c.author}` : ''}` +
+          `${c.message ? `: ${c.message}` : ''} (confidence ${Math.round(c.confidence * 100)} %)`,
+      ),
+      el('ul', { class: 'pm-commit-reasons' }, ...c.reasons.map((r) => el('li', {}, r))),
+    );
+  }
+  if (pm.gitOps) parts.push(el('p', { class: 'pm-gitops' }, `GitOps: ${pm.gitOps}`));
+  if (pm.blastRadius.length) {
+    const count = (plan, key) => plan.actions.reduce((n, a) => n + a[key].length, 0);
+    parts.push(
+      el(
+        'ul',
+        { class: 'pm-blast' },
+        ...pm.blastRadius.map((plan) =>
+          el(
+            'li',
+            {},
+            `Plan for attempt ${plan.attempt}: ${plan.actions.reduce((n, a) => n + a.pods, 0)} pod(s), ` +
+              `${count(plan, 'pdbViolations')} PodDisruptionBudget(s) violated, ${count(plan, 'servicesEmptied')} Service(s) emptied, ` +
+              `${count(plan, 'quotaOverflows')} quota(s) exceeded, ${plan.dependants.length} dependant(s)`,
+          ),
+        ),
+      ),
+    );
+  }
+  return parts;
 }
 
 /** A quota amount in its unit: memory in Mi, cpu in cores or millicores, counts as they are. */
