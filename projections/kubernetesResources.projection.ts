@@ -1,3 +1,4 @@
+import type { ChangeEvidence } from '../domain/events/analysis.events.ts';
 import type { AnomalyDetectedData } from '../domain/events/anomaly.events.ts';
 import type { ResourceRef } from '../domain/events/common.schema.ts';
 import { IssueStatus, type ProposalRefusedData } from '../domain/events/issue.events.ts';
@@ -311,6 +312,7 @@ interface AnalysisRound {
         }[];
         provider: string;
         model: string;
+        change?: ChangeEvidence;
       }
     | { kind: 'failed'; at: string; reason: string; provider?: string };
   /** Proposals of this round turned down before they ran, oldest first. */
@@ -454,6 +456,10 @@ export function insightResource(
                 params: a.params,
               })),
               generatedAt: outcome.at,
+              ...(outcome.change?.gitOps ? { gitOps: outcome.change.gitOps } : {}),
+              ...(outcome.change?.suspectedCommits?.length
+                ? { suspectedCommits: outcome.change.suspectedCommits.map((c) => ({ ...c })) }
+                : {}),
               ...radius,
               ...refused,
             },

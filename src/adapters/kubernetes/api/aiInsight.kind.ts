@@ -6,6 +6,7 @@ import {
   LlmProvider,
   LocalRef,
   MapListOf,
+  patterns,
   RefusedProposalSchema,
   StringEnum,
   StringMap,
@@ -41,6 +42,17 @@ const SuggestedActionSchema = Type.Object({
   params: Type.Optional(StringMap(32, 4096)),
 });
 
+const SuspectedCommitSchema = Type.Object({
+  repository: Text(320, { description: 'The SourceRepository, namespace/name.' }),
+  sha: Type.String({ pattern: patterns.gitSha, maxLength: 64 }),
+  author: Type.Optional(Text(253)),
+  message: Type.Optional(Text(2048, { description: 'The first line of the commit message.' })),
+  at: Type.Optional(Timestamp()),
+  confidence: Fraction('0 to 1: how strongly the evidence points at this commit.'),
+  filesChanged: Type.Array(Text(1024), { maxItems: 64 }),
+  reasons: Type.Array(Text(2048), { maxItems: 8, description: 'Why it is suspected, one line each.' }),
+});
+
 export const AIInsightStatusSchema = Type.Object({
   phase: Type.Optional(StringEnum(['Pending', 'Analyzing', 'Completed', 'Failed'] as const)),
   provider: Type.Optional(LlmProvider('The provider that answered, after the fallback chain.')),
@@ -64,6 +76,16 @@ export const AIInsightStatusSchema = Type.Object({
       },
       { description: "The blast radius of the plan made from this analysis; the plan's status has the details." },
     ),
+  ),
+  gitOps: Type.Optional(
+    Text(4096, { description: 'The Helm release and Argo CD / Flux state of the workload when it was analysed.' }),
+  ),
+  suspectedCommits: Type.Optional(
+    Type.Array(SuspectedCommitSchema, {
+      maxItems: 5,
+      description:
+        'Commits of the SourceRepositories that build the workload, most likely cause first (docs/source-repositories.md).',
+    }),
   ),
   refusedProposals: Type.Optional(
     Type.Array(RefusedProposalSchema, {
