@@ -52,6 +52,17 @@ const issues = async () =>
     })) as { items: IssueObject[] }
   ).items;
 
+const issueOf = async (workload: string) => (await issues()).find((i) => i.spec.resource.name === workload);
+const plansOf = async (issue: IssueObject) =>
+  (
+    (await clients.custom.listNamespacedCustomObject({
+      group: 'aiops.cairn.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'remediationplans',
+    })) as { items: { spec: { issueRef?: { name: string } } }[] }
+  ).items.filter((p) => p.spec.issueRef?.name === issue.metadata.name);
+
 const backendHasReadyEndpoint = async () => {
   const slices = await discovery.listNamespacedEndpointSlice({
     namespace,
@@ -116,7 +127,14 @@ beforeAll(async () => {
     watchNamespaces: [namespace],
     verificationTimeoutSeconds: 30,
     maxAttempts: 2,
-    thresholds: { workloadUnavailableSeconds: 3600, podNotReadySeconds: 3 },
+    // Unready frontends count after 10 s, so the crash-looping backend (seen at its first restart) has an Issue by the
+    // time theirs are analysed even on a loaded machine: a frontend plan decided before the root exists is not held.
+    thresholds: { workloadUnavailableSeconds: 3600, podNotReadySeconds: 10 },
+    // The backend's rollback waits for a person, so the test sees the frontends wait for it whatever the load:
+    // without this gate a fast rollback could fix the backend before the frontends' Issues are even analysed.
+    approvalRules: [
+      { name: 'rollbacks-wait', match: { actionTypes: ['RollbackDeployment'] }, mode: 'manual', timeoutSeconds: 900 },
+    ],
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[cascade] ${line}\n`) } : {}),
   });
   await eventually('the operator to lead', async () => operator.isLeader());
@@ -163,7 +181,8 @@ describe('cascade correlation on a real cluster', () => {
         const all = await issues();
         const root = all.find((i) => i.spec.resource.name === 'backend');
         const fronts = FRONTENDS.map((name) => all.find((i) => i.spec.resource.name === name));
-        if (!root || fronts.some((f) => f?.status?.cascade?.root.name !== root.metadata.name)) return undefined;
+        if (!root || root.status?.cascade?.role !== 'root') return undefined;
+        if (fronts.some((f) => f?.status?.cascade?.root.name !== root.metadata.name)) return undefined;
         return { root, fronts: fronts as IssueObject[] };
       },
       240_000,
@@ -175,6 +194,31 @@ describe('cascade correlation on a real cluster', () => {
       expect(front.status?.cascade?.role).toBe('dependant');
       expect(front.status?.cascade?.chain[0]?.resource.name).toBe('backend');
     }
+
+    // While the root's plan waits for its approval, no frontend has a plan: each waits for the root, and says so.
+    const rootId = linked.root.metadata.labels?.['aiops.cairn.dev/issue-id'];
+    const request = await eventually(
+      "the backend's rollback waiting for approval",
+      async () => (await operator.approvals.listPending()).find((r) => r.issueId === rootId),
+      240_000,
+    );
+    const waiting = await eventually(
+      'both frontends to wait for the root',
+      async () => {
+        const fronts = await Promise.all(FRONTENDS.map(issueOf));
+        return fronts.every((f) => f?.status?.remediationDeferred?.root.name === linked.root.metadata.name)
+          ? (fronts as IssueObject[])
+          : undefined;
+      },
+      240_000,
+    );
+    for (const front of waiting) {
+      expect(front.status?.conditions).toContainEqual(
+        expect.objectContaining({ type: 'RemediationDeferred', status: 'True', reason: 'WaitingForCascadeRoot' }),
+      );
+      expect(await plansOf(front)).toEqual([]);
+    }
+    await operator.approvals.approve(request.requestId, 'alice@example.com');
 
     // The backend is rolled back by Cairn, then every Issue ends Resolved.
     const resolved = await eventually(
@@ -194,7 +238,6 @@ describe('cascade correlation on a real cluster', () => {
     const store = openEventStore(storeUrl);
     try {
       const streamOf = (issue: IssueObject) => `issue-${issue.metadata.labels?.['aiops.cairn.dev/issue-id']}`;
-      const rootId = resolved[0]!.metadata.labels?.['aiops.cairn.dev/issue-id'];
       const rootEvents = await store.readStream(streamOf(resolved[0]!));
       const rootResolved = rootEvents.find((e) => e.type === 'IssueResolved');
       expect(rootResolved?.data).toMatchObject({ resolution: 'remediated' });
@@ -209,15 +252,11 @@ describe('cascade correlation on a real cluster', () => {
         const deferred = events.filter((e) => e.type === 'IssueRemediationDeferred');
         for (const d of deferred) expect(d.data).toMatchObject({ rootIssueId: rootId });
       }
-      // At least one frontend's plan had to wait (its analysis ended while the backend was being fixed).
-      const waited = await Promise.all(
-        resolved
-          .slice(1)
-          .map(async (front) =>
-            (await store.readStream(streamOf(front))).some((e) => e.type === 'IssueRemediationDeferred'),
-          ),
-      );
-      expect(waited).toContain(true);
+      // Each frontend's wait was released because the root was resolved.
+      for (const front of resolved.slice(1)) {
+        const released = (await store.readStream(streamOf(front))).filter((e) => e.type === 'IssueRemediationReleased');
+        expect(released.map((e) => e.data)).toEqual([{ rootIssueId: rootId, reason: 'root_resolved' }]);
+      }
     } finally {
       await store.close();
     }
