@@ -181,7 +181,7 @@ describe('cascade correlation on a real cluster', () => {
         const all = await issues();
         const root = all.find((i) => i.spec.resource.name === 'backend');
         const fronts = FRONTENDS.map((name) => all.find((i) => i.spec.resource.name === name));
-        if (!root || root.status?.cascade?.role !== 'root') return undefined;
+        if (root?.status?.cascade?.role !== 'root') return undefined;
         if (fronts.some((f) => f?.status?.cascade?.root.name !== root.metadata.name)) return undefined;
         return { root, fronts: fronts as IssueObject[] };
       },
