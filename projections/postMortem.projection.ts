@@ -534,6 +534,17 @@ const blastRadiusStatus = (attempt: number, radius: PlanBlastRadius): StatusOf<'
     : {}),
 });
 
+/**
+ * The object must stay well inside what the API server stores (about 1.5 MB): plans full of findings could pass it
+ * within every list's maxItems, so the oldest plans give way first; the latest plan is always kept.
+ */
+export const BLAST_RADIUS_BUDGET_CHARS = 200_000;
+function boundedBlastRadius(radii: readonly { attempt: number; blastRadius: PlanBlastRadius }[]) {
+  let plans = radii.map((a) => blastRadiusStatus(a.attempt, a.blastRadius));
+  while (plans.length > 1 && JSON.stringify(plans).length > BLAST_RADIUS_BUDGET_CHARS) plans = plans.slice(1);
+  return plans;
+}
+
 export interface RenderedPostMortem {
   readonly doc: {
     apiVersion: string;
@@ -781,7 +792,7 @@ export function postMortemResource(
       : {}),
     ...(commit ? { suspectedCommit: suspectedCommitStatus(commit) } : {}),
     ...(r.gitOps ? { gitOps: r.gitOps.slice(0, 8192) } : {}),
-    ...(radii.length ? { blastRadius: radii.map((a) => blastRadiusStatus(a.attempt, a.blastRadius)) } : {}),
+    ...(radii.length ? { blastRadius: boundedBlastRadius(radii) } : {}),
     conditions: [
       {
         type: 'Resolved',

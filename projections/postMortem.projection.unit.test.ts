@@ -700,6 +700,50 @@ describe('PostMortem change context: cascade, suspected commit, GitOps state, bl
     );
   });
 
+  it('keeps the last 16 plans, and fewer when their findings would not fit in the object', async () => {
+    const store = openEventStore('memory:');
+    await badRelease(store);
+    const events = await eventsOf(store);
+    const plan = events.find((e) => e.type === 'RemediationPlanCreated')!;
+    const end = events.findIndex((e) => e.type === 'IssueResolved');
+    const plans = (blastRadius: PlanBlastRadius) =>
+      Array.from({ length: 20 }, (_, n) => {
+        const data = { ...(plan.data as object), remediationId: `p${n + 1}`, attempt: n + 1, blastRadius };
+        expect(Value.Check(RemediationPlanCreatedSchema, data)).toBe(true);
+        return { ...plan, streamId: `remediation-p${n + 1}`, data };
+      });
+    const withPlans = (blastRadius: PlanBlastRadius) => [
+      ...events.slice(0, end),
+      ...plans(blastRadius),
+      ...events.slice(end),
+    ];
+    expect(render(withPlans(radius)).blastRadius?.map((p) => p.attempt)).toEqual(
+      Array.from({ length: 16 }, (_, n) => n + 5),
+    );
+
+    const finding = (n: number) => ({ namespace: 'shop', name: `x-${n}`.padEnd(60, 'x') });
+    const crowded: PlanBlastRadius = {
+      actions: Array.from({ length: 50 }, (_, a) => ({
+        ...radius.actions[0]!,
+        actionId: `a${a}`,
+        pdbViolations: Array.from({ length: 32 }, (_, n) => ({ ...finding(n), disruptionsAllowed: 0, podsTaken: 1 })),
+        servicesEmptied: Array.from({ length: 32 }, (_, n) => ({ ...finding(n), readyEndpoints: 1 })),
+        quotaOverflows: Array.from({ length: 32 }, (_, n) => ({
+          ...finding(n),
+          resource: 'limits.memory',
+          used: 1,
+          added: 1,
+          hard: 1,
+        })),
+      })),
+      dependants: Array.from({ length: 64 }, (_, n) => ({ ...api, name: `dep-${n}` })),
+    };
+    const s = render(withPlans(crowded));
+    expect(s.blastRadius?.map((p) => p.attempt)).toEqual([20]);
+    expect(s.blastRadius?.[0]?.actions).toHaveLength(50);
+    expect(s.impact?.length).toBeLessThanOrEqual(8_000);
+  });
+
   it('keeps a plan that takes nothing short, without a prevention line about replicas', async () => {
     const store = openEventStore('memory:');
     await badRelease(store);
