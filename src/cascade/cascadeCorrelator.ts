@@ -46,6 +46,9 @@ const SETTLED = new Set([
   'issue.insight_mismatch',
 ]);
 
+/** Namespaces whose objects are read for one correlation (the graph adds those their workloads name). */
+export const MAX_NAMESPACES = 20;
+
 const display = (ref: ResourceRef) => `${ref.kind} ${ref.namespace}/${ref.name}`;
 
 /** Parses CASCADE_WINDOW_MINUTES: a whole number of minutes from 1 to 1440; absent means the default. */
@@ -148,7 +151,9 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
   };
 
   const dependenciesAmong = async (members: readonly CascadeMember[]): Promise<ServiceDependency[]> => {
-    const namespaces = [...new Set(members.map((m) => m.workload.namespace))].sort();
+    // The anchor's namespace first; a storm of Issues across the cluster reads a bounded number of namespaces.
+    const [first, ...rest] = members.map((m) => m.workload.namespace);
+    const namespaces = [...new Set([first!, ...rest.sort()])].slice(0, MAX_NAMESPACES);
     const graph = await deps.graph(namespaces);
     return graph.edges.map(({ from, to }) => ({ from, to }));
   };
