@@ -417,10 +417,23 @@ const toPostMortem = (row: PostMortemRow): PostMortemView => ({
   closedBy: row.closed_by,
   closedAt: row.closed_at,
   feedback: json(row.feedback, []),
-  ...changeContext(json<PostMortemStatus | Record<string, never>>(row.document, {})),
+  // A page of PostMortems has SQLite pick the few fields out of each document rather than parse them all here.
+  ...changeContext(
+    json<Partial<PostMortemStatus>>((row as { change_context?: string }).change_context ?? row.document, {}),
+  ),
 });
 
-const changeContext = (document: Partial<PostMortemStatus>) => ({
+const POSTMORTEM_LIST_COLUMNS = `*, json_object(${[
+  'cascadeChain',
+  'cascadePosition',
+  'suspectedCommit',
+  'gitOps',
+  'blastRadius',
+]
+  .map((field) => `'${field}', json_extract(document, '$.${field}')`)
+  .join(', ')}) AS change_context`;
+
+const changeContext = (document: { [K in keyof PostMortemStatus]?: PostMortemStatus[K] | null }) => ({
   cascadeChain: document.cascadeChain ?? [],
   cascadePosition: document.cascadePosition ?? null,
   suspectedCommit: document.suspectedCommit ?? null,
@@ -815,6 +828,7 @@ export function createReadModelQueries(db: Database.Database): ReadModelQueries 
         toPostMortem,
         (r) => r.ended_at,
         (r) => r.issue_id,
+        POSTMORTEM_LIST_COLUMNS,
       );
     },
     getPostMortem(id) {
