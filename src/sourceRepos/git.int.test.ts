@@ -104,6 +104,19 @@ describe('the git adapter', () => {
     ).rejects.toBeInstanceOf(GitSyncError);
   });
 
+  it('fetches again after a fetch killed mid-way left its lock files behind', async () => {
+    const { utimesSync, writeFileSync } = await import('node:fs');
+    const locks = [join(mirror, 'refs', 'heads', 'main.lock'), join(mirror, 'packed-refs.lock')];
+    const old = new Date(Date.now() - 3_600_000);
+    for (const lock of locks) {
+      writeFileSync(lock, '');
+      utimesSync(lock, old, old);
+    }
+    const next = repo.commit('After the crash', { 'src/after.ts': 'y\n' });
+    const head = await syncMirror({ dir: mirror, url: repo.url, branch: 'main', credentials: { type: 'none' } });
+    expect(head.sha).toBe(next);
+  });
+
   it('writes the SSH key for one fetch only, readable by the operator alone', async () => {
     let seen = '';
     await withCredentials({ type: 'ssh', privateKey: 'KEY', knownHosts: 'host ssh-ed25519 AAAA' }, async (env) => {

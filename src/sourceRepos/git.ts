@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChangedFile, type CommitRecord, FileChange } from '../../domain/change/suspectedCommits.ts';
@@ -234,6 +234,8 @@ export async function syncMirror(input: {
     if (!(await exists(join(input.dir, 'HEAD')))) {
       await mkdir(input.dir, { recursive: true });
       await git(['init', '--bare', '--quiet', input.dir], { timeoutMs });
+    } else {
+      await removeStaleLocks(input.dir, Date.now() - timeoutMs);
     }
     await withCredentials(input.credentials, (env) =>
       git(
@@ -255,6 +257,31 @@ export async function syncMirror(input: {
   } catch (error) {
     throw classify(error, input.branch);
   }
+}
+
+/**
+ * Lock files a git process left when it was killed (the operator's kill -9 in the middle of a fetch) block every
+ * later fetch. One older than a fetch's timeout belongs to no live fetch (that one would have been killed): gone.
+ */
+export async function removeStaleLocks(dir: string, olderThanMs: number): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (path: string, depth: number): Promise<void> => {
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) {
+        if (depth < 8 && (depth > 0 || entry.name === 'refs')) await walk(full, depth + 1);
+      } else if (entry.name.endsWith('.lock')) {
+        const info = await stat(full).catch(() => undefined);
+        if (info && info.mtimeMs < olderThanMs) {
+          await rm(full, { force: true });
+          removed.push(full);
+        }
+      }
+    }
+  };
+  await walk(dir, 0);
+  return removed;
 }
 
 const Sep = '\x1f';
