@@ -2,7 +2,7 @@ import type { ChangeEvidence } from '../domain/events/analysis.events.ts';
 import type { AnomalyDetectedData } from '../domain/events/anomaly.events.ts';
 import type { ResourceRef } from '../domain/events/common.schema.ts';
 import { IssueStatus, type ProposalRefusedData } from '../domain/events/issue.events.ts';
-import type { PlanBlastRadius } from '../domain/events/remediation.events.ts';
+import type { ActionBlastRadius, PlanBlastRadius } from '../domain/events/remediation.events.ts';
 import type { IssueState } from '../domain/issue/issue.decider.ts';
 import { boundedAction, RefusalCode, refusalStage } from '../domain/issue/refusal.stage.ts';
 import { redactedSnapshotView } from '../src/actions/snapshotSecrets.ts';
@@ -699,7 +699,18 @@ export function planResource(
       state: PLAN_STATE[status] ?? 'Pending',
       actions: checkpoints,
       ...(agenticSteps.length > 0 ? { agenticSteps } : {}),
-      ...(created.blastRadius ? { blastRadius: blastRadiusStatus(created.blastRadius) } : {}),
+      ...(created.blastRadius
+        ? {
+            // An agentic plan's actions are assessed one by one, as its steps decide them.
+            blastRadius: blastRadiusStatus({
+              ...created.blastRadius,
+              actions: [
+                ...created.blastRadius.actions,
+                ...decided.flatMap((e) => (e.data as { blastRadius?: ActionBlastRadius }).blastRadius ?? []),
+              ],
+            }),
+          }
+        : {}),
       ...(refusals.length > 0 ? { refusals } : {}),
       ...(approvalRequested
         ? { approvalRequestRef: { name: (approvalRequested.data as { requestId: string }).requestId } }

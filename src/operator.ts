@@ -9,7 +9,7 @@ import { StreamCategory, streamName } from '../domain/streams.ts';
 import { prepareReadModel, readModelProjections } from '../projections/readModel.projections.ts';
 import { createActionClients } from './actions/action.ts';
 import { availableActions } from './actions/available.ts';
-import { assessPlanBlastRadius, graphDependants } from './actions/planBlastRadius.ts';
+import { assessActionBlastRadius, assessPlanBlastRadius, graphDependants } from './actions/planBlastRadius.ts';
 import {
   approvalReason,
   approvalUnderPolicy,
@@ -331,6 +331,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           provider: analysis,
           context: (workload) => context.build(workload),
           availableActions: (target) => availableActions(policy, target.kind),
+          assess: assessActionBlastRadius({ clients: actionClients, policy }),
           ...(agenticOptions.settleMs !== undefined ? { settleMs: agenticOptions.settleMs } : {}),
         })
       : undefined;

@@ -273,6 +273,8 @@ export const AgenticStepDecidedSchema = strictObject({
   /** Absent when the step only observes, or when `resolved`. */
   action: Type.Optional(ActionSpec),
   conclusion: Type.Optional(AgenticConclusion),
+  /** What the step's action would take down, assessed when it was decided; absent when nothing was assessed. */
+  blastRadius: Type.Optional(ActionBlastRadius),
 });
 export type AgenticStepDecidedData = Static<typeof AgenticStepDecidedSchema>;
 export type AgenticStepDecided = Event<'AgenticStepDecided', AgenticStepDecidedData>;

@@ -1,5 +1,5 @@
 import type { ActionSpec, RemediationSource, ResourceRef } from '../events/common.schema.ts';
-import type { AgenticConclusion, PlanBlastRadius } from '../events/remediation.events.ts';
+import type { ActionBlastRadius, AgenticConclusion, PlanBlastRadius } from '../events/remediation.events.ts';
 import type { Command } from '../messages.ts';
 
 export const RemediationDefaults = {
@@ -98,6 +98,8 @@ export type DecideAgenticStep = Command<
     readonly resolved: boolean;
     readonly action?: ActionSpec;
     readonly conclusion?: AgenticConclusion;
+    /** What `action` would take down, assessed when the step was decided. */
+    readonly blastRadius?: ActionBlastRadius;
   }
 >;
 export type ObserveAgenticStep = Command<'ObserveAgenticStep', { readonly step: number; readonly observation: string }>;

@@ -626,7 +626,7 @@ export const decideRemediation = (
 
     case 'DecideAgenticStep': {
       const agentic = requireAgentic(state, command);
-      const { step, reasoning, resolved, action, conclusion } = command.data;
+      const { step, reasoning, resolved, action, conclusion, blastRadius } = command.data;
       const last = agentic.steps.at(-1);
       if (last?.resolved) {
         throw refuse('remediation.agentic_already_resolved', `step ${last.step} already declared the problem resolved`);
@@ -650,10 +650,16 @@ export const decideRemediation = (
       if (action !== undefined && state.actions.some((known) => known.actionId === action.actionId)) {
         throw invalid('remediation.duplicate_action_id', `action id ${action.actionId} is already used`);
       }
+      if (blastRadius !== undefined && blastRadius.actionId !== action?.actionId) {
+        throw invalid(
+          'remediation.blast_radius_unknown_action',
+          `step ${step}'s blast radius is for action ${blastRadius.actionId}, not the step's own`,
+        );
+      }
       return [
         {
           type: 'AgenticStepDecided',
-          data: withoutUndefined({ step, reasoning, resolved, action, conclusion }),
+          data: withoutUndefined({ step, reasoning, resolved, action, conclusion, blastRadius }),
           metadata,
         },
       ];

@@ -89,6 +89,18 @@ export const graphDependants =
   async (target: ResourceRef): Promise<readonly ResourceRef[]> =>
     target.namespace === '' ? [] : dependantsOf(await observeDependencyGraph(config, [target.namespace]), target);
 
+/**
+ * One action's blast radius as an agentic step records it (the event's shape); undefined when the disruption guard
+ * is off or the action takes no pod down and adds nothing to a quota.
+ */
+export const assessActionBlastRadius =
+  (deps: Pick<PlanBlastRadiusDeps, 'clients' | 'policy'>) =>
+  async (action: ActionSpec, target: ResourceRef): Promise<PlanBlastRadius['actions'][number] | undefined> => {
+    if ((deps.policy.disruptionGuard ?? PolicyDefaults.disruptionGuard) === DisruptionGuard.Off) return undefined;
+    const assessed = await observeBlastRadius(deps.clients, target, [action]);
+    return recordedBlastRadius([action], assessed, []).actions[0];
+  };
+
 export interface PlanBlastRadiusDeps {
   readonly clients: ActionClients;
   readonly policy: RemediationPolicy;

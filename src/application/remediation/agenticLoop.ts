@@ -1,5 +1,6 @@
 import { ErrorCategory, isCairnError } from '../../../domain/errors.ts';
 import type { ActionSpec } from '../../../domain/events/common.schema.ts';
+import type { ActionBlastRadius } from '../../../domain/events/remediation.events.ts';
 import type { IssueEvent, IssueState } from '../../../domain/issue/issue.decider.ts';
 import { issueDecider } from '../../../domain/issue/issue.decider.ts';
 import type { RecordedEvent } from '../../../domain/messages.ts';
@@ -129,6 +130,11 @@ export interface AgenticLoopDeps {
   readonly context: (workload: WorkloadRef) => Promise<KubernetesContext>;
   /** The action types the policy lets run on this kind of target, with their parameters. */
   readonly availableActions: (target: WorkloadRef) => readonly AvailableAction[];
+  /**
+   * What a step's action would take down, recorded with the step; none when absent or when it returns undefined.
+   * The policy judges the action again before it runs, whatever this says.
+   */
+  readonly assess?: (action: ActionSpec, target: WorkloadRef) => Promise<ActionBlastRadius | undefined>;
   /** How long to let the cluster react to an action before observing it; 3 s by default. */
   readonly settleMs?: number;
   readonly timeoutMs?: number;
@@ -225,6 +231,13 @@ export function createAgenticLoop(deps: AgenticLoopDeps) {
     };
   };
 
+  /** The step's action with its blast radius; a cluster that cannot be read now records none (the policy still judges). */
+  const withBlastRadius = async (command: AgenticStepCommand, target: WorkloadRef): Promise<AgenticStepCommand> => {
+    if (command.type !== 'DecideAgenticStep' || command.data.action === undefined || !deps.assess) return command;
+    const radius = await deps.assess(command.data.action, target).catch(() => undefined);
+    return radius ? { ...command, data: { ...command.data, blastRadius: radius } } : command;
+  };
+
   return {
     /** One reconcile of the loop: the command recording the next step, or ending the loop. */
     async decide(stream: string, remediation: RemediationState, step: number, at: string): Promise<AgenticStepCommand> {
@@ -242,7 +255,7 @@ export function createAgenticLoop(deps: AgenticLoopDeps) {
         if (result.decision === AgenticDecision.Observe && result.refused) {
           await recordRefusal(remediation, step, result.refused, at);
         }
-        return commandForStep(step, result);
+        return await withBlastRadius(commandForStep(step, result), remediation.target as WorkloadRef);
       } catch (error) {
         // A provider that cannot answer still spends a step, so a broken provider cannot hold the loop forever.
         const why = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
