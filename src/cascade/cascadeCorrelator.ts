@@ -132,7 +132,12 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
       { filter: { streamPrefixes: [`${StreamCategory.Issue}-`], eventTypes: [...FOLLOWED] } },
       (event) => fold(event),
     );
-    subscription.done.catch(onError);
+    subscription.done.catch((error) => {
+      // Nothing may be decided on an index that stopped following: the reactor fails (and retries, visibly).
+      stopped = true;
+      for (const waiter of waiters.splice(0)) waiter.resolve();
+      onError(error);
+    });
     return subscription;
   };
   const caughtUp = async (at: bigint) => {
@@ -301,7 +306,8 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
    * plan back. False: plan now.
    */
   const deferIfDependant = async (state: IssueState, metadata: MessageMetadata): Promise<boolean> => {
-    if (subscription === undefined || state.insightId === null) return false;
+    // Not leading, or the index stopped: the plan is not held on a guess (root-first is an order, not a guard).
+    if (subscription === undefined || stopped || state.insightId === null) return false;
     await waitForIssue(state.issueId);
     const chain = await correlate(state.issueId, metadata);
     const root = chain?.[0];
