@@ -117,6 +117,14 @@ describe('the git adapter', () => {
     expect(head.sha).toBe(next);
   });
 
+  it('makes a mirror git can no longer read again from the remote', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(mirror, 'config'), '[core\n\tbare = = =\n');
+    const head = await syncMirror({ dir: mirror, url: repo.url, branch: 'main', credentials: { type: 'none' } });
+    expect(head.sha).toBe(repo.head());
+    expect(await resolveCommit(mirror, '2.0.0')).toBe(sha.v11);
+  });
+
   it('writes the SSH key for one fetch only, readable by the operator alone', async () => {
     let seen = '';
     await withCredentials({ type: 'ssh', privateKey: 'KEY', knownHosts: 'host ssh-ed25519 AAAA' }, async (env) => {

@@ -230,7 +230,7 @@ export async function syncMirror(input: {
   const problem = urlProblem(input.url);
   if (problem) throw new GitSyncError(SyncFailure.InvalidSpec, problem);
   const timeoutMs = input.timeoutMs ?? 120_000;
-  try {
+  const fetch = async () => {
     if (!(await exists(join(input.dir, 'HEAD')))) {
       await mkdir(input.dir, { recursive: true });
       await git(['init', '--bare', '--quiet', input.dir], { timeoutMs });
@@ -253,11 +253,31 @@ export async function syncMirror(input: {
         { cwd: input.dir, env, timeoutMs },
       ),
     );
-    return await headCommit(input.dir, `refs/heads/${input.branch}`);
+    return headCommit(input.dir, `refs/heads/${input.branch}`);
+  };
+  try {
+    return await fetch();
   } catch (error) {
+    // A mirror git no longer reads as a repository (a disk filled mid-write, a damaged config) is only a cache:
+    // it is made again from the remote once.
+    if (!(await readable(input.dir))) {
+      await rm(input.dir, { recursive: true, force: true });
+      try {
+        return await fetch();
+      } catch (again) {
+        throw classify(again, input.branch);
+      }
+    }
     throw classify(error, input.branch);
   }
 }
+
+/** Whether git reads the directory as a bare repository. */
+const readable = (dir: string) =>
+  git(['rev-parse', '--is-bare-repository'], { cwd: dir, timeoutMs: 10_000 }).then(
+    (out) => out.trim() === 'true',
+    () => false,
+  );
 
 /**
  * Lock files a git process left when it was killed (the operator's kill -9 in the middle of a fetch) block every
