@@ -79,7 +79,7 @@ describe('an agentic step', () => {
     const store = await decideStep(async (action) => radius(action.actionId));
     const history = await store.readStream('remediation-ag1');
     const decided = history.find((e) => e.type === 'AgenticStepDecided');
-    expect((decided?.data as { blastRadius?: unknown }).blastRadius).toEqual(radius('step-1-restartdeployment'));
+    expect((decided!.data as { blastRadius?: unknown }).blastRadius).toEqual(radius('step-1-restartdeployment'));
     const plan = planResource(history, 'Executing', { name: 'web-iss-ag', uid: 'u' }, 'cairn')!;
     expect(plan.status.blastRadius).toMatchObject({
       pods: 3,
@@ -95,7 +95,7 @@ describe('an agentic step', () => {
     });
     const decided = (await store.readStream('remediation-ag1')).find((e) => e.type === 'AgenticStepDecided');
     expect(decided?.data).toMatchObject({ action: { type: 'RestartDeployment' } });
-    expect(Object.hasOwn(decided?.data as object, 'blastRadius')).toBe(false);
+    expect(Object.hasOwn(decided!.data as object, 'blastRadius')).toBe(false);
   });
 
   it('may not carry the blast radius of another action', () => {
