@@ -148,9 +148,10 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
 
   const tell = async (issueId: string, command: Omit<IssueCommand, 'metadata'>, metadata: MessageMetadata) => {
     try {
-      await issues(streamName(StreamCategory.Issue, issueId), { ...command, metadata } as IssueCommand);
+      const outcome = await issues(streamName(StreamCategory.Issue, issueId), { ...command, metadata } as IssueCommand);
+      return outcome.newEvents.length;
     } catch (error) {
-      if (isCairnError(error) && SETTLED.has(error.code)) return;
+      if (isCairnError(error) && SETTLED.has(error.code)) return 0;
       throw error;
     }
   };
@@ -200,8 +201,9 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
     }
     const root = chain[0]!;
     const bounded = chain.slice(0, 100);
+    let changed = 0;
     for (const member of bounded) {
-      await tell(
+      changed += await tell(
         member.issueId,
         { type: 'CorrelateCascade', data: { rootIssueId: root.issueId, chain: bounded, windowMinutes } },
         metadata,
@@ -236,9 +238,10 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
         );
       }
     }
-    log(
-      `cascade: ${bounded.map((m) => `${m.workload.namespace}/${m.workload.name}`).join(' ← ')} (root Issue ${root.issueId})`,
-    );
+    if (changed > 0)
+      log(
+        `cascade: ${bounded.map((m) => `${m.workload.namespace}/${m.workload.name}`).join(' ← ')} (root Issue ${root.issueId})`,
+      );
     return chain;
   };
 
