@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   kubeClients,
 } from '../../test/support/kube.ts';
 import type { SourceRepositoryStatus } from '../adapters/kubernetes/api/sourceRepository.kind.ts';
+import { mirrorPath } from './git.ts';
 import { type RunningSourceRepositories, startSourceRepositories } from './sourceRepos.module.ts';
 
 /**
@@ -102,6 +103,12 @@ describe('a SourceRepository', () => {
       120_000,
     );
     expect(fetched.headCommit?.message).toBe('Make the total a function');
+
+    // Deleted, its mirror goes with it.
+    const mirror = mirrorPath(cacheDir, namespace, 'web', repo.url);
+    expect(existsSync(mirror)).toBe(true);
+    await kube.custom.deleteNamespacedCustomObject({ ...group, namespace, name: 'web' });
+    await eventually('the mirror to be removed', async () => !existsSync(mirror));
   });
 
   it('that cannot be cloned says why in its status, and keeps no secret there', async () => {
@@ -187,5 +194,33 @@ describe('a SourceRepository', () => {
       expect(JSON.stringify(s)).not.toContain('not-the-password-77');
     }
     expect(errors.join('\n')).not.toContain(Password);
+  });
+
+  it('with a token: sent as the password of x-access-token unless the Secret names a user', async () => {
+    const Token = 'tok-7f3a9c1e5b2d8f4a6c0e';
+    const tokenServer = await startGitHttpServer(repo.dir, { username: 'x-access-token', password: Token });
+    try {
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'git-token' }, stringData: { token: Token } },
+      });
+      await create('http-token', {
+        url: tokenServer.url,
+        auth: { type: 'token', secretRef: { name: 'git-token' } },
+        syncInterval: '1m',
+      });
+      const status = await eventually(
+        'the fetch with the token',
+        async () => {
+          const s = await statusOf('http-token');
+          return s?.headCommit?.sha === repo.head() ? s : undefined;
+        },
+        120_000,
+      );
+      expect(status.ready).toBe(true);
+      expect(JSON.stringify(status)).not.toContain(Token);
+    } finally {
+      await tokenServer.close();
+    }
   });
 });
