@@ -43,7 +43,11 @@ export const recordedBlastRadius = (
           servicesEmptied: radius.servicesEmptied
             .slice(0, MAX_LIST)
             .map((s) => ({ namespace: s.namespace, name: s.name, readyEndpoints: s.readyEndpoints })),
-          quotaOverflows: radius.quotaOverflows.slice(0, MAX_LIST).map((q) => ({ ...q })),
+          // A quantity too large for a number (an absurd quota) cannot be recorded; the policy has judged it already.
+          quotaOverflows: radius.quotaOverflows
+            .filter((q) => [q.used, q.added, q.hard].every(Number.isFinite))
+            .slice(0, MAX_LIST)
+            .map((q) => ({ ...q })),
         },
       ];
     })

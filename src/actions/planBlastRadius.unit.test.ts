@@ -1,5 +1,7 @@
+import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import type { ActionSpec } from '../../domain/events/common.schema.ts';
+import { PlanBlastRadius } from '../../domain/events/remediation.events.ts';
 import { type ActionBlastRadius, blastRadiusKey, DisruptionGuard } from './blastRadius.ts';
 import { blastRadiusApproval, recordedBlastRadius } from './planBlastRadius.ts';
 import { defaultRemediationPolicy, evaluatePlan, PolicyCode, PolicyDefaults } from './policy.ts';
@@ -36,6 +38,19 @@ describe('recordedBlastRadius', () => {
       ],
       dependants: dependants(2),
     });
+  });
+
+  it('records no quota overflow it could not write as a number', () => {
+    const absurd: ActionBlastRadius = {
+      ...harmful,
+      quotaOverflows: [
+        { namespace: 'shop', name: 'q', resource: 'pods', used: Number.POSITIVE_INFINITY, added: 1, hard: 5 },
+        { namespace: 'shop', name: 'q', resource: 'limits.cpu', used: 1, added: 4, hard: 2 },
+      ],
+    };
+    const radius = recordedBlastRadius([restart], { [blastRadiusKey(restart)]: absurd }, []);
+    expect(radius.actions[0]?.quotaOverflows.map((q) => q.resource)).toEqual(['limits.cpu']);
+    expect(Value.Check(PlanBlastRadius, radius)).toBe(true);
   });
 
   it('keeps within the event bounds', () => {
