@@ -140,16 +140,18 @@ export function issueResource(state: IssueState, anomalyNames: readonly string[]
 
 /** The root Issue's name, for an Issue that is a dependant in a cascade. */
 const cascadeRootOf = (state: IssueState): string | undefined => {
-  const root = state.cascadeMembers[0];
+  // A state folded by an older Cairn (a read-model document) has no cascade members.
+  const root = state.cascadeMembers?.[0];
   return root === undefined || root.issueId === state.issueId ? undefined : issueName(root.issueId, root.workload);
 };
 
 /** The Issue's cascade (root first) and, while its plan waits for the root, the deferral: status fields. */
 export function issueCascadeStatus(state: IssueState) {
-  const root = state.cascadeMembers[0];
-  const deferral = state.remediationDeferral;
+  const members = state.cascadeMembers ?? [];
+  const root = members[0];
+  const deferral = state.remediationDeferral ?? null;
   const rootRef = (issueId: string) => {
-    const member = state.cascadeMembers.find((m) => m.issueId === issueId);
+    const member = members.find((m) => m.issueId === issueId);
     return { name: member ? issueName(member.issueId, member.workload) : issueId };
   };
   return {
@@ -158,7 +160,7 @@ export function issueCascadeStatus(state: IssueState) {
           cascade: {
             role: root.issueId === state.issueId ? ('root' as const) : ('dependant' as const),
             root: rootRef(root.issueId),
-            chain: state.cascadeMembers.slice(0, 100).map((m) => ({
+            chain: members.slice(0, 100).map((m) => ({
               name: issueName(m.issueId, m.workload),
               resource: resourceRef(m.workload),
               detectedAt: m.detectedAt,
@@ -174,7 +176,7 @@ export function issueCascadeStatus(state: IssueState) {
 
 /** Present while the Issue's plan waits for the root of its cascade. */
 function remediationDeferredCondition(state: IssueState) {
-  const deferral = state.remediationDeferral;
+  const deferral = state.remediationDeferral ?? null;
   if (deferral !== null) {
     return [
       {
