@@ -83,7 +83,7 @@ const BlastRadiusSchema = Type.Object(
     dependants: Count('Workloads that depend on the target (the dependency graph).'),
     actions: Type.Array(
       Type.Object({
-        actionId: Text(128),
+        actionId: Text(253),
         type: ActionTypeName(),
         pods: Count(),
         replicas: Type.Optional(Type.Object({ before: Count(), after: Count() })),
