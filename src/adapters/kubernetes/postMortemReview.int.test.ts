@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
-import { postMortemName } from '../../../projections/kubernetesResources.projection.ts';
+import { issueName, postMortemName } from '../../../projections/kubernetesResources.projection.ts';
 import { at, writeDependantIncident } from '../../../test/support/changeContextIncident.ts';
+import { writeIncident } from '../../../test/support/incidentLog.ts';
 import {
   createNamespace,
   deleteNamespace,
@@ -52,6 +53,12 @@ const checkpoints = () => {
     write: (name: string, position: bigint) => saved.set(name, position),
   };
 };
+
+const caughtUp = (writer: RunningReactor) =>
+  eventually('the resource writer to catch up with the log', async () => {
+    const progress = await writer.progress();
+    return progress.live && progress.behind === 0 && !progress.behindAtLeast ? progress : undefined;
+  });
 
 describe('PostMortem review on a real API server', () => {
   it('writes the change context, follows review, feedback and close, and a replay from scratch renders the same object', async () => {
@@ -161,5 +168,40 @@ describe('PostMortem review on a real API server', () => {
     expect(after.status).toEqual(closed.status);
     // Under load the shared API server may time out or conflict (retried); nothing may be refused as invalid.
     expect(reports.filter((r) => /HTTP 4(?!09|29)/.test(r))).toEqual([]);
+  }, 300_000);
+  it('does not bring back an Issue someone deleted when its PostMortem is reviewed', async () => {
+    store = openEventStore('memory:');
+    const cart: ResourceRef = { kind: 'Deployment', name: 'cart', namespace };
+    await writeIncident(store, 'gone', 0, cart);
+    const writer = runReactor(
+      store,
+      checkpoints(),
+      resourceWriterReactor({ store, config: clients.config, namespace }),
+      { maxRetryDelayMs: 200 },
+    );
+    running.push(writer);
+    const pm = postMortemName('gone', cart);
+    await eventually('the PostMortem', async () => (await getPostMortem(pm).catch(() => undefined))?.status?.state);
+    // Everything of the incident written (the writer may deliver an event twice), before a person deletes the Issue.
+    await caughtUp(writer);
+    const issue = {
+      group: 'aiops.cairn.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'issues',
+      name: issueName('gone', cart),
+    };
+    await clients.custom.deleteNamespacedCustomObject(issue);
+    await eventually('the Issue to be gone', () =>
+      clients.custom.getNamespacedCustomObject(issue).then(
+        () => false,
+        () => true,
+      ),
+    );
+
+    await createApiCommands({ store, now: () => new Date(at(200)) }).reviewPostMortem('gone', 'key:alice');
+    await caughtUp(writer);
+    await expect(clients.custom.getNamespacedCustomObject(issue)).rejects.toMatchObject({ code: 404 });
+    expect((await writer.progress()).lastError).toBeUndefined();
   }, 300_000);
 });

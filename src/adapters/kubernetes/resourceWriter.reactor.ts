@@ -308,6 +308,34 @@ export function resourceWriterReactor(deps: {
       : undefined;
   };
 
+  /**
+   * Reviewed, closed or given feedback: the PostMortem is written again under its Issue. An Issue object someone
+   * deleted (its PostMortem went with it) stays deleted: a review is no reason to bring it back.
+   */
+  const writeReviewedPostMortem = async (issueId: string) => {
+    const issueStream = issueStreamFor(issueId);
+    const history = (await deps.store.readStream(issueStream)) as unknown as RecordedEvent<IssueEvent>[];
+    const state = history.reduce(issueDecider.evolve, issueDecider.initialState());
+    const end = history.find((e) => e.type === 'IssueResolved' || e.type === 'IssueEscalated');
+    if (state.workload === null || !end || !isTerminal(state)) return;
+    const name = issueName(state.issueId, state.workload);
+    const namespace = namespaceFor(state.workload, deps.namespace);
+    let issue: k8s.KubernetesObject;
+    try {
+      issue = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'issues',
+        namespace,
+        name,
+      })) as k8s.KubernetesObject;
+    } catch (error) {
+      if (httpStatusOf(error) === 404) return;
+      throw writeFailure({ kind: 'Issue', namespace, name }, error);
+    }
+    await writePostMortem(issueStream, state, end.position, { name, uid: issue.metadata?.uid ?? '' });
+  };
+
   const writePlan = async (stream: string) => {
     const history = (await deps.store.readStream(stream)) as unknown as RecordedEvent<RemediationEvent>[];
     const state = history.reduce(remediationDecider.evolve, remediationDecider.initialState());
@@ -386,9 +414,7 @@ export function resourceWriterReactor(deps: {
             return;
           }
           if (event.streamId.startsWith(`${StreamCategory.PostMortem}-`)) {
-            // Reviewed, closed or given feedback: the PostMortem is written again, through its Issue.
-            await writeIssue(issueStreamFor(parseStreamName(event.streamId).id));
-            return;
+            return writeReviewedPostMortem(parseStreamName(event.streamId).id);
           }
           if (event.streamId.startsWith(`${StreamCategory.Escalation}-`)) {
             // A delivery's outcome changes nothing the Issue shows.
