@@ -125,6 +125,32 @@ describe('cascade correlator', () => {
     expect(released?.deferredTo).toBeNull();
   });
 
+  it('lets a dependant be remediated on its own when the root is escalated without a fix', async () => {
+    const { detect, analyse, state, settled, correlator, tell, store } = await setUp([edge('web', 'api')]);
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(3), actor: 'system:pipeline' });
+    await tell('i-api', { type: 'EscalateIssue', data: { reason: 'manual', detail: 'needs a schema fix' } }, 4);
+    await settled(async () => (await state('i-web')).remediationDeferral === null);
+    const released = (await store.readStream('issue-i-web')).filter((e) => e.type === 'IssueRemediationReleased');
+    expect(released.map((e) => e.data)).toEqual([{ rootIssueId: 'i-api', reason: 'root_escalated' }]);
+  });
+
+  it('does not hold a plan for a root that ended before the deferral was asked for', async () => {
+    const { detect, analyse, state, settled, correlator, tell } = await setUp([edge('web', 'api')]);
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await tell('i-api', { type: 'ResolveIssue', data: {} }, 3);
+    await settled(async () => correlator.openIssues().length === 1);
+    expect(
+      await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(4), actor: 'system:pipeline' }),
+    ).toBe(false);
+    expect((await state('i-web')).remediationDeferral).toBeNull();
+  });
+
   it('moves a deferral to a more upstream root that appears later', async () => {
     const { detect, analyse, state, settled, correlator } = await setUp([edge('web', 'api'), edge('api', 'db')]);
     await detect('i-api', 'api', 0);
