@@ -123,7 +123,7 @@ export interface OperatorOptions {
   readonly detectTlsSecrets?: boolean;
   /** Run ChaosExperiments (inject and take back their faults); off by default, so nothing is injected unasked. */
   readonly chaos?: boolean;
-  /** Where SourceRepositories are mirrored; ~/.cache/cairn/source-repositories by default. */
+  /** Where SourceRepositories are mirrored; beside a sqlite store, or in ./cairn-data, by default. */
   readonly sourceRepositoryCache?: string;
   /** Remediation attempts before an Issue is escalated; 5 by default. */
   readonly maxAttempts?: number;
@@ -309,7 +309,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   if (options.remediate !== false) log(`policy: ${describePolicy(policy)}`);
   // What Cairn recorded of each workload's revisions: rollbacks go only where a rollout is known to have worked.
   const verdicts = (workload: ResourceRef) => revisionVerdicts(store, workload);
-  const repositoryCache = options.sourceRepositoryCache ?? defaultRepositoryCache();
+  const repositoryCache = options.sourceRepositoryCache ?? defaultRepositoryCache(options.store);
   const approvals = createApprovalService({ store, now: () => new Date(), log: (line) => log(`approvals: ${line}`) });
   // ApprovalPolicies and change windows: judged for every plan, started with the leadership.
   const approvalPolicies = createApprovals({ config, store, checkpoints, namespace: options.namespace, log, onError });

@@ -1,7 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { parseEventStoreUrl } from '../adapters/eventstore/eventStore.factory.ts';
 import { apiGroup, apiVersion } from '../adapters/kubernetes/api/kindDefinition.ts';
 import type { SourceRepositoryStatus } from '../adapters/kubernetes/api/sourceRepository.kind.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
@@ -14,8 +14,16 @@ import { type RepositorySpec, repositorySpec } from './sourceRepository.spec.ts'
 const PLURAL = 'sourcerepositories';
 const FIELD_MANAGER = 'cairn-source-repositories';
 
-/** Where mirrors are kept unless the operator is told otherwise (`--source-repository-cache`). */
-export const defaultRepositoryCache = () => join(homedir(), '.cache', 'cairn', 'source-repositories');
+/**
+ * Where mirrors are kept unless the operator is told otherwise (`--source-repository-cache`): beside a sqlite event
+ * store (the chart's data volume), or in ./cairn-data for other stores, as the read model is.
+ */
+export function defaultRepositoryCache(storeUrl: string): string {
+  const { kind, target } = parseEventStoreUrl(storeUrl);
+  return kind === 'sqlite' && target !== ':memory:'
+    ? join(dirname(target), 'source-repositories')
+    : join('cairn-data', 'source-repositories');
+}
 
 export interface SourceRepositoryOptions {
   readonly config: k8s.KubeConfig;

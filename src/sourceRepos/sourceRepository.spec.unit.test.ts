@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceRepositorySpec } from '../adapters/kubernetes/api/sourceRepository.kind.ts';
+import { defaultRepositoryCache } from './sourceRepos.module.ts';
 import { annotatedRepositories, matchWorkload, repositorySpec } from './sourceRepository.spec.ts';
 
 const repo = (spec: Partial<SourceRepositorySpec>) => ({
@@ -86,5 +87,13 @@ describe('matchWorkload', () => {
       workloadPaths: [{ name: 'web', paths: ['a/'] }],
     });
     expect(matchWorkload(r, workload('web', { 'cairn.dev/source-repository': 'web' }))?.by).toHaveLength(3);
+  });
+});
+
+describe('defaultRepositoryCache', () => {
+  it('keeps mirrors beside a sqlite event store, else in ./cairn-data', () => {
+    expect(defaultRepositoryCache('sqlite:/var/lib/cairn/events.db')).toBe('/var/lib/cairn/source-repositories');
+    expect(defaultRepositoryCache('memory:')).toBe('cairn-data/source-repositories');
+    expect(defaultRepositoryCache('esdb://eventstore:2113?tls=false')).toBe('cairn-data/source-repositories');
   });
 });

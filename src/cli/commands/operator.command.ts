@@ -175,7 +175,7 @@ export function registerOperatorCommand(program: Command): void {
     .option('--no-log-analysis', "analyse Issues without reading the workload's container logs")
     .option(
       '--source-repository-cache <dir>',
-      'where SourceRepositories are mirrored (bare git clones); ~/.cache/cairn/source-repositories by default',
+      'where SourceRepositories are mirrored (bare git clones); default: source-repositories/ beside a sqlite store, else ./cairn-data/source-repositories',
     )
     .option(
       '--env-allowlist <names>',
