@@ -172,6 +172,32 @@ describe('cascade correlator', () => {
   });
 });
 
+describe('cascade correlator across a restart', () => {
+  it('rebuilds its index from the log, so a new leader releases a plan deferred under the old one', async () => {
+    const { store, detect, analyse, state, settled, correlator, tell } = await setUp([edge('web', 'api')]);
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(3), actor: 'system:pipeline' });
+    await correlator.stop();
+
+    // Another replica leads: a fresh index, the reactor from its saved checkpoint.
+    const next = createCascadeCorrelator({ store, graph: async () => ({ edges: [edge('web', 'api')] }) });
+    next.follow((error) => {
+      throw error;
+    });
+    const running = runReactor(store, { read: () => undefined, write: () => {} }, next.reactor);
+    stops.push(async () => {
+      await next.stop();
+      await running.close();
+    });
+    await settled(async () => next.openIssues().some((m) => m.issueId === 'i-web' && m.deferredTo !== null));
+    await tell('i-api', { type: 'ResolveIssue', data: {} }, 5);
+    await settled(async () => (await state('i-web')).remediationDeferral === null);
+  });
+});
+
 describe('cascadeWindowFrom', () => {
   it('reads whole minutes and refuses anything else with the setting named', () => {
     expect(cascadeWindowFrom(undefined)).toBe(15);
