@@ -155,7 +155,7 @@ const scoreCommit = (commit: CommitRecord, index: number, count: number, input: 
   if (score > 0) {
     // The newer of two equally suspicious commits is the likelier: it is the one that shipped with the failure.
     score += count <= 1 ? Weights.newest : Weights.newest * (1 - index / (count - 1));
-    if (index === 0) reasons.push('the newest commit of the failing revision');
+    if (index === 0) reasons.push('the newest of the commits examined');
   }
   if (commit.parents > 1) {
     // A merge's changes are usually the merged commits' own, which are ranked for themselves.

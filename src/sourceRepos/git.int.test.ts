@@ -90,6 +90,9 @@ describe('the git adapter', () => {
         ],
       }).map((r) => r.ref),
     ).toEqual(['abc1234', 'main-1a2b3c4d', '1a2b3c4d', '1.2.3']);
+    expect(revisionRefs({ images: ['reg.local:5000/web:1a2b3c4d@sha256:00ff'] })).toEqual([
+      { ref: '1a2b3c4d', from: 'the image tag of reg.local:5000/web' },
+    ]);
     expect(chartOf('web-api-1.4.0')).toEqual({ name: 'web-api', version: '1.4.0' });
     expect(chartOf('nonsense')).toBeUndefined();
   });

@@ -45,11 +45,14 @@ export function revisionRefs(template: TemplateLike): RevisionRef[] {
   for (const image of template.images) {
     const tag = imageTag(image);
     if (!tag || tag === 'latest') continue;
-    add(tag, `the image tag of ${image}`);
+    // Named without its tag: the tag is the ref itself, and a sha in a sentence reads as a token to redaction.
+    const base = image.split('@')[0]!;
+    const name = base.slice(0, base.length - tag.length - 1);
+    add(tag, `the image tag of ${name}`);
     for (const token of tag.split(/[-_.+]/)) {
       const m = shaToken.exec(token);
       // A token of digits only is a version number far more often than a sha.
-      if (m && /[a-f]/.test(m[1]!)) add(m[1]!, `the commit in the image tag of ${image}`);
+      if (m && /[a-f]/.test(m[1]!)) add(m[1]!, `the commit in the image tag of ${name}`);
     }
   }
   return refs;
