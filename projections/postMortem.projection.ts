@@ -8,6 +8,7 @@ import { parseStreamName, StreamCategory, streamName } from '../domain/streams.t
 import { isActionType } from '../src/adapters/kubernetes/api/actionTypes.ts';
 import type { PostMortemSpec, PostMortemStatus } from '../src/adapters/kubernetes/api/postMortem.kind.ts';
 import { type SignalType, signalTypes } from '../src/adapters/kubernetes/api/signalTypes.ts';
+import { pdbViolationText, quotaOverflowText, serviceEmptiedText } from './blastRadius.view.ts';
 import {
   ApiVersion,
   issueName,
@@ -128,19 +129,10 @@ function blastRadiusText(radius: PlanBlastRadius): string {
   parts.push(plural(pods, 'pod'));
   for (const a of radius.actions) {
     if (a.replicas) parts.push(`${a.type} replicas ${a.replicas.before} → ${a.replicas.after}`);
-    for (const p of a.pdbViolations) {
-      parts.push(
-        `PodDisruptionBudget ${p.namespace}/${p.name} allows ${plural(p.disruptionsAllowed, 'disruption')}, ${a.type} takes ${p.podsTaken}`,
-      );
-    }
-    for (const svc of a.servicesEmptied) {
-      parts.push(
-        `Service ${svc.namespace}/${svc.name} left without its ${plural(svc.readyEndpoints, 'ready endpoint')}`,
-      );
-    }
-    for (const q of a.quotaOverflows) {
-      parts.push(`ResourceQuota ${q.namespace}/${q.name} ${q.resource}: ${q.used} used + ${q.added} > ${q.hard}`);
-    }
+    // Findings read as they do on the RemediationPlan and the dashboard.
+    for (const p of a.pdbViolations) parts.push(`${a.type} breaks PodDisruptionBudget ${pdbViolationText(p)}`);
+    for (const svc of a.servicesEmptied) parts.push(`${a.type} empties Service ${serviceEmptiedText(svc)}`);
+    for (const q of a.quotaOverflows) parts.push(`${a.type} exceeds ResourceQuota ${quotaOverflowText(q)}`);
   }
   if (radius.dependants.length) {
     parts.push(`${plural(radius.dependants.length, 'dependant')} (${radius.dependants.map(display).join(', ')})`);

@@ -651,7 +651,14 @@ describe('PostMortem change context: cascade, suspected commit, GitOps state, bl
         pdbViolations: [{ namespace: 'shop', name: 'web-pdb', disruptionsAllowed: 0, podsTaken: 2 }],
         servicesEmptied: [{ namespace: 'shop', name: 'web', readyEndpoints: 2 }],
         quotaOverflows: [
-          { namespace: 'shop', name: 'compute', resource: 'limits.memory', used: 3, added: 1, hard: 3.5 },
+          {
+            namespace: 'shop',
+            name: 'compute',
+            resource: 'limits.memory',
+            used: 768 * 2 ** 20,
+            added: 512 * 2 ** 20,
+            hard: 2 ** 30,
+          },
         ],
       },
     ],
@@ -680,7 +687,14 @@ describe('PostMortem change context: cascade, suspected commit, GitOps state, bl
             pdbViolations: [{ namespace: 'shop', name: 'web-pdb', disruptionsAllowed: 0, podsTaken: 2 }],
             servicesEmptied: [{ namespace: 'shop', name: 'web', readyEndpoints: 2 }],
             quotaOverflows: [
-              { namespace: 'shop', name: 'compute', resource: 'limits.memory', used: 3, added: 1, hard: 3.5 },
+              {
+                namespace: 'shop',
+                name: 'compute',
+                resource: 'limits.memory',
+                used: 768 * 2 ** 20,
+                added: 512 * 2 ** 20,
+                hard: 2 ** 30,
+              },
             ],
           },
         ],
@@ -688,8 +702,9 @@ describe('PostMortem change context: cascade, suspected commit, GitOps state, bl
       },
     ]);
     const assessed =
-      '2 pods; RollbackDeployment replicas 2 → 2; PodDisruptionBudget shop/web-pdb allows 0 disruptions, RollbackDeployment takes 2; ' +
-      'Service shop/web left without its 2 ready endpoints; ResourceQuota shop/compute limits.memory: 3 used + 1 > 3.5; ' +
+      '2 pods; RollbackDeployment replicas 2 → 2; RollbackDeployment breaks PodDisruptionBudget shop/web-pdb: takes 2 healthy pod(s), allows 0; ' +
+      'RollbackDeployment empties Service shop/web: all 2 ready endpoint(s) gone; ' +
+      'RollbackDeployment exceeds ResourceQuota shop/compute limits.memory: 768Mi used + 512Mi > 1024Mi; ' +
       '2 dependants (Deployment shop/api, Deployment shop/db)';
     expect(s.impact).toContain(` The plan for attempt 1 was assessed to take ${assessed}.`);
     expect(s.timeline?.find((t) => t.type === 'RemediationPlanCreated')?.detail).toBe(
