@@ -96,6 +96,23 @@ describe('the blast radius of a plan, read from the cluster', () => {
     ]);
   });
 
+  it('refuses a rolling restart that would take a budgeted pod down, one at a time as its strategy says', async () => {
+    const action = spec('RestartDeployment');
+    const { facts, verdict } = await judge('guarded', action);
+    const radius = facts.blastRadius?.[blastRadiusKey(action)];
+    // maxUnavailable 1, maxSurge 1: every pod is replaced, one down at a time, one surge pod (7 + 1 fits the quota).
+    expect(radius?.pods).toHaveLength(3);
+    expect(radius?.rollout).toEqual({ podsDownAtOnce: 1, surgePods: 1 });
+    expect(radius?.quotaOverflows).toEqual([]);
+    expect(verdict.refused).toEqual([
+      {
+        action,
+        code: PolicyCode.Disruption,
+        reason: `RestartDeployment (a rolling restart of 3 pod(s), 1 down at once) would disrupt too much: it takes down 1 healthy pod(s) covered by PodDisruptionBudget ${namespace}/guarded-pdb, which allows 0 disruption(s) (3 healthy, 3 required)`,
+      },
+    ]);
+  });
+
   it('refuses a scale-up that would exceed the ResourceQuota, naming the quota', async () => {
     const action = spec('ScaleDeployment', { replicas: '6' });
     const { verdict } = await judge('web', action);

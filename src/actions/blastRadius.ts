@@ -311,19 +311,17 @@ export function assessBlastRadius(
 ): ActionBlastRadius {
   const byKey = new Map(inputs.pods.map((p) => [podKey(p), p]));
   let taken: string[] = [];
-  // The pods down at the same moment: the budgets and Services are judged on these.
-  let down: string[] | undefined;
+  // Rolling restarts: how many of the taken pods may be down at the same moment (the budgets and Services are
+  // judged on those); every taken pod is down at once otherwise.
+  let atOnce = Number.POSITIVE_INFINITY;
   let replicas: { before: number; after: number } | undefined;
   let rollout: { podsDownAtOnce: number; surgePods: number } | undefined;
   let added: Record<string, number> = {};
   if (isRollingRestart(action) && inputs.target) {
     const step = inputs.target.rollout ?? rolloutOf(target.kind, undefined, inputs.target.replicas);
     taken = inputs.target.pods.map((name) => `${target.namespace}/${name}`);
-    // The worst moment: the ready pods go first, as many as the strategy lets down at once.
-    down = [...taken]
-      .sort((a, b) => Number(byKey.get(b)?.ready ?? false) - Number(byKey.get(a)?.ready ?? false) || a.localeCompare(b))
-      .slice(0, step.maxUnavailable);
-    rollout = { podsDownAtOnce: down.length, surgePods: step.maxSurge };
+    atOnce = step.maxUnavailable;
+    rollout = { podsDownAtOnce: Math.min(step.maxUnavailable, taken.length), surgePods: step.maxSurge };
     const usage = podUsage(inputs.target.containers);
     added = Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, v * step.maxSurge]));
   } else if (ScaleActions.has(action.type) && inputs.target) {
@@ -346,15 +344,17 @@ export function assessBlastRadius(
   } else {
     taken = [...(inputs.chosen ?? [])];
   }
-  const atOnce = down ?? taken;
-  const takenSet = new Set(atOnce);
+  const takenSet = new Set(taken);
+  // Of these pods, how many the action has down at the same moment: every pod is replaced by a rolling restart, so
+  // the worst moment takes as many of them together as the strategy allows.
+  const downTogether = (pods: readonly PodFact[]) =>
+    Math.min(atOnce, pods.filter((p) => takenSet.has(podKey(p))).length);
   const pdbViolations: PdbViolation[] = inputs.pdbs.flatMap((pdb) => {
     if (!pdb.selector) return [];
     const selector = pdb.selector;
-    const podsTaken = atOnce.filter((key) => {
-      const pod = byKey.get(key);
-      return pod?.namespace === pdb.namespace && pod.ready && selectorMatches(selector, pod.labels);
-    }).length;
+    const podsTaken = downTogether(
+      inputs.pods.filter((p) => p.namespace === pdb.namespace && p.ready && selectorMatches(selector, p.labels)),
+    );
     return podsTaken > pdb.disruptionsAllowed
       ? [
           {
@@ -376,8 +376,7 @@ export function assessBlastRadius(
         p.ready &&
         selectorMatches({ matchLabels: { ...service.selector } }, p.labels),
     );
-    const left = ready.filter((p) => !takenSet.has(podKey(p)));
-    return ready.length > 0 && left.length === 0
+    return ready.length > 0 && downTogether(ready) === ready.length
       ? [{ namespace: service.namespace, name: service.name, readyEndpoints: ready.length }]
       : [];
   });

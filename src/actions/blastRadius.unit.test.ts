@@ -230,6 +230,18 @@ describe('rolling restarts', () => {
     expect(wide.servicesEmptied).toEqual([{ namespace: 'shop', name: 'web', readyEndpoints: 2 }]);
   });
 
+  it('empties a Service that selects fewer pods than go down at once, whichever pods they are', () => {
+    // Only web-2 is the primary; a restart replaces every pod, one at a time, so web-2 goes down at some point.
+    const inputsWithPrimary = inputs({
+      pods: [pod('web-1'), { ...pod('web-2'), labels: { app: 'web', role: 'primary' } }, pod('web-3')],
+      services: [{ namespace: 'shop', name: 'web-primary', selector: { app: 'web', role: 'primary' } }],
+      target: { ...inputs().target!, rollout: { maxUnavailable: 1, maxSurge: 0 } },
+    });
+    const radius = assessBlastRadius(restart, target, inputsWithPrimary);
+    expect(radius.servicesEmptied).toEqual([{ namespace: 'shop', name: 'web-primary', readyEndpoints: 1 }]);
+    expect(radius.pdbViolations.map((v) => v.podsTaken)).toEqual([1]);
+  });
+
   it('counts surge pods against the pods, cpu and memory of the quota', () => {
     const radius = assessBlastRadius(
       restart,
