@@ -147,7 +147,10 @@ export const servicesNamedIn = (
   const whole = lower.trim();
   if (DNS_LABEL.test(whole)) tryHost(whole, true);
   // scheme://[user[:password]@]host[:port]
-  for (const match of lower.matchAll(/[a-z][a-z0-9+.-]*:\/\/(?:[^\s/@]*@)?([a-z0-9.-]+)/g)) tryHost(match[1]!, true);
+  // Every pattern starts after a delimiter, so a long run of letters is read once, not once per position.
+  for (const match of lower.matchAll(/(?:^|[^a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/(?:[^\s/@]*@)?([a-z0-9.-]+)/g)) {
+    tryHost(match[1]!, true);
+  }
   // host:port, alone or in a list
   for (const match of lower.matchAll(/(?:^|[\s,;="'(])([a-z0-9][a-z0-9.-]*):\d{1,5}(?![\d.])/g)) {
     tryHost(match[1]!, true);
@@ -318,7 +321,9 @@ export const namespacesNamed = (facts: DependencyFacts): string[] => {
   const read = new Set(facts.workloads.map((w) => w.ref.namespace));
   const wanted = new Set<string>();
   const scan = (text: string) => {
-    for (const match of text.toLowerCase().matchAll(/[a-z0-9][a-z0-9-]*\.([a-z0-9][a-z0-9-]*)(?:\.svc\b|[:/]|$|\s)/g)) {
+    for (const match of text
+      .toLowerCase()
+      .matchAll(/(?:^|[^a-z0-9.-])[a-z0-9][a-z0-9-]*\.([a-z0-9][a-z0-9-]*)(?:\.svc\b|[:/]|$|\s)/g)) {
       if (DNS_LABEL.test(match[1]!)) wanted.add(match[1]!);
     }
   };

@@ -36,6 +36,12 @@ describe('servicesNamedIn', () => {
     expect(named('backend')).toEqual(['shop/backend']);
   });
 
+  it('reads a huge value only up to its bound, whatever it holds', () => {
+    const noise = `${'a.'.repeat(20_000)}://${'x-'.repeat(20_000)}`;
+    expect(named(`backend:80 ${noise}`)).toEqual(['shop/backend']);
+    expect(named(`${'z'.repeat(70_000)} cache:6379`)).toEqual([]);
+  });
+
   it('does not take ordinary words or unknown names for Services', () => {
     expect(named('the backend is slow')).toEqual([]);
     expect(named('http://example.com/backend')).toEqual([]);
@@ -172,5 +178,10 @@ describe('namespacesNamed', () => {
         configMaps: [{ namespace: 'shop', name: 'settings', data: { queue: 'amqp://mq.messaging:5672' } }],
       }),
     ).toEqual(['billing', 'data', 'messaging']);
+  });
+
+  it('reads a huge value once', () => {
+    const env = [{ name: 'BLOB', value: `${'z'.repeat(60_000)} db.data.svc:5432` }];
+    expect(namespacesNamed({ workloads: [workload('web', { env })], services: [] })).toEqual(['data']);
   });
 });
