@@ -148,7 +148,9 @@ export function describePolicy(policy: RemediationPolicy): string {
     `default approval ${policy.defaultApproval}`,
     `SLO guard ${policy.sloGuard}`,
     `disruption guard ${policy.disruptionGuard ?? 'refuse'}`,
-    `approval above ${policy.maxDependants ?? 5} dependant(s)`,
+    policy.disruptionGuard === 'off'
+      ? 'no blast radius assessed'
+      : `approval above ${policy.maxDependants ?? 5} dependant(s)`,
     `protected namespaces ${policy.protectedNamespaces.join(', ')}`,
     `allowed actions ${allowedAll ? `all ${policy.allowedActions.length} built-in (not Custom)` : policy.allowedActions.join(', ')}`,
     `denied actions ${policy.deniedActions.length > 0 ? policy.deniedActions.join(', ') : 'none'}`,

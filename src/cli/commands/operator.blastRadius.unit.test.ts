@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { DisruptionGuard } from '../../actions/blastRadius.ts';
+import { defaultRemediationPolicy } from '../../actions/policy.ts';
+import { describePolicy } from '../../policy/policyConfig.ts';
 import { buildCli } from '../main.ts';
 
 /** Parses `cairn operator` flags as the CLI does, without starting anything. */
@@ -28,5 +31,14 @@ describe('cairn operator blast radius limits', () => {
     );
     expect(() => parse(['--max-dependants', '-2'])).toThrow('--max-dependants');
     expect(() => parse(['--max-dependants', 'many'])).toThrow('--max-dependants');
+  });
+
+  it('are part of the policy logged at start-up and shown in /readyz', () => {
+    expect(describePolicy(defaultRemediationPolicy({ maxDependants: 2 }))).toContain(
+      'disruption guard refuse; approval above 2 dependant(s)',
+    );
+    expect(describePolicy(defaultRemediationPolicy({ disruptionGuard: DisruptionGuard.Off }))).toContain(
+      'disruption guard off; no blast radius assessed',
+    );
   });
 });
