@@ -323,7 +323,7 @@ export const safeRef = (ref: string): boolean =>
   /^[A-Za-z0-9][A-Za-z0-9._/+-]{0,127}$/.test(ref) && !ref.includes('..');
 
 /** The commit a sha (prefix), tag or `v`-prefixed tag names in the mirror, or undefined. */
-export async function resolveCommit(dir: string, ref: string): Promise<string | undefined> {
+export async function resolveCommit(dir: string, ref: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!safeRef(ref)) return undefined;
   const candidates = /^[0-9a-f]{7,64}$/.test(ref)
     ? [ref, `refs/tags/${ref}`]
@@ -331,7 +331,10 @@ export async function resolveCommit(dir: string, ref: string): Promise<string | 
   for (const candidate of candidates) {
     try {
       const sha = (
-        await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`], { cwd: dir })
+        await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`], {
+          cwd: dir,
+          signal,
+        })
       ).trim();
       if (sha) return sha;
     } catch {
@@ -342,7 +345,12 @@ export async function resolveCommit(dir: string, ref: string): Promise<string | 
 }
 
 /** The commit that set a chart's `version:` to `version` (the oldest one that did), on the branch. */
-export async function chartVersionCommit(dir: string, branch: string, version: string): Promise<string | undefined> {
+export async function chartVersionCommit(
+  dir: string,
+  branch: string,
+  version: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   if (!safeRef(version)) return undefined;
   const escaped = version.replace(/[.+]/g, '\\$&');
   const out = await git(
@@ -354,7 +362,7 @@ export async function chartVersionCommit(dir: string, branch: string, version: s
       '--',
       '*Chart.yaml',
     ],
-    { cwd: dir },
+    { cwd: dir, signal },
   ).catch(() => '');
   const shas = out.split('\n').filter(Boolean);
   return shas.at(-1);
@@ -401,6 +409,7 @@ export function parseLog(out: string): CommitRecord[] {
 export async function logCommits(
   dir: string,
   range: { readonly to: string; readonly from?: string; readonly before?: string; readonly max: number },
+  signal?: AbortSignal,
 ): Promise<CommitRecord[]> {
   const out = await git(
     [
@@ -415,22 +424,28 @@ export async function logCommits(
       range.from ? `${range.from}..${range.to}` : range.to,
       '--',
     ],
-    { cwd: dir },
+    { cwd: dir, signal },
   );
   return parseLog(out);
 }
 
 /** `git show --stat` of a commit, against its first parent. */
-export async function diffStat(dir: string, sha: string): Promise<string> {
+export async function diffStat(dir: string, sha: string, signal?: AbortSignal): Promise<string> {
   return (
     await git(['show', '--stat=100', '--format=', '--diff-merges=first-parent', '--end-of-options', sha, '--'], {
       cwd: dir,
+      signal,
     })
   ).trimEnd();
 }
 
 /** The patch of a commit, limited to `files` when given. The caller redacts and bounds it. */
-export async function diffText(dir: string, sha: string, files: readonly string[] = []): Promise<string> {
+export async function diffText(
+  dir: string,
+  sha: string,
+  files: readonly string[] = [],
+  signal?: AbortSignal,
+): Promise<string> {
   return git(
     [
       'show',
@@ -443,6 +458,6 @@ export async function diffText(dir: string, sha: string, files: readonly string[
       '--',
       ...files,
     ],
-    { cwd: dir, maxBuffer: 4 * 1024 * 1024 },
+    { cwd: dir, maxBuffer: 4 * 1024 * 1024, signal },
   );
 }

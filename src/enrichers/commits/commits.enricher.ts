@@ -97,30 +97,38 @@ async function resolveTemplate(
   dir: string,
   branch: string,
   template: TemplateLike,
+  signal?: AbortSignal,
 ): Promise<RevisionPoint | undefined> {
   for (const { ref, from } of revisionRefs(template)) {
-    const commit = await resolveCommit(dir, ref);
+    const commit = await resolveCommit(dir, ref, signal);
     if (commit) return { ref, from, commit };
   }
   const chart = chartOf(template.labels?.[HelmChartLabel]);
   if (chart) {
-    const commit = await chartVersionCommit(dir, branch, chart.version);
+    const commit = await chartVersionCommit(dir, branch, chart.version, signal);
     if (commit) return { ref: chart.version, from: `the chart version of ${HelmChartLabel}`, commit };
   }
   return undefined;
 }
 
 /** The directories of the charts named `chart` in the mirror (a Chart.yaml whose name is it), as globs. */
-async function chartGlobs(dir: string, branch: string, chart: string | undefined): Promise<string[]> {
+async function chartGlobs(
+  dir: string,
+  branch: string,
+  chart: string | undefined,
+  signal?: AbortSignal,
+): Promise<string[]> {
   if (!chart) return [];
-  const listing = await git(['ls-tree', '-r', '--name-only', `refs/heads/${branch}`], { cwd: dir }).catch(() => '');
+  const listing = await git(['ls-tree', '-r', '--name-only', `refs/heads/${branch}`], { cwd: dir, signal }).catch(
+    () => '',
+  );
   const charts = listing
     .split('\n')
     .filter((p) => p === 'Chart.yaml' || p.endsWith('/Chart.yaml'))
     .slice(0, 50);
   const globs: string[] = [];
   for (const path of charts) {
-    const text = await git(['show', `refs/heads/${branch}:${path}`], { cwd: dir }).catch(() => '');
+    const text = await git(['show', `refs/heads/${branch}:${path}`], { cwd: dir, signal }).catch(() => '');
     if (new RegExp(`^name:\\s*["']?${chart.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*$`, 'm').test(text)) {
       const base = path.slice(0, -'Chart.yaml'.length);
       globs.push(base === '' ? '**' : `${base}**`);
@@ -187,7 +195,7 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
 
   return {
     name: 'commits',
-    async enrich(target: EnrichmentTarget): Promise<ContextSection> {
+    async enrich(target: EnrichmentTarget, { signal }): Promise<ContextSection> {
       const ref = target.workload;
       const unreadable: string[] = [];
       let workload: Workload | undefined;
@@ -294,14 +302,14 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
           continue;
         }
         try {
-          const failing = await resolveTemplate(dir, branch, failingTemplate);
+          const failing = await resolveTemplate(dir, branch, failingTemplate, signal);
           let healthy: (RevisionPoint & { proven: boolean }) | undefined;
           for (const [list, isProven] of [
             [proven, true],
             [previous, false],
           ] as const) {
             for (const rs of list) {
-              const point = await resolveTemplate(dir, branch, templateOf(rs));
+              const point = await resolveTemplate(dir, branch, templateOf(rs), signal);
               if (point && point.commit !== failing?.commit) {
                 healthy = { ...point, proven: isProven };
                 break;
@@ -313,27 +321,35 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
           let commits: CommitRecord[];
           if (failing && healthy) {
             range = healthy.proven ? CommitRange.Exact : CommitRange.PreviousRevision;
-            commits = await logCommits(dir, { from: healthy.commit, to: failing.commit, max: maxCommits });
+            commits = await logCommits(dir, { from: healthy.commit, to: failing.commit, max: maxCommits }, signal);
           } else if (failing) {
             range = CommitRange.FailingOnly;
-            commits = await logCommits(dir, { to: failing.commit, max: recentCommits });
+            commits = await logCommits(dir, { to: failing.commit, max: recentCommits }, signal);
           } else if (healthy) {
             range = CommitRange.HealthyOnly;
-            commits = await logCommits(dir, {
-              from: healthy.commit,
-              to: `refs/heads/${branch}`,
-              before: target.detectedAt,
-              max: maxCommits,
-            });
+            commits = await logCommits(
+              dir,
+              {
+                from: healthy.commit,
+                to: `refs/heads/${branch}`,
+                before: target.detectedAt,
+                max: maxCommits,
+              },
+              signal,
+            );
           } else {
             range = CommitRange.BeforeDetection;
-            commits = await logCommits(dir, {
-              to: `refs/heads/${branch}`,
-              before: target.detectedAt,
-              max: recentCommits,
-            });
+            commits = await logCommits(
+              dir,
+              {
+                to: `refs/heads/${branch}`,
+                before: target.detectedAt,
+                max: recentCommits,
+              },
+              signal,
+            );
           }
-          const chartPaths = await chartGlobs(dir, branch, chart?.name);
+          const chartPaths = await chartGlobs(dir, branch, chart?.name, signal);
           const ranked = rankSuspectedCommits({
             repository,
             commits,
@@ -366,12 +382,12 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
       const stats: Record<string, string> = {};
       for (const s of suspectedCommits) {
         const where = candidates.get(`${s.repository}@${s.sha}`);
-        if (where) stats[s.sha] = await diffStat(where.dir, s.sha).catch(() => '');
+        if (where) stats[s.sha] = await diffStat(where.dir, s.sha, signal).catch(() => '');
       }
       const top = suspectedCommits[0];
       const topWhere = top ? candidates.get(`${top.repository}@${top.sha}`) : undefined;
       const topDiff =
-        top && topWhere ? await diffText(topWhere.dir, top.sha, topWhere.files).catch(() => '') : undefined;
+        top && topWhere ? await diffText(topWhere.dir, top.sha, topWhere.files, signal).catch(() => '') : undefined;
       const facts: CommitsFacts = { repositories: repoFacts, suspectedCommits, traceFiles, unreadable };
       return renderCommitsSection({
         workload: ref,
