@@ -168,11 +168,11 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
             (a.status?.containerStatuses ?? []).reduce((s, c) => s + c.restartCount, 0),
         )
         .slice(0, options.maxPods ?? 3);
-      const lines: string[] = [];
-      for (const pod of pods) {
-        for (const status of pod.status?.containerStatuses ?? []) {
-          for (const previous of status.restartCount > 0 ? [true, false] : [false]) {
-            const text = await core
+      // Read at once (a slow API server must not spend the section's deadline), kept in a stable order.
+      const reads = pods.flatMap((pod) =>
+        (pod.status?.containerStatuses ?? []).flatMap((status) =>
+          (status.restartCount > 0 ? [true, false] : [false]).map((previous) =>
+            core
               .readNamespacedPodLog({
                 name: pod.metadata?.name ?? '',
                 namespace: ref.namespace,
@@ -181,11 +181,14 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
                 tailLines: 400,
                 limitBytes: 128 * 1024,
               })
-              .catch(() => '');
-            lines.push(...String(text ?? '').split('\n'));
-          }
-        }
-      }
+              .then(
+                (text) => String(text ?? ''),
+                () => '',
+              ),
+          ),
+        ),
+      );
+      const lines = (await Promise.all(reads)).flatMap((text) => text.split('\n'));
       return stackTraceFiles(lines);
     } catch (error) {
       unreadable.push(`logs of ${ref.kind} ${ref.namespace}/${ref.name}: ${apiReason(error)}`);
