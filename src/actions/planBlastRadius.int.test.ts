@@ -2,6 +2,9 @@ import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssueCommand } from '../../domain/issue/issue.commands.ts';
 import { issueDecider } from '../../domain/issue/issue.decider.ts';
+import type { RemediationCommand } from '../../domain/remediation/remediation.commands.ts';
+import { remediationDecider } from '../../domain/remediation/remediation.decider.ts';
+import { approvalRequestName } from '../../projections/approvalRequest.projection.ts';
 import { insightName, planName } from '../../projections/kubernetesResources.projection.ts';
 import {
   createNamespace,
@@ -18,6 +21,7 @@ import { resourceWriterReactor } from '../adapters/kubernetes/resourceWriter.rea
 import { createCommandHandler } from '../application/commandHandler.ts';
 import type { Reactor } from '../application/reactor.ts';
 import { issuePipelineReactor } from '../application/remediation/issuePipeline.reactor.ts';
+import { approvalRequestWriterReactor } from '../approvals/approvalRequestWriter.reactor.ts';
 import { DEPENDS_ON_ANNOTATION } from '../cascade/dependencyGraph.ts';
 import { createActionClients } from './action.ts';
 import { DisruptionGuard } from './blastRadius.ts';
@@ -26,7 +30,8 @@ import { defaultRemediationPolicy, evaluatePlan, observePlanFacts } from './poli
 
 /*
  * A plan on a one-replica Deployment behind a Service and a PodDisruptionBudget, made by the real pipeline against
- * the real API server: the plan records its blast radius, and the RemediationPlan and AIInsight objects show it.
+ * the real API server: the plan records its blast radius, and the RemediationPlan, AIInsight and ApprovalRequest
+ * objects show it.
  */
 
 let kube: KubeClients;
@@ -193,5 +198,29 @@ describe('a plan on a one-replica Deployment behind a Service with a PodDisrupti
       quotaOverflows: 0,
       dependants: 1,
     });
+
+    // The executor asks people; the ApprovalRequest they decide on says the same numbers.
+    await createCommandHandler(store, remediationDecider)(
+      `remediation-${(created!.data as { remediationId: string }).remediationId}`,
+      {
+        type: 'RequestApproval',
+        data: { requestId: 'pb1-approval' },
+        metadata: { occurredAt: at(6).toISOString(), actor: 'system:executor' },
+      } as RemediationCommand,
+    );
+    await run(approvalRequestWriterReactor({ store, config: kube.config, namespace }));
+    const request = (await kube.custom.getNamespacedCustomObject({
+      group: 'aiops.cairn.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'approvalrequests',
+      name: approvalRequestName('pb1', solo, 1),
+    })) as { spec: { blastRadius: { description: string } } };
+    expect(request.spec.blastRadius.description).toBe(
+      `1 action(s) on Deployment ${namespace}/solo; 1 pod affected, 1 PodDisruptionBudget violated, 1 Service emptied, 0 quotas exceeded, 1 dependant; ` +
+        `RestartDeployment violates PodDisruptionBudget ${namespace}/solo-pdb: takes 1 healthy pod(s), allows 0; ` +
+        `RestartDeployment empties Service ${namespace}/solo: all 1 ready endpoint(s) gone; ` +
+        `dependants: Deployment ${namespace}/caller`,
+    );
   }, 240_000);
 });
