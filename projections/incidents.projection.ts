@@ -107,6 +107,7 @@ const ISSUE_EVENTS = new Set([
   'IssueEscalationPaused',
   'IssueRemediationDeferred',
   'IssueRemediationReleased',
+  'IssueRecoveredWithRoot',
 ]);
 
 const REMEDIATION_EVENTS = new Set([

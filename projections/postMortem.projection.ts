@@ -340,7 +340,10 @@ export function timelineDetail(event: IncidentEvent): string | undefined {
       return `remediation held while the root of its cascade, Issue ${str(d, 'rootIssueId')}, is fixed: ${str(d, 'reason')}`;
     case 'IssueRemediationReleased':
       return `remediation hold released: ${HOLD_RELEASED[str(d, 'reason')] ?? str(d, 'reason').replaceAll('_', ' ')}${d.detail ? ` (${str(d, 'detail')})` : ''}`;
+    case 'IssueRecoveredWithRoot':
+      return `recovered with the root of its cascade, Issue ${str(d, 'rootIssueId')}, without a plan of its own: ${str(d, 'detail')}`;
     case 'IssueResolved':
+      if (d.resolution === 'recovered_with_root') return 'resolved: recovered with the root of its cascade';
       return d.resolution === 'remediated'
         ? `resolved by remediation after ${plural(num(d, 'attempts'), 'attempt')}`
         : `resolved by hand by ${str(d, 'resolvedBy') || 'someone'}${d.note ? `: ${str(d, 'note')}` : ''}`;

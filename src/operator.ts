@@ -83,7 +83,6 @@ import { createApprovals } from './approvals/approvals.module.ts';
 import type { Retention } from './audit/auditEvent.projection.ts';
 import { startAuditEvents } from './audit/auditEvents.module.ts';
 import { createCascade } from './cascade/cascade.module.ts';
-import { cascadeWindowFrom } from './cascade/cascadeCorrelator.ts';
 import { startChaos } from './chaos/chaos.module.ts';
 import { createFaultInjector } from './chaos/faultInjector.ts';
 import { createChangeEnricher } from './enrichers/change/change.enricher.ts';
@@ -125,6 +124,8 @@ export interface OperatorOptions {
   readonly chaos?: boolean;
   /** Where SourceRepositories are mirrored; beside a sqlite store, or in ./cairn-data, by default. */
   readonly sourceRepositoryCache?: string;
+  /** Cascade correlation: the window in minutes (15 by default; 0 turns it off) and the dependants' recovery grace. */
+  readonly cascade?: { readonly windowMinutes?: number; readonly recoveryGraceSeconds?: number };
   /** Remediation attempts before an Issue is escalated; 5 by default. */
   readonly maxAttempts?: number;
   readonly leaseDurationMs?: number;
@@ -314,8 +315,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // ApprovalPolicies and change windows: judged for every plan, started with the leadership.
   const approvalPolicies = createApprovals({ config, store, checkpoints, namespace: options.namespace, log, onError });
   // Cross-service cascades: the root's plan goes first, its dependants' wait (started with the leadership).
-  const windowMinutes = cascadeWindowFrom(process.env.CASCADE_WINDOW_MINUTES);
-  const cascade = createCascade({ config, store, checkpoints, windowMinutes, log, onError });
+  const cascade = createCascade({ config, store, checkpoints, log, onError, ...options.cascade });
 
   /** Analysis (provider chain, Kubernetes context), plans, and the executor that carries them out. */
   const remediationReactors = () => {

@@ -83,6 +83,23 @@ export const IssueRemediationReleasedSchema = strictObject({
 export type IssueRemediationReleasedData = Static<typeof IssueRemediationReleasedSchema>;
 export type IssueRemediationReleased = Event<'IssueRemediationReleased', IssueRemediationReleasedData>;
 
+/**
+ * The root of the Issue's cascade was resolved; the held plan still waits until `dueAt` (a grace for readiness to come
+ * back), when the Issue's workload is checked: healthy, it resolved with its root; still failing, its plan goes ahead.
+ */
+export const IssueRecoveryCheckScheduledSchema = strictObject({ rootIssueId: Id, dueAt: IsoInstant });
+export type IssueRecoveryCheckScheduledData = Static<typeof IssueRecoveryCheckScheduledSchema>;
+export type IssueRecoveryCheckScheduled = Event<'IssueRecoveryCheckScheduled', IssueRecoveryCheckScheduledData>;
+
+/** The dependant's workload was healthy once its root was fixed: the Issue resolves with no plan of its own. */
+export const IssueRecoveredWithRootSchema = strictObject({
+  rootIssueId: Id,
+  /** What the health check saw (replicas available, no pod still showing the signals). */
+  detail: ShortText,
+});
+export type IssueRecoveredWithRootData = Static<typeof IssueRecoveredWithRootSchema>;
+export type IssueRecoveredWithRoot = Event<'IssueRecoveredWithRoot', IssueRecoveredWithRootData>;
+
 export const correlationEventDefinitions = [
   defineEvent('CorrelationIssueOpened', CorrelationIssueOpenedSchema, { audited: false }),
   defineEvent('AnomalyJoinedIssue', AnomalyJoinedIssueSchema, { audited: false }),
@@ -90,4 +107,6 @@ export const correlationEventDefinitions = [
   defineEvent('IssueCascadeCorrelated', IssueCascadeCorrelatedSchema, { audited: false }),
   defineEvent('IssueRemediationDeferred', IssueRemediationDeferredSchema, { audited: true }),
   defineEvent('IssueRemediationReleased', IssueRemediationReleasedSchema, { audited: true }),
+  defineEvent('IssueRecoveryCheckScheduled', IssueRecoveryCheckScheduledSchema, { audited: false }),
+  defineEvent('IssueRecoveredWithRoot', IssueRecoveredWithRootSchema, { audited: true }),
 ] as const;

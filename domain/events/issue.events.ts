@@ -92,7 +92,11 @@ export type ReanalysisRequestedData = Static<typeof ReanalysisRequestedSchema>;
 export type ReanalysisRequested = Event<'ReanalysisRequested', ReanalysisRequestedData>;
 
 export const IssueResolvedSchema = strictObject({
-  resolution: Type.Enum({ Remediated: 'remediated', Manual: 'manual' } as const),
+  resolution: Type.Enum({
+    Remediated: 'remediated',
+    Manual: 'manual',
+    RecoveredWithRoot: 'recovered_with_root',
+  } as const),
   remediationId: Type.Optional(Id),
   resolvedBy: Type.Optional(Actor),
   note: Type.Optional(ShortText),

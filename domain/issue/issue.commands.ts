@@ -145,6 +145,18 @@ export type ReleaseRemediation = Command<
   { readonly rootIssueId: string; readonly reason: HoldReleaseReason; readonly detail?: string }
 >;
 
+/** The root was resolved: the held plan waits until `dueAt`, when the Issue's workload is checked. */
+export type ScheduleRecoveryCheck = Command<
+  'ScheduleRecoveryCheck',
+  { readonly rootIssueId: string; readonly dueAt: string }
+>;
+
+/** The workload was found healthy after its root was fixed: the Issue resolves with it, without a plan. */
+export type ResolveRecoveredWithRoot = Command<
+  'ResolveRecoveredWithRoot',
+  { readonly rootIssueId: string; readonly detail: string }
+>;
+
 export type IssueCommand =
   | DetectIssue
   | AttachAnomaly
@@ -163,4 +175,6 @@ export type IssueCommand =
   | CorrelateCascade
   | DeferRemediationToRoot
   | ReleaseRemediation
+  | ScheduleRecoveryCheck
+  | ResolveRecoveredWithRoot
   | RecordProposalRefusals;

@@ -18,6 +18,8 @@ import {
 import type {
   CascadeMember,
   IssueCascadeCorrelated,
+  IssueRecoveredWithRoot,
+  IssueRecoveryCheckScheduled,
   IssueRemediationDeferred,
   IssueRemediationReleased,
 } from '../events/correlation.events.ts';
@@ -61,6 +63,8 @@ export type IssueEvent =
   | IssueCascadeCorrelated
   | IssueRemediationDeferred
   | IssueRemediationReleased
+  | IssueRecoveryCheckScheduled
+  | IssueRecoveredWithRoot
   | ProposalRefused;
 
 export const AnalysisStatus = { None: 'none', Pending: 'pending', Completed: 'completed', Failed: 'failed' } as const;
@@ -101,6 +105,8 @@ export interface IssueState {
     readonly insightId: string;
     readonly reason: string;
     readonly since: string;
+    /** The root was resolved: the workload is checked at this instant (recovered with it, or the plan goes). */
+    readonly recoveryCheckDueAt?: string;
   } | null;
   readonly endedAt: string | null;
   /** An automatic escalation waiting for the acknowledgement or the snooze that holds it. */
@@ -299,6 +305,13 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
       };
     case 'IssueRemediationReleased':
       return { ...state, remediationDeferral: null };
+    case 'IssueRecoveryCheckScheduled':
+      return state.remediationDeferral === null
+        ? state
+        : { ...state, remediationDeferral: { ...state.remediationDeferral, recoveryCheckDueAt: event.data.dueAt } };
+    case 'IssueRecoveredWithRoot':
+      // IssueResolved follows in the same decision and ends the Issue.
+      return state;
     default:
       // Events of other versions or other aggregates may share the stream's history; they change nothing here.
       return state;
@@ -835,6 +848,41 @@ export const decideIssue = (command: IssueCommand, state: IssueState): readonly 
         {
           type: 'IssueRemediationReleased',
           data: withoutUndefined({ rootIssueId, reason, detail: detail?.slice(0, 2_000) }),
+          metadata,
+        },
+      ];
+    }
+
+    case 'ScheduleRecoveryCheck': {
+      requireOpen(state, command);
+      const { rootIssueId, dueAt } = command.data;
+      requireInstant(dueAt, 'dueAt');
+      const deferral = state.remediationDeferral;
+      // Nothing waits for this root any more, or its check is already on the record.
+      if (deferral?.rootIssueId !== rootIssueId || deferral.recoveryCheckDueAt !== undefined) return [];
+      return [{ type: 'IssueRecoveryCheckScheduled', data: { rootIssueId, dueAt }, metadata }];
+    }
+
+    case 'ResolveRecoveredWithRoot': {
+      requireOpen(state, command);
+      const { rootIssueId, detail } = command.data;
+      // Only a dependant still waiting for this root resolves with it; a released plan is under way.
+      if (state.remediationDeferral?.rootIssueId !== rootIssueId) return [];
+      return [
+        {
+          type: 'IssueRecoveredWithRoot',
+          data: { rootIssueId, detail: detail.length > 2_000 ? `${detail.slice(0, 1_999)}…` : detail },
+          metadata,
+        },
+        {
+          type: 'IssueResolved',
+          data: withoutUndefined({
+            resolution: 'recovered_with_root' as const,
+            resolvedBy: metadata.actor,
+            note: `recovered with the root of its cascade, Issue ${rootIssueId}`.slice(0, 2_000),
+            attempts: state.attempts,
+            durationSeconds: secondsBetween(state.detectedAt ?? at, at),
+          }),
           metadata,
         },
       ];

@@ -25,13 +25,25 @@ export type GraphSource = (namespaces: readonly string[]) => Promise<{ readonly 
 
 interface OpenIssue {
   readonly member: CascadeMember;
-  /** The root its plan waits for, and the analysis of that plan. */
-  deferredTo: { readonly rootIssueId: string; readonly insightId: string } | null;
+  /** The signals it was opened or joined for: what the recovery check looks for on its pods. */
+  readonly signals: Set<string>;
+  /** The root its plan waits for, the analysis of that plan, and when its workload is checked once the root ended. */
+  deferredTo: { readonly rootIssueId: string; readonly insightId: string; recoveryCheckDueAt?: string } | null;
 }
+
+/** The same judgement as verification: the workload rolled out, is available, and no pod shows the signals. */
+export type WorkloadCheck = (
+  workload: ResourceRef,
+  signals: readonly string[],
+) => Promise<{ readonly healthy: boolean; readonly detail: string }>;
+
+/** How long after its root is resolved a dependant's workload is checked: readiness takes a moment to come back. */
+export const RECOVERY_GRACE_SECONDS = 30;
 
 const FOLLOWED = [
   'IssueDetected',
   'IssueAnomalyAttached',
+  'IssueRecoveryCheckScheduled',
   'IssueResolved',
   'IssueEscalated',
   'IssueRemediationDeferred',
@@ -51,13 +63,17 @@ export const MAX_NAMESPACES = 20;
 
 const display = (ref: ResourceRef) => `${ref.kind} ${ref.namespace}/${ref.name}`;
 
-/** Parses CASCADE_WINDOW_MINUTES: a whole number of minutes from 1 to 1440; absent means the default. */
-export const cascadeWindowFrom = (value: string | undefined): number => {
-  if (value === undefined || value.trim() === '') return CASCADE_WINDOW_MINUTES;
-  const minutes = Number(value.trim());
-  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1_440) {
+/**
+ * Parses `--cascade-window`: a whole number of minutes from 1 to 1440, or `0` / `off` to turn cascade correlation off.
+ * Anything else is refused with the flag and the value named.
+ */
+export const parseCascadeWindow = (value: string): number => {
+  const text = value.trim().toLowerCase();
+  if (text === 'off') return 0;
+  const minutes = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(minutes) || minutes > 1_440) {
     throw new Error(
-      `CASCADE_WINDOW_MINUTES must be a whole number of minutes from 1 to 1440, got ${JSON.stringify(value.slice(0, 40))}`,
+      `--cascade-window must be a whole number of minutes from 1 to 1440, or 0 or off to turn cascade correlation off; got ${JSON.stringify(value.slice(0, 40))}`,
     );
   }
   return minutes;
@@ -66,10 +82,20 @@ export const cascadeWindowFrom = (value: string | undefined): number => {
 export interface CascadeCorrelatorDeps {
   readonly store: EventStore;
   readonly graph: GraphSource;
+  /** Issues detected further apart than this are not one cascade; 0 turns correlation off. */
   readonly windowMinutes?: number;
   readonly log?: (line: string) => void;
   /** How long a deferral question waits for the Issue to reach the index before it answers with what it has. */
   readonly indexWaitMs?: number;
+  /**
+   * Checks a dependant's workload once its root is resolved. Without it, the dependant's plan is released at once
+   * (nothing can tell that it recovered).
+   */
+  readonly checkWorkload?: WorkloadCheck;
+  /** The grace between the root's resolution and the check (RECOVERY_GRACE_SECONDS by default). */
+  readonly recoveryGraceSeconds?: number;
+  /** The clock of the recovery checks: when a recorded check is due. */
+  readonly now?: () => Date;
 }
 
 /**
@@ -80,6 +106,8 @@ export interface CascadeCorrelatorDeps {
  */
 export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
   const windowMinutes = deps.windowMinutes ?? CASCADE_WINDOW_MINUTES;
+  const recoveryGraceMs = (deps.recoveryGraceSeconds ?? RECOVERY_GRACE_SECONDS) * 1_000;
+  const now = deps.now ?? (() => new Date());
   const issues = createCommandHandler(deps.store, issueDecider);
   const log = deps.log ?? (() => {});
   const open = new Map<string, OpenIssue>();
@@ -96,8 +124,18 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
         const d = event.data as IssueDetectedData;
         open.set(issueId, {
           member: { issueId, workload: d.workload, detectedAt: event.metadata.occurredAt },
+          signals: new Set([d.signal]),
           deferredTo: null,
         });
+        break;
+      }
+      case 'IssueAnomalyAttached':
+        open.get(issueId)?.signals.add((event.data as { signal: string }).signal);
+        break;
+      case 'IssueRecoveryCheckScheduled': {
+        const entry = open.get(issueId);
+        const d = event.data as { rootIssueId: string; dueAt: string };
+        if (entry?.deferredTo?.rootIssueId === d.rootIssueId) entry.deferredTo.recoveryCheckDueAt = d.dueAt;
         break;
       }
       case 'IssueResolved':
@@ -171,7 +209,8 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
    */
   const correlate = async (issueId: string, metadata: MessageMetadata) => {
     const anchor = open.get(issueId);
-    if (anchor === undefined) return null;
+    // Correlation off: no new cascade, and plans held before it was turned off are still released by their roots.
+    if (anchor === undefined || windowMinutes === 0) return null;
     const others = [...open.values()].map((entry) => entry.member).filter((m) => m.issueId !== issueId);
     const windowMs = windowMinutes * 60_000;
     const near = others.filter(
@@ -245,7 +284,10 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
     return chain;
   };
 
-  /** Plans that waited for this Issue go ahead: it ended, fixed or handed to people. */
+  /**
+   * The root ended. Escalated: plans that waited for it go ahead. Resolved: each dependant's workload is checked
+   * after the grace (the check is recorded, so a restart keeps it); recovered, it resolves with its root.
+   */
   const releaseDependants = async (
     rootIssueId: string,
     outcome: 'resolved' | 'escalated',
@@ -253,6 +295,11 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
   ) => {
     for (const entry of open.values()) {
       if (entry.deferredTo?.rootIssueId !== rootIssueId) continue;
+      if (outcome === 'resolved' && deps.checkWorkload !== undefined) {
+        const dueAt = new Date(Date.parse(metadata.occurredAt) + recoveryGraceMs).toISOString();
+        await tell(entry.member.issueId, { type: 'ScheduleRecoveryCheck', data: { rootIssueId, dueAt } }, metadata);
+        continue;
+      }
       await tell(
         entry.member.issueId,
         {
@@ -310,7 +357,7 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
    */
   const deferIfDependant = async (state: IssueState, metadata: MessageMetadata): Promise<boolean> => {
     // Not leading, or the index stopped: the plan is not held on a guess (root-first is an order, not a guard).
-    if (subscription === undefined || stopped || state.insightId === null) return false;
+    if (subscription === undefined || stopped || state.insightId === null || windowMinutes === 0) return false;
     await waitForIssue(state.issueId);
     const chain = await correlate(state.issueId, metadata);
     const root = chain?.[0];
@@ -329,7 +376,14 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
     );
     // The root may have ended between the question and the record, before the reactor could see the deferral.
     const rootState = await readIssue(root.issueId);
-    if (isTerminal(rootState)) {
+    if (isTerminal(rootState) && rootState.status === 'Resolved' && deps.checkWorkload !== undefined) {
+      const dueAt = new Date(Date.parse(metadata.occurredAt) + recoveryGraceMs).toISOString();
+      await tell(
+        state.issueId,
+        { type: 'ScheduleRecoveryCheck', data: { rootIssueId: root.issueId, dueAt } },
+        metadata,
+      );
+    } else if (isTerminal(rootState)) {
       await tell(
         state.issueId,
         {
@@ -346,10 +400,60 @@ export function createCascadeCorrelator(deps: CascadeCorrelatorDeps) {
     return true;
   };
 
+  /**
+   * Fires the recovery checks that are due: a dependant whose workload is healthy resolves with its root, one still
+   * failing gets its plan. Each outcome is decided on the Issue's own stream, so a repeat (or two sweeps) is harmless.
+   * Returns how many Issues were settled.
+   */
+  const sweepRecoveryChecks = async (): Promise<number> => {
+    if (subscription === undefined || stopped || deps.checkWorkload === undefined) return 0;
+    const at = now();
+    const due = [...open.values()].filter(
+      (entry) =>
+        entry.deferredTo?.recoveryCheckDueAt !== undefined &&
+        Date.parse(entry.deferredTo.recoveryCheckDueAt) <= at.getTime(),
+    );
+    let settled = 0;
+    for (const entry of due) {
+      const { rootIssueId } = entry.deferredTo!;
+      const metadata = { occurredAt: at.toISOString(), actor: 'system:cascade' };
+      let health: { healthy: boolean; detail: string };
+      try {
+        health = await deps.checkWorkload(entry.member.workload, [...entry.signals]);
+      } catch (error) {
+        // The workload cannot be read: nothing shows it recovered, so its own plan goes ahead.
+        health = { healthy: false, detail: `its workload could not be checked: ${String(error).slice(0, 300)}` };
+      }
+      if (health.healthy) {
+        settled += await tell(
+          entry.member.issueId,
+          { type: 'ResolveRecoveredWithRoot', data: { rootIssueId, detail: health.detail } },
+          metadata,
+        );
+        log(`cascade: Issue ${entry.member.issueId} recovered with its root Issue ${rootIssueId}`);
+      } else {
+        settled += await tell(
+          entry.member.issueId,
+          {
+            type: 'ReleaseRemediation',
+            data: {
+              rootIssueId,
+              reason: HoldReleaseReason.RootResolved,
+              detail: `still failing after the root was fixed: ${health.detail}`,
+            },
+          },
+          metadata,
+        );
+      }
+    }
+    return settled;
+  };
+
   return {
     reactor,
     follow,
     deferIfDependant,
+    sweepRecoveryChecks,
     /** The open Issues as the index has them (for tests and diagnostics). */
     openIssues: () => [...open.values()].map((entry) => ({ ...entry.member, deferredTo: entry.deferredTo })),
     stop: async () => {

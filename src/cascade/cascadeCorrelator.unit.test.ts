@@ -7,7 +7,7 @@ import { instant } from '../../test/support/incidentLog.ts';
 import { openEventStore } from '../adapters/eventstore/openEventStore.ts';
 import { createCommandHandler } from '../application/commandHandler.ts';
 import { runReactor } from '../application/reactor.ts';
-import { cascadeWindowFrom, createCascadeCorrelator } from './cascadeCorrelator.ts';
+import { type CascadeCorrelatorDeps, createCascadeCorrelator, parseCascadeWindow } from './cascadeCorrelator.ts';
 import type { DependencyEdge } from './dependencyGraph.ts';
 
 const deployment = (name: string): ResourceRef => ({ kind: 'Deployment', name, namespace: 'shop' });
@@ -22,10 +22,10 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function setUp(edges: DependencyEdge[]) {
+async function setUp(edges: DependencyEdge[], options: Partial<CascadeCorrelatorDeps> = {}) {
   const store = openEventStore('memory:');
   const issues = createCommandHandler(store, issueDecider);
-  const correlator = createCascadeCorrelator({ store, graph: async () => ({ edges }), windowMinutes: 15 });
+  const correlator = createCascadeCorrelator({ store, graph: async () => ({ edges }), windowMinutes: 15, ...options });
   correlator.follow((error) => {
     throw error;
   });
@@ -198,11 +198,154 @@ describe('cascade correlator across a restart', () => {
   });
 });
 
-describe('cascadeWindowFrom', () => {
-  it('reads whole minutes and refuses anything else with the setting named', () => {
-    expect(cascadeWindowFrom(undefined)).toBe(15);
-    expect(cascadeWindowFrom(' 30 ')).toBe(30);
-    expect(() => cascadeWindowFrom('0')).toThrow(/CASCADE_WINDOW_MINUTES must be a whole number/);
-    expect(() => cascadeWindowFrom('ten')).toThrow(/CASCADE_WINDOW_MINUTES/);
+describe('a cascade that changes under a waiting plan (no_longer_dependant)', () => {
+  const releases = async (store: { readStream(id: string): Promise<readonly { type: string; data: unknown }[]> }) =>
+    (await store.readStream('issue-i-web')).filter((e) => e.type === 'IssueRemediationReleased').map((e) => e.data);
+
+  it('releases a waiting plan when a new signal finds the Issue in no cascade any more', async () => {
+    const edges = [edge('web', 'api')];
+    const { detect, analyse, state, settled, correlator, tell, store } = await setUp(edges);
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(3), actor: 'system:pipeline' });
+    // The dependency is gone from the cluster (the env var was changed), then the frontend shows a new signal.
+    edges.splice(0);
+    await tell('i-web', { type: 'AttachAnomaly', data: { anomalyId: 'an-web-2', signal: 'crash_loop' } }, 4);
+    await settled(async () => (await state('i-web')).remediationDeferral === null);
+    expect(await releases(store)).toEqual([
+      { rootIssueId: 'i-api', reason: 'no_longer_dependant', detail: 'it is in no cascade any more' },
+    ]);
+    // The root is still open: nothing else was released.
+    expect((await state('i-api')).status).not.toBe('Resolved');
+  });
+
+  it('releases a waiting plan when a new chain makes its Issue the root', async () => {
+    const edges = [edge('web', 'api')];
+    const { detect, analyse, state, settled, correlator, store } = await setUp(edges);
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(3), actor: 'system:pipeline' });
+    // The graph turned around (api now calls web); a third Issue, on a caller of api, recomputes the chain.
+    edges.splice(0, edges.length, edge('api', 'web'), edge('mobile', 'api'));
+    await detect('i-mobile', 'mobile', 4);
+    await settled(async () => (await state('i-web')).remediationDeferral === null);
+    expect((await state('i-mobile')).cascade?.rootIssueId).toBe('i-web');
+    expect(await releases(store)).toEqual([
+      { rootIssueId: 'i-api', reason: 'no_longer_dependant', detail: 'it is the root of its cascade now' },
+    ]);
+  });
+});
+
+describe('dependants that recover with their root', () => {
+  const setUpRecovery = async (healthy: boolean | 'unreadable') => {
+    let clock = new Date(instant(0));
+    const checked: { workload: ResourceRef; signals: readonly string[] }[] = [];
+    const ctx = await setUp([edge('web', 'api')], {
+      now: () => clock,
+      recoveryGraceSeconds: 60,
+      checkWorkload: async (workload, signals) => {
+        checked.push({ workload, signals });
+        if (healthy === 'unreadable') throw new Error('deployments.apps "web" is forbidden');
+        return healthy
+          ? { healthy: true, detail: '2 of 2 replicas available' }
+          : { healthy: false, detail: '0 of 2 available' };
+      },
+    });
+    await ctx.detect('i-api', 'api', 0);
+    await ctx.detect('i-web', 'web', 1);
+    await ctx.analyse('i-web', 2);
+    await ctx.settled(async () => ctx.correlator.openIssues().length === 2);
+    await ctx.correlator.deferIfDependant(await ctx.state('i-web'), {
+      occurredAt: instant(3),
+      actor: 'system:pipeline',
+    });
+    await ctx.tell('i-api', { type: 'ResolveIssue', data: { note: 'rolled back' } }, 5);
+    await ctx.settled(async () => (await ctx.state('i-web')).remediationDeferral?.recoveryCheckDueAt !== undefined);
+    const setClock = (iso: string) => {
+      clock = new Date(iso);
+    };
+    return { ...ctx, checked, setClock };
+  };
+
+  it('checks the dependant only once the grace has passed, and resolves it with its root when healthy', async () => {
+    const { correlator, state, checked, setClock, store } = await setUpRecovery(true);
+    // The plan still waits during the grace: readiness may not be back yet.
+    expect((await state('i-web')).remediationDeferral?.recoveryCheckDueAt).toBe(
+      new Date(Date.parse(instant(5)) + 60_000).toISOString(),
+    );
+    setClock(new Date(Date.parse(instant(5)) + 59_000).toISOString());
+    expect(await correlator.sweepRecoveryChecks()).toBe(0);
+    expect(checked).toEqual([]);
+
+    setClock(new Date(Date.parse(instant(5)) + 60_000).toISOString());
+    expect(await correlator.sweepRecoveryChecks()).toBe(2);
+    expect(checked).toEqual([{ workload: deployment('web'), signals: ['pod_not_ready'] }]);
+    const web = await state('i-web');
+    expect(web.status).toBe('Resolved');
+    expect(web.remediationDeferral).toBeNull();
+    const types = (await store.readStream('issue-i-web')).map((e) => e.type);
+    expect(types.slice(-2)).toEqual(['IssueRecoveredWithRoot', 'IssueResolved']);
+    expect(types).not.toContain('IssueRemediationReleased');
+    const resolved = (await store.readStream('issue-i-web')).at(-1)!;
+    expect(resolved.data).toMatchObject({ resolution: 'recovered_with_root', resolvedBy: 'system:cascade' });
+    // A second sweep (another replica, a restart) changes nothing.
+    expect(await correlator.sweepRecoveryChecks()).toBe(0);
+  });
+
+  it('releases the plan of a dependant still failing after the grace, saying what is still wrong', async () => {
+    const { correlator, state, setClock, store } = await setUpRecovery(false);
+    setClock(instant(10));
+    expect(await correlator.sweepRecoveryChecks()).toBe(1);
+    expect((await state('i-web')).status).not.toBe('Resolved');
+    const released = (await store.readStream('issue-i-web')).filter((e) => e.type === 'IssueRemediationReleased');
+    expect(released.map((e) => e.data)).toEqual([
+      {
+        rootIssueId: 'i-api',
+        reason: 'root_resolved',
+        detail: 'still failing after the root was fixed: 0 of 2 available',
+      },
+    ]);
+  });
+
+  it('releases the plan when the workload cannot be read (nothing shows it recovered)', async () => {
+    const { correlator, state, setClock } = await setUpRecovery('unreadable');
+    setClock(instant(10));
+    expect(await correlator.sweepRecoveryChecks()).toBe(1);
+    expect((await state('i-web')).remediationDeferral).toBeNull();
+    expect((await state('i-web')).status).not.toBe('Resolved');
+  });
+});
+
+describe('parseCascadeWindow', () => {
+  it('reads whole minutes, takes 0 or off as "correlation off", and refuses anything else with the flag named', () => {
+    expect(parseCascadeWindow(' 30 ')).toBe(30);
+    expect(parseCascadeWindow('1440')).toBe(1_440);
+    expect(parseCascadeWindow('0')).toBe(0);
+    expect(parseCascadeWindow('OFF')).toBe(0);
+    for (const bad of ['ten', '1441', '-5', '2.5', '', '1e3']) {
+      expect(() => parseCascadeWindow(bad)).toThrow(
+        /--cascade-window must be a whole number of minutes from 1 to 1440/,
+      );
+    }
+    expect(() => parseCascadeWindow('ten')).toThrow(/got "ten"/);
+  });
+});
+
+describe('cascade correlation turned off (window 0)', () => {
+  it('neither links Issues nor holds a plan', async () => {
+    const { detect, analyse, state, settled, correlator } = await setUp([edge('web', 'api')], { windowMinutes: 0 });
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    expect(
+      await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(3), actor: 'system:pipeline' }),
+    ).toBe(false);
+    expect((await state('i-web')).cascade).toBeNull();
+    expect((await state('i-web')).remediationDeferral).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { CASCADE_WINDOW_MINUTES } from '../../../domain/correlation/cascade.policy.ts';
 import { type DisruptionGuard, parseDisruptionGuard } from '../../actions/blastRadius.ts';
 import { EnvelopeDefaults } from '../../actions/envelope.ts';
 import {
@@ -15,6 +16,7 @@ import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kube
 import { DEFAULT_ENV_ALLOWLIST, isEnvAllowlistEntry } from '../../analysis/redaction.ts';
 import { DefaultUnconfirmedSources } from '../../application/remediation/issuePipeline.reactor.ts';
 import { parseDuration, RetentionDefaults } from '../../audit/auditEvent.projection.ts';
+import { parseCascadeWindow, RECOVERY_GRACE_SECONDS } from '../../cascade/cascadeCorrelator.ts';
 import { startOperator } from '../../operator.ts';
 import {
   checkPolicyConsistency,
@@ -283,6 +285,18 @@ export function registerOperatorCommand(program: Command): void {
       PolicyDefaults.maxDependants,
     )
     .option(
+      '--cascade-window <minutes|off>',
+      'Issues on connected workloads detected within this many minutes form one cascade whose root is remediated first (1 to 1440); 0 or off turns cascade correlation off',
+      parseCascadeWindow,
+      CASCADE_WINDOW_MINUTES,
+    )
+    .option(
+      '--cascade-recovery-grace <seconds>',
+      "seconds after a cascade's root is resolved before each dependant's workload is checked: healthy, it resolves with its root; still failing, its own plan starts",
+      parseCount('--cascade-recovery-grace', 0),
+      RECOVERY_GRACE_SECONDS,
+    )
+    .option(
       '--audit-event-limit <n>',
       `AuditEvent objects kept in the operator's namespace, oldest deleted first (0: write none; the event store keeps the whole trail)`,
       parseCount('--audit-event-limit', 0),
@@ -346,6 +360,8 @@ export function registerOperatorCommand(program: Command): void {
           sloGuard: SloGuard;
           disruptionGuard: DisruptionGuard;
           maxDependants: number;
+          cascadeWindow: number;
+          cascadeRecoveryGrace: number;
           auditEventLimit: number;
           auditEventMaxAge: number;
           agentic: boolean;
@@ -387,6 +403,7 @@ export function registerOperatorCommand(program: Command): void {
           ...(opts.envAllowlist ? { envAllowlist: opts.envAllowlist } : {}),
           verificationTimeoutSeconds: opts.verificationTimeout,
           policy,
+          cascade: { windowMinutes: opts.cascadeWindow, recoveryGraceSeconds: opts.cascadeRecoveryGrace },
           auditEvents:
             opts.auditEventLimit === 0
               ? false
