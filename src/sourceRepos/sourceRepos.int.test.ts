@@ -11,6 +11,7 @@ import {
   type KubeClients,
   kubeClients,
 } from '../../test/support/kube.ts';
+import { startSshGitServer } from '../../test/support/sshGitServer.ts';
 import type { SourceRepositoryStatus } from '../adapters/kubernetes/api/sourceRepository.kind.ts';
 import { mirrorPath } from './git.ts';
 import { type RunningSourceRepositories, startSourceRepositories } from './sourceRepos.module.ts';
@@ -194,6 +195,56 @@ describe('a SourceRepository', () => {
       expect(JSON.stringify(s)).not.toContain('not-the-password-77');
     }
     expect(errors.join('\n')).not.toContain(Password);
+  });
+
+  it('over SSH: fetched with the key and a trusted host key, refused for a host it does not know', async () => {
+    const ssh = await startSshGitServer();
+    try {
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: { name: 'git-ssh' },
+          type: 'kubernetes.io/ssh-auth',
+          stringData: { 'ssh-privatekey': ssh.privateKey, known_hosts: ssh.knownHosts },
+        },
+      });
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: { name: 'git-ssh-stranger' },
+          type: 'kubernetes.io/ssh-auth',
+          stringData: { 'ssh-privatekey': ssh.privateKey, known_hosts: ssh.wrongKnownHosts },
+        },
+      });
+      await create('ssh-ok', {
+        url: ssh.urlOf(repo.dir),
+        auth: { type: 'ssh', secretRef: { name: 'git-ssh' } },
+        syncInterval: '1m',
+      });
+      await create('ssh-stranger', {
+        url: ssh.urlOf(repo.dir),
+        auth: { type: 'ssh', secretRef: { name: 'git-ssh-stranger' } },
+        syncInterval: '1m',
+      });
+      const ok = await eventually(
+        'the fetch over SSH',
+        async () => {
+          const s = await statusOf('ssh-ok');
+          return s?.headCommit?.sha === repo.head() ? s : undefined;
+        },
+        120_000,
+      );
+      expect(ok.ready).toBe(true);
+      const stranger = await eventually('the refused host', async () => {
+        const s = await statusOf('ssh-stranger');
+        return readyCondition(s)?.status === 'False' ? s : undefined;
+      });
+      expect(readyCondition(stranger)?.reason).toBe('AuthFailed');
+      const key = ssh.privateKey.split('\n')[1] ?? '';
+      expect(JSON.stringify([ok, stranger])).not.toContain(key);
+    } finally {
+      await ssh.stop();
+    }
   });
 
   it('with a token: sent as the password of x-access-token unless the Secret names a user', async () => {
