@@ -44,7 +44,7 @@ const listening = (port: number) =>
   });
 
 export async function startSshGitServer(): Promise<SshGitServer> {
-  if (!existsSync(sshdPath)) throw new Error(`${sshdPath} is missing: install openssh-server (.ci/run does)`);
+  if (!existsSync(sshdPath)) throw new Error(`${sshdPath} is missing: apt-get install openssh-server (.ci/run does)`);
   const dir = mkdtempSync(join(tmpdir(), 'cairn-sshd-'));
   const keygen = (file: string) =>
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cairn-test', '-f', file]);
