@@ -34,8 +34,7 @@ const radius: PlanBlastRadius = {
   dependants: [{ kind: 'Deployment', name: 'checkout', namespace: 'payments' }],
 };
 
-async function planWith(blastRadius: PipelineDeps['blastRadius']) {
-  const store = openEventStore('memory:');
+async function planWith(blastRadius: PipelineDeps['blastRadius'], store = openEventStore('memory:')) {
   let ids = 0;
   const now = () => at(1);
   const record = createAnomalyRecorder({ store, newId: () => `id${++ids}`, now });
@@ -96,5 +95,29 @@ describe('the blast radius of a plan', () => {
     const plan = await planWith(async () => undefined);
     expect(plan?.actions).toHaveLength(1);
     expect(plan && Object.hasOwn(plan, 'blastRadius')).toBe(false);
+  });
+
+  it('holds the Issue in analysis while the cluster cannot be read, and plans once it can', async () => {
+    const store = openEventStore('memory:');
+    await expect(
+      planWith(async () => {
+        throw new Error('listing the pods of namespace payments: forbidden');
+      }, store),
+    ).rejects.toThrow('forbidden');
+    const types = (await store.readAll()).map((e) => e.type);
+    expect(types).toContain('AnalysisCompleted');
+    expect(types).not.toContain('RemediationStarted');
+    expect(types).not.toContain('RemediationPlanCreated');
+    // The event is handled again (the reactor retries it) and the cluster answers now.
+    const retried = issuePipelineReactor({
+      store,
+      now: () => at(2),
+      analyze: async () => restart,
+      blastRadius: async () => ({ radius, approval: [] }),
+    });
+    const completed = (await store.readAll()).find((e) => e.type === 'AnalysisCompleted')!;
+    await retried.handle(completed);
+    const created = (await store.readAll()).find((e) => e.type === 'RemediationPlanCreated');
+    expect((created?.data as { blastRadius?: unknown } | undefined)?.blastRadius).toEqual(radius);
   });
 });

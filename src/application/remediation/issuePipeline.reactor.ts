@@ -419,6 +419,8 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       await deny(issueId, state, chosen, ruled.deny, metadata);
       return;
     }
+    // Read before the remediation starts: a cluster that cannot be read holds the Issue in analysis, retried.
+    const assessed = await deps.blastRadius?.(chosen.actions, state.workload!);
     await tell(issueId, { type: 'StartRemediation', data: { remediationId, source: chosen.source } }, metadata).catch(
       ignoreRepeat,
     );
@@ -429,7 +431,6 @@ export function issuePipelineReactor(deps: PipelineDeps): Reactor {
       (chosen.source === 'agentic'
         ? undefined
         : await deps.runbooks?.recordSuggestion(started, started.attempts, chosen.actions));
-    const assessed = await deps.blastRadius?.(chosen.actions, state.workload!);
     const beyond = [
       ...(deps.beyondNamespace?.(chosen.actions, state.workload!) ?? []),
       ...(await unconfirmed(started)),
