@@ -171,6 +171,14 @@ export function issueCascadeStatus(state: IssueState) {
     ...(deferral
       ? { remediationDeferred: { root: rootRef(deferral.rootIssueId), since: deferral.since, reason: deferral.reason } }
       : {}),
+    ...(state.recoveredWithRoot
+      ? {
+          recoveredWithRoot: {
+            root: rootRef(state.recoveredWithRoot.rootIssueId),
+            detail: state.recoveredWithRoot.detail.slice(0, 2_048),
+          },
+        }
+      : {}),
   };
 }
 

@@ -108,6 +108,8 @@ export interface IssueState {
     /** The root was resolved: the workload is checked at this instant (recovered with it, or the plan goes). */
     readonly recoveryCheckDueAt?: string;
   } | null;
+  /** Resolved without a plan: its workload was healthy once the root of its cascade was fixed. */
+  readonly recoveredWithRoot?: { readonly rootIssueId: string; readonly detail: string } | null;
   readonly endedAt: string | null;
   /** An automatic escalation waiting for the acknowledgement or the snooze that holds it. */
   readonly heldEscalation: {
@@ -311,7 +313,7 @@ export const evolveIssue = (state: IssueState, event: IssueEvent): IssueState =>
         : { ...state, remediationDeferral: { ...state.remediationDeferral, recoveryCheckDueAt: event.data.dueAt } };
     case 'IssueRecoveredWithRoot':
       // IssueResolved follows in the same decision and ends the Issue.
-      return state;
+      return { ...state, recoveredWithRoot: { rootIssueId: event.data.rootIssueId, detail: event.data.detail } };
     default:
       // Events of other versions or other aggregates may share the stream's history; they change nothing here.
       return state;

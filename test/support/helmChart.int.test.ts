@@ -189,6 +189,8 @@ const overrides: Sets = [
   ['policy.maxDestructivePerPlan', '0'],
   ['auditEvents.limit', '50'],
   ['auditEvents.maxAge', '7d'],
+  ['cascade.windowMinutes', '0'],
+  ['cascade.recoveryGraceSeconds', '90'],
 ];
 
 /** Two channels whose Secrets the chart creates; the webhook points nowhere, only Ready is checked. */
@@ -291,6 +293,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--max-destructive-per-plan=1',
       '--audit-event-limit=1000',
       '--audit-event-max-age=30d',
+      '--cascade-window=15',
+      '--cascade-recovery-grace=30',
     ]);
     expect(container).toMatchObject({
       image: 'cairn:0.1.0',
@@ -365,6 +369,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       '--max-destructive-per-plan=0',
       '--audit-event-limit=50',
       '--audit-event-max-age=7d',
+      '--cascade-window=0',
+      '--cascade-recovery-grace=90',
       '--watch-namespace=shop',
       '--watch-namespace=payments',
       '--detect-tls-secrets',
@@ -417,6 +423,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       maxDestructivePerPlan: 1,
       auditEventLimit: 1000,
       auditEventMaxAge: 30 * 86_400,
+      cascadeWindow: 15,
+      cascadeRecoveryGrace: 30,
     });
     for (const flag of ['namespaceMode', 'protectedNamespace', 'allowAction', 'denyAction'])
       expect(defaults[flag], flag).toBeUndefined();
@@ -448,6 +456,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       maxDestructivePerPlan: 0,
       auditEventLimit: 50,
       auditEventMaxAge: 7 * 86_400,
+      cascadeWindow: 0,
+      cascadeRecoveryGrace: 90,
     });
     const allowed = parseOperatorArgs(
       operatorContainer(
@@ -474,6 +484,8 @@ describe('the Helm chart (deploy/helm/cairn)', () => {
       ['policy.maxDependants', '-1', "at '/policy/maxDependants'"],
       ['policy.deniedActions[0]', 'delete-pod', "at '/policy/deniedActions/0'"],
       ['auditEvents.maxAge', '1w', "at '/auditEvents/maxAge'"],
+      ['cascade.windowMinutes', '1441', "at '/cascade/windowMinutes'"],
+      ['cascade.windowMinutes', '-1', "at '/cascade/windowMinutes'"],
     ] as const) {
       const refused = await run(helm, ['template', ...helmArgs('cairn', 'x', [[key, value]])]);
       expect(refused.code, `${key}=${value}`).not.toBe(0);

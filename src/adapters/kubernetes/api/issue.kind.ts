@@ -93,6 +93,15 @@ export const IssueStatusSchema = Type.Object({
       { description: 'Present while no plan starts for this Issue because the root of its cascade is open.' },
     ),
   ),
+  recoveredWithRoot: Type.Optional(
+    Type.Object(
+      {
+        root: LocalRef('The root Issue whose fix this Issue recovered with.'),
+        detail: Text(2048, { description: 'What the check of its workload saw.' }),
+      },
+      { description: 'The Issue resolved, without a plan of its own, once the root of its cascade was fixed.' },
+    ),
+  ),
   ...statusBase(),
 });
 
