@@ -132,3 +132,76 @@ describe('remediation deferred to the root of a cascade', () => {
     expect(state.remediationDeferral).toBeNull();
   });
 });
+
+describe('a dependant that recovers with its root', () => {
+  const check = (rootIssueId = 'iss-api', m = 6) =>
+    ev('IssueRecoveryCheckScheduled', { rootIssueId, dueAt: '2026-01-01T00:10:00.000Z' }, m);
+
+  it('schedules one check for the root it waits for, and keeps the plan waiting until then', () => {
+    spec
+      .given(...analysed, deferred())
+      .when(cmd('ScheduleRecoveryCheck', { rootIssueId: 'iss-api', dueAt: '2026-01-01T00:10:00.000Z' }))
+      .expectEvents([
+        { type: 'IssueRecoveryCheckScheduled', data: { rootIssueId: 'iss-api', dueAt: '2026-01-01T00:10:00.000Z' } },
+      ]);
+    // Again, or for a root it no longer waits for: nothing.
+    spec
+      .given(...analysed, deferred(), check())
+      .when(cmd('ScheduleRecoveryCheck', { rootIssueId: 'iss-api', dueAt: '2026-01-01T00:20:00.000Z' }))
+      .expectNoEvents();
+    spec
+      .given(...analysed, deferred())
+      .when(cmd('ScheduleRecoveryCheck', { rootIssueId: 'iss-db', dueAt: '2026-01-01T00:10:00.000Z' }))
+      .expectNoEvents();
+    spec
+      .given(...analysed, deferred())
+      .when(cmd('ScheduleRecoveryCheck', { rootIssueId: 'iss-api', dueAt: 'soon' }))
+      .expectRefusal('command.invalid_instant');
+    spec
+      .given(...analysed, deferred(), check())
+      .when(cmd('StartRemediation', { remediationId: 'ins-1-plan', source: 'ai-runbook' }))
+      .expectRefusal('issue.remediation_deferred');
+  });
+
+  it('resolves as recovered with its root, with no plan, and says so', () => {
+    const events = spec
+      .given(...analysed, deferred(), check())
+      .when(cmd('ResolveRecoveredWithRoot', { rootIssueId: 'iss-api', detail: '2 of 2 replicas available' }, 7))
+      .expectEvents([
+        { type: 'IssueRecoveredWithRoot', data: { rootIssueId: 'iss-api', detail: '2 of 2 replicas available' } },
+        {
+          type: 'IssueResolved',
+          data: {
+            resolution: 'recovered_with_root',
+            resolvedBy: 'operator',
+            note: 'recovered with the root of its cascade, Issue iss-api',
+            attempts: 0,
+            durationSeconds: 420,
+          },
+        },
+      ]);
+    const state = spec.given(...analysed, deferred(), check(), ...events).state();
+    expect(state.status).toBe('Resolved');
+    expect(state.recoveredWithRoot).toEqual({ rootIssueId: 'iss-api', detail: '2 of 2 replicas available' });
+    expect(state.remediationDeferral).toBeNull();
+  });
+
+  it('does not resolve an Issue whose plan was released or that waits for another root', () => {
+    spec
+      .given(
+        ...analysed,
+        deferred(),
+        ev('IssueRemediationReleased', { rootIssueId: 'iss-api', reason: 'no_longer_dependant' }, 4),
+      )
+      .when(cmd('ResolveRecoveredWithRoot', { rootIssueId: 'iss-api', detail: 'healthy' }))
+      .expectNoEvents();
+    spec
+      .given(...analysed, deferred('iss-db'))
+      .when(cmd('ResolveRecoveredWithRoot', { rootIssueId: 'iss-api', detail: 'healthy' }))
+      .expectNoEvents();
+    spec
+      .given(...analysed, deferred(), ev('IssueEscalated', { reason: 'manual', attempts: 0 }, 4))
+      .when(cmd('ResolveRecoveredWithRoot', { rootIssueId: 'iss-api', detail: 'healthy' }))
+      .expectRefusal('issue.already_escalated');
+  });
+});
