@@ -345,14 +345,13 @@ export const redactSecrets = (text: string): string => {
 };
 
 const secretKey = new RegExp(secretWord, 'i');
+/** A hex value under one of these keys is a commit, as it is in text after the word (see publicHexContext). */
+const commitKey = /^(?:sha|commit|ref|revision)$/i;
 
 /**
  * Redacts every string inside a JSON-like value (keys kept), for structured data that leaves the process; `redact`
  * replaces the rules when a caller adds its own (the values of a workload's Secrets).
  */
-/** A hex value under one of these keys is a commit, as it is in text after the word (see publicHexContext). */
-const commitKey = /^(?:sha|commit|ref|revision)$/i;
-
 export const redactDeep = <T>(value: T, redact: (text: string) => string = redactSecrets): T => {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, redact)) as T;
