@@ -650,7 +650,9 @@ export function postMortemResource(
       ? winningActions.length
         ? `${winningActions.map((a) => `${a.type}: ${a.detail}`).join('; ')}${winning?.verification ? `; ${winning.verification}` : ''}.`
         : 'Cairn remediated it.'
-      : `Resolved by hand by ${str(endData, 'resolvedBy') || 'someone'}${endData.note ? `: ${str(endData, 'note')}` : ''}.`
+      : endData.resolution === 'recovered_with_root'
+        ? `It recovered once the root of its cascade was fixed, with no remediation of its own${endData.note ? ` (${str(endData, 'note')})` : ''}.`
+        : `Resolved by hand by ${str(endData, 'resolvedBy') || 'someone'}${endData.note ? `: ${str(endData, 'note')}` : ''}.`
     : `Escalated because ${ESCALATION_REASON[str(endData, 'reason')] ?? str(endData, 'reason')}${endData.detail ? `: ${str(endData, 'detail')}` : ''}.`;
   const summary = `${outcome} after ${duration}: ${state.signal} on ${display(workload)} (${state.severity}, risk ${state.riskScore}), ${plural(r.attempts.length, 'remediation attempt')}. ${howItEnded}`;
 
@@ -792,7 +794,10 @@ export function postMortemResource(
       {
         type: 'Resolved',
         status: resolved ? 'True' : 'False',
-        reason: resolved ? (endData.resolution === 'manual' ? 'ResolvedByHand' : 'Remediated') : 'Escalated',
+        reason: resolved
+          ? ({ manual: 'ResolvedByHand', recovered_with_root: 'RecoveredWithRoot' }[str(endData, 'resolution')] ??
+            'Remediated')
+          : 'Escalated',
         message: oneLine(howItEnded, 4000),
         lastTransitionTime: endedAt,
       },
