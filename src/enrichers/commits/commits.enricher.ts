@@ -30,6 +30,7 @@ import { selectorString } from '../kubernetesContext.ts';
 import { apiReason } from '../logs/logs.enricher.ts';
 import { renderCommitsSection } from './commits.render.ts';
 import type { CommitsFacts, RepositoryFacts, RevisionPoint } from './commitsFacts.ts';
+import { revisionCandidates, type WorkloadRevision } from './revisionHistory.ts';
 import { chartOf, HelmChartLabel, revisionRefs, type TemplateLike } from './revisionRefs.ts';
 
 /**
@@ -82,6 +83,24 @@ const templateOf = (object: Workload | k8s.V1ReplicaSet): TemplateLike => {
     images: [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.image ?? '').filter(Boolean),
   };
 };
+
+/** A ControllerRevision's pod template: its data is the patch that restores the owner's template. */
+const controllerRevisionTemplate = (revision: k8s.V1ControllerRevision): TemplateLike => {
+  const data = revision.data as { spec?: { template?: k8s.V1PodTemplateSpec } } | undefined;
+  const template = data?.spec?.template;
+  const spec = template?.spec;
+  return {
+    annotations: { ...(template?.metadata?.annotations ?? {}) },
+    labels: { ...(template?.metadata?.labels ?? {}) },
+    images: [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.image ?? '').filter(Boolean),
+  };
+};
+
+interface RolloutHistory {
+  readonly revisions: readonly WorkloadRevision[];
+  /** The revision the controller names as its current one, when it does. */
+  readonly current?: string;
+}
 
 const revisionOf = (rs: k8s.V1ReplicaSet) =>
   Number(rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '0');
@@ -145,16 +164,45 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
   const maxCommits = options.maxCommits ?? 200;
   const recentCommits = options.recentCommits ?? 10;
 
-  /** Failing template (the workload's own) and the older ones, newest first, with their template hashes. */
-  const revisions = async (workload: Workload, ref: ResourceRef) => {
-    if (ref.kind !== 'Deployment' || !workload.metadata?.uid) return [];
-    const list = await appsApi.listNamespacedReplicaSet({
+  /**
+   * The workload's rollout history with the ledger's keys: a Deployment's ReplicaSets (by `pod-template-hash`), a
+   * StatefulSet's or a DaemonSet's ControllerRevisions (by name; a StatefulSet names its current one). Other kinds
+   * have only their current template.
+   */
+  const revisions = async (workload: Workload, ref: ResourceRef): Promise<RolloutHistory> => {
+    const uid = workload.metadata?.uid;
+    if (!uid) return { revisions: [] };
+    if (ref.kind === 'Deployment') {
+      const list = await appsApi.listNamespacedReplicaSet({
+        namespace: ref.namespace,
+        labelSelector: selectorString(workload.spec?.selector as never),
+      });
+      return {
+        revisions: list.items
+          .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === uid))
+          .map((rs) => ({
+            key: rs.metadata?.labels?.['pod-template-hash'] ?? '',
+            number: revisionOf(rs),
+            template: templateOf(rs),
+          })),
+      };
+    }
+    if (ref.kind !== 'StatefulSet' && ref.kind !== 'DaemonSet') return { revisions: [] };
+    const list = await appsApi.listNamespacedControllerRevision({
       namespace: ref.namespace,
       labelSelector: selectorString(workload.spec?.selector as never),
     });
-    return list.items
-      .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === workload.metadata?.uid))
-      .sort((a, b) => revisionOf(b) - revisionOf(a));
+    const current = (workload as { status?: { updateRevision?: string } }).status?.updateRevision;
+    return {
+      revisions: list.items
+        .filter((r) => r.metadata?.ownerReferences?.some((o) => o.controller && o.uid === uid))
+        .map((r) => ({
+          key: r.metadata?.name ?? '',
+          number: Number(r.revision ?? 0),
+          template: controllerRevisionTemplate(r),
+        })),
+      ...(current ? { current } : {}),
+    };
   };
 
   const traceFilesOf = async (workload: Workload, ref: ResourceRef, unreadable: string[]): Promise<string[]> => {
@@ -264,22 +312,19 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
         });
       }
 
-      const [traceFiles, older, verdicts] = await Promise.all([
+      const [traceFiles, history, verdicts] = await Promise.all([
         workload ? traceFilesOf(workload, ref, unreadable) : Promise.resolve([]),
         workload
           ? revisions(workload, ref).catch((error: unknown) => {
-              unreadable.push(`ReplicaSets of ${ref.namespace}/${ref.name}: ${apiReason(error)}`);
-              return [] as k8s.V1ReplicaSet[];
+              const of = ref.kind === 'Deployment' ? 'ReplicaSets' : 'ControllerRevisions';
+              unreadable.push(`${of} of ${ref.namespace}/${ref.name}: ${apiReason(error)}`);
+              return { revisions: [] } as RolloutHistory;
             })
-          : Promise.resolve([] as k8s.V1ReplicaSet[]),
+          : Promise.resolve<RolloutHistory>({ revisions: [] }),
         options.verdicts ? options.verdicts(ref).catch(() => ({})) : Promise.resolve({}),
       ]);
-      const failingHash = workload ? older[0]?.metadata?.labels?.['pod-template-hash'] : undefined;
-      // The current ReplicaSet is the failing revision; the others, newest first, are candidates for the healthy one.
-      const previous = older.filter((rs) => rs.metadata?.labels?.['pod-template-hash'] !== failingHash);
-      const proven = previous.filter(
-        (rs) => (verdicts as Record<string, string>)[rs.metadata?.labels?.['pod-template-hash'] ?? ''] === 'healthy',
-      );
+      // The current revision is the failing one; the older ones, newest first, are candidates for the healthy one.
+      const { proven, previous } = revisionCandidates(history.revisions, verdicts, history.current);
       const chart = chartOf(failingTemplate.labels?.[HelmChartLabel]);
 
       const lists: SuspectedCommit[][] = [];
@@ -311,8 +356,8 @@ export function createCommitsEnricher(config: k8s.KubeConfig, options: CommitsEn
             [proven, true],
             [previous, false],
           ] as const) {
-            for (const rs of list) {
-              const point = await resolveTemplate(dir, branch, templateOf(rs), signal);
+            for (const revision of list) {
+              const point = await resolveTemplate(dir, branch, revision.template, signal);
               if (point && point.commit !== failing?.commit) {
                 healthy = { ...point, proven: isProven };
                 break;
