@@ -69,6 +69,25 @@ export interface IncidentView {
   readonly escalationReason: string | null;
   /** An automatic escalation waiting because the Issue is acknowledged or snoozed. */
   readonly escalationHeld: { readonly reason: string; readonly heldBecause: string } | null;
+  /** The cross-service cascade the Issue belongs to: its role, the root Issue and every member, root first. */
+  readonly cascade: {
+    readonly role: 'root' | 'dependant';
+    readonly rootIssueId: string;
+    readonly chain: readonly {
+      readonly issueId: string;
+      readonly name: string;
+      readonly workload: ResourceRef;
+      readonly detectedAt: string;
+    }[];
+  } | null;
+  /** While its plan waits for the root of its cascade. */
+  readonly remediationDeferral: {
+    readonly rootIssueId: string;
+    readonly reason: string;
+    readonly since: string;
+  } | null;
+  /** Resolved without a plan: it recovered once the root of its cascade was fixed. */
+  readonly recoveredWithRoot: { readonly rootIssueId: string; readonly detail: string } | null;
   readonly updatedAt: string;
 }
 
@@ -210,6 +229,32 @@ const foldIssueEvent = (event: RecordedEvent, db: Database.Database, batch: Batc
   addToTimeline(batch, event, issueId);
 };
 
+/** The cascade fields of an incident; a state folded by an older Cairn has none of them. */
+const cascadeViewOf = (state: IssueState) => {
+  const members = state.cascadeMembers ?? [];
+  const root = members[0];
+  const deferral = state.remediationDeferral ?? null;
+  const recovered = state.recoveredWithRoot ?? null;
+  return {
+    cascade: root
+      ? {
+          role: root.issueId === state.issueId ? ('root' as const) : ('dependant' as const),
+          rootIssueId: root.issueId,
+          chain: members.map((m) => ({
+            issueId: m.issueId,
+            name: issueName(m.issueId, m.workload),
+            workload: m.workload,
+            detectedAt: m.detectedAt,
+          })),
+        }
+      : null,
+    remediationDeferral: deferral
+      ? { rootIssueId: deferral.rootIssueId, reason: deferral.reason, since: deferral.since }
+      : null,
+    recoveredWithRoot: recovered ? { rootIssueId: recovered.rootIssueId, detail: recovered.detail } : null,
+  };
+};
+
 const viewOf = (issueId: string, incident: FoldedIncident, workload: ResourceRef): IncidentView => {
   const { state } = incident;
   const held = (state as IssueState & { heldEscalation?: { reason: string; heldBecause: string } | null })
@@ -241,6 +286,7 @@ const viewOf = (issueId: string, incident: FoldedIncident, workload: ResourceRef
     resolution: incident.resolution,
     escalationReason: incident.escalationReason,
     escalationHeld: held ? { reason: held.reason, heldBecause: held.heldBecause } : null,
+    ...cascadeViewOf(state),
     updatedAt: incident.updatedAt,
   };
 };

@@ -41,6 +41,30 @@ export const IncidentSchema = Type.Object({
   resolution: NStr,
   escalationReason: NStr,
   escalationHeld: Nullable(Type.Object({ reason: Str, heldBecause: Str })),
+  cascade: Nullable(
+    Type.Object(
+      {
+        role: Type.String({ description: 'root (the most upstream failing workload) or dependant.' }),
+        rootIssueId: Str,
+        chain: Type.Array(Type.Object({ issueId: Str, name: Str, workload: Ref, detectedAt: Str }), {
+          description: 'Every Issue of the cascade, root first.',
+        }),
+      },
+      { description: 'The cross-service cascade this Issue belongs to; null when none.' },
+    ),
+  ),
+  remediationDeferral: Nullable(
+    Type.Object(
+      { rootIssueId: Str, reason: Str, since: Str },
+      { description: 'Present while no plan starts because the root of its cascade is open.' },
+    ),
+  ),
+  recoveredWithRoot: Nullable(
+    Type.Object(
+      { rootIssueId: Str, detail: Str },
+      { description: 'The Issue resolved without a plan once the root of its cascade was fixed.' },
+    ),
+  ),
   updatedAt: Str,
 });
 

@@ -113,6 +113,11 @@ function loaders(queries: ReadModelQueries): MercuriusLoaders {
         (ids) => queries.getPostMortems(ids),
       ),
     },
+    IncidentCascade: {
+      // The root Issue of every cascade asked for, in one read.
+      root: async (items: Of<{ rootIssueId: string }>) =>
+        queries.getIncidents(items.map(({ obj }) => obj.rootIssueId)).map((view) => view ?? null),
+    },
     Remediation: {
       actions: async (items: Of<RemediationView>) => {
         const found = queries.actionsOf(items.map(({ obj }) => obj.id));

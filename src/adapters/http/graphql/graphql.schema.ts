@@ -12,6 +12,37 @@ export const graphqlSchema = /* GraphQL */ `
     cluster: String
   }
 
+  "The cross-service cascade an Issue belongs to."
+  type IncidentCascade {
+    "root (the most upstream failing workload) or dependant."
+    role: String!
+    rootIssueId: ID!
+    "The root Issue."
+    root: Incident
+    "Every member, root first."
+    chain: [CascadeMember!]!
+  }
+
+  type CascadeMember {
+    issueId: ID!
+    name: String!
+    workload: Resource!
+    detectedAt: String!
+  }
+
+  "No plan starts while the root of the Issue's cascade is open."
+  type RemediationDeferral {
+    rootIssueId: ID!
+    reason: String!
+    since: String!
+  }
+
+  "The Issue resolved without a plan once the root of its cascade was fixed."
+  type RecoveredWithRoot {
+    rootIssueId: ID!
+    detail: String!
+  }
+
   type EscalationHold {
     reason: String!
     heldBecause: String!
@@ -38,6 +69,9 @@ export const graphqlSchema = /* GraphQL */ `
     resolution: String
     escalationReason: String
     escalationHeld: EscalationHold
+    cascade: IncidentCascade
+    remediationDeferral: RemediationDeferral
+    recoveredWithRoot: RecoveredWithRoot
     updatedAt: String!
     "Every event of the Issue, oldest first, in one line each."
     timeline: [TimelineEntry!]!
