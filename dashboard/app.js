@@ -68,6 +68,9 @@ const DETAIL = `query ($id: ID!) {
   incident(id: $id) {
     id name state severity riskScore signals acknowledgedBy snoozedUntil detectedAt endedAt attempts maxAttempts
     workload { kind name namespace }
+    cascade { role rootIssueId chain { issueId name workload { kind name namespace } } }
+    remediationDeferral { rootIssueId reason since }
+    recoveredWithRoot { rootIssueId detail }
     timeline { occurredAt type actor summary }
     insight { status analysis confidence provider recommendations suggestedActions { type description } }
     remediation {
@@ -217,6 +220,7 @@ function renderDetail(incident, approvals = []) {
       incident.acknowledgedBy ? ` · acknowledged by ${incident.acknowledgedBy}` : '',
     ),
   ];
+  parts.push(...renderCascade(incident));
   if (incident.insight) {
     const i = incident.insight;
     parts.push(
@@ -274,6 +278,73 @@ function renderDetail(incident, approvals = []) {
   );
   detail.replaceChildren(...parts);
   detail.hidden = false;
+}
+
+/** A link that opens another incident of the list in this view. */
+function incidentLink(issueId, label) {
+  const link = el('a', { href: '#', class: 'incident-link', 'data-incident': issueId }, label);
+  link.addEventListener('click', (event) => {
+    event.preventDefault();
+    select(issueId);
+  });
+  return link;
+}
+
+/** The incident's cascade: the root names how many it took down; a dependant links to the root it waits for. */
+function renderCascade(incident) {
+  const c = incident.cascade;
+  if (!c) return [];
+  const root = c.chain.find((m) => m.issueId === c.rootIssueId);
+  const rootLabel = root ? `${root.workload.kind}/${root.workload.name} in ${root.workload.namespace}` : c.rootIssueId;
+  const lines = [];
+  if (c.role === 'root') {
+    const dependants = c.chain.length - 1;
+    lines.push(
+      el(
+        'p',
+        { class: 'cascade-role' },
+        `Root cause of ${dependants} ${dependants === 1 ? 'other incident' : 'other incidents'}`,
+      ),
+    );
+  } else if (incident.remediationDeferral) {
+    lines.push(
+      el(
+        'p',
+        { class: 'cascade-role' },
+        'Waiting for root ',
+        incidentLink(c.rootIssueId, rootLabel),
+        `: no plan starts until it is fixed (since ${when(incident.remediationDeferral.since)})`,
+      ),
+    );
+  } else if (incident.recoveredWithRoot) {
+    lines.push(
+      el(
+        'p',
+        { class: 'cascade-role' },
+        'Recovered with its root ',
+        incidentLink(c.rootIssueId, rootLabel),
+        `: ${incident.recoveredWithRoot.detail}`,
+      ),
+    );
+  } else {
+    lines.push(el('p', { class: 'cascade-role' }, 'Dependant of root ', incidentLink(c.rootIssueId, rootLabel)));
+  }
+  lines.push(
+    el(
+      'ol',
+      { class: 'cascade-chain' },
+      ...c.chain.map((m) =>
+        el(
+          'li',
+          {},
+          m.issueId === incident.id
+            ? `${m.workload.kind}/${m.workload.name} (this incident)`
+            : incidentLink(m.issueId, `${m.workload.kind}/${m.workload.name}`),
+        ),
+      ),
+    ),
+  );
+  return [el('h3', {}, 'Cascade'), ...lines];
 }
 
 /** What the PostMortem says changed around the incident: its cascade, the suspected commit, GitOps, blast radius. */
