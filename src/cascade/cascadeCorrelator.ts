@@ -79,6 +79,18 @@ export const parseCascadeWindow = (value: string): number => {
   return minutes;
 };
 
+/** Parses `--cascade-recovery-grace`: whole seconds from 0 to 3600; anything else is refused with the flag named. */
+export const parseRecoveryGrace = (value: string): number => {
+  const text = value.trim();
+  const seconds = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(seconds) || seconds > 3_600) {
+    throw new Error(
+      `--cascade-recovery-grace must be a whole number of seconds from 0 to 3600; got ${JSON.stringify(value.slice(0, 40))}`,
+    );
+  }
+  return seconds;
+};
+
 export interface CascadeCorrelatorDeps {
   readonly store: EventStore;
   readonly graph: GraphSource;

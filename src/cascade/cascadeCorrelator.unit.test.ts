@@ -7,7 +7,12 @@ import { instant } from '../../test/support/incidentLog.ts';
 import { openEventStore } from '../adapters/eventstore/openEventStore.ts';
 import { createCommandHandler } from '../application/commandHandler.ts';
 import { runReactor } from '../application/reactor.ts';
-import { type CascadeCorrelatorDeps, createCascadeCorrelator, parseCascadeWindow } from './cascadeCorrelator.ts';
+import {
+  type CascadeCorrelatorDeps,
+  createCascadeCorrelator,
+  parseCascadeWindow,
+  parseRecoveryGrace,
+} from './cascadeCorrelator.ts';
 import type { DependencyEdge } from './dependencyGraph.ts';
 
 const deployment = (name: string): ResourceRef => ({ kind: 'Deployment', name, namespace: 'shop' });
@@ -332,6 +337,17 @@ describe('parseCascadeWindow', () => {
       );
     }
     expect(() => parseCascadeWindow('ten')).toThrow(/got "ten"/);
+  });
+});
+
+describe('parseRecoveryGrace', () => {
+  it('reads whole seconds from 0 to 3600 and refuses anything else with the flag named', () => {
+    expect(parseRecoveryGrace('0')).toBe(0);
+    expect(parseRecoveryGrace(' 45 ')).toBe(45);
+    expect(parseRecoveryGrace('3600')).toBe(3_600);
+    for (const bad of ['3601', '-1', '1.5', 'soon', '', '99999999999']) {
+      expect(() => parseRecoveryGrace(bad)).toThrow(/--cascade-recovery-grace must be a whole number of seconds/);
+    }
   });
 });
 

@@ -16,7 +16,7 @@ import { DefaultThresholds, type DetectionThresholds } from '../../adapters/kube
 import { DEFAULT_ENV_ALLOWLIST, isEnvAllowlistEntry } from '../../analysis/redaction.ts';
 import { DefaultUnconfirmedSources } from '../../application/remediation/issuePipeline.reactor.ts';
 import { parseDuration, RetentionDefaults } from '../../audit/auditEvent.projection.ts';
-import { parseCascadeWindow, RECOVERY_GRACE_SECONDS } from '../../cascade/cascadeCorrelator.ts';
+import { parseCascadeWindow, parseRecoveryGrace, RECOVERY_GRACE_SECONDS } from '../../cascade/cascadeCorrelator.ts';
 import { startOperator } from '../../operator.ts';
 import {
   checkPolicyConsistency,
@@ -293,7 +293,7 @@ export function registerOperatorCommand(program: Command): void {
     .option(
       '--cascade-recovery-grace <seconds>',
       "seconds after a cascade's root is resolved before each dependant's workload is checked: healthy, it resolves with its root; still failing, its own plan starts",
-      parseCount('--cascade-recovery-grace', 0),
+      parseRecoveryGrace,
       RECOVERY_GRACE_SECONDS,
     )
     .option(
