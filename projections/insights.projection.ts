@@ -38,6 +38,8 @@ export interface InsightRow {
   /** JSON: the proposals of this round refused before they ran (RefusedProposalView[]), oldest first. */
   readonly refused_proposals: string;
   readonly last_position: number;
+  /** JSON: what the analysis recorded of the change around the workload (AnalysisCompleted.change), or NULL. */
+  readonly change_evidence: string | null;
 }
 
 const isIssueStream = (stream: string) => stream.startsWith(`${StreamCategory.Issue}-`);
@@ -56,7 +58,7 @@ export const insightsProjection = {
         insight_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL,
         requested_at TEXT NOT NULL, finished_at TEXT, analysis TEXT, confidence REAL, provider TEXT, model TEXT,
         recommendations TEXT NOT NULL, suggested_actions TEXT NOT NULL, failure_reason TEXT,
-        refused_proposals TEXT NOT NULL, last_position INTEGER NOT NULL);
+        refused_proposals TEXT NOT NULL, last_position INTEGER NOT NULL, change_evidence TEXT);
       CREATE INDEX IF NOT EXISTS insights_by_issue ON insights (issue_id, attempt);
       CREATE INDEX IF NOT EXISTS insights_by_time ON insights (requested_at DESC, insight_id DESC);`);
   },
@@ -71,7 +73,7 @@ export const insightsProjection = {
       const d = event.data as AnalysisRequestedData;
       prepared(
         db,
-        `INSERT OR IGNORE INTO insights VALUES (?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, NULL, '[]', '[]', NULL, '[]', ?)`,
+        `INSERT OR IGNORE INTO insights VALUES (?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, NULL, '[]', '[]', NULL, '[]', ?, NULL)`,
       ).run(d.insightId, issueId, d.attempt, event.metadata.occurredAt, position);
       return;
     }
@@ -105,7 +107,8 @@ export const insightsProjection = {
       prepared(
         db,
         `UPDATE insights SET status = 'completed', finished_at = ?, analysis = ?, confidence = ?, provider = ?,
-           model = ?, recommendations = ?, suggested_actions = ?, last_position = ? WHERE insight_id = ?`,
+           model = ?, recommendations = ?, suggested_actions = ?, last_position = ?, change_evidence = ?
+         WHERE insight_id = ?`,
       ).run(
         event.metadata.occurredAt,
         d.analysis,
@@ -115,6 +118,7 @@ export const insightsProjection = {
         JSON.stringify(d.recommendations),
         JSON.stringify(d.suggestedActions),
         position,
+        d.change ? JSON.stringify(d.change) : null,
         insightId,
       );
     } else {

@@ -26,7 +26,7 @@ export const readModelProjections = [
  * Bumped whenever a read-model table changes shape. A read model written by another version is dropped (tables and
  * checkpoints) and rebuilt from the event log on start: the log is the truth, the read model only a cache of it.
  */
-export const READ_MODEL_VERSION = 7;
+export const READ_MODEL_VERSION = 8;
 
 /** Drops a read model of another version so the projections rebuild it; returns whether it did. */
 export function prepareReadModel(db: Database.Database): boolean {

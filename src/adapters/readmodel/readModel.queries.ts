@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { CairnError, ErrorCategory } from '../../../domain/errors.ts';
+import type { ChangeEvidence, SuspectedCommit } from '../../../domain/events/analysis.events.ts';
 import type { ResourceRef } from '../../../domain/events/common.schema.ts';
 import type { RemediationState } from '../../../domain/remediation/remediation.decider.ts';
 import type { AnomalyRow } from '../../../projections/anomalies.projection.ts';
@@ -73,6 +74,10 @@ export interface InsightView {
   readonly failureReason: string | null;
   /** Proposals of this round refused before they ran, oldest first. */
   readonly refusedProposals: readonly RefusedProposalView[];
+  /** The commits the analysis suspected, most likely first (empty when it named none). */
+  readonly suspectedCommits: readonly SuspectedCommit[];
+  /** A few lines of the workload's Helm and GitOps state when it was analysed. */
+  readonly gitOps: string | null;
 }
 
 export interface RemediationActionView {
@@ -323,6 +328,11 @@ const toAnomaly = (row: AnomalyRow): AnomalyView => ({
   labels: json(row.labels, {}),
 });
 
+const changeOfInsight = (text: string | null) => {
+  const change = text === null ? {} : json<ChangeEvidence>(text, {});
+  return { suspectedCommits: change.suspectedCommits ?? [], gitOps: change.gitOps ?? null };
+};
+
 const toInsight = (row: InsightRow): InsightView => ({
   id: row.insight_id,
   issueId: row.issue_id,
@@ -338,6 +348,7 @@ const toInsight = (row: InsightRow): InsightView => ({
   suggestedActions: json(row.suggested_actions, []),
   failureReason: row.failure_reason,
   refusedProposals: json(row.refused_proposals, []),
+  ...changeOfInsight(row.change_evidence),
 });
 
 const toRemediation = (row: RemediationRow): RemediationView => {

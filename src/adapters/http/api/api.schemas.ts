@@ -116,6 +116,20 @@ export const InsightSchema = Type.Object({
       at: Str,
     }),
   ),
+  suspectedCommits: Type.Array(
+    Type.Object({
+      repository: Str,
+      sha: Str,
+      author: Type.Optional(Str),
+      message: Type.Optional(Str),
+      at: Type.Optional(Str),
+      confidence: Type.Number(),
+      filesChanged: Type.Array(Str),
+      reasons: Type.Array(Str),
+    }),
+    { description: 'Commits the analysis suspected, most likely first; empty when it named none.' },
+  ),
+  gitOps: Nullable(Type.String({ description: "The workload's Helm / Argo CD / Flux state when it was analysed." })),
 });
 
 const RemediationProperties = {

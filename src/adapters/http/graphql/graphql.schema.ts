@@ -141,6 +141,10 @@ export const graphqlSchema = /* GraphQL */ `
     failureReason: String
     "Proposals of this analysis refused before they ran, oldest first; each joined the Issue's do-not-repeat list."
     refusedProposals: [RefusedProposal!]!
+    "Commits the analysis suspected (from the SourceRepositories that build the workload), most likely first."
+    suspectedCommits: [SuspectedCommit!]!
+    "The workload's Helm / Argo CD / Flux state when it was analysed."
+    gitOps: String
   }
 
   type RefusedProposal {
