@@ -24,6 +24,8 @@ interface IssueObject {
   spec: { resource: { name: string }; cascadeRootRef?: { name: string } };
   status?: {
     state?: string;
+    postMortemRef?: { name: string };
+    recoveredWithRoot?: { root: { name: string }; detail: string };
     cascade?: { role: string; root: { name: string }; chain: { name: string; resource: { name: string } }[] };
     remediationDeferred?: { root: { name: string }; reason: string };
     conditions?: { type: string; status: string; reason: string }[];
@@ -135,6 +137,8 @@ beforeAll(async () => {
     approvalRules: [
       { name: 'rollbacks-wait', match: { actionTypes: ['RollbackDeployment'] }, mode: 'manual', timeoutSeconds: 900 },
     ],
+    // The frontends are checked this long after the backend's fix: their readiness (the prober below) is back by then.
+    cascade: { recoveryGraceSeconds: 20 },
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[cascade] ${line}\n`) } : {}),
   });
   await eventually('the operator to lead', async () => operator.isLeader());
@@ -148,7 +152,7 @@ afterAll(async () => {
 });
 
 describe('cascade correlation on a real cluster', () => {
-  it('names the broken backend the root, links the frontends to it, fixes the root first, then resolves all', {
+  it('names the broken backend the root, links the frontends to it, fixes the root first, and the frontends recover with it', {
     timeout: 420_000,
   }, async () => {
     // A backend behind a Service; two frontends whose env names that Service.
@@ -233,8 +237,49 @@ describe('cascade correlation on a real cluster', () => {
     const [backendPod] = (await podsOf(clients, namespace, 'backend')).filter(isReady);
     expect(backendPod?.spec?.containers[0]?.image).toBe('registry.local/shop/web:1.0.0');
 
-    // From the log: the backend was remediated (rolled back); no frontend plan started before the root was resolved,
-    // and each frontend's deferral named the root.
+    // The frontends recovered with the root: their Issues say so, and no RemediationPlan was made for them.
+    for (const front of resolved.slice(1)) {
+      expect(front.status?.recoveredWithRoot?.root).toEqual({ name: linked.root.metadata.name });
+      expect(await plansOf(front)).toEqual([]);
+    }
+
+    // Each Issue's PostMortem places it in the cascade: the backend first, as the root cause.
+    const postMortemOf = (issue: IssueObject) =>
+      eventually(
+        `the PostMortem of ${issue.spec.resource.name}`,
+        async () => {
+          const ref = (await issueOf(issue.spec.resource.name))?.status?.postMortemRef?.name;
+          if (!ref) return undefined;
+          return (await clients.custom
+            .getNamespacedCustomObject({
+              group: 'aiops.cairn.dev',
+              version: 'v1alpha1',
+              namespace,
+              plural: 'postmortems',
+              name: ref,
+            })
+            .catch(() => undefined)) as
+            | { status?: { cascadeChain?: string[]; cascadePosition?: number; conditions?: { reason: string }[] } }
+            | undefined;
+        },
+        120_000,
+      );
+    const rootPostMortem = await postMortemOf(resolved[0]!);
+    expect(rootPostMortem.status?.cascadePosition).toBe(1);
+    expect(rootPostMortem.status?.cascadeChain?.[0]).toBe(`Deployment ${namespace}/backend`);
+    for (const front of resolved.slice(1)) {
+      const pm = await postMortemOf(front);
+      expect(pm.status?.cascadeChain?.[0]).toBe(`Deployment ${namespace}/backend`);
+      expect(pm.status?.cascadeChain).toContain(`Deployment ${namespace}/${front.spec.resource.name}`);
+      expect(pm.status?.cascadePosition).toBe(
+        pm.status!.cascadeChain!.indexOf(`Deployment ${namespace}/${front.spec.resource.name}`) + 1,
+      );
+      expect(pm.status?.cascadePosition).toBeGreaterThan(1);
+      expect(pm.status?.conditions).toContainEqual(expect.objectContaining({ reason: 'RecoveredWithRoot' }));
+    }
+
+    // From the log: the backend was remediated (rolled back); no frontend plan was ever made, and each frontend's
+    // deferral named the root.
     const store = openEventStore(storeUrl);
     try {
       const streamOf = (issue: IssueObject) => `issue-${issue.metadata.labels?.['aiops.cairn.dev/issue-id']}`;
@@ -252,10 +297,16 @@ describe('cascade correlation on a real cluster', () => {
         const deferred = events.filter((e) => e.type === 'IssueRemediationDeferred');
         for (const d of deferred) expect(d.data).toMatchObject({ rootIssueId: rootId });
       }
-      // Each frontend's wait was released because the root was resolved.
+      // Each frontend's wait ended with its recovery, checked after the grace, not with a release of its plan.
       for (const front of resolved.slice(1)) {
-        const released = (await store.readStream(streamOf(front))).filter((e) => e.type === 'IssueRemediationReleased');
-        expect(released.map((e) => e.data)).toEqual([{ rootIssueId: rootId, reason: 'root_resolved' }]);
+        const events = await store.readStream(streamOf(front));
+        expect(events.filter((e) => e.type === 'IssueRemediationReleased')).toEqual([]);
+        expect(events.filter((e) => e.type === 'RemediationStarted')).toEqual([]);
+        expect(events.find((e) => e.type === 'IssueRecoveredWithRoot')?.data).toMatchObject({ rootIssueId: rootId });
+        expect(events.find((e) => e.type === 'IssueResolved')?.data).toMatchObject({
+          resolution: 'recovered_with_root',
+        });
+        expect(plans.filter((p) => (p.data as { issueId: string }).issueId === streamOf(front).slice(6))).toEqual([]);
       }
     } finally {
       await store.close();
