@@ -124,3 +124,42 @@ describe('the pipeline and a cascade root', () => {
     expect(issueStatus(planned, at(20)).remediationDeferred).toBeUndefined();
   });
 });
+
+describe('the pipeline and a dependant that recovered with its root', () => {
+  it('makes no plan for it, whatever of its history the pipeline sees again, and its Issue object says why', async () => {
+    const { store, tell, completed, state } = await analysedDependant();
+    const reactor = issuePipelineReactor({
+      store,
+      now: () => new Date(at(60)),
+      analyze: async () => {
+        throw new Error('not asked: the analysis is done');
+      },
+      deferToRoot: async (issue) => {
+        await tell(
+          {
+            type: 'DeferRemediationToRoot',
+            data: { rootIssueId: 'i-api', insightId: issue.insightId!, reason: 'Deployment shop/api goes first' },
+          },
+          4,
+        );
+        return true;
+      },
+    });
+    await reactor.handle(completed);
+    await tell({ type: 'ScheduleRecoveryCheck', data: { rootIssueId: 'i-api', dueAt: at(40) } }, 10);
+    await tell({ type: 'ResolveRecoveredWithRoot', data: { rootIssueId: 'i-api', detail: '1 of 1 available' } }, 40);
+    // Every event of its stream goes through the pipeline (a replay after a restart): none of them makes a plan.
+    for (const event of await store.readStream(stream)) await reactor.handle(event);
+    expect((await store.readAll()).some((e) => e.type === 'RemediationPlanCreated')).toBe(false);
+    const ended = await state();
+    expect(ended.status).toBe('Resolved');
+    expect(ended.remediationId).toBeNull();
+    const status = issueStatus(ended, at(40));
+    expect(status.recoveredWithRoot).toEqual({
+      root: { name: expect.stringContaining('api') },
+      detail: '1 of 1 available',
+    });
+    expect(status.remediationDeferred).toBeUndefined();
+    expect(status.resolvedAt).toBe(at(40));
+  });
+});
