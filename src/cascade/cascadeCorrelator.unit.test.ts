@@ -325,6 +325,42 @@ describe('dependants that recover with their root', () => {
   });
 });
 
+describe('a recovery check across a restart', () => {
+  it('is read from the log by a new leader, which fires it when due', async () => {
+    const clock = { now: new Date(instant(0)) };
+    const healthy = async () => ({ healthy: true, detail: '1 of 1 available' });
+    const { store, detect, analyse, state, settled, correlator, tell } = await setUp([edge('web', 'api')], {
+      now: () => clock.now,
+      checkWorkload: healthy,
+      recoveryGraceSeconds: 30,
+    });
+    await detect('i-api', 'api', 0);
+    await detect('i-web', 'web', 1);
+    await analyse('i-web', 2);
+    await settled(async () => correlator.openIssues().length === 2);
+    await correlator.deferIfDependant(await state('i-web'), { occurredAt: instant(3), actor: 'system:pipeline' });
+    await tell('i-api', { type: 'ResolveIssue', data: {} }, 5);
+    await settled(async () => (await state('i-web')).remediationDeferral?.recoveryCheckDueAt !== undefined);
+    // The leader stops before the check is due.
+    await correlator.stop();
+
+    const next = createCascadeCorrelator({
+      store,
+      graph: async () => ({ edges: [edge('web', 'api')] }),
+      now: () => clock.now,
+      checkWorkload: healthy,
+    });
+    next.follow((error) => {
+      throw error;
+    });
+    stops.push(() => next.stop());
+    await settled(async () => next.openIssues().some((m) => m.deferredTo?.recoveryCheckDueAt !== undefined));
+    clock.now = new Date(instant(6));
+    expect(await next.sweepRecoveryChecks()).toBe(2);
+    expect((await state('i-web')).status).toBe('Resolved');
+  });
+});
+
 describe('parseCascadeWindow', () => {
   it('reads whole minutes, takes 0 or off as "correlation off", and refuses anything else with the flag named', () => {
     expect(parseCascadeWindow(' 30 ')).toBe(30);
