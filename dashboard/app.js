@@ -72,7 +72,8 @@ const DETAIL = `query ($id: ID!) {
     remediationDeferral { rootIssueId reason since }
     recoveredWithRoot { rootIssueId detail }
     timeline { occurredAt type actor summary }
-    insight { status analysis confidence provider recommendations suggestedActions { type description } }
+    insight { status analysis confidence provider recommendations suggestedActions { type description }
+      gitOps suspectedCommits { repository sha author message confidence reasons } }
     remediation {
       status outcome source actions { type status detail params { name value } }
       blastRadius {
@@ -201,6 +202,26 @@ function renderApprovals(approvals) {
   ];
 }
 
+/** The analysis' most likely commit with its reasons (how many others it suspected), and the GitOps state it saw. */
+function renderSuspects(insight) {
+  const parts = [];
+  const [top, ...others] = insight.suspectedCommits ?? [];
+  if (top) {
+    parts.push(
+      el(
+        'p',
+        { class: 'insight-commit' },
+        `Most likely commit ${top.sha.slice(0, 7)} in ${top.repository}${top.author ? ` by ${top.author}` : ''}` +
+          `${top.message ? `: ${top.message}` : ''} (confidence ${Math.round(top.confidence * 100)} %)` +
+          `${others.length ? `; ${others.length} other commit(s) suspected` : ''}`,
+      ),
+      el('ul', { class: 'insight-commit-reasons' }, ...top.reasons.map((r) => el('li', {}, r))),
+    );
+  }
+  if (insight.gitOps) parts.push(el('p', { class: 'insight-gitops' }, `GitOps: ${insight.gitOps}`));
+  return parts;
+}
+
 function renderDetail(incident, approvals = []) {
   const detail = $('#detail');
   if (!incident) {
@@ -232,6 +253,7 @@ function renderDetail(incident, approvals = []) {
         i.confidence !== null ? ` (confidence ${i.confidence}, ${i.provider})` : '',
       ),
       el('ul', {}, ...i.recommendations.map((r) => el('li', {}, r))),
+      ...renderSuspects(i),
     );
   }
   if (incident.remediation) {

@@ -60,6 +60,16 @@ describe('dashboard postmortem', () => {
     expect(await page.locator('#detail .pm-blast li').allTextContents()).toEqual([
       'Plan for attempt 1: 3 pod(s), 0 PodDisruptionBudget(s) violated, 1 Service(s) emptied, 0 quota(s) exceeded, 1 dependant(s)',
     ]);
+    // The analysis part names the most likely commit and why, as the analysis recorded it.
+    expect(await text('.insight-commit')).toBe(
+      'Most likely commit 9c1e4b7 in shop/web-src by dana: halve the connection pool (confidence 75 %)',
+    );
+    expect(await page.locator('#detail .insight-commit-reasons li').allTextContents()).toEqual([
+      'changes the database settings of the failing workload',
+    ]);
+    expect(await text('.insight-gitops')).toBe(
+      'GitOps: Argo CD Application argocd/web: Synced, Degraded at revision 9c1e4b7',
+    );
     expect(await page.textContent('#error')).toBe('');
   });
 
@@ -67,7 +77,7 @@ describe('dashboard postmortem', () => {
     await rows().filter({ hasText: 'cart' }).click();
     await expect.poll(() => page.textContent('#detail h2'), { timeout: 30_000 }).toContain('Deployment/cart');
     await expect.poll(() => page.textContent('#detail'), { timeout: 30_000 }).toContain('Postmortem');
-    for (const part of ['.pm-cascade', '.pm-commit', '.pm-gitops', '.pm-blast']) {
+    for (const part of ['.pm-cascade', '.pm-commit', '.pm-gitops', '.pm-blast', '.insight-commit', '.insight-gitops']) {
       expect(await page.locator(`#detail ${part}`).count(), part).toBe(0);
     }
   });
