@@ -27,6 +27,8 @@ describe('cairn operator cascade settings', () => {
   it('name a bad value and the flag', () => {
     expect(() => parse(['--cascade-window', 'fifteen'])).toThrow(/--cascade-window must be .*got "fifteen"/);
     expect(() => parse(['--cascade-window', '2000'])).toThrow('--cascade-window');
-    expect(() => parse(['--cascade-recovery-grace', '1.5'])).toThrow(/--cascade-recovery-grace must be a whole number of seconds/);
+    expect(() => parse(['--cascade-recovery-grace', '1.5'])).toThrow(
+      /--cascade-recovery-grace must be a whole number of seconds/,
+    );
   });
 });
