@@ -40,6 +40,8 @@ describe('event catalogue', () => {
       'IssueCascadeCorrelated',
       'IssueRemediationDeferred',
       'IssueRemediationReleased',
+      'IssueRecoveryCheckScheduled',
+      'IssueRecoveredWithRoot',
       'IssueDetected',
       'IssueAnomalyAttached',
       'AnalysisRequested',
