@@ -36,6 +36,7 @@ export class GitSyncError extends Error {
 export type GitCredentials =
   | { readonly type: 'none' }
   | { readonly type: 'basic' | 'token'; readonly username: string; readonly password: string }
+  | { readonly type: 'bearer'; readonly token: string }
   | { readonly type: 'ssh'; readonly privateKey: string; readonly knownHosts?: string };
 
 export interface GitRunOptions {
@@ -150,6 +151,14 @@ export async function withCredentials<T>(
   work: (env: Record<string, string>) => Promise<T>,
 ): Promise<T> {
   if (credentials.type === 'none') return work({});
+  if (credentials.type === 'bearer') {
+    // Git's configuration from the environment (GIT_CONFIG_COUNT, git 2.31+): the header is in no argument or file.
+    return work({
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Bearer ${credentials.token}`,
+    });
+  }
   const dir = await mkdtemp(join(tmpdir(), 'cairn-git-'));
   try {
     await chmod(dir, 0o700);

@@ -274,4 +274,57 @@ describe('a SourceRepository', () => {
       await tokenServer.close();
     }
   });
+
+  it('with a bearer token: sent as an Authorization header, refused when the host does not take it', async () => {
+    const Token = 'brr-5d1c9e7a3f0b8264e1a7';
+    const bearerServer = await startGitHttpServer(repo.dir, { bearer: Token });
+    try {
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'git-bearer' }, stringData: { token: `${Token}\n` } },
+      });
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'git-bearer-wrong' }, stringData: { token: 'brr-not-this-one' } },
+      });
+      await create('http-bearer', {
+        url: bearerServer.url,
+        auth: { type: 'bearer', secretRef: { name: 'git-bearer' } },
+        syncInterval: '1m',
+      });
+      // The same token as a basic password is not what this host takes.
+      await create('http-bearer-as-basic', {
+        url: bearerServer.url,
+        auth: { type: 'token', secretRef: { name: 'git-bearer' } },
+        syncInterval: '1m',
+      });
+      await create('http-bearer-wrong', {
+        url: bearerServer.url,
+        auth: { type: 'bearer', secretRef: { name: 'git-bearer-wrong' } },
+        syncInterval: '1m',
+      });
+      const ok = await eventually(
+        'the fetch with the bearer token',
+        async () => {
+          const s = await statusOf('http-bearer');
+          return s?.headCommit?.sha === repo.head() ? s : undefined;
+        },
+        120_000,
+      );
+      expect(ok.ready).toBe(true);
+      for (const name of ['http-bearer-as-basic', 'http-bearer-wrong']) {
+        const refused = await eventually(`${name} to be refused`, async () => {
+          const s = await statusOf(name);
+          return readyCondition(s)?.status === 'False' ? s : undefined;
+        });
+        expect(readyCondition(refused)?.reason, name).toBe('AuthFailed');
+        expect(refused.headCommit, name).toBeUndefined();
+      }
+      expect(bearerServer.refused()).toBeGreaterThan(0);
+      const statuses = await Promise.all(['http-bearer', 'http-bearer-as-basic', 'http-bearer-wrong'].map(statusOf));
+      expect(JSON.stringify(statuses)).not.toContain(Token);
+    } finally {
+      await bearerServer.close();
+    }
+  });
 });

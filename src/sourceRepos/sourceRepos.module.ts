@@ -89,6 +89,16 @@ export async function readCredentials(
       return { type: 'token', username: value('username') || 'x-access-token', password: need('token') };
     case 'basic':
       return { type: 'basic', username: need('username'), password: need('password') };
+    case 'bearer': {
+      const token = need('token');
+      // A line break would end the header and start another: refused, and the value never named.
+      if (/[\r\n]/.test(token.trim()))
+        throw new GitSyncError(
+          SyncFailure.SecretUnreadable,
+          `Secret ${namespace}/${auth.secret} key token has a line break`,
+        );
+      return { type: 'bearer', token: token.trim() };
+    }
     case 'ssh': {
       const knownHosts = value('known_hosts');
       return { type: 'ssh', privateKey: need('ssh-privatekey'), ...(knownHosts ? { knownHosts } : {}) };

@@ -12,7 +12,7 @@ export const SourceRepositoryAnnotation = 'cairn.dev/source-repository';
 export interface RepositorySpec {
   readonly url: string;
   readonly branch: string;
-  readonly auth: { readonly type: 'none' | 'token' | 'basic' | 'ssh'; readonly secret?: string };
+  readonly auth: { readonly type: 'none' | 'token' | 'bearer' | 'basic' | 'ssh'; readonly secret?: string };
   readonly syncIntervalMs: number;
   readonly spec: SourceRepositorySpec;
 }

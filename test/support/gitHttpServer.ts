@@ -18,15 +18,21 @@ export interface GitHttpServer {
 
 export async function startGitHttpServer(
   repoDir: string,
-  credentials: { readonly username: string; readonly password: string },
+  credentials: { readonly username: string; readonly password: string } | { readonly bearer: string },
 ): Promise<GitHttpServer> {
   const root = dirname(repoDir);
-  const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+  // Basic authentication, or (with `bearer`) only an `Authorization: Bearer <token>` header, as some hosts want.
+  const expected =
+    'bearer' in credentials
+      ? `Bearer ${credentials.bearer}`
+      : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+  const challenge = 'bearer' in credentials ? 'Bearer realm="cairn-test"' : 'Basic realm="cairn-test"';
+  const user = 'bearer' in credentials ? 'bearer' : credentials.username;
   let refused = 0;
   const server: Server = createServer((req, res) => {
     if (req.headers.authorization !== expected) {
       refused++;
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cairn-test"', 'Content-Type': 'text/plain' });
+      res.writeHead(401, { 'WWW-Authenticate': challenge, 'Content-Type': 'text/plain' });
       res.end('authentication required\n');
       return;
     }
@@ -44,7 +50,7 @@ export async function startGitHttpServer(
         CONTENT_TYPE: req.headers['content-type'] ?? '',
         ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
         ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
-        REMOTE_USER: credentials.username,
+        REMOTE_USER: user,
         REMOTE_ADDR: '127.0.0.1',
       },
       stdio: ['pipe', 'pipe', 'ignore'],

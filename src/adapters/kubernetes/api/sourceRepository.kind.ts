@@ -25,9 +25,9 @@ export const SourceRepositorySpecSchema = Type.Object({
   auth: Type.Optional(
     Type.Object(
       {
-        type: StringEnum(['none', 'token', 'basic', 'ssh'] as const, {
+        type: StringEnum(['none', 'token', 'bearer', 'basic', 'ssh'] as const, {
           description:
-            'token: key token (and optionally username, x-access-token by default); basic: username and password; ssh: ssh-privatekey and known_hosts.',
+            'token: key token (and optionally username, x-access-token by default); bearer: key token, sent as an Authorization: Bearer header; basic: username and password; ssh: ssh-privatekey and known_hosts.',
         }),
         secretRef: Type.Optional(LocalRef('The Secret holding the credentials.')),
       },
