@@ -39,6 +39,19 @@ describe('repositorySpec', () => {
       ok: false,
       field: 'spec.auth.secretRef',
     });
+    expect(repositorySpec({ url: 'https://h/x.git', auth: { type: 'bearer' } })).toMatchObject({
+      ok: false,
+      field: 'spec.auth.secretRef',
+      message: 'bearer credentials need a Secret',
+    });
+  });
+
+  it('keeps the Secret of bearer credentials', () => {
+    const parsed = repositorySpec({
+      url: 'https://h/x.git',
+      auth: { type: 'bearer', secretRef: { name: 'git-bearer' } },
+    });
+    expect(parsed).toMatchObject({ ok: true, spec: { auth: { type: 'bearer', secret: 'git-bearer' } } });
   });
 });
 
