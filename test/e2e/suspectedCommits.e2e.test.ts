@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { generateKey, writeKeyFile } from '../../src/adapters/http/security/apiKeys.ts';
 import type { AIInsightStatus } from '../../src/adapters/kubernetes/api/aiInsight.kind.ts';
 import type { SourceRepositoryStatus } from '../../src/adapters/kubernetes/api/sourceRepository.kind.ts';
 import { servePodLogs, stopServingPodLogs } from '../../src/cluster/podLogs.ts';
@@ -31,6 +32,7 @@ let repo: TestRepo;
 let dataDir: string;
 const sha: Record<string, string> = {};
 const group = { group: 'aiops.cairn.dev', version: 'v1alpha1' } as const;
+const viewer = generateKey('suspects-viewer', 'viewer');
 
 beforeAll(async () => {
   kube = kubeClients();
@@ -49,12 +51,15 @@ beforeAll(async () => {
   sha.manifests = repo.commit('Label the pods', { 'deploy/web/deployment.yaml': 'replicas: 1\nlabels: {}\n' });
   sha.docs = repo.commit('Document the catalogue', { 'README.md': '# web\n\nPrices come from the catalogue.\n' });
 
+  writeKeyFile(join(dataDir, 'api-keys.json'), [viewer.stored]);
   operator = await startOperator({
     kubeconfig: inject('kubeconfig'),
     store: `sqlite:${join(dataDir, 'events.db')}`,
     namespace,
     watchNamespaces: [namespace],
     sourceRepositoryCache: join(dataDir, 'repos'),
+    http: { host: '127.0.0.1', port: 0 },
+    api: { keysFile: join(dataDir, 'api-keys.json') },
     verificationTimeoutSeconds: 30,
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[suspects] ${line}\n`) } : {}),
   });
@@ -149,5 +154,19 @@ describe('suspected commits in the AIInsight', () => {
     expect(rest.map((s) => s.sha)).toContain(sha.manifests);
     expect([top, ...rest].map((s) => s?.sha)).not.toContain(sha.docs);
     expect(top!.confidence).toBeGreaterThan(rest[0]!.confidence);
+
+    // The insight views of the API say the same, from the read model.
+    const viewed = await eventually(
+      'the REST insight with suspected commits',
+      async () => {
+        const response = await fetch(`${operator.httpUrl}/api/v1/insights`, {
+          headers: { authorization: `Bearer ${viewer.key}` },
+        });
+        const page = (await response.json()) as { items?: { suspectedCommits?: { sha: string }[] }[] };
+        return page.items?.find((i) => (i.suspectedCommits?.length ?? 0) > 0);
+      },
+      120_000,
+    );
+    expect(viewed.suspectedCommits?.map((s) => s.sha)).toEqual(insight.suspectedCommits?.map((s) => s.sha));
   });
 });
