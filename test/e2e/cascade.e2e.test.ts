@@ -137,8 +137,9 @@ beforeAll(async () => {
     approvalRules: [
       { name: 'rollbacks-wait', match: { actionTypes: ['RollbackDeployment'] }, mode: 'manual', timeoutSeconds: 900 },
     ],
-    // The frontends are checked this long after the backend's fix: their readiness (the prober below) is back by then.
-    cascade: { recoveryGraceSeconds: 20 },
+    // The frontends are checked this long after the backend's fix: ample for the prober below to bring their readiness
+    // back on a loaded machine (a still-unready frontend would get a plan and fail the test).
+    cascade: { recoveryGraceSeconds: 45 },
     ...(process.env.CAIRN_TEST_LOG ? { log: (line: string) => process.stderr.write(`[cascade] ${line}\n`) } : {}),
   });
   await eventually('the operator to lead', async () => operator.isLeader());
