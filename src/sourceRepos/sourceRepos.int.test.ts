@@ -298,6 +298,16 @@ describe('a SourceRepository', () => {
         auth: { type: 'token', secretRef: { name: 'git-bearer' } },
         syncInterval: '1m',
       });
+      // A line break would smuggle a second header in: refused before git runs, the value never repeated.
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'git-bearer-broken' }, stringData: { token: `${Token}\nX-Smuggled: yes` } },
+      });
+      await create('http-bearer-broken', {
+        url: bearerServer.url,
+        auth: { type: 'bearer', secretRef: { name: 'git-bearer-broken' } },
+        syncInterval: '1m',
+      });
       await create('http-bearer-wrong', {
         url: bearerServer.url,
         auth: { type: 'bearer', secretRef: { name: 'git-bearer-wrong' } },
@@ -320,8 +330,17 @@ describe('a SourceRepository', () => {
         expect(readyCondition(refused)?.reason, name).toBe('AuthFailed');
         expect(refused.headCommit, name).toBeUndefined();
       }
+      const broken = await eventually('the token with a line break to be refused', async () => {
+        const s = await statusOf('http-bearer-broken');
+        return readyCondition(s)?.status === 'False' ? s : undefined;
+      });
+      expect(readyCondition(broken)).toMatchObject({ reason: 'SecretUnreadable' });
+      expect(readyCondition(broken)?.message).toContain('git-bearer-broken');
+      expect(JSON.stringify(broken)).not.toContain('Smuggled');
       expect(bearerServer.refused()).toBeGreaterThan(0);
-      const statuses = await Promise.all(['http-bearer', 'http-bearer-as-basic', 'http-bearer-wrong'].map(statusOf));
+      const statuses = await Promise.all(
+        ['http-bearer', 'http-bearer-as-basic', 'http-bearer-wrong', 'http-bearer-broken'].map(statusOf),
+      );
       expect(JSON.stringify(statuses)).not.toContain(Token);
     } finally {
       await bearerServer.close();
