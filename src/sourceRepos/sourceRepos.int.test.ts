@@ -1,4 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -344,6 +346,44 @@ describe('a SourceRepository', () => {
       expect(JSON.stringify(statuses)).not.toContain(Token);
     } finally {
       await bearerServer.close();
+    }
+  });
+
+  it('with a bearer token: a redirect to another host never carries the token there', async () => {
+    const Token = 'brr-a9e3c1d7f5b2084c6e19';
+    const seen: (string | undefined)[] = [];
+    const elsewhere = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const port = (elsewhere.address() as AddressInfo).port;
+    const redirecting = createServer((request, response) => {
+      response.writeHead(302, { location: `http://127.0.0.1:${port}${request.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'git-bearer-redirected' }, stringData: { token: Token } },
+      });
+      await create('http-bearer-redirected', {
+        url: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/repo.git`,
+        auth: { type: 'bearer', secretRef: { name: 'git-bearer-redirected' } },
+        syncInterval: '1m',
+      });
+      const refused = await eventually('the redirected fetch to fail', async () => {
+        const s = await statusOf('http-bearer-redirected');
+        return readyCondition(s)?.status === 'False' ? s : undefined;
+      });
+      expect(refused.headCommit).toBeUndefined();
+      // Git followed the redirect (the other host was asked), without the header.
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.filter((header) => header?.includes(Token))).toEqual([]);
+      expect(JSON.stringify(refused)).not.toContain(Token);
+    } finally {
+      await new Promise((resolve) => redirecting.close(resolve));
+      await new Promise((resolve) => elsewhere.close(resolve));
     }
   });
 });
