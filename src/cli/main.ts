@@ -10,6 +10,7 @@ import { registerCrdCommands } from './commands/crds.command.ts';
 import { registerDemoCommand } from './commands/demo.command.ts';
 import { registerNotifyCommand } from './commands/notify.command.ts';
 import { registerOperatorCommand } from './commands/operator.command.ts';
+import { registerPrerequisitesCommand } from './commands/prerequisites.command.ts';
 import { registerProjectionsCommand } from './commands/projections.command.ts';
 import { registerReplayCommand } from './commands/replay.command.ts';
 import { registerServerCommand } from './commands/server.command.ts';
@@ -37,6 +38,7 @@ export function buildCli(): Command {
     registerApprovalsCommand,
     registerSloCommand,
     registerChaosCommand,
+    registerPrerequisitesCommand,
   ])
     register(program);
   return program;
