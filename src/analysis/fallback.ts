@@ -27,6 +27,13 @@ export interface Question<P extends { readonly name: string }, T> {
   readonly onFallback?: (failure: ProviderFailure) => void;
 }
 
+/**
+ * A provider that runs out of the chain's deadline may notice before the chain's own timer does (a remote one
+ * gives its HTTP call exactly the time left): its `ProviderTimeout` (see providers/remoteCall.ts, not imported
+ * here because that module imports this one through provider.ts) is a timeout all the same.
+ */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([FallbackErrorCode.Timeout, 'ProviderTimeout']);
+
 const aborted = (what: string, signal: AbortSignal) =>
   new CairnError(FallbackErrorCode.Aborted, ErrorCategory.Transient, `${what} was cancelled`, {
     cause: signal.reason,
@@ -83,7 +90,7 @@ export async function firstAnswer<P extends { readonly name: string }, T>(
       const failure: ProviderFailure = {
         provider: provider.name,
         error: redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500),
-        timedOut: isCairnError(error) && error.code === FallbackErrorCode.Timeout,
+        timedOut: isCairnError(error) && TIMEOUT_CODES.has(error.code),
       };
       failures.push(failure);
       q.onFallback?.(failure);

@@ -107,6 +107,8 @@ export interface RetryOptions {
   readonly maxRetries?: number;
   /** First backoff when the server names no wait; doubled each retry, with jitter, up to 8 s. Default 500 ms. */
   readonly baseDelayMs?: number;
+  /** How a wait between attempts is spent; rejects when the signal fires. Default a real timer. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface AttemptContext {
@@ -176,7 +178,7 @@ export async function withRetries<T>(
         { details: error.details, cause: error },
       );
     }
-    await sleep(wait, options.signal).catch(() => {
+    await (options.sleep ?? sleep)(wait, options.signal).catch(() => {
       throw aborted(options);
     });
   }
