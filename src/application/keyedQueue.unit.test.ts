@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createKeyedQueue } from './keyedQueue.ts';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
@@ -41,21 +41,35 @@ describe('keyed queue', () => {
     expect(runs).toBe(2);
   });
 
-  it('retries a failing key after a back-off delay until it succeeds', async () => {
-    const at: number[] = [];
-    const errors: number[] = [];
-    const queue = createKeyedQueue(
-      async () => {
-        at.push(Date.now());
-        if (at.length < 3) throw new Error('api server unavailable');
-      },
-      { baseRetryMs: 20, onError: (_key, _error, attempt) => errors.push(attempt) },
-    );
-    queue.add('node/n1');
-    await queue.drained();
-    expect(errors).toEqual([1, 2]);
-    expect(at).toHaveLength(3);
-    expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(19);
+  it('retries a failing key after a back-off delay that doubles, until it succeeds', async () => {
+    // The queue's timers run on a fake clock: the test moves time itself and reads the runs, never a stopwatch.
+    vi.useFakeTimers();
+    try {
+      let runs = 0;
+      const errors: number[] = [];
+      const queue = createKeyedQueue(
+        async () => {
+          runs += 1;
+          if (runs < 3) throw new Error('api server unavailable');
+        },
+        { baseRetryMs: 20, onError: (_key, _error, attempt) => errors.push(attempt) },
+      );
+      queue.add('node/n1');
+      await vi.advanceTimersByTimeAsync(0);
+      expect([runs, errors]).toEqual([1, [1]]);
+      await vi.advanceTimersByTimeAsync(19);
+      expect(runs).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect([runs, errors]).toEqual([2, [1, 2]]);
+      await vi.advanceTimersByTimeAsync(39);
+      expect(runs).toBe(2);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(runs).toBe(3);
+      await queue.drained();
+      expect(errors).toEqual([1, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('runs a delayed key once its delay has passed, and nothing after stop', async () => {
