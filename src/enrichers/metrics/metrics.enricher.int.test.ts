@@ -242,9 +242,8 @@ describe('metrics enricher without Prometheus', () => {
     const url = prometheus.url;
     await prometheus.stop();
     const enricher = createMetricsEnricher({ client: createPrometheusClient({ url, timeoutMs: 2_000 }) });
-    const started = Date.now();
     const [section] = await runEnrichers([enricher], target('cache'));
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // A refused connection is reported as such, not left to the client's 2 s timeout or the enrichers' 10 s one.
     expect(section?.unavailable).toMatch(/Prometheus at http:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\)/);
     expect(section?.text).toContain('Metrics: not available');
     expect(metricsFactsOf([section!])).toBeUndefined();
