@@ -22,14 +22,20 @@ export interface Prerequisite {
   /** What to do when it is missing and apt cannot help. */
   readonly hint?: string;
   readonly neededBy: string;
+  /** Environment variables that point the tests at another binary than the package's. */
+  readonly overrides?: readonly string[];
   readonly present: (look: Lookup) => boolean;
 }
 
+/** A missing tool, with the overrides that are set but name no executable (apt cannot fix those). */
+export type MissingTool = Prerequisite & { readonly badOverrides: readonly string[] };
+
 /** A binary named by an environment override, else a default: a path is checked as a file, a bare name on PATH. */
-const binary = (look: Lookup, envName: string, fallback: string): boolean => {
-  const value = look.env(envName) || fallback;
-  return value.includes('/') ? look.executable(value) : look.onPath(value);
-};
+const binary = (look: Lookup, envName: string, fallback: string): boolean =>
+  resolves(look, look.env(envName) || fallback);
+
+const resolves = (look: Lookup, value: string): boolean =>
+  value.includes('/') ? look.executable(value) : look.onPath(value);
 
 export const Prerequisites: readonly Prerequisite[] = [
   {
@@ -49,6 +55,7 @@ export const Prerequisites: readonly Prerequisite[] = [
     tool: 'prometheus',
     debianPackage: 'prometheus',
     neededBy: 'the metrics and SLO tests (prometheus and promtool)',
+    overrides: ['CAIRN_PROMETHEUS_BINARY', 'CAIRN_PROMTOOL_BINARY'],
     present: (look) =>
       binary(look, 'CAIRN_PROMETHEUS_BINARY', '/usr/bin/prometheus') &&
       binary(look, 'CAIRN_PROMTOOL_BINARY', '/usr/bin/promtool'),
@@ -57,12 +64,14 @@ export const Prerequisites: readonly Prerequisite[] = [
     tool: 'chromium',
     debianPackage: 'chromium',
     neededBy: 'the dashboard tests',
+    overrides: ['CAIRN_CHROMIUM'],
     present: (look) => binary(look, 'CAIRN_CHROMIUM', '/usr/bin/chromium'),
   },
   {
     tool: 'jq',
     debianPackage: 'jq',
     neededBy: "the check of the local cluster's KWOK stage selectors",
+    overrides: ['CAIRN_JQ'],
     present: (look) => binary(look, 'CAIRN_JQ', 'jq'),
   },
   {
@@ -88,24 +97,38 @@ export const Prerequisites: readonly Prerequisite[] = [
 export function missingPrerequisites(
   look: Lookup,
   prerequisites: readonly Prerequisite[] = Prerequisites,
-): Prerequisite[] {
-  return prerequisites.filter((p) => !p.present(look));
+): MissingTool[] {
+  return prerequisites
+    .filter((p) => !p.present(look))
+    .map((p) => ({
+      ...p,
+      badOverrides: (p.overrides ?? []).filter((name) => {
+        const value = look.env(name);
+        return value !== undefined && value !== '' && !resolves(look, value);
+      }),
+    }));
 }
 
-const packagesOf = (missing: readonly Prerequisite[]): string[] => [
-  ...new Set(missing.flatMap((p) => (p.debianPackage === undefined ? [] : [p.debianPackage]))),
+/** The packages apt can usefully install: none for a tool the tests look for through a broken override. */
+const packagesOf = (missing: readonly MissingTool[]): string[] => [
+  ...new Set(
+    missing.flatMap((p) => (p.debianPackage === undefined || p.badOverrides.length > 0 ? [] : [p.debianPackage])),
+  ),
 ];
 
 export const aptInstallLine = (packages: readonly string[]): string =>
   `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
 
 /** The one message that lists every command to run, each missing tool with what needs it. */
-export function missingMessage(missing: readonly Prerequisite[], asRoot: boolean): string {
+export function missingMessage(missing: readonly MissingTool[], asRoot: boolean): string {
   const packages = packagesOf(missing);
   const sudo = asRoot ? '' : 'sudo ';
   const commands = [
     ...(packages.length > 0 ? [`${sudo}apt-get update && ${sudo}${aptInstallLine(packages)}`] : []),
     ...missing.flatMap((p) => (p.hint === undefined ? [] : [p.hint])),
+    ...missing.flatMap((p) =>
+      p.badOverrides.map((name) => `unset ${name}, or point it at an executable ${p.tool} (it names none)`),
+    ),
   ];
   return [
     `the tests need tools that are missing: ${missing.map((p) => `${p.tool} (${p.neededBy})`).join('; ')}.`,
@@ -124,7 +147,7 @@ export type SetupPlan =
  * when apt can provide something that is missing); or stop with the commands to run.
  */
 export function planSetup(
-  missing: readonly Prerequisite[],
+  missing: readonly MissingTool[],
   machine: { readonly root: boolean; readonly aptGet: boolean; readonly install: boolean },
 ): SetupPlan {
   if (missing.length === 0) return { kind: 'ready' };

@@ -63,6 +63,25 @@ describe('test prerequisites', () => {
     expect(message).not.toContain('chromium');
   });
 
+  it('does not reinstall a package whose binary the tests look for through a broken override', () => {
+    const { look } = machine(
+      debianPath,
+      debianFiles.filter((f) => f !== '/usr/bin/chromium'),
+      {
+        CAIRN_JQ: '/nonexistent/jq',
+      },
+    );
+    const missing = missingPrerequisites(look);
+    expect(planSetup(missing, { root: true, aptGet: true, install: true })).toEqual({
+      kind: 'install',
+      packages: ['chromium'],
+    });
+    const onlyJq = missing.filter((p) => p.tool === 'jq');
+    const plan = planSetup(onlyJq, { root: true, aptGet: true, install: true });
+    expect(plan.kind === 'stop' && plan.message).toContain('unset CAIRN_JQ, or point it at an executable jq');
+    expect(plan.kind === 'stop' && plan.message).not.toContain('apt-get');
+  });
+
   it('with only Go missing, a root machine still stops: apt has no Go recent enough', () => {
     const missing = missingPrerequisites(machine(debianPath.slice(1), debianFiles).look);
     const plan = planSetup(missing, { root: true, aptGet: true, install: true });
