@@ -166,12 +166,13 @@ describe('cairn server with TLS and a bearer token', () => {
 
 describe('deadlines', () => {
   it('gives up on a slow server at the deadline, and the Issue waits', async () => {
+    // The server takes 3 s: a client that waited for it would get an answer (failureOf throws on success), so
+    // the Issue waiting on a timeout is the 500 ms deadline at work, not a stopwatch reading.
     const ai = client({ address: slow.address, analysisDeadlineMs: 500 });
-    const started = Date.now();
     const error = await failureOf(ai.provider.analyze(request));
     expect(isWaitingForServer(error)).toBe(true);
     expect(error.details).toMatchObject({ cause: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(2_900);
+    expect(error.message).toMatch(/no answer within the deadline/);
     // The same server answers a caller that allows it the time.
     const patient = client({ address: slow.address, analysisDeadlineMs: 20_000 });
     expect((await patient.provider.analyze(request)).provider).toBe('rules');
