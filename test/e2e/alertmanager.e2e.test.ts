@@ -39,7 +39,7 @@ const ALERTMANAGER_BINARIES = ['alertmanager', 'prometheus-alertmanager'];
 const INSTALL_HINT =
   'Alertmanager is not installed: this test runs a real one. Install it with ' +
   '`apt-get install -y prometheus-alertmanager` (Debian package, binary /usr/bin/prometheus-alertmanager), ' +
-  'or put an `alertmanager` binary on PATH. .ci/run installs it.';
+  'or put an `alertmanager` binary on PATH. `npx cairn prerequisites` installs it as root.';
 
 const onPath = (name: string) =>
   (process.env.PATH ?? '')

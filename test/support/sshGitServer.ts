@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A real OpenSSH server for tests (Debian's openssh-server, which .ci/run installs): sshd on a loopback port with
+ * A real OpenSSH server for tests (Debian's openssh-server, which `cairn prerequisites` installs): sshd on a loopback port with
  * a host key and one authorised client key made for the test, letting in the current user, so git clones over
  * `ssh://` run the real protocol. Nothing on the machine's own sshd configuration is read or changed.
  */
@@ -44,7 +44,8 @@ const listening = (port: number) =>
   });
 
 export async function startSshGitServer(): Promise<SshGitServer> {
-  if (!existsSync(sshdPath)) throw new Error(`${sshdPath} is missing: apt-get install openssh-server (.ci/run does)`);
+  if (!existsSync(sshdPath))
+    throw new Error(`${sshdPath} is missing: apt-get install openssh-server (npx cairn prerequisites does as root)`);
   const dir = mkdtempSync(join(tmpdir(), 'cairn-sshd-'));
   const keygen = (file: string) =>
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cairn-test', '-f', file]);

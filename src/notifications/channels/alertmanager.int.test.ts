@@ -83,7 +83,7 @@ describe('alertmanager channel into a real Alertmanager', () => {
   beforeAll(async () => {
     if (binary === undefined) {
       throw new Error(
-        'this test runs a real Alertmanager: `apt-get install -y prometheus-alertmanager` (.ci/run installs it)',
+        'this test runs a real Alertmanager: `apt-get install -y prometheus-alertmanager` (`npx cairn prerequisites` does as root)',
       );
     }
     team = await startVendorReceiver('webhook');
