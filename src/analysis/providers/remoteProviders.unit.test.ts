@@ -50,7 +50,7 @@ interface Wire {
   readonly error: (status: number, message: string, headers?: Record<string, string>) => ScriptedReply;
   readonly create: (
     origin: string,
-    options?: { retryBaseDelayMs?: number; sleep?: (ms: number) => Promise<void> },
+    options?: { retryBaseDelayMs?: number; sleep?: (ms: number) => Promise<void>; timeoutMs?: number },
   ) => AnalysisProvider & AgenticProvider;
   /** The request asked for structured output. */
   readonly askedStructured: (body: unknown) => boolean;
@@ -70,6 +70,7 @@ const wires: readonly Wire[] = [
         model: 'gpt-test-1',
         apiKey: KEY,
         retry: { baseDelayMs: options.retryBaseDelayMs ?? 50, ...(options.sleep ? { sleep: options.sleep } : {}) },
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       }),
     askedStructured: (body) =>
       (body as { response_format?: { type?: string } }).response_format?.type === 'json_schema',
@@ -91,6 +92,7 @@ const wires: readonly Wire[] = [
         model: 'claude-test-1',
         apiKey: KEY,
         retry: { baseDelayMs: options.retryBaseDelayMs ?? 50, ...(options.sleep ? { sleep: options.sleep } : {}) },
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       }),
     askedStructured: (body) => (body as { tool_choice?: { type?: string } }).tool_choice?.type === 'tool',
     authHeader: (headers) => headers['x-api-key'] ?? headers.authorization,
@@ -308,6 +310,19 @@ describe.each(wires)('$name adapter against a local server', (wire) => {
       // first, the chain's or the provider's own, the failure is reported as a timeout.
       expect(result.provider).toBe('rules');
       expect(failures).toMatchObject([{ provider: wire.name, timedOut: true }]);
+    });
+
+    it("reports a timeout when its own budget, shorter than the chain's, runs out first", async () => {
+      server.fallback({ hang: true });
+      const failures: ProviderFailure[] = [];
+      const provider = wire.create(server.origin, { timeoutMs: 300 });
+      const result = await chainProviders([provider, createRulesProvider()], {
+        timeoutMs: 60_000,
+        onFallback: (f) => failures.push(f),
+      }).analyze(request);
+      expect(result.provider).toBe('rules');
+      expect(failures).toMatchObject([{ provider: wire.name, timedOut: true }]);
+      expect(failures[0]?.error).toMatch(/no answer before the deadline/);
     });
 
     it('moves on to rules when nothing listens', async () => {
