@@ -1,10 +1,8 @@
 import { accessSync, constants } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssueCommand } from '../../../domain/issue/issue.commands.ts';
-import { issueDecider } from '../../../domain/issue/issue.decider.ts';
+import { type CascadeIncidents, openCascade } from '../../../test/support/cascadeIncidents.ts';
 import { type ReadSide, startReadSide } from '../../../test/support/readSide.ts';
-import { createCommandHandler } from '../../application/commandHandler.ts';
 import { dashboardPlugin } from './dashboard.plugin.ts';
 
 /**
@@ -12,85 +10,12 @@ import { dashboardPlugin } from './dashboard.plugin.ts';
  * down, a dependant whose plan waits links to its root (the link opens it), and one that recovered with it says so.
  */
 const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium';
-const deployment = (name: string) => ({ kind: 'Deployment', name, namespace: 'shop' });
-const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 
 let side: ReadSide;
 let browser: Browser;
 let page: Page;
 
-/** api is the root; web and mobile call it and wait for it. Second call: api is fixed and web recovers with it. */
-async function writeCascade(resolveRoot: boolean) {
-  const issues = createCommandHandler(side.store, issueDecider);
-  const tell = (id: string, command: Omit<IssueCommand, 'metadata'>, s: number) =>
-    issues(`issue-${id}`, { ...command, metadata: { occurredAt: at(s), actor: 'system:test' } } as IssueCommand);
-  if (!resolveRoot) {
-    for (const [id, name, s] of [
-      ['d-api', 'api', 0],
-      ['d-web', 'web', 1],
-      ['d-mobile', 'mobile', 2],
-    ] as const) {
-      await tell(
-        id,
-        {
-          type: 'DetectIssue',
-          data: {
-            issueId: id,
-            workload: deployment(name),
-            resource: deployment(name),
-            signal: 'pod_not_ready',
-            source: 'watcher',
-            anomalyId: `an-${id}`,
-            description: 'not ready',
-          },
-        },
-        s,
-      );
-    }
-    const chain = [
-      { issueId: 'd-api', workload: deployment('api'), detectedAt: at(0) },
-      { issueId: 'd-web', workload: deployment('web'), detectedAt: at(1) },
-      { issueId: 'd-mobile', workload: deployment('mobile'), detectedAt: at(2) },
-    ];
-    for (const id of ['d-api', 'd-web', 'd-mobile']) {
-      await tell(id, { type: 'CorrelateCascade', data: { rootIssueId: 'd-api', chain, windowMinutes: 15 } }, 3);
-    }
-    for (const id of ['d-web', 'd-mobile']) {
-      await tell(id, { type: 'RequestAnalysis', data: { insightId: `${id}-i1` } }, 4);
-      await tell(
-        id,
-        {
-          type: 'CompleteAnalysis',
-          data: {
-            insightId: `${id}-i1`,
-            analysis: 'not ready',
-            confidence: 0.7,
-            recommendations: [],
-            suggestedActions: [],
-            provider: 'rules',
-            model: 'rules-v1',
-          },
-        },
-        5,
-      );
-      await tell(
-        id,
-        {
-          type: 'DeferRemediationToRoot',
-          data: { rootIssueId: 'd-api', insightId: `${id}-i1`, reason: 'Deployment shop/api, which it calls' },
-        },
-        6,
-      );
-    }
-    return;
-  }
-  await tell('d-api', { type: 'ResolveIssue', data: { note: 'rolled back' } }, 7);
-  await tell(
-    'd-web',
-    { type: 'ResolveRecoveredWithRoot', data: { rootIssueId: 'd-api', detail: '1 of 1 replicas available' } },
-    40,
-  );
-}
+let cascade: CascadeIncidents;
 
 beforeAll(async () => {
   try {
@@ -99,7 +24,8 @@ beforeAll(async () => {
     throw new Error(`no Chromium at ${CHROMIUM}: \`apt-get install -y chromium\` (Debian) or set CAIRN_CHROMIUM`);
   }
   side = await startReadSide({ publicPlugins: [dashboardPlugin] });
-  await writeCascade(false);
+  // api is the root; web and mobile call it and wait for it.
+  cascade = await openCascade(side.store, 'd');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
   page = await browser.newPage();
   await page.goto(`${side.url}/`);
@@ -134,7 +60,8 @@ describe('dashboard cascade', () => {
   });
 
   it('shows a dependant that recovered with its root', async () => {
-    await writeCascade(true);
+    // api is fixed and web recovers with it.
+    await cascade.resolveRoot('1 of 1 replicas available');
     await rows().filter({ hasText: 'shop/deployment/web' }).click();
     await expect
       .poll(role, { timeout: 30_000 })

@@ -1,82 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssueCommand } from '../../../../domain/issue/issue.commands.ts';
-import { issueDecider } from '../../../../domain/issue/issue.decider.ts';
+import {
+  cascadeAt as at,
+  shopDeployment as deployment,
+  openCascade,
+} from '../../../../test/support/cascadeIncidents.ts';
 import { type ReadSide, startReadSide } from '../../../../test/support/readSide.ts';
-import { createCommandHandler } from '../../../application/commandHandler.ts';
-
-const deployment = (name: string) => ({ kind: 'Deployment', name, namespace: 'shop' });
-const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 
 let side: ReadSide;
 beforeAll(async () => {
   side = await startReadSide();
-  const issues = createCommandHandler(side.store, issueDecider);
-  const tell = (id: string, command: Omit<IssueCommand, 'metadata'>, s: number) =>
-    issues(`issue-${id}`, { ...command, metadata: { occurredAt: at(s), actor: 'system:test' } } as IssueCommand);
-  for (const [id, name, s] of [
-    ['c-api', 'api', 0],
-    ['c-web', 'web', 1],
-    ['c-mobile', 'mobile', 2],
-  ] as const) {
-    await tell(
-      id,
-      {
-        type: 'DetectIssue',
-        data: {
-          issueId: id,
-          workload: deployment(name),
-          resource: deployment(name),
-          signal: 'pod_not_ready',
-          source: 'watcher',
-          anomalyId: `an-${id}`,
-          description: 'not ready',
-        },
-      },
-      s,
-    );
-  }
-  const chain = [
-    { issueId: 'c-api', workload: deployment('api'), detectedAt: at(0) },
-    { issueId: 'c-web', workload: deployment('web'), detectedAt: at(1) },
-    { issueId: 'c-mobile', workload: deployment('mobile'), detectedAt: at(2) },
-  ];
-  for (const id of ['c-api', 'c-web', 'c-mobile']) {
-    await tell(id, { type: 'CorrelateCascade', data: { rootIssueId: 'c-api', chain, windowMinutes: 15 } }, 3);
-  }
-  for (const id of ['c-web', 'c-mobile']) {
-    await tell(id, { type: 'RequestAnalysis', data: { insightId: `${id}-i1` } }, 4);
-    await tell(
-      id,
-      {
-        type: 'CompleteAnalysis',
-        data: {
-          insightId: `${id}-i1`,
-          analysis: 'not ready',
-          confidence: 0.7,
-          recommendations: [],
-          suggestedActions: [],
-          provider: 'rules',
-          model: 'rules-v1',
-        },
-      },
-      5,
-    );
-    await tell(
-      id,
-      {
-        type: 'DeferRemediationToRoot',
-        data: { rootIssueId: 'c-api', insightId: `${id}-i1`, reason: 'Deployment shop/api, which it calls' },
-      },
-      6,
-    );
-  }
   // The root is fixed; web recovers with it, mobile still waits for its check.
-  await tell('c-api', { type: 'ResolveIssue', data: { note: 'rolled back' } }, 7);
-  await tell(
-    'c-web',
-    { type: 'ResolveRecoveredWithRoot', data: { rootIssueId: 'c-api', detail: '1 of 1 available' } },
-    40,
-  );
+  await (await openCascade(side.store, 'c')).resolveRoot('1 of 1 available');
 });
 afterAll(() => side.stop());
 
