@@ -1,6 +1,6 @@
-import { accessSync, constants } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDashboard } from '../../../test/support/dashboardBrowser.ts';
 import { writePipelineIncident } from '../../../test/support/pipelineLog.ts';
 import { type ReadSide, startReadSide } from '../../../test/support/readSide.ts';
 import { dashboardPlugin } from './dashboard.plugin.ts';
@@ -9,18 +9,11 @@ import { dashboardPlugin } from './dashboard.plugin.ts';
  * The dashboard in a real headless Chromium shows a plan's blast radius in the incident view: the totals (pods,
  * budgets, Services, quotas, dependants) and what each action touches, as the plan recorded them.
  */
-const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium';
-
 let side: ReadSide;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-  } catch {
-    throw new Error(`no Chromium at ${CHROMIUM}: \`apt-get install -y chromium\` (Debian) or set CAIRN_CHROMIUM`);
-  }
   side = await startReadSide({ publicPlugins: [dashboardPlugin] });
   await writePipelineIncident(side.store, {
     issueId: 'pay-oom',
@@ -58,11 +51,7 @@ beforeAll(async () => {
     start: 100,
     workload: { kind: 'Deployment', name: 'cart', namespace: 'shop' },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  page = await browser.newPage();
-  await page.goto(`${side.url}/`);
-  await page.fill('#key', side.keys.keys.viewer);
-  await page.click('#login button[type=submit]');
+  ({ browser, page } = await openDashboard(side.url, side.keys.keys.viewer));
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

@@ -1,7 +1,7 @@
-import { accessSync, constants } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CascadeIncidents, openCascade } from '../../../test/support/cascadeIncidents.ts';
+import { openDashboard } from '../../../test/support/dashboardBrowser.ts';
 import { type ReadSide, startReadSide } from '../../../test/support/readSide.ts';
 import { dashboardPlugin } from './dashboard.plugin.ts';
 
@@ -9,8 +9,6 @@ import { dashboardPlugin } from './dashboard.plugin.ts';
  * The dashboard in a real headless Chromium shows an incident's cascade: the root says how many incidents it took
  * down, a dependant whose plan waits links to its root (the link opens it), and one that recovered with it says so.
  */
-const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium';
-
 let side: ReadSide;
 let browser: Browser;
 let page: Page;
@@ -18,19 +16,10 @@ let page: Page;
 let cascade: CascadeIncidents;
 
 beforeAll(async () => {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-  } catch {
-    throw new Error(`no Chromium at ${CHROMIUM}: \`apt-get install -y chromium\` (Debian) or set CAIRN_CHROMIUM`);
-  }
   side = await startReadSide({ publicPlugins: [dashboardPlugin] });
   // api is the root; web and mobile call it and wait for it.
   cascade = await openCascade(side.store, 'd');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  page = await browser.newPage();
-  await page.goto(`${side.url}/`);
-  await page.fill('#key', side.keys.keys.viewer);
-  await page.click('#login button[type=submit]');
+  ({ browser, page } = await openDashboard(side.url, side.keys.keys.viewer));
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

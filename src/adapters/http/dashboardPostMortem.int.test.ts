@@ -1,7 +1,7 @@
-import { accessSync, constants } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDependantIncident } from '../../../test/support/changeContextIncident.ts';
+import { openDashboard } from '../../../test/support/dashboardBrowser.ts';
 import { writeIncident } from '../../../test/support/incidentLog.ts';
 import { type ReadSide, startReadSide } from '../../../test/support/readSide.ts';
 import { dashboardPlugin } from './dashboard.plugin.ts';
@@ -10,27 +10,16 @@ import { dashboardPlugin } from './dashboard.plugin.ts';
  * The dashboard in a real headless Chromium shows what the PostMortem says changed around an ended incident: the
  * cascade with this Issue's place, the suspected commit and why, the GitOps state and each plan's blast radius.
  */
-const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium';
-
 let side: ReadSide;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-  } catch {
-    throw new Error(`no Chromium at ${CHROMIUM}: \`apt-get install -y chromium\` (Debian) or set CAIRN_CHROMIUM`);
-  }
   side = await startReadSide({ publicPlugins: [dashboardPlugin] });
   const web = { kind: 'Deployment', name: 'web', namespace: 'shop' };
   await writeDependantIncident(side.store, 'web-dep', web, { ...web, name: 'db' }, 'shop/web-src');
   await writeIncident(side.store, 'plain', 20, { kind: 'Deployment', name: 'cart', namespace: 'shop' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  page = await browser.newPage();
-  await page.goto(`${side.url}/`);
-  await page.fill('#key', side.keys.keys.viewer);
-  await page.click('#login button[type=submit]');
+  ({ browser, page } = await openDashboard(side.url, side.keys.keys.viewer));
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
