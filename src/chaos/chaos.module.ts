@@ -337,24 +337,7 @@ export function startChaos(options: ChaosOptions): RunningChaos {
         },
       ],
     };
-    await custom.patchNamespacedCustomObjectStatus(
-      {
-        group: apiGroup,
-        version: apiVersion,
-        plural: PLURAL,
-        namespace,
-        name,
-        body: {
-          apiVersion: `${apiGroup}/${apiVersion}`,
-          kind: 'ChaosExperiment',
-          metadata: { name, namespace },
-          status,
-        },
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
-    );
+    await objects.applyStatus(namespace, name, status, FIELD_MANAGER);
     written.set(key, fingerprint);
   };
 

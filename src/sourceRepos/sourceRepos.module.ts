@@ -150,24 +150,7 @@ export function startSourceRepositories(options: SourceRepositoryOptions): Runni
     };
     const fingerprint = JSON.stringify(body);
     if (written.get(key) === fingerprint) return;
-    await custom.patchNamespacedCustomObjectStatus(
-      {
-        group: apiGroup,
-        version: apiVersion,
-        plural: PLURAL,
-        namespace,
-        name,
-        body: {
-          apiVersion: `${apiGroup}/${apiVersion}`,
-          kind: 'SourceRepository',
-          metadata: { name, namespace },
-          status: body,
-        },
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
-    );
+    await objects.applyStatus(namespace, name, body, FIELD_MANAGER);
     written.set(key, fingerprint);
   };
 

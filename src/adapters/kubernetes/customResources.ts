@@ -26,6 +26,11 @@ export interface CustomResources {
   create(namespace: string, object: CustomObject): Promise<CustomObject>;
   /** Replaces the spec (and labels); `resourceVersion`, when given, makes a concurrent change a conflict. */
   replace(namespace: string, name: string, object: CustomObject): Promise<CustomObject>;
+  /**
+   * Writes the status by server-side apply as `fieldManager`, the one writer of that status: the fields it names
+   * are its own, the spec is left alone.
+   */
+  applyStatus(namespace: string, name: string, status: Record<string, unknown>, fieldManager: string): Promise<void>;
   /** False when there was nothing to delete. */
   delete(namespace: string, name: string): Promise<boolean>;
   /** Whether the API server answers at all (for /readyz). */
@@ -133,6 +138,25 @@ export function customResources(config: k8s.KubeConfig, kind: string, plural: st
         );
       } catch (error) {
         throw translate(error, kind, `${namespace}/${name}`);
+      }
+    },
+    async applyStatus(namespace, name, status, fieldManager) {
+      try {
+        await api.patchNamespacedCustomObjectStatus(
+          {
+            group,
+            version,
+            plural,
+            namespace,
+            name,
+            body: { apiVersion: ApiVersion, kind, metadata: { name, namespace }, status },
+            fieldManager,
+            force: true,
+          },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+        );
+      } catch (error) {
+        throw translate(error, kind, `${namespace}/${name} status`);
       }
     },
     async delete(namespace, name) {
