@@ -1,6 +1,5 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { EscalationState } from '../../domain/escalation/escalation.decider.ts';
-import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
 import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
 import type { ValidPolicy } from '../notifications/policy.validation.ts';
@@ -11,7 +10,6 @@ import {
 } from './escalationPolicy.validation.ts';
 import { escalationsOfPolicy } from './escalationPolicyStatus.ts';
 
-const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
 const PLURAL = 'escalationpolicies';
 const FIELD_MANAGER = 'cairn-escalation';
 
@@ -109,7 +107,6 @@ export function channelProblems(policy: ValidEscalationPolicy, notification: Val
  */
 export function startEscalationPolicies(options: EscalationPoliciesOptions): EscalationPolicies {
   const now = options.now ?? (() => new Date());
-  const custom = options.config.makeApiClient(k8s.CustomObjectsApi);
   const active = new Map<string, ValidEscalationPolicy>();
   const known = new Set<string>();
   const objects = customResources(options.config, 'EscalationPolicy', PLURAL);
@@ -187,19 +184,7 @@ export function startEscalationPolicies(options: EscalationPoliciesOptions): Esc
     // Writing the same status again would come back as a watch event, and round again.
     if (unchanged) return;
     if (!outcome.ok) options.log?.(`escalation policy ${key}: ${ready.message}`);
-    await custom.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-        body: { apiVersion: ApiVersion, kind: 'EscalationPolicy', metadata: { name, namespace }, status },
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
-    );
+    await objects.applyStatus(namespace, name, status, FIELD_MANAGER);
   };
 
   const informer = startSpecInformer({

@@ -1,6 +1,5 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { CairnError } from '../../domain/errors.ts';
-import { ApiVersion } from '../../projections/kubernetesResources.projection.ts';
 import { customResources } from '../adapters/kubernetes/customResources.ts';
 import { conditionTransitionTime, startSpecInformer } from '../adapters/kubernetes/specInformer.ts';
 import type { CairnMetrics } from '../adapters/metrics/prometheus.metrics.ts';
@@ -17,7 +16,6 @@ import {
 } from './sloCoverage.ts';
 import { evaluateSlo, type SloEvaluation } from './sloEvaluator.ts';
 
-const [GROUP, VERSION] = ApiVersion.split('/') as [string, string];
 const PLURAL = 'servicelevelobjectives';
 const FIELD_MANAGER = 'cairn-slo';
 
@@ -162,7 +160,6 @@ async function readRetention(prometheus: PrometheusClient): Promise<Retention | 
 export function startSlo(options: SloOptions): RunningSlo {
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => {});
-  const custom = options.config.makeApiClient(k8s.CustomObjectsApi);
   const objects = customResources(options.config, 'ServiceLevelObjective', PLURAL);
   const active = new Map<string, { slo: EvaluatedSlo; spec: unknown }>();
   const problems = new Map<string, SloProblem | undefined>();
@@ -222,19 +219,7 @@ export function startSlo(options: SloOptions): RunningSlo {
       options.log?.(`slo ${key}: ${coveredCondition.message}`);
     }
     if (ready.status === 'False' && previous?.message !== ready.message) options.log?.(`slo ${key}: ${ready.message}`);
-    await custom.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-        body: { apiVersion: ApiVersion, kind: 'ServiceLevelObjective', metadata: { name, namespace }, status },
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
-    );
+    await objects.applyStatus(namespace, name, status, FIELD_MANAGER);
   };
 
   /** WindowCovered for the SLO evaluated under key; an unreachable Prometheus (no retention) keeps what was known. */
